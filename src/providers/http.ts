@@ -1,0 +1,285 @@
+/**
+ * The one HTTP client every provider uses. Retries, rate limits, timeouts, response validation
+ * and error shaping live here so that no resource provider ever calls `fetch` itself.
+ */
+import { z } from "zod";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** A request as a provider describes it: what it does, to what, and what it expects back. */
+export interface ApiRequest<T> {
+  method: HttpMethod;
+  /** Path below the base URL, starting with `/`. */
+  path: string;
+  /** Human-readable operation for error messages, e.g. "create volume". */
+  operation: string;
+  /** The resource the operation acts on, e.g. `app "sophia-dev-api"`. */
+  resource: string;
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Validates the (already unwrapped) response body. Omit for endpoints whose body is ignored. */
+  schema?: z.ZodType<T>;
+  /** Bucket for client-side rate limiting; requests sharing a key share a budget. */
+  rateKey?: string;
+  /** Statuses that are a normal answer rather than an error (e.g. 404 on an idempotent delete). */
+  acceptStatuses?: number[];
+  /** Per-request timeout override. */
+  timeoutMs?: number;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  data: T;
+}
+
+/** A token bucket: `burst` requests at once, refilled at one per `intervalMs`. */
+export interface RateLimit {
+  intervalMs: number;
+  burst: number;
+}
+
+export interface RetryPolicy {
+  /** Total attempts including the first. @default 6 */
+  maxAttempts?: number;
+  /** Give up once this much time has passed since the first attempt. @default 60000 */
+  maxTotalMs?: number;
+  /** First backoff step; doubles each attempt, with full jitter. @default 250 */
+  baseDelayMs?: number;
+  /** Upper bound of one backoff step. @default 10000 */
+  maxDelayMs?: number;
+}
+
+export interface HttpClientOptions {
+  /** Name of the API for messages, e.g. "Fly Machines API". */
+  api: string;
+  baseUrl: string;
+  token: string;
+  retry?: RetryPolicy;
+  /** @default 30000 */
+  timeoutMs?: number;
+  /** Rate limit for a given `rateKey`; undefined means unlimited. */
+  rateLimitFor?: (rateKey: string) => RateLimit | undefined;
+  /** Pulls the API's own error code and message out of an error body. */
+  describeError?: (body: unknown) => { code?: string; message?: string };
+  /** Unwraps a success body before validation (Lambda wraps everything in `{data}`). */
+  unwrap?: (body: unknown) => unknown;
+  /** Values that must never appear in an error message, besides the token. */
+  redact?: string[];
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** An API call that failed for good. Carries enough to branch on and to tell the user what to do. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly code: string | undefined,
+    readonly operation: string,
+    readonly resource: string,
+    readonly apiMessage: string | undefined,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class HttpClient {
+  private readonly buckets = new Map<string, { tokens: number; updatedAt: number }>();
+  private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.fetchImpl = options.fetch ?? fetch;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  get baseUrl(): string {
+    return this.options.baseUrl;
+  }
+
+  async request<T>(req: ApiRequest<T>): Promise<ApiResponse<T>> {
+    const retry = {
+      maxAttempts: this.options.retry?.maxAttempts ?? 6,
+      maxTotalMs: this.options.retry?.maxTotalMs ?? 60_000,
+      baseDelayMs: this.options.retry?.baseDelayMs ?? 250,
+      maxDelayMs: this.options.retry?.maxDelayMs ?? 10_000,
+    };
+    const started = this.now();
+    let lastFailure = "";
+    for (let attempt = 1; ; attempt++) {
+      await this.takeRateToken(req.rateKey);
+      let waitMs: number | undefined;
+      try {
+        const response = await this.send(req);
+        if (response.ok || req.acceptStatuses?.includes(response.status)) {
+          return { status: response.status, data: await this.parse(req, response) };
+        }
+        const body = await readBody(response);
+        const retryable = response.status === 429 || response.status >= 500;
+        if (!retryable) throw this.httpError(req, response.status, body);
+        lastFailure = `HTTP ${response.status}${this.apiDetail(body)}`;
+        waitMs = retryAfterMs(response.headers.get("retry-after"), this.now());
+        if (attempt >= retry.maxAttempts || this.now() - started >= retry.maxTotalMs) {
+          throw this.httpError(req, response.status, body, attempt);
+        }
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        if (!isConnectionError(err)) throw err;
+        lastFailure = connectionFailure(err);
+        if (attempt >= retry.maxAttempts || this.now() - started >= retry.maxTotalMs) {
+          throw new ApiError(
+            this.scrub(
+              `${this.options.api}: ${req.operation} ${req.resource} failed after ${attempt} attempts: ${lastFailure}. ` +
+                `Check that ${this.options.baseUrl} is reachable.`,
+            ),
+            undefined,
+            "connection",
+            req.operation,
+            req.resource,
+            undefined,
+          );
+        }
+      }
+      const backoff = this.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+      const remaining = retry.maxTotalMs - (this.now() - started);
+      await this.sleep(Math.max(0, Math.min(waitMs ?? backoff, remaining)));
+    }
+  }
+
+  private async send<T>(req: ApiRequest<T>): Promise<Response> {
+    const url = new URL(this.options.baseUrl.replace(/\/+$/, "") + req.path);
+    for (const [key, value] of Object.entries(req.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), req.timeoutMs ?? this.options.timeoutMs ?? 30_000);
+    try {
+      return await this.fetchImpl(url, {
+        method: req.method,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          accept: "application/json",
+          ...(req.body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: controller.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async parse<T>(req: ApiRequest<T>, response: Response): Promise<T> {
+    const body = await readBody(response);
+    if (!response.ok) return body as T;
+    const unwrapped = this.options.unwrap ? this.options.unwrap(body) : body;
+    if (!req.schema) return unwrapped as T;
+    const parsed = req.schema.safeParse(unwrapped);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`)
+        .join("; ");
+      throw new ApiError(
+        this.scrub(
+          `${this.options.api}: ${req.operation} ${req.resource} returned an unexpected response shape (${issues}). ` +
+            `The API may have changed; please report this with the operation name.`,
+        ),
+        response.status,
+        "unexpected-response",
+        req.operation,
+        req.resource,
+        undefined,
+      );
+    }
+    return parsed.data;
+  }
+
+  private httpError(req: ApiRequest<unknown>, status: number, body: unknown, attempts?: number): ApiError {
+    const { code, message } = this.options.describeError?.(body) ?? {};
+    const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : "";
+    const detail = message ? `: ${message}` : "";
+    return new ApiError(
+      this.scrub(`${this.options.api}: ${req.operation} ${req.resource} failed with HTTP ${status}${tries}${detail}`),
+      status,
+      code,
+      req.operation,
+      req.resource,
+      message === undefined ? undefined : this.scrub(message),
+    );
+  }
+
+  private apiDetail(body: unknown): string {
+    const message = this.options.describeError?.(body).message;
+    return message ? ` (${message})` : "";
+  }
+
+  /** Removes the token and any registered secret from text that may reach a user. */
+  scrub(text: string): string {
+    let out = text;
+    for (const secret of [this.options.token, ...(this.options.redact ?? [])]) {
+      if (secret && secret.length >= 4) out = out.split(secret).join("[redacted]");
+    }
+    return out;
+  }
+
+  private async takeRateToken(rateKey: string | undefined): Promise<void> {
+    if (!rateKey) return;
+    const limit = this.options.rateLimitFor?.(rateKey);
+    if (!limit) return;
+    for (;;) {
+      const now = this.now();
+      const bucket = this.buckets.get(rateKey) ?? { tokens: limit.burst, updatedAt: now };
+      const refilled = Math.min(limit.burst, bucket.tokens + (now - bucket.updatedAt) / limit.intervalMs);
+      if (refilled >= 1) {
+        this.buckets.set(rateKey, { tokens: refilled - 1, updatedAt: now });
+        return;
+      }
+      this.buckets.set(rateKey, { tokens: refilled, updatedAt: now });
+      await this.sleep(Math.ceil((1 - refilled) * limit.intervalMs));
+    }
+  }
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Retry-After is either delay-seconds or an HTTP date. */
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === "AbortError" || err.name === "TimeoutError") return true;
+  // undici reports resets and refusals as TypeError("fetch failed") with a system error as cause.
+  return err instanceof TypeError && /fetch failed|terminated|socket/i.test(err.message);
+}
+
+function connectionFailure(err: unknown): string {
+  if (!(err instanceof Error)) return "connection failed";
+  if (err.name === "AbortError" || err.name === "TimeoutError") return "request timed out";
+  const cause = (err as Error & { cause?: { code?: string } }).cause;
+  return cause?.code ? `connection error ${cause.code}` : "connection failed";
+}
