@@ -1,0 +1,98 @@
+/**
+ * The two deployment profiles, side by side. A stack file picks one with `sophia:profile` and may
+ * override any value below under the same key path (for example `sophia:services` →
+ * `weaviate` → `maxMachines`). Code branches on these fields, never on the stack's name.
+ */
+import type { ProfileData } from "../src/config";
+
+export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+/** Every service in dev: one small machine that stops when idle and wakes on the next request. */
+const scaleToZero = { minMachines: 0, maxMachines: 1, autostop: "stop", autostart: true, strategy: "immediate" } as const;
+const devCheck = { intervalSeconds: 60, gracePeriodSeconds: 10, timeoutSeconds: 5 };
+const devConcurrency = { type: "connections", softLimit: 5, hardLimit: 10 } as const;
+
+/** Prod: replicas stay up; releases wait for health checks. */
+const prodCheck = { intervalSeconds: 15, gracePeriodSeconds: 30, timeoutSeconds: 5 };
+const prodAlwaysOn = { autostop: "stop", autostart: true } as const;
+
+const WEAVIATE_IMAGE = "cr.weaviate.io/semitechnologies/weaviate:1.32.4";
+
+export const profiles: Record<ProfileName, ProfileData> = {
+  /** One person in Las Vegas; everything in lax; the smallest monthly bill. */
+  "single-user-lax": {
+    flyOrg: "personal",
+    primaryRegion: "lax",
+    regions: ["lax"],
+    services: {
+      weaviate: { cpuKind: "shared", cpus: 1, memoryMb: 1024, volumeGb: 3, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck, image: WEAVIATE_IMAGE },
+      "mcp-memory": { cpuKind: "shared", cpus: 1, memoryMb: 512, volumeGb: 1, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
+      "vector-store": { cpuKind: "shared", cpus: 1, memoryMb: 512, volumeGb: 1, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
+      "unified-api": { cpuKind: "shared", cpus: 2, memoryMb: 512, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
+      "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 256, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
+      "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 512, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
+    },
+    volumes: { snapshotRetentionDays: 5, protect: false },
+    gpu: {
+      instanceType: "gpu_1x_a100",
+      region: "us-west-1",
+      standing: 0,
+      maxInstances: 1,
+      idleMinutes: 15,
+      workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
+      workerPort: 8000,
+      sshAllowedCidrs: [],
+    },
+    edge: {
+      domain: "sophia-intel.ai",
+      uiHost: "fly",
+      customDomain: false,
+      hostnames: {
+        "agent-ui": ["dev-app.sophia-intel.ai"],
+        "unified-api": ["dev-api.sophia-intel.ai"],
+        "agno-bridge": ["dev-bridge.sophia-intel.ai"],
+      },
+      dnsTtl: 300,
+      vercelProject: { name: "sophia-agent-ui-dev", repoType: "github", framework: "nextjs" },
+    },
+  },
+
+  /** Enterprise: primary sjc, failover lax, minimum counts for availability, standing GPUs. */
+  "enterprise-multi-region": {
+    flyOrg: "sophia",
+    primaryRegion: "sjc",
+    regions: ["sjc", "lax"],
+    services: {
+      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 2, maxMachines: 4, ...prodAlwaysOn, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck, image: WEAVIATE_IMAGE },
+      "mcp-memory": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 8, ...prodAlwaysOn, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
+      "vector-store": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 12, ...prodAlwaysOn, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
+      "unified-api": { cpuKind: "shared", cpus: 4, memoryMb: 4096, minMachines: 4, maxMachines: 20, ...prodAlwaysOn, strategy: "canary", concurrency: { type: "requests", softLimit: 50, hardLimit: 100 }, healthCheck: prodCheck },
+      "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 8, ...prodAlwaysOn, strategy: "bluegreen", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
+      "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 6, ...prodAlwaysOn, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
+    },
+    volumes: { snapshotRetentionDays: 14, protect: true },
+    gpu: {
+      instanceType: "gpu_1x_gh200",
+      region: "us-west-1",
+      standing: 3,
+      maxInstances: 6,
+      idleMinutes: 15,
+      workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
+      workerPort: 8000,
+      sshAllowedCidrs: [],
+    },
+    edge: {
+      domain: "sophia-intel.ai",
+      uiHost: "vercel",
+      customDomain: true,
+      hostnames: {
+        "agent-ui": ["app.sophia-intel.ai", "sophia-intel.ai"],
+        "unified-api": ["api.sophia-intel.ai"],
+        "agno-bridge": ["bridge.sophia-intel.ai"],
+      },
+      dnsTtl: 60,
+      vercelProject: { name: "sophia-agent-ui", repo: "sophia-intel/sophia-agent-ui", repoType: "github", framework: "nextjs" },
+    },
+  },
+};

@@ -1,0 +1,336 @@
+/**
+ * The stack config: one zod schema, parsed once. A profile (environments/profiles.ts) supplies
+ * every value; the stack file may override any of them under the `sophia:` namespace. Secrets are
+ * not part of this schema: they stay Pulumi secrets and are read in src/secrets.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { profiles, PROFILE_NAMES, type ProfileName } from "../environments/profiles";
+import {
+  FLY_CPU_COUNTS,
+  FLY_MEMORY_PER_CPU_MB,
+  FLY_REGIONS,
+  FLY_SUSPEND_MAX_MEMORY_MB,
+  LAMBDA_INSTANCE_TYPES,
+  LAMBDA_REGIONS,
+  SERVICE_NAMES,
+  type ServiceName,
+} from "./platform";
+import { isSecretKey } from "./secrets";
+
+export const CONFIG_NAMESPACE = "sophia";
+
+/** A strict object whose unknown-key error lists the keys that are allowed there. */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  const allowed = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${allowed}`
+        : undefined,
+  });
+}
+
+const flyRegion = z.enum(FLY_REGIONS);
+const wholeGb = z.number().int("must be a whole number of GB").positive("must be at least 1 GB");
+
+const buildSchema = strictObject({
+  /** Docker build context, relative to the project directory. */
+  context: z.string().min(1),
+  /** Dockerfile path inside the context. @default "Dockerfile" */
+  dockerfile: z.string().min(1).optional(),
+});
+
+export const serviceSchema = strictObject({
+  /** Fly CPU class. */
+  cpuKind: z.enum(["shared", "performance"]),
+  /** vCPUs per machine. */
+  cpus: z.number().refine((n) => (FLY_CPU_COUNTS as readonly number[]).includes(n), {
+    error: (issue) => `${String(issue.input)} is not a Fly CPU count; use one of ${FLY_CPU_COUNTS.join(", ")}`,
+  }),
+  /** Memory per machine in MB, a multiple of 256. */
+  memoryMb: z.number().int().multipleOf(256, "must be a multiple of 256 MB"),
+  /** Data volume per machine in GB; absent means the service is stateless. */
+  volumeGb: wholeGb.optional(),
+  /** Regions the service runs in. @default primary region for stateful services, all regions otherwise */
+  regions: z.array(flyRegion).nonempty().optional(),
+  /** Machines kept running in the primary region (Fly's min_machines_running). */
+  minMachines: z.number().int().min(0),
+  /** Machines created per region; the proxy starts the ones above the minimum on demand. */
+  maxMachines: z.number().int().min(1),
+  /** What Fly Proxy does with an idle machine. */
+  autostop: z.enum(["off", "stop", "suspend"]),
+  /** Whether Fly Proxy starts a stopped machine on the next request. */
+  autostart: z.boolean(),
+  /** Release strategy (D3). */
+  strategy: z.enum(["immediate", "rolling", "canary", "bluegreen"]),
+  /** Fly Proxy load limits per machine. */
+  concurrency: strictObject({
+    type: z.enum(["connections", "requests"]),
+    softLimit: z.number().int().positive(),
+    hardLimit: z.number().int().positive(),
+  }),
+  /** HTTP health check; the path defaults to the service's own. */
+  healthCheck: strictObject({
+    path: z.string().startsWith("/").optional(),
+    intervalSeconds: z.number().int().positive(),
+    gracePeriodSeconds: z.number().int().min(0),
+    timeoutSeconds: z.number().int().positive(),
+  }),
+  /** Pinned image reference. Give this or `build`. */
+  image: z.string().min(1).optional(),
+  /** Build the image from source and push it to registry.fly.io/<app>. */
+  build: buildSchema.optional(),
+  /** Port the service listens on inside the machine. @default the service's own */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Plain (non-secret) environment variables added to the machine. */
+  env: z.record(z.string(), z.string()).optional(),
+});
+
+const servicesSchema = strictObject(
+  Object.fromEntries(SERVICE_NAMES.map((name) => [name, serviceSchema])) as Record<ServiceName, typeof serviceSchema>,
+);
+
+const gpuSchema = strictObject({
+  /** Lambda instance type for standing and on-demand workers. */
+  instanceType: z.enum(LAMBDA_INSTANCE_TYPES),
+  /** Lambda region for the pool and its filesystem. */
+  region: z.enum(LAMBDA_REGIONS),
+  /** Instances that run all the time. */
+  standing: z.number().int().min(0),
+  /** The most instances the pool may run at once, standing ones included. */
+  maxInstances: z.number().int().min(0),
+  /** Minutes without GPU work before an on-demand worker terminates itself. */
+  idleMinutes: z.number().int().min(1),
+  /** Container image of the GPU worker. */
+  workerImage: z.string().min(1),
+  /** Port the worker serves on. */
+  workerPort: z.number().int().min(1).max(65535),
+  /** CIDRs allowed to reach the workers over SSH. */
+  sshAllowedCidrs: z.array(z.string().regex(/^[0-9a-f.:]+\/\d{1,3}$/i, "must be a CIDR such as 203.0.113.7/32")),
+});
+
+const hostnameSchema = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case DNS hostname");
+
+const edgeSchema = strictObject({
+  /** Apex domain, delegated to Vercel DNS. */
+  domain: hostnameSchema,
+  /** Where the agent UI is served: a Vercel project, or the agent-ui Fly app. */
+  uiHost: z.enum(["vercel", "fly"]),
+  /** Whether public services get hostnames under `domain`; otherwise they use *.fly.dev. */
+  customDomain: z.boolean(),
+  /** Hostnames per public service, each inside `domain`. */
+  hostnames: strictObject({
+    "agent-ui": z.array(hostnameSchema),
+    "unified-api": z.array(hostnameSchema),
+    "agno-bridge": z.array(hostnameSchema),
+  }),
+  /** TTL of the DNS records, in seconds. */
+  dnsTtl: z.number().int().min(60),
+  /** Vercel team slug or id; omit for a personal account. */
+  vercelTeam: z.string().min(1).optional(),
+  /** The Vercel project for the UI (used when uiHost is vercel). */
+  vercelProject: strictObject({
+    name: z.string().min(1),
+    /** Git repository as "owner/name". */
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be "owner/name"').optional(),
+    repoType: z.enum(["github", "gitlab", "bitbucket"]),
+    rootDirectory: z.string().optional(),
+    framework: z.string().min(1),
+  }),
+});
+
+const volumesSchema = strictObject({
+  /** Days Fly keeps daily volume snapshots. */
+  snapshotRetentionDays: z.number().int().min(1).max(60),
+  /** Protect data volumes from `pulumi destroy` and keep them when removed from the program. */
+  protect: z.boolean(),
+});
+
+/** The whole config after the profile and the stack file are merged. */
+export const stackConfigSchema = strictObject({
+  /** Which profile supplies the defaults. */
+  profile: z.enum(PROFILE_NAMES),
+  /** Fly organization slug that owns the apps. */
+  flyOrg: z.string().min(1),
+  /** Prefix of every Fly app name; app names are global on Fly. */
+  appPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, "must be lower-case letters, digits and dashes (2–41 chars)"),
+  /** Override of the Fly Machines API endpoint, e.g. a local emulator. */
+  flyApiUrl: z.url().optional(),
+  /** Override of the Lambda Cloud API endpoint. */
+  lambdaApiUrl: z.url().optional(),
+  /** Region where stateful services and their volumes live. */
+  primaryRegion: flyRegion,
+  /** Every region the stack uses; stateless services span them all. */
+  regions: z.array(flyRegion).nonempty(),
+  services: servicesSchema,
+  volumes: volumesSchema,
+  gpu: gpuSchema,
+  edge: edgeSchema,
+}).superRefine(checkCrossFieldRules);
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+export type GpuConfig = z.infer<typeof gpuSchema>;
+export type EdgeConfig = z.infer<typeof edgeSchema>;
+/** What a profile must supply: everything but the stack-specific keys. */
+export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl">;
+
+/** The regions a service runs in once defaults apply (D8). */
+export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
+  return service.regions ?? (service.volumeGb === undefined ? config.regions : [config.primaryRegion]);
+}
+
+function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
+  const c = config as unknown as StackConfig;
+  const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+
+  if (!c.regions.includes(c.primaryRegion)) {
+    add(["primaryRegion"], `"${c.primaryRegion}" is not in regions [${c.regions.join(", ")}]; add it to sophia:regions or pick one of them`);
+  }
+  if (new Set(c.regions).size !== c.regions.length) add(["regions"], `lists a region twice: [${c.regions.join(", ")}]`);
+
+  for (const name of SERVICE_NAMES) {
+    const s = c.services[name];
+    const at = (key: string) => ["services", name, key];
+    const regions = serviceRegions(c, s);
+    if (!regions.includes(c.primaryRegion)) {
+      add(at("regions"), `[${regions.join(", ")}] must include the primary region "${c.primaryRegion}"`);
+    }
+    const outside = regions.filter((r) => !c.regions.includes(r));
+    if (outside.length > 0) add(at("regions"), `[${outside.join(", ")}] not in the stack's regions [${c.regions.join(", ")}]`);
+    if (s.volumeGb !== undefined && regions.length > 1) {
+      add(at("regions"), `a service with a volume stays in the primary region "${c.primaryRegion}" (D8); remove the other regions or the volume`);
+    }
+    if (s.minMachines > s.maxMachines) {
+      add(at("minMachines"), `${s.minMachines} is more than maxMachines ${s.maxMachines}; lower minMachines or raise maxMachines`);
+    }
+    if (s.volumeGb !== undefined && (s.strategy === "canary" || s.strategy === "bluegreen")) {
+      add(at("strategy"), `"${s.strategy}" is not possible with a volume (volumeGb ${s.volumeGb}): Fly forbids canary and bluegreen for machines with volumes. Use "rolling" or "immediate", or make the service stateless`);
+    }
+    if (s.concurrency.softLimit > s.concurrency.hardLimit) {
+      add(["services", name, "concurrency", "softLimit"], `${s.concurrency.softLimit} is more than hardLimit ${s.concurrency.hardLimit}`);
+    }
+    const perCpu = FLY_MEMORY_PER_CPU_MB[s.cpuKind];
+    if (s.memoryMb < perCpu.min * s.cpus || s.memoryMb > perCpu.max * s.cpus) {
+      add(at("memoryMb"), `${s.memoryMb} MB does not fit ${s.cpuKind}-cpu-${s.cpus}x; allowed ${perCpu.min * s.cpus}–${perCpu.max * s.cpus} MB`);
+    }
+    if (s.autostop === "suspend" && s.memoryMb > FLY_SUSPEND_MAX_MEMORY_MB) {
+      add(at("autostop"), `"suspend" needs at most ${FLY_SUSPEND_MAX_MEMORY_MB} MB of memory (has ${s.memoryMb}); use "stop"`);
+    }
+    if (s.image !== undefined && s.build !== undefined) add(at("image"), `give either image or build, not both`);
+  }
+
+  if (c.gpu.standing > c.gpu.maxInstances) {
+    add(["gpu", "standing"], `${c.gpu.standing} standing instances is more than maxInstances ${c.gpu.maxInstances}; raise sophia:gpu.maxInstances or lower standing`);
+  }
+
+  checkEdge(c, add);
+}
+
+function checkEdge(c: StackConfig, add: (path: (string | number)[], message: string) => void): void {
+  const edge = c.edge;
+  if (edge.uiHost === "vercel" && edge.vercelProject.repo === undefined) {
+    add(["edge", "vercelProject", "repo"], `is required when uiHost is "vercel": set it to the UI's git repository as "owner/name", or set uiHost to "fly"`);
+  }
+  if (!edge.customDomain) return;
+  const owner = new Map<string, string>();
+  for (const [service, hosts] of Object.entries(edge.hostnames)) {
+    hosts.forEach((host, i) => {
+      if (host !== edge.domain && !host.endsWith(`.${edge.domain}`)) {
+        add(["edge", "hostnames", service, i], `"${host}" is outside the domain "${edge.domain}"; use a name under it or change sophia:edge.domain`);
+      }
+      const other = owner.get(host);
+      if (other !== undefined) add(["edge", "hostnames", service, i], `"${host}" is already claimed by ${other}; each hostname belongs to one service`);
+      owner.set(host, service);
+    });
+  }
+}
+
+/** A config problem, with every issue on its own line. Thrown before any resource exists. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid stack config (nothing was created):\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Objects merge key by key; arrays and scalars replace; `null` removes a profile value (e.g. a volume). */
+function deepMerge(base: Json | undefined, override: Json | undefined): Json | undefined {
+  if (override === undefined) return base;
+  const isObject = (v: Json | undefined): v is { [key: string]: Json } => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(base) || !isObject(override)) return override;
+  const out: { [key: string]: Json } = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    if (value === null) delete out[key];
+    else out[key] = deepMerge(base[key], value) as Json;
+  }
+  return out;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => (typeof part === "number" ? `${acc}[${part}]` : `${acc}.${String(part)}`), CONFIG_NAMESPACE).replace(/^sophia\./, "sophia:");
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "missing";
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined), root);
+}
+
+/**
+ * Merges the stack's overrides onto its profile and validates the result.
+ * `overrides` holds the non-secret `sophia:` keys without their namespace, already JSON-decoded.
+ */
+export function parseStackConfig(overrides: Record<string, unknown>, stack: string): StackConfig {
+  const profileName = overrides.profile;
+  if (!PROFILE_NAMES.includes(profileName as ProfileName)) {
+    throw new ConfigError([
+      `sophia:profile: ${describeValue(profileName)} is not a profile; allowed: ${PROFILE_NAMES.join(", ")}. Set it in Pulumi.${stack}.yaml`,
+    ]);
+  }
+  const defaults = { ...profiles[profileName as ProfileName], appPrefix: `sophia-${stack}` };
+  const merged = deepMerge(defaults as unknown as Json, overrides as Json);
+  const result = stackConfigSchema.safeParse(merged);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const path = formatPath(issue.path);
+      if (issue.code === "unrecognized_keys" || issue.code === "custom") return `${path}: ${issue.message}`;
+      return `${path}: ${issue.message} (got ${describeValue(valueAt(merged, issue.path))})`;
+    }),
+  );
+}
+
+/** Decodes one raw config string the way `pulumi.Config.getObject` would, keeping plain strings as they are. */
+export function decodeConfigValue(raw: string): unknown {
+  const trimmed = raw.trim();
+  if (/^[[{]/.test(trimmed) || /^(true|false|-?\d+(\.\d+)?)$/.test(trimmed)) {
+    try {
+      return JSON.parse(trimmed);
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+/** Reads the stack's `sophia:` config (secrets excluded) and parses it. Call once, before any resource. */
+export function loadStackConfig(): StackConfig {
+  const overrides: Record<string, unknown> = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [fullKey, raw] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    if (!isSecretKey(key)) overrides[key] = decodeConfigValue(raw);
+  }
+  return parseStackConfig(overrides, pulumi.getStack());
+}

@@ -1,0 +1,163 @@
+/**
+ * Runs the real program under Pulumi's mock engine (D11) and records every resource it registers.
+ * No Pulumi CLI, no credentials, no network. One run per process: the Pulumi runtime is global.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { mockOutputs } from "./mock-outputs";
+import { readStackFile } from "./stack-file";
+import { SECRET_KEYS } from "../secrets";
+import { CONFIG_NAMESPACE } from "../config";
+
+export const PROJECT_NAME = "sophia";
+export const SECRET_MASK = "[secret]";
+const UNKNOWN_MASK = "[unknown]";
+const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Config keys that a provider (not the program) reads, supplied by ESC in a real run. */
+const PROVIDER_SECRET_KEYS = ["vercel:apiToken"];
+
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** URN of the parent; the stack itself has none. */
+  parent?: string;
+  custom: boolean;
+  /** Inputs with every secret replaced by "[secret]" and dynamic-provider internals removed. */
+  inputs: Record<string, unknown>;
+  protect: boolean;
+  retainOnDelete: boolean;
+  dependencies: string[];
+}
+
+export interface PlanRun {
+  stack: string;
+  environments: string[];
+  resources: RecordedResource[];
+  /** Stack outputs, secrets masked. */
+  outputs: Record<string, unknown>;
+}
+
+/** Placeholder that stands in for an ESC-supplied secret. Tests scan plans for these. */
+export function placeholderFor(key: string): string {
+  return `plan-placeholder-${key.replace(/[^a-zA-Z0-9]/g, "-")}-7f3a9c`;
+}
+
+/** Replaces secrets with a mask and unwraps the mock engine's wire encoding. */
+export function maskSecrets(value: unknown): unknown {
+  if (value === UNKNOWN_VALUE) return UNKNOWN_MASK;
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value === null || typeof value !== "object") return value;
+  const obj = value as Record<string, unknown>;
+  if (obj[SPECIAL_SIG_KEY] === SECRET_SIG) return SECRET_MASK;
+  if (obj[SPECIAL_SIG_KEY] === RESOURCE_SIG) return obj.urn;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(obj)) {
+    if (key === "__provider") continue; // the serialized dynamic provider's code
+    out[key] = maskSecrets(inner);
+  }
+  return out;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProtect(): boolean | undefined;
+  getRetainondelete(): boolean | undefined;
+  getDependenciesList(): string[];
+  getObject(): { toJavaScript(): unknown } | undefined;
+}
+type Callback = (err: unknown, response: unknown) => void;
+
+/** A mock monitor that also records what the standard mocks don't pass on: parents and options. */
+class RecordingMonitor extends MockMonitor {
+  readonly recorded: RecordedResource[] = [];
+
+  override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
+    return super.registerResource(req, (err: unknown, response: unknown) => {
+      if (!err && response) {
+        const urn = (response as { getUrn(): string }).getUrn();
+        this.recorded.push({
+          urn,
+          type: req.getType(),
+          name: req.getName(),
+          parent: req.getParent() || undefined,
+          custom: req.getCustom(),
+          inputs: (maskSecrets(req.getObject()?.toJavaScript() ?? {}) ?? {}) as Record<string, unknown>,
+          protect: req.getProtect() ?? false,
+          retainOnDelete: req.getRetainondelete() ?? false,
+          dependencies: req.getDependenciesList(),
+        });
+      }
+      callback(err, response);
+    });
+  }
+}
+
+export interface PlanOptions {
+  stack: string;
+  projectDir: string;
+  /** Entry module of the program. @default <projectDir>/src/index.ts */
+  program?: string;
+  /** Extra config, e.g. from tests; wins over the stack file. */
+  configOverrides?: Record<string, string>;
+  /** Secret values to use instead of placeholders, e.g. from tests. */
+  secretOverrides?: Record<string, string>;
+}
+
+/** Runs the program once under mocks and returns what it registered. */
+export async function runPlan(options: PlanOptions): Promise<PlanRun> {
+  const stackFile = readStackFile(options.projectDir, options.stack);
+  const secretKeys = [...SECRET_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`), ...PROVIDER_SECRET_KEYS];
+  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides };
+  for (const key of secretKeys) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+
+  const monitor = new RecordingMonitor({
+    call: () => ({}),
+    newResource: (args) => ({
+      id: args.custom ? `${args.name}-id` : undefined,
+      state: { ...args.inputs, ...mockOutputs(args.type, args.name, args.inputs as Record<string, unknown>) },
+    }),
+  });
+  pulumi.runtime.setMockOptions(monitor, PROJECT_NAME, options.stack, false);
+
+  const program = options.program ?? path.join(options.projectDir, "src", "index.ts");
+  const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exported = require(program) as Record<string, unknown>;
+    return { ...exported };
+  });
+  await pulumi.runtime.disconnect();
+
+  return {
+    stack: options.stack,
+    environments: stackFile.environments,
+    resources: monitor.recorded,
+    outputs: (await resolveOutputs(stackOutputs ?? {})) as Record<string, unknown>,
+  };
+}
+
+/** Resolves exported Outputs to plain values, masking secrets. */
+async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(outputs)) {
+    if (key === "__esModule" || typeof value === "function") continue;
+    const output = pulumi.output(value);
+    const [resolved, secret] = await Promise.all([promiseOf(output), pulumi.isSecret(output)]);
+    out[key] = secret ? SECRET_MASK : maskSecrets(resolved);
+  }
+  return out;
+}
+
+/** Awaits an Output's value. Test code uses the same helper so that no assertion hides in an apply. */
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}

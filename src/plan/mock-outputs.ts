@@ -1,0 +1,33 @@
+/**
+ * What the mock engine answers for each resource type: the outputs a real provider would compute,
+ * with documentation-range addresses (RFC 5737 / RFC 3849) so nothing looks like a real host.
+ */
+type Inputs = Record<string, unknown>;
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (const ch of text) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return h;
+}
+
+const byType: Record<string, (name: string, inputs: Inputs) => Inputs> = {
+  "pulumi-nodejs:dynamic/fly:App": (_name, inputs) => ({ status: "pending", hostname: `${String(inputs.name)}.fly.dev` }),
+  "pulumi-nodejs:dynamic/fly:Volume": (name) => ({ volumeId: `vol_${hash(name).toString(16)}`, state: "created" }),
+  "pulumi-nodejs:dynamic/fly:Machine": (name) => ({ machineId: hash(name).toString(16), state: "started" }),
+  "pulumi-nodejs:dynamic/fly:IpAddress": (name, inputs) => ({
+    address: String(inputs.type).endsWith("v6") ? `2001:db8::${(hash(name) % 0xffff).toString(16)}` : `192.0.2.${hash(name) % 254 + 1}`,
+  }),
+  "pulumi-nodejs:dynamic/fly:Certificate": (_name, inputs) => ({
+    dnsRequirements: {
+      a: ["192.0.2.1"],
+      aaaa: ["2001:db8::1"],
+      cname: `${String(inputs.app)}.fly.dev`,
+      acmeChallenge: { name: `_acme-challenge.${String(inputs.hostname)}`, target: `${String(inputs.hostname)}.${String(inputs.app)}.flydns.net` },
+    },
+  }),
+  "pulumi-nodejs:dynamic/lambda:Instance": (name) => ({ ip: `198.51.100.${hash(name) % 254 + 1}`, status: "active" }),
+};
+
+export function mockOutputs(type: string, name: string, inputs: Inputs): Inputs {
+  return byType[type]?.(name, inputs) ?? {};
+}

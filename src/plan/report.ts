@@ -1,0 +1,118 @@
+/**
+ * The plan document: what `plan/<stack>.json` holds and `--json` prints. Its shape is documented
+ * in the README and versioned by `schemaVersion`; add fields, never rename them.
+ */
+import type { PlanRun, RecordedResource } from "./engine";
+
+export const PLAN_SCHEMA_VERSION = 1;
+
+export interface PlanResource {
+  urn: string;
+  /** Pulumi type token, e.g. `pulumi-nodejs:dynamic/fly:Machine`. */
+  type: string;
+  /** The same type, shortened for people, e.g. `fly:Machine`. */
+  kind: string;
+  name: string;
+  /** URN of the parent resource, or null for the stack itself. */
+  parent: string | null;
+  custom: boolean;
+  protect: boolean;
+  retainOnDelete: boolean;
+  /** Non-secret inputs; secrets read "[secret]". */
+  inputs: Record<string, unknown>;
+}
+
+export interface ServiceSummary {
+  name: string;
+  app: string | null;
+  regions: string[];
+  /** e.g. "shared-cpu-2x 512MB". */
+  machineSize: string | null;
+  /** Machines created, per region. */
+  machines: Record<string, number>;
+  minMachines: number;
+  autostop: string;
+  volumes: { count: number; sizeGb: number };
+  reach: "public" | "private";
+}
+
+export interface PlanDocument {
+  schemaVersion: number;
+  project: string;
+  stack: string;
+  profile: string;
+  environments: string[];
+  resources: PlanResource[];
+  services: ServiceSummary[];
+  outputs: Record<string, unknown>;
+}
+
+export function shortType(type: string): string {
+  const dynamic = /^pulumi-nodejs:dynamic\/([^:]+):(.+)$/.exec(type);
+  if (dynamic) return `${dynamic[1]}:${dynamic[2]}`;
+  const parts = type.split(":");
+  return parts.length === 3 ? `${parts[0]}:${parts[2]}` : type;
+}
+
+const SERVICE_COMPONENT = "sophia:fly:Service";
+
+interface MachineInputs {
+  region?: string;
+  config?: {
+    guest?: { cpu_kind?: string; cpus?: number; memory_mb?: number };
+    services?: { autostop?: string; min_machines_running?: number }[];
+  };
+}
+
+/** Per-service summary, computed from the resources the plan holds rather than from config. */
+export function summarizeServices(resources: RecordedResource[]): ServiceSummary[] {
+  const childrenOf = (urn: string) => resources.filter((r) => r.parent === urn);
+  const descendants = (urn: string): RecordedResource[] => childrenOf(urn).flatMap((c) => [c, ...descendants(c.urn)]);
+  return resources
+    .filter((r) => r.type === SERVICE_COMPONENT)
+    .map((service) => {
+      const inside = descendants(service.urn);
+      const ofKind = (kind: string) => inside.filter((r) => shortType(r.type) === kind);
+      const machines = ofKind("fly:Machine").map((m) => m.inputs as MachineInputs);
+      const machinesPerRegion: Record<string, number> = {};
+      for (const m of machines) machinesPerRegion[m.region ?? "?"] = (machinesPerRegion[m.region ?? "?"] ?? 0) + 1;
+      const guest = machines[0]?.config?.guest;
+      const firstService = machines[0]?.config?.services?.[0];
+      const volumes = ofKind("fly:Volume");
+      const ipTypes = ofKind("fly:IpAddress").map((ip) => String(ip.inputs.type));
+      return {
+        name: service.name,
+        app: (ofKind("fly:App")[0]?.inputs.name as string | undefined) ?? null,
+        regions: Object.keys(machinesPerRegion),
+        machineSize: guest ? `${guest.cpu_kind}-cpu-${guest.cpus}x ${guest.memory_mb}MB` : null,
+        machines: machinesPerRegion,
+        minMachines: firstService?.min_machines_running ?? 0,
+        autostop: firstService?.autostop ?? "off",
+        volumes: { count: volumes.length, sizeGb: volumes.reduce((sum, v) => sum + Number(v.inputs.sizeGb ?? 0), 0) },
+        reach: ipTypes.some((t) => t !== "private_v6") ? "public" : "private",
+      };
+    });
+}
+
+export function buildPlanDocument(run: PlanRun): PlanDocument {
+  return {
+    schemaVersion: PLAN_SCHEMA_VERSION,
+    project: "sophia",
+    stack: run.stack,
+    profile: String(run.outputs.profile ?? "unknown"),
+    environments: run.environments,
+    resources: run.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      kind: shortType(r.type),
+      name: r.name,
+      parent: r.parent ?? null,
+      custom: r.custom,
+      protect: r.protect,
+      retainOnDelete: r.retainOnDelete,
+      inputs: r.inputs,
+    })),
+    services: summarizeServices(run.resources),
+    outputs: run.outputs,
+  };
+}
