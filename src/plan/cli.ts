@@ -9,7 +9,7 @@ import { runPlan } from "./engine";
 import { buildPlanDocument } from "./report";
 import { renderMarkdown, renderTerminal } from "./render";
 
-const USAGE = "usage: npm run plan -- [--stack <name>] [--json] [--out <dir>]";
+const USAGE = "usage: npm run plan -- [--stack <name>] [--json] [--out <dir>] [--stack-dir <dir with Pulumi.<stack>.yaml>]";
 
 async function main(): Promise<number> {
   let args;
@@ -19,6 +19,7 @@ async function main(): Promise<number> {
         stack: { type: "string", short: "s", default: "dev" },
         json: { type: "boolean", default: false },
         out: { type: "string", default: "plan" },
+        "stack-dir": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }).values;
@@ -31,7 +32,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const projectDir = path.resolve(__dirname, "..", "..");
-  const doc = buildPlanDocument(await runPlan({ stack: args.stack, projectDir }));
+  const stackDir = args["stack-dir"] ? path.resolve(args["stack-dir"]) : projectDir;
+  const doc = buildPlanDocument(await runPlan({ stack: args.stack, projectDir, stackDir }));
 
   const outDir = path.resolve(projectDir, args.out);
   fs.mkdirSync(outDir, { recursive: true });

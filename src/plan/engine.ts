@@ -104,6 +104,8 @@ class RecordingMonitor extends MockMonitor {
 export interface PlanOptions {
   stack: string;
   projectDir: string;
+  /** Directory holding `Pulumi.<stack>.yaml`. @default projectDir */
+  stackDir?: string;
   /** Entry module of the program. @default <projectDir>/src/index.ts */
   program?: string;
   /** Extra config, e.g. from tests; wins over the stack file. */
@@ -114,7 +116,7 @@ export interface PlanOptions {
 
 /** Runs the program once under mocks and returns what it registered. */
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
-  const stackFile = readStackFile(options.projectDir, options.stack);
+  const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
   const secretKeys = [...SECRET_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`), ...PROVIDER_SECRET_KEYS];
   const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides };
   for (const key of secretKeys) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);

@@ -1,0 +1,48 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = path.resolve(__dirname, "..", "..");
+const tsx = path.join(root, "node_modules", ".bin", "tsx");
+
+function plan(args: string[]) {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+  const result = spawnSync(tsx, [path.join(root, "src/plan/cli.ts"), "--out", out, ...args], { encoding: "utf8", cwd: root });
+  return { ...result, out };
+}
+
+describe("npm run plan", () => {
+  it.each(["dev", "prod"])("--json for %s prints the documented shape", (stack) => {
+    const result = plan(["--stack", stack, "--json"]);
+    expect(result.status, result.stderr).toBe(0);
+    const doc = JSON.parse(result.stdout);
+    expect(doc).toMatchObject({ schemaVersion: 1, project: "sophia", stack, environments: [`sophia/${stack}`] });
+    expect(doc.profile).toBe(stack === "dev" ? "single-user-lax" : "enterprise-multi-region");
+    for (const r of doc.resources) expect(Object.keys(r).sort()).toEqual(["custom", "inputs", "kind", "name", "parent", "protect", "retainOnDelete", "type", "urn"]);
+    expect(doc.resources.filter((r: { parent: string | null }) => r.parent === null)).toHaveLength(1);
+  });
+
+  it("writes plan/<stack>.json and plan/<stack>.md", () => {
+    const result = plan(["--stack", "dev"]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(fs.existsSync(path.join(result.out, "dev.json"))).toBe(true);
+    expect(fs.readFileSync(path.join(result.out, "dev.md"), "utf8")).toMatch(/^# Plan: dev \(single-user-lax\)/);
+  });
+
+  it("a bad stack file exits non-zero with the config error and writes no plan", () => {
+    const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+    fs.writeFileSync(path.join(stackDir, "Pulumi.dev.yaml"), "config:\n  sophia:profile: single-user-lax\n  sophia:regoins: [lax]\n");
+    const result = plan(["--stack", "dev", "--stack-dir", stackDir]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia: unknown key "regoins"/);
+    expect(fs.readdirSync(result.out)).toEqual([]);
+  });
+
+  it("an unknown stack names the known stacks", () => {
+    const result = plan(["--stack", "staging"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/No stack file Pulumi\.staging\.yaml\. Known stacks: dev, prod/);
+  });
+});
