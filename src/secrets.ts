@@ -20,6 +20,7 @@ export const SECRETS = {
   anthropicApiKey: { envName: "ANTHROPIC_API_KEY", description: "Anthropic API key" },
   databaseUrl: { envName: "DATABASE_URL", description: "Neon Postgres connection string" },
   redisUrl: { envName: "REDIS_URL", description: "Redis connection string" },
+  uiSessionSecret: { envName: "SESSION_SECRET", description: "agent UI server-side session secret" },
 } as const satisfies Record<string, SecretSpec>;
 
 export type SecretKey = keyof typeof SECRETS;
@@ -27,6 +28,29 @@ export const SECRET_KEYS = Object.keys(SECRETS) as SecretKey[];
 
 export function isSecretKey(key: string): key is SecretKey {
   return Object.prototype.hasOwnProperty.call(SECRETS, key);
+}
+
+/**
+ * Secret config keys that a provider package reads by itself, never through `requireSecret`.
+ * Keyed by full name because they live outside the `sophia:` namespace.
+ */
+export const PROVIDER_SECRETS = {
+  "vercel:apiToken": { envName: "VERCEL_API_TOKEN", description: "Vercel API token, read by @pulumiverse/vercel" },
+} as const satisfies Record<string, SecretSpec>;
+
+export type ProviderSecretKey = keyof typeof PROVIDER_SECRETS;
+export const PROVIDER_SECRET_KEYS = Object.keys(PROVIDER_SECRETS) as ProviderSecretKey[];
+
+/**
+ * Every secret config key the program and its providers read, fully qualified: the one list that
+ * each stack's ESC environment must provide. A function, not a constant, because config.ts and
+ * this module import each other and CONFIG_NAMESPACE may not exist yet while this one loads.
+ */
+export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
+  return [
+    ...SECRET_KEYS.map((key) => ({ key: `${CONFIG_NAMESPACE}:${key}`, spec: SECRETS[key] })),
+    ...PROVIDER_SECRET_KEYS.map((key) => ({ key, spec: PROVIDER_SECRETS[key] })),
+  ];
 }
 
 /** The message for a declared secret that is not set: names the key and where to set it, never a value. */
