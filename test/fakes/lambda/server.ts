@@ -1,0 +1,51 @@
+/**
+ * Runs the Lambda emulator standalone:
+ *   npm run lambda-emulator -- --port 8790 [--api-key K] [--error-rate 0.2] [--latency-ms 50] [--reset-rate 0.05] [--boot-ms 2000]
+ * and prints the URL to use as LAMBDA_API_URL.
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_EMULATOR_KEY, LambdaEmulator } from "./emulator";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "0" },
+    host: { type: "string", default: "127.0.0.1" },
+    "api-key": { type: "string", default: DEFAULT_EMULATOR_KEY },
+    "error-rate": { type: "string", default: "0" },
+    "latency-ms": { type: "string", default: "0" },
+    "reset-rate": { type: "string", default: "0" },
+    "boot-ms": { type: "string" },
+  },
+});
+
+function number(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) {
+    console.error(`--${name} must be a non-negative number, got "${value}".`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const bootMs = number("boot-ms", values["boot-ms"]);
+  const emulator = new LambdaEmulator({
+    apiKeys: [values["api-key"]],
+    ...(bootMs === undefined ? {} : { bootMs }),
+    faults: {
+      errorRate: number("error-rate", values["error-rate"]) ?? 0,
+      latencyMs: number("latency-ms", values["latency-ms"]) ?? 0,
+      resetRate: number("reset-rate", values["reset-rate"]) ?? 0,
+    },
+  });
+  const running = await emulator.listen(number("port", values.port) ?? 0, values.host);
+  console.log(`Lambda Cloud API emulator listening on ${running.url}`);
+  console.log(`  export LAMBDA_API_URL=${running.url}`);
+  console.log(`  export LAMBDA_API_KEY=${values["api-key"]}   # the emulator's own key, not a real credential`);
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+void main();

@@ -1,0 +1,97 @@
+/**
+ * Every lifecycle converges when a fifth of all requests get 429 or 503 (and, in one test,
+ * connections drop as well): the client retries with backoff and the launch is never doubled.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lambdaFilesystemProvider } from "../../../src/providers/lambda/filesystem";
+import { lambdaFirewallRulesetProvider, type FirewallRulesetInputs } from "../../../src/providers/lambda/firewall";
+import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/providers/lambda/instance";
+import { lambdaSshKeyProvider } from "../../../src/providers/lambda/ssh-key";
+import { checkAndCreate, external, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
+
+const sshKeys = full(lambdaSshKeyProvider);
+const filesystems = full(lambdaFilesystemProvider);
+const rulesets = full(lambdaFirewallRulesetProvider);
+const instances = full(lambdaInstanceProvider);
+
+describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: TEST_TIMEOUT_MS }, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ faults: { errorRate: 0.2, latencyMs: 0, resetRate: 0 } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("an SSH key lifecycle converges with 20% 429/503", async () => {
+    const { id, inputs, outs } = await checkAndCreate(sshKeys, { ...h.access, name: h.name("faulty-key") });
+    h.secrets.push(String(outs.privateKey));
+    const read = await sshKeys.read(id, outs);
+    expect((await sshKeys.diff(id, read.props ?? outs, inputs)).changes).toBe(false);
+    await sshKeys.delete(id, outs);
+    await sshKeys.delete(id, outs);
+    expect((await sshKeys.read(id, outs)).id).toBeUndefined();
+  });
+
+  it("a filesystem lifecycle converges with 20% 429/503", async () => {
+    const { id, inputs, outs } = await checkAndCreate(filesystems, { ...h.access, name: h.name("faulty-fs"), region: "us-east-1" });
+    const read = await filesystems.read(id, outs);
+    expect((await filesystems.diff(id, read.props ?? outs, inputs)).changes).toBe(false);
+    await filesystems.delete(id, outs);
+    await filesystems.delete(id, outs);
+    expect((await filesystems.read(id, outs)).id).toBeUndefined();
+  });
+
+  it("a firewall ruleset lifecycle with an in-place update converges with 20% 429/503", async () => {
+    const news: FirewallRulesetInputs = {
+      ...h.access,
+      name: h.name("faulty-fw"),
+      region: "us-east-1",
+      rules: [{ protocol: "tcp", portRange: [22, 22], sourceNetwork: "203.0.113.7/32", description: "SSH" }],
+    };
+    const { id, inputs, outs } = await checkAndCreate(rulesets, news);
+    const changed = { ...inputs, rules: [...inputs.rules, { protocol: "icmp" as const, sourceNetwork: "0.0.0.0/0", description: "ping" }] };
+    expect((await rulesets.diff(id, outs, changed)).replaces).toEqual([]);
+    const updated = await rulesets.update(id, outs, changed);
+    const read = await rulesets.read(id, updated.outs ?? outs);
+    expect((await rulesets.diff(id, read.props ?? outs, changed)).changes).toBe(false);
+    await rulesets.delete(id, outs);
+    await rulesets.delete(id, outs);
+    expect((await rulesets.read(id, outs)).id).toBeUndefined();
+  });
+
+  it("an instance lifecycle converges with 20% 429/503 and dropped connections, launching once", async () => {
+    const emulator = h.emulator;
+    if (!emulator) return;
+    emulator.settings.faults.resetRate = 0.05;
+    try {
+      const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("faulty-inst-key") });
+      h.secrets.push(String(key.outs.privateKey));
+      const news: InstanceInputs = { ...h.access, instanceType: "gpu_1x_a10", region: "us-east-1", sshKeyName: key.outs.name, name: h.name("faulty-gpu") };
+      const { id, inputs, outs } = await checkAndCreate(instances, news);
+      expect(outs.status).toBe("active");
+      const renamed = { ...inputs, name: h.name("faulty-gpu-2") };
+      expect((await instances.diff(id, outs, renamed)).replaces).toEqual([]);
+      await instances.update(id, outs, renamed);
+      const read = await instances.read(id, outs);
+      expect((await instances.diff(id, read.props ?? outs, renamed)).changes).toBe(false);
+      await instances.delete(id, outs);
+      await instances.delete(id, outs);
+      expect((await instances.read(id, outs)).id).toBeUndefined();
+      const launches = emulator.log.filter((entry) => entry.path.endsWith("/instance-operations/launch") && entry.status === 200);
+      expect(launches).toHaveLength(1);
+      await sshKeys.delete(key.id, key.outs);
+    } finally {
+      emulator.settings.faults.resetRate = 0;
+    }
+  });
+
+  it("the emulator really answered with 429 and 503 along the way", () => {
+    const statuses = new Set(h.emulator?.log.map((entry) => entry.status));
+    expect(statuses.has(429) && statuses.has(503)).toBe(true);
+  });
+
+  it("no captured error message contains the API key or a secret", () => {
+    h.expectNoSecretsInErrors();
+  });
+});
