@@ -43,6 +43,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
       workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
       workerPort: 8000,
       sshAllowedCidrs: [],
+      workerSources: [],
     },
     edge: {
       domain: "sophia-intel.ai",
@@ -56,6 +57,8 @@ export const profiles: Record<ProfileName, ProfileData> = {
       dnsTtl: 300,
       vercelProject: { name: "sophia-agent-ui-dev", repoType: "github", framework: "nextjs" },
     },
+    /** The seed's usage: 9 am–6 pm on weekdays (≈195 h a month) and 10 GPU-hours a month. */
+    cost: { activeHoursPerWeek: 45, extraMachineShare: 1, onDemandGpuHours: 10, rootfsGb: 1, vercelSeats: 1 },
   },
 
   /** Enterprise: primary sjc, failover lax, minimum counts for availability, standing GPUs. */
@@ -81,6 +84,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
       workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
       workerPort: 8000,
       sshAllowedCidrs: [],
+      workerSources: [],
     },
     edge: {
       domain: "sophia-intel.ai",
@@ -94,5 +98,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
       dnsTtl: 60,
       vercelProject: { name: "sophia-agent-ui", repo: "sophia-intel/sophia-agent-ui", repoType: "github", framework: "nextjs" },
     },
+    /** Minimum machines and standing GPUs run all month; machines above the minimum a quarter of it. */
+    cost: { activeHoursPerWeek: 168, extraMachineShare: 0.25, onDemandGpuHours: 0, rootfsGb: 1, vercelSeats: 1 },
   },
 };

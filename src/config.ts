@@ -91,6 +91,8 @@ const servicesSchema = strictObject(
   Object.fromEntries(SERVICE_NAMES.map((name) => [name, serviceSchema])) as Record<ServiceName, typeof serviceSchema>,
 );
 
+const cidr = z.string().regex(/^[0-9.]+\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.7/32");
+
 const gpuSchema = strictObject({
   /** Lambda instance type for standing and on-demand workers. */
   instanceType: z.enum(LAMBDA_INSTANCE_TYPES),
@@ -106,8 +108,10 @@ const gpuSchema = strictObject({
   workerImage: z.string().min(1),
   /** Port the worker serves on. */
   workerPort: z.number().int().min(1).max(65535),
-  /** CIDRs allowed to reach the workers over SSH. */
-  sshAllowedCidrs: z.array(z.string().regex(/^[0-9a-f.:]+\/\d{1,3}$/i, "must be a CIDR such as 203.0.113.7/32")),
+  /** CIDRs allowed to reach the workers over SSH: where `pulumi up` runs, for the readiness check. */
+  sshAllowedCidrs: z.array(cidr),
+  /** CIDRs allowed to reach the worker port. Empty keeps it closed: workers dial out to the API. */
+  workerSources: z.array(cidr),
 });
 
 const hostnameSchema = z
@@ -149,6 +153,46 @@ const volumesSchema = strictObject({
   protect: z.boolean(),
 });
 
+const price = z.number().min(0, "must be a price in USD, 0 or more");
+
+/** Partial price table; anything left out comes from src/plan/prices.ts. Units as there. */
+const priceOverridesSchema = strictObject({
+  fly: strictObject({
+    sharedCpuPerHour: price.optional(),
+    performanceCpuPerHour: price.optional(),
+    ramGbPerHour: price.optional(),
+    regionMultiplier: z.partialRecord(flyRegion, z.number().positive()).optional(),
+    volumeGbMonth: price.optional(),
+    rootfsGbMonth: price.optional(),
+    dedicatedIpv4Month: price.optional(),
+    certificateMonth: price.optional(),
+    freeCertificates: z.number().int().min(0).optional(),
+  }).optional(),
+  lambda: strictObject({
+    /** $/h per instance type. */
+    perHour: z.partialRecord(z.enum(LAMBDA_INSTANCE_TYPES), price).optional(),
+  }).optional(),
+  vercel: strictObject({
+    proSeatMonth: price.optional(),
+  }).optional(),
+});
+
+/** Usage assumptions behind the plan's monthly cost estimate (src/plan/cost.ts). */
+const costSchema = strictObject({
+  /** Hours a week the platform is in use; machines above the minimum run only then. */
+  activeHoursPerWeek: z.number().min(0).max(168),
+  /** Share (0–1) of the active hours that machines above the minimum are running. */
+  extraMachineShare: z.number().min(0).max(1),
+  /** Instance-hours a month of on-demand GPU workers, priced at the pool's instance type. */
+  onDemandGpuHours: z.number().min(0),
+  /** Root filesystem of a stopped machine in GB, about its image size. */
+  rootfsGb: z.number().positive(),
+  /** Vercel Pro seats billed when the plan holds a Vercel project. */
+  vercelSeats: z.number().int().min(0),
+  /** Price overrides, e.g. `{fly: {volumeGbMonth: 0.18}}`. */
+  prices: priceOverridesSchema.optional(),
+});
+
 /** The whole config after the profile and the stack file are merged. */
 export const stackConfigSchema = strictObject({
   /** Which profile supplies the defaults. */
@@ -169,12 +213,14 @@ export const stackConfigSchema = strictObject({
   volumes: volumesSchema,
   gpu: gpuSchema,
   edge: edgeSchema,
+  cost: costSchema,
 }).superRefine(checkCrossFieldRules);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type GpuConfig = z.infer<typeof gpuSchema>;
 export type EdgeConfig = z.infer<typeof edgeSchema>;
+export type CostConfig = z.infer<typeof costSchema>;
 /** What a profile must supply: everything but the stack-specific keys. */
 export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl">;
 
@@ -223,6 +269,9 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
     if (s.image !== undefined && s.build !== undefined) add(at("image"), `give either image or build, not both`);
   }
 
+  if (c.gpu.standing > 0 && c.gpu.sshAllowedCidrs.length === 0) {
+    add(["gpu", "sshAllowedCidrs"], `is empty, but ${c.gpu.standing} standing GPU nodes get a readiness check over SSH from where \`pulumi up\` runs; add that egress address as a CIDR (e.g. "203.0.113.7/32")`);
+  }
   if (c.gpu.standing > c.gpu.maxInstances) {
     add(["gpu", "standing"], `${c.gpu.standing} standing instances is more than maxInstances ${c.gpu.maxInstances}; raise sophia:gpu.maxInstances or lower standing`);
   }
@@ -321,6 +370,13 @@ export function decodeConfigValue(raw: string): unknown {
     }
   }
   return raw;
+}
+
+/** Set by the offline plan (src/plan), which runs the program with no cloud account. */
+export const OFFLINE_PLAN_ENV = "SOPHIA_OFFLINE_PLAN";
+
+export function isOfflinePlan(): boolean {
+  return process.env[OFFLINE_PLAN_ENV] === "1";
 }
 
 /** Reads the stack's `sophia:` config (secrets excluded) and parses it. Call once, before any resource. */

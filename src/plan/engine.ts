@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { mockOutputs } from "./mock-outputs";
 import { readStackFile } from "./stack-file";
-import { SECRET_KEYS } from "../secrets";
-import { CONFIG_NAMESPACE } from "../config";
+import { secretConfigKeys } from "../secrets";
+import { OFFLINE_PLAN_ENV } from "../config";
 
 export const PROJECT_NAME = "sophia";
 export const SECRET_MASK = "[secret]";
@@ -17,9 +17,6 @@ const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** Config keys that a provider (not the program) reads, supplied by ESC in a real run. */
-const PROVIDER_SECRET_KEYS = ["vercel:apiToken"];
 
 export interface RecordedResource {
   urn: string;
@@ -101,26 +98,53 @@ class RecordingMonitor extends MockMonitor {
   }
 }
 
+/** The program failed; `registered` lists what it had registered by then (the stack itself excluded). */
+export class PlanError extends Error {
+  constructor(
+    message: string,
+    readonly registered: RecordedResource[],
+  ) {
+    super(message);
+    this.name = "PlanError";
+  }
+}
+
 export interface PlanOptions {
   stack: string;
   projectDir: string;
   /** Directory holding `Pulumi.<stack>.yaml`. @default projectDir */
   stackDir?: string;
-  /** Entry module of the program. @default <projectDir>/src/index.ts */
-  program?: string;
+  /** Loads the program. @default require(<projectDir>/src/index.ts); tests pass a dynamic import */
+  load?: () => Promise<unknown>;
   /** Extra config, e.g. from tests; wins over the stack file. */
   configOverrides?: Record<string, string>;
   /** Secret values to use instead of placeholders, e.g. from tests. */
   secretOverrides?: Record<string, string>;
+  /** Secret keys to leave unset, as if ESC did not provide them. */
+  omitSecrets?: string[];
+}
+
+/**
+ * Dynamic resources serialize their provider's code for the engine. The offline plan never runs
+ * that code and drops it from the report, and serializing it is most of a plan's time.
+ */
+function skipProviderSerialization(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as { serializeFunction: unknown };
+  closure.serializeFunction = async () => ({ text: "", exportName: "handler", containsSecrets: false });
 }
 
 /** Runs the program once under mocks and returns what it registered. */
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
-  const secretKeys = [...SECRET_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`), ...PROVIDER_SECRET_KEYS];
+  const secretKeys = secretConfigKeys().map((s) => s.key);
   const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides };
-  for (const key of secretKeys) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+  for (const key of secretKeys) {
+    if (!options.omitSecrets?.includes(key)) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+  }
   pulumi.runtime.setAllConfig(config, secretKeys);
+  process.env[OFFLINE_PLAN_ENV] = "1";
+  skipProviderSerialization();
 
   const monitor = new RecordingMonitor({
     call: () => ({}),
@@ -131,13 +155,20 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   });
   pulumi.runtime.setMockOptions(monitor, PROJECT_NAME, options.stack, false);
 
-  const program = options.program ?? path.join(options.projectDir, "src", "index.ts");
-  const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const exported = require(program) as Record<string, unknown>;
-    return { ...exported };
-  });
-  await pulumi.runtime.disconnect();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = options.load ?? (async () => require(path.join(options.projectDir, "src", "index.ts")) as unknown);
+  let stackOutputs: Record<string, unknown> | undefined;
+  try {
+    stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+      const loaded = (await load()) as { default?: unknown };
+      // `export =` of a promise arrives as the module itself (require) or as `default` (import).
+      const exported = await (loaded.default ?? loaded);
+      return { ...(exported as Record<string, unknown>) };
+    });
+    await pulumi.runtime.disconnect();
+  } catch (err) {
+    throw new PlanError(err instanceof Error ? err.message : String(err), monitor.recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"));
+  }
 
   return {
     stack: options.stack,

@@ -2,6 +2,9 @@
  * The plan document: what `plan/<stack>.json` holds and `--json` prints. Its shape is documented
  * in the README and versioned by `schemaVersion`; add fields, never rename them.
  */
+import type { StackConfig } from "../config";
+import { estimateCost, type CostEstimate } from "./cost";
+import { renderDiagram } from "./diagram";
 import type { PlanRun, RecordedResource } from "./engine";
 
 export const PLAN_SCHEMA_VERSION = 1;
@@ -20,6 +23,8 @@ export interface PlanResource {
   retainOnDelete: boolean;
   /** Non-secret inputs; secrets read "[secret]". */
   inputs: Record<string, unknown>;
+  /** URNs this resource waits for; release order (D3) shows here. */
+  dependencies: string[];
 }
 
 export interface ServiceSummary {
@@ -45,6 +50,10 @@ export interface PlanDocument {
   resources: PlanResource[];
   services: ServiceSummary[];
   outputs: Record<string, unknown>;
+  /** Monthly cost estimate from the resources above (src/plan/cost.ts). */
+  cost: CostEstimate;
+  /** Mermaid flowchart of the plan (src/plan/diagram.ts), without the ``` fence. */
+  diagram: string;
 }
 
 export function shortType(type: string): string {
@@ -94,25 +103,31 @@ export function summarizeServices(resources: RecordedResource[]): ServiceSummary
     });
 }
 
-export function buildPlanDocument(run: PlanRun): PlanDocument {
+/** `config` is the stack config the program ran with; it supplies the cost assumptions. */
+export function buildPlanDocument(run: PlanRun, config: Pick<StackConfig, "cost" | "primaryRegion" | "gpu" | "profile">): PlanDocument {
+  const resources: PlanResource[] = run.resources.map((r) => ({
+    urn: r.urn,
+    type: r.type,
+    kind: shortType(r.type),
+    name: r.name,
+    parent: r.parent ?? null,
+    custom: r.custom,
+    protect: r.protect,
+    retainOnDelete: r.retainOnDelete,
+    inputs: r.inputs,
+    dependencies: r.dependencies,
+  }));
+  const services = summarizeServices(run.resources);
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
     project: "sophia",
     stack: run.stack,
     profile: String(run.outputs.profile ?? "unknown"),
     environments: run.environments,
-    resources: run.resources.map((r) => ({
-      urn: r.urn,
-      type: r.type,
-      kind: shortType(r.type),
-      name: r.name,
-      parent: r.parent ?? null,
-      custom: r.custom,
-      protect: r.protect,
-      retainOnDelete: r.retainOnDelete,
-      inputs: r.inputs,
-    })),
-    services: summarizeServices(run.resources),
+    resources,
+    services,
     outputs: run.outputs,
+    cost: estimateCost(resources, config),
+    diagram: renderDiagram({ resources, services, outputs: run.outputs }),
   };
 }

@@ -20,7 +20,7 @@ describe("npm run plan", () => {
     const doc = JSON.parse(result.stdout);
     expect(doc).toMatchObject({ schemaVersion: 1, project: "sophia", stack, environments: [`sophia/${stack}`] });
     expect(doc.profile).toBe(stack === "dev" ? "single-user-lax" : "enterprise-multi-region");
-    for (const r of doc.resources) expect(Object.keys(r).sort()).toEqual(["custom", "inputs", "kind", "name", "parent", "protect", "retainOnDelete", "type", "urn"]);
+    for (const r of doc.resources) expect(Object.keys(r).sort()).toEqual(["custom", "dependencies", "inputs", "kind", "name", "parent", "protect", "retainOnDelete", "type", "urn"]);
     expect(doc.resources.filter((r: { parent: string | null }) => r.parent === null)).toHaveLength(1);
   });
 

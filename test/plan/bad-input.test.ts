@@ -1,0 +1,57 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+
+const root = path.resolve(__dirname, "..", "..");
+const tsx = path.join(root, "node_modules", ".bin", "tsx");
+
+/** Plans the dev stack file with `edit` applied to its config (or unchanged), and returns the outcome. */
+function planWith(edit: ((config: Record<string, Record<string, Record<string, unknown>>>) => void) | undefined, extraArgs: string[] = []) {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+  let stackArgs: string[] = [];
+  if (edit !== undefined) {
+    const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+    const doc = parse(fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8"));
+    edit(doc.config);
+    fs.writeFileSync(path.join(stackDir, "Pulumi.dev.yaml"), stringify(doc));
+    stackArgs = ["--stack-dir", stackDir];
+  }
+  const result = spawnSync(tsx, [path.join(root, "src/plan/cli.ts"), "--stack", "dev", "--out", out, ...stackArgs, ...extraArgs], { encoding: "utf8", cwd: root });
+  return { status: result.status, stderr: result.stderr, wrote: fs.readdirSync(out) };
+}
+
+describe("bad input fails with its message, registers nothing and writes no plan", () => {
+  it("a canary service with a volume", () => {
+    const result = planWith((c) => (c["sophia:services"].weaviate = { strategy: "canary" }));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:services\.weaviate\.strategy: "canary" is not possible with a volume/);
+    expect(result.wrote).toEqual([]);
+  });
+
+  it("an unknown region", () => {
+    const result = planWith((c) => (c["sophia:regions"] = ["lax", "mars"] as unknown as Record<string, Record<string, unknown>>));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:regions\[1\]: Invalid option: expected one of .*\(got "mars"\)/);
+    expect(result.wrote).toEqual([]);
+  });
+
+  it("min above max", () => {
+    const result = planWith((c) => (c["sophia:services"]["unified-api"].minMachines = 2));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:services\.unified-api\.minMachines: 2 is more than maxMachines 1/);
+    expect(result.wrote).toEqual([]);
+  });
+
+  it("a declared secret missing from ESC names the path to set and never a value", () => {
+    const result = planWith(undefined, ["--omit-secret", "sophia:databaseUrl"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:databaseUrl \(Neon Postgres connection string\) is not set, and unified-api needs it/);
+    expect(result.stderr).toMatch(/ESC environment sophia\/dev under values\.pulumiConfig\."sophia:databaseUrl"/);
+    expect(result.stderr).toMatch(/No resource was registered\./);
+    expect(result.stderr).not.toMatch(/plan-placeholder/);
+    expect(result.wrote).toEqual([]);
+  });
+});
