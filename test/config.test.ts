@@ -3,7 +3,7 @@ import { ConfigError, decodeConfigValue, parseStackConfig, serviceRegions } from
 import { profiles } from "../environments/profiles";
 
 const dev = { profile: "single-user-lax" };
-const prod = { profile: "enterprise-multi-region" };
+const prod = { profile: "enterprise-multi-region", gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } };
 
 /** Parses and returns the error message, failing the test if parsing succeeds. */
 function errorOf(overrides: Record<string, unknown>): string {
@@ -178,6 +178,10 @@ describe("bad input is rejected with the path, the value and the fix", () => {
 
   it("standing GPUs above the pool maximum are rejected", () => {
     expect(errorOf({ ...prod, gpu: { standing: 7 } })).toMatch(/sophia:gpu\.standing: 7 standing instances is more than maxInstances 6/);
+  });
+
+  it("standing GPUs without an SSH source for the readiness check are rejected", () => {
+    expect(errorOf({ profile: "enterprise-multi-region" })).toMatch(/sophia:gpu\.sshAllowedCidrs: is empty, but 3 standing GPU nodes/);
   });
 
   it("an unknown GPU type lists the known types", () => {
