@@ -25,6 +25,8 @@ export interface ApiRequest<T> {
   acceptStatuses?: number[];
   /** Per-request timeout override. */
   timeoutMs?: number;
+  /** Extra request headers (e.g. Fly's lease nonce). Cannot override authorization. */
+  headers?: Record<string, string>;
 }
 
 export interface ApiResponse<T> {
@@ -90,13 +92,16 @@ export class ApiError extends Error {
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class HttpClient {
-  private readonly buckets = new Map<string, { tokens: number; updatedAt: number }>();
+  // Assigned in the constructor, not as field initializers: Pulumi's closure serializer keeps only
+  // the constructor body, so initializers would be lost in a deployed dynamic provider.
+  private readonly buckets: Map<string, { tokens: number; updatedAt: number }>;
   private readonly fetchImpl: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
   private readonly random: () => number;
 
   constructor(private readonly options: HttpClientOptions) {
+    this.buckets = new Map();
     this.fetchImpl = options.fetch ?? fetch;
     this.sleep = options.sleep ?? defaultSleep;
     this.now = options.now ?? Date.now;
@@ -134,7 +139,11 @@ export class HttpClient {
         }
       } catch (err) {
         if (err instanceof ApiError) throw err;
-        if (!isConnectionError(err)) throw err;
+        if (!isConnectionError(err)) {
+          // Anything else (e.g. an invalid header value) may quote the request; keep secrets out of it.
+          if (err instanceof Error) err.message = this.scrub(err.message);
+          throw err;
+        }
         lastFailure = connectionFailure(err);
         if (attempt >= retry.maxAttempts || this.now() - started >= retry.maxTotalMs) {
           throw new ApiError(
@@ -167,6 +176,7 @@ export class HttpClient {
       return await this.fetchImpl(url, {
         method: req.method,
         headers: {
+          ...withoutAuthorization(req.headers),
           authorization: `Bearer ${this.options.token}`,
           accept: "application/json",
           ...(req.body === undefined ? {} : { "content-type": "application/json" }),
@@ -249,6 +259,11 @@ export class HttpClient {
       await this.sleep(Math.ceil((1 - refilled) * limit.intervalMs));
     }
   }
+}
+
+/** Extra headers minus any spelling of authorization, which only the client sets. */
+function withoutAuthorization(headers: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).filter(([name]) => name.toLowerCase() !== "authorization"));
 }
 
 async function readBody(response: Response): Promise<unknown> {

@@ -1,0 +1,289 @@
+/**
+ * An in-memory Fly Machines API on node:http: exactly the endpoints FlyClient uses, with the
+ * platform's rules (model.ts) and fault injection (429 with Retry-After, 503, latency, connection
+ * resets, a persistent failure). Faults strike before a request is processed, like an overloaded
+ * edge in front of Fly, so a retried request never runs twice.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { FlyFault, FlyModel, type Timing } from "./model";
+
+export interface FaultSettings {
+  /** Share of requests answered 429 with Retry-After. */
+  rate429: number;
+  /** Share of requests answered 503. */
+  rate503: number;
+  /** Share of requests whose connection is reset (socket destroyed, no response). */
+  resetRate: number;
+  /** Added to every request. */
+  latencyMs: number;
+  /** Value of Retry-After on injected 429s, in seconds. */
+  retryAfterSeconds: number;
+  /** Every matching request fails with this status and Fly-style error text. */
+  alwaysFail?: { status: number; error: string; path?: RegExp };
+}
+
+export interface FlyEmulatorSettings extends Timing {
+  faults: FaultSettings;
+  /** When set, only these bearer tokens are accepted. */
+  tokens?: string[];
+  /** Seed for the fault dice, so a run can be repeated. */
+  seed: number;
+  /** Receives one line per request (method, path, status); never headers or bodies. */
+  log?: (line: string) => void;
+}
+
+export const defaultEmulatorSettings = (): FlyEmulatorSettings => ({
+  machineStartMs: 30,
+  machineStopMs: 20,
+  checksPassAfterMs: 60,
+  unhealthyImages: [],
+  faults: { rate429: 0, rate503: 0, resetRate: 0, latencyMs: 0, retryAfterSeconds: 1 },
+  seed: 42,
+});
+
+type Json = Record<string, unknown>;
+type Handler = (ctx: RequestContext) => Promise<Reply> | Reply;
+interface Reply {
+  status: number;
+  body?: unknown;
+}
+interface RequestContext {
+  params: string[];
+  query: URLSearchParams;
+  body: Json;
+  nonce: string | undefined;
+}
+
+export class FlyEmulator {
+  readonly settings: FlyEmulatorSettings;
+  readonly model: FlyModel;
+  private server: Server | undefined;
+  private random: () => number;
+  private readonly routes: { method: string; pattern: RegExp; handler: Handler }[] = [];
+  url = "";
+
+  constructor(settings: Partial<FlyEmulatorSettings> = {}) {
+    const defaults = defaultEmulatorSettings();
+    this.settings = { ...defaults, ...settings, faults: { ...defaults.faults, ...settings.faults } };
+    this.model = new FlyModel(this.settings);
+    this.random = mulberry32(this.settings.seed);
+    this.defineRoutes();
+  }
+
+  /** Starts listening; port 0 picks a free port. Resolves to the base URL (ending in /v1). */
+  async listen(port = 0, host = "127.0.0.1"): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) reply(res, 500, { error: `emulator error: ${String(err)}` });
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const hostPart = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    this.url = `http://${hostPart}:${address.port}/v1`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Changes fault injection on a running emulator. */
+  setFaults(faults: Partial<FaultSettings>): void {
+    this.settings.faults = { ...defaultEmulatorSettings().faults, ...faults };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://emulator");
+    const path = url.pathname.replace(/^\/v1(?=\/)/, "");
+    const method = req.method ?? "GET";
+    const faults = this.settings.faults;
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+
+    const dice = this.random();
+    if (dice < faults.resetRate) {
+      this.log(`${method} ${path} -> reset`);
+      req.socket.destroy();
+      return;
+    }
+    const auth = req.headers.authorization ?? "";
+    const token = /^(?:Bearer|FlyV1)\s+(.+)$/i.exec(auth)?.[1];
+    if (!token || (this.settings.tokens && !this.settings.tokens.includes(token))) {
+      return this.send(res, method, path, { status: 401, body: { error: "unauthorized" } });
+    }
+    if (faults.alwaysFail && (!faults.alwaysFail.path || faults.alwaysFail.path.test(path))) {
+      return this.send(res, method, path, { status: faults.alwaysFail.status, body: { error: faults.alwaysFail.error } });
+    }
+    const roll = this.random();
+    if (roll < faults.rate429) {
+      res.setHeader("retry-after", String(faults.retryAfterSeconds));
+      return this.send(res, method, path, { status: 429, body: { error: "rate limit exceeded, slow down" } });
+    }
+    if (roll < faults.rate429 + faults.rate503) {
+      return this.send(res, method, path, { status: 503, body: { error: "service temporarily unavailable" } });
+    }
+
+    const route = this.match(method, path);
+    if (!route) return this.send(res, method, path, { status: 404, body: { error: `no route for ${method} ${path}` } });
+    let body: Json = {};
+    const raw = await readRaw(req);
+    if (raw) {
+      try {
+        body = JSON.parse(raw) as Json;
+      } catch {
+        return this.send(res, method, path, { status: 400, body: { error: "request body is not valid JSON" } });
+      }
+    }
+    const nonceHeader = req.headers["fly-machine-lease-nonce"];
+    const ctx: RequestContext = {
+      params: route.params,
+      query: url.searchParams,
+      body,
+      nonce: Array.isArray(nonceHeader) ? nonceHeader[0] : nonceHeader,
+    };
+    try {
+      return this.send(res, method, path, await route.handler(ctx));
+    } catch (err) {
+      if (err instanceof FlyFault) return this.send(res, method, path, { status: err.status, body: { error: err.message } });
+      throw err;
+    }
+  }
+
+  private send(res: ServerResponse, method: string, path: string, r: Reply): void {
+    this.log(`${method} ${path} -> ${r.status}`);
+    reply(res, r.status, r.body);
+  }
+
+  private log(line: string): void {
+    this.settings.log?.(`[fly-emulator] ${line}`);
+  }
+
+  private match(method: string, path: string): { handler: Handler; params: string[] } | undefined {
+    for (const route of this.routes) {
+      if (route.method !== method) continue;
+      const m = route.pattern.exec(path);
+      if (m) return { handler: route.handler, params: m.slice(1).map(decodeURIComponent) };
+    }
+    return undefined;
+  }
+
+  private on(method: string, path: string, handler: Handler): void {
+    const pattern = new RegExp(`^${path.replace(/\{[a-z_]+\}/g, "([^/]+)")}$`);
+    this.routes.push({ method, pattern, handler });
+  }
+
+  private defineRoutes(): void {
+    const m = this.model;
+    const ok = (body?: unknown): Reply => ({ status: 200, body });
+
+    this.on("POST", "/apps", ({ body }) => (m.createApp(body), { status: 201 }));
+    this.on("GET", "/apps/{app}", ({ params }) => ok(m.showApp(params[0])));
+    this.on("DELETE", "/apps/{app}", ({ params }) => (m.deleteApp(params[0]), { status: 202 }));
+
+    this.on("GET", "/apps/{app}/volumes", ({ params }) => ok(m.listVolumes(params[0])));
+    this.on("POST", "/apps/{app}/volumes", ({ params, body }) => ok(m.createVolume(params[0], body)));
+    this.on("GET", "/apps/{app}/volumes/{id}", ({ params }) => ok(m.getVolume(params[0], params[1])));
+    this.on("PUT", "/apps/{app}/volumes/{id}", ({ params, body }) => ok(m.updateVolume(params[0], params[1], body)));
+    this.on("PUT", "/apps/{app}/volumes/{id}/extend", ({ params, body }) => ok(m.extendVolume(params[0], params[1], body)));
+    this.on("DELETE", "/apps/{app}/volumes/{id}", ({ params }) => ok(m.deleteVolume(params[0], params[1])));
+
+    this.on("GET", "/apps/{app}/machines", ({ params, query }) =>
+      ok(m.listMachines(params[0], query.get("include_deleted") === "true")),
+    );
+    this.on("POST", "/apps/{app}/machines", ({ params, body }) => ok(m.createMachine(params[0], body)));
+    this.on("GET", "/apps/{app}/machines/{id}", ({ params }) => ok(m.getMachine(params[0], params[1])));
+    this.on("POST", "/apps/{app}/machines/{id}", ({ params, body, nonce }) =>
+      ok(m.updateMachine(params[0], params[1], body, nonce)),
+    );
+    this.on("DELETE", "/apps/{app}/machines/{id}", ({ params, query, nonce }) => {
+      m.destroyMachine(params[0], params[1], query.get("force") === "true", nonce);
+      return ok({ ok: true });
+    });
+    this.on("POST", "/apps/{app}/machines/{id}/start", ({ params }) => (m.startMachine(params[0], params[1]), ok({ ok: true })));
+    this.on("POST", "/apps/{app}/machines/{id}/stop", ({ params }) => (m.stopMachine(params[0], params[1]), ok({ ok: true })));
+    this.on("GET", "/apps/{app}/machines/{id}/wait", (ctx) => this.waitFor(ctx));
+    this.on("POST", "/apps/{app}/machines/{id}/lease", ({ params, body, nonce }) => ({
+      status: 201,
+      body: m.acquireLease(params[0], params[1], body, nonce),
+    }));
+    this.on("DELETE", "/apps/{app}/machines/{id}/lease", ({ params, nonce }) => {
+      m.releaseLease(params[0], params[1], nonce);
+      return ok({ ok: true });
+    });
+
+    this.on("GET", "/apps/{app}/secrets", ({ params }) => ok(m.listSecrets(params[0])));
+    this.on("POST", "/apps/{app}/secrets", ({ params, body }) => ok(m.updateSecrets(params[0], body)));
+
+    this.on("GET", "/apps/{app}/ip_assignments", ({ params }) => ok(m.listIps(params[0])));
+    this.on("POST", "/apps/{app}/ip_assignments", ({ params, body }) => ok(m.assignIp(params[0], body)));
+    this.on("DELETE", "/apps/{app}/ip_assignments/{ip}", ({ params }) => (m.releaseIp(params[0], params[1]), { status: 204 }));
+
+    this.on("POST", "/apps/{app}/certificates/acme", ({ params, body }) => {
+      const { created, cert } = m.requestCertificate(params[0], body);
+      return { status: created ? 201 : 200, body: cert };
+    });
+    this.on("GET", "/apps/{app}/certificates/{hostname}", ({ params }) => ok(m.getCertificate(params[0], params[1])));
+    this.on("DELETE", "/apps/{app}/certificates/{hostname}", ({ params }) => {
+      m.deleteCertificate(params[0], params[1]);
+      return { status: 204 };
+    });
+  }
+
+  /** GET /wait blocks until the state is reached (200) or the timeout passes (408), like Fly. */
+  private async waitFor({ params, query }: RequestContext): Promise<Reply> {
+    const wanted = query.get("state") ?? "started";
+    if (!["started", "stopped", "suspended", "destroyed"].includes(wanted)) {
+      return { status: 400, body: { error: `invalid state "${wanted}"` } };
+    }
+    const timeoutSeconds = Math.min(60, Number(query.get("timeout") ?? 60) || 60);
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+      if (this.model.waitStatus(params[0], params[1], wanted) === "reached") {
+        return { status: 200, body: { ok: true, state: wanted } };
+      }
+      if (Date.now() >= deadline || !this.server) {
+        return { status: 408, body: { error: `deadline_exceeded: machine did not reach state ${wanted} in ${timeoutSeconds}s` } };
+      }
+      await sleep(5);
+    }
+  }
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  if (body === undefined || status === 204) {
+    res.writeHead(status).end();
+    return;
+  }
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+async function readRaw(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Small seeded PRNG so fault runs are repeatable. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
