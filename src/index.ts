@@ -1,8 +1,63 @@
 /** The Sophia platform: config → profile → components → outputs. */
-import { loadStackConfig } from "./config";
+import * as pulumi from "@pulumi/pulumi";
+import { isOfflinePlan, loadStackConfig } from "./config";
+import { requireSecret, SECRETS } from "./secrets";
+import { createPlatformServices, declaredSecrets, planServices, publicUrl, readSecrets } from "../components/platform-services";
+import { assertGpuCapacity, GpuPool } from "../components/gpu-pool";
+import { Edge } from "../components/edge";
 
-const config = loadStackConfig();
+async function main() {
+  const config = loadStackConfig();
+  // Everything that can be wrong fails here, before the first resource.
+  const planned = planServices(config);
+  const secrets = readSecrets(declaredSecrets(), pulumi.getStack());
+  const flyApiToken = requireSecret("flyApiToken", "every Fly.io resource");
+  const api = planned["unified-api"]!;
+  if (!isOfflinePlan()) await assertGpuCapacity(config.gpu, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
 
-export const profile = config.profile;
-export const primaryRegion = config.primaryRegion;
-export const regions = config.regions;
+  const gpu = new GpuPool("gpu", {
+    gpu: config.gpu,
+    namePrefix: config.appPrefix,
+    apiKey: secrets.lambdaApiKey,
+    apiUrl: config.lambdaApiUrl,
+    callbackUrl: publicUrl(config, api.spec),
+  });
+  const services = createPlatformServices({
+    config,
+    planned,
+    secrets,
+    flyApiToken,
+    extraSecrets: { "unified-api": { GPU_LAUNCH_TEMPLATE: gpu.launchTemplate } },
+  });
+  const endpoint = (name: "unified-api" | "agno-bridge" | "agent-ui") => {
+    const service = services[name];
+    return service ? { appName: service.appName, dependsOn: service } : undefined;
+  };
+  const edge = new Edge("edge", {
+    edge: config.edge,
+    fly: { "unified-api": endpoint("unified-api"), "agno-bridge": endpoint("agno-bridge"), "agent-ui": endpoint("agent-ui") },
+    uiEnv: {
+      NEXT_PUBLIC_API_URL: publicUrl(config, api.spec),
+      NEXT_PUBLIC_AGNO_BRIDGE_URL: publicUrl(config, planned["agno-bridge"]!.spec),
+    },
+    uiSecrets: { [SECRETS.uiSessionSecret.envName]: secrets.uiSessionSecret },
+    flyApiToken,
+    flyApiUrl: config.flyApiUrl,
+  });
+
+  return {
+    profile: config.profile,
+    primaryRegion: config.primaryRegion,
+    regions: config.regions,
+    apps: Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.appName])),
+    publicUrls: edge.urls,
+    privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
+    gpuStandingNodes: gpu.instances.length,
+  };
+}
+
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
+
+export = main();

@@ -45,3 +45,13 @@ export const FLY_MEMORY_PER_CPU_MB = {
 
 /** Fly refuses to suspend machines with more memory than this. */
 export const FLY_SUSPEND_MAX_MEMORY_MB = 2048;
+
+/** Who calls whom (the service dependency flow in DESIGN.md). Components wire URLs from it; the diagram draws it. */
+export const SERVICE_CALLS: Record<ServiceName, readonly ServiceName[]> = {
+  weaviate: [],
+  "mcp-memory": ["weaviate"],
+  "vector-store": ["weaviate"],
+  "unified-api": ["mcp-memory", "vector-store", "weaviate"],
+  "agno-bridge": ["unified-api"],
+  "agent-ui": ["agno-bridge"],
+};

@@ -12,6 +12,11 @@ import { PlanError, runPlan } from "./engine";
 import { buildPlanDocument, type PlanDocument } from "./report";
 import { renderCompare, renderMarkdown, renderTerminal } from "./render";
 
+// Pulumi records a stack trace for every promise and resource, which the plan never reads and
+// which is a third of its time (source-mapped, more).
+process.setSourceMapsEnabled(false);
+Error.stackTraceLimit = 0;
+
 const USAGE =
   "usage: npm run plan -- [--stack <name> | --compare] [--json] [--out <dir>] [--stack-dir <dir with Pulumi.<stack>.yaml>] [--omit-secret <key>]...";
 /** The stacks `--compare` puts side by side. */

@@ -2,6 +2,7 @@
  * Runs the real program under Pulumi's mock engine (D11) and records every resource it registers.
  * No Pulumi CLI, no credentials, no network. One run per process: the Pulumi runtime is global.
  */
+import Module from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
@@ -129,9 +130,13 @@ export interface PlanOptions {
  * that code and drops it from the report, and serializing it is most of a plan's time.
  */
 function skipProviderSerialization(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as { serializeFunction: unknown };
-  closure.serializeFunction = async () => ({ text: "", exportName: "handler", containsSecrets: false });
+  // Stub the module before anything loads it: the real one pulls in npm's package tooling.
+  const modulePath = require.resolve("@pulumi/pulumi/runtime/closure/serializeClosure");
+  const stub = new Module(modulePath);
+  stub.filename = modulePath;
+  stub.loaded = true;
+  stub.exports = { serializeFunction: async () => ({ text: "", exportName: "handler", containsSecrets: false }) };
+  require.cache[modulePath] = stub;
 }
 
 /** Runs the program once under mocks and returns what it registered. */

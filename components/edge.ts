@@ -1,0 +1,118 @@
+/**
+ * Edge: the Vercel project for the agent UI (when the profile serves it there), its domains and
+ * environment variables, and for every hostname served by Fly a Fly ACME certificate whose DNS
+ * requirements become Vercel DNS records, so HTTPS on the custom domain needs no manual step (D10).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as vercel from "@pulumiverse/vercel";
+import type { EdgeConfig } from "../src/config";
+import { FlyCertificate } from "../src/providers/fly";
+
+/** A public service on Fly that may get custom hostnames. */
+export interface FlyEndpoint {
+  appName: pulumi.Input<string>;
+  /** The component that owns the app; certificates are created under the edge, after it. */
+  dependsOn: pulumi.Resource;
+}
+
+export interface EdgeArgs {
+  edge: EdgeConfig;
+  /** Fly-served public services by edge role. The UI is absent when Vercel serves it. */
+  fly: { "unified-api"?: FlyEndpoint; "agno-bridge"?: FlyEndpoint; "agent-ui"?: FlyEndpoint };
+  /** Plain environment variables for the Vercel UI, e.g. the public API and bridge URLs. */
+  uiEnv: Record<string, pulumi.Input<string>>;
+  /** Secret environment variables for the Vercel UI; always `sensitive`. */
+  uiSecrets: Record<string, pulumi.Input<string>>;
+  flyApiToken: pulumi.Input<string>;
+  flyApiUrl?: string;
+}
+
+/** A DNS record as Vercel DNS wants it: `name` relative to the domain, "" for the apex. */
+export function relativeName(hostname: string, domain: string): string {
+  return hostname === domain ? "" : hostname.slice(0, -(domain.length + 1));
+}
+
+export class Edge extends pulumi.ComponentResource {
+  /** Public URL per role: the first custom hostname, the Vercel URL, or `<app>.fly.dev`. */
+  readonly urls: Record<string, pulumi.Output<string>> = {};
+
+  constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sophia:edge:Edge", name, {}, opts);
+    const { edge } = args;
+    const teamId = edge.vercelTeam;
+
+    if (edge.uiHost === "vercel") this.createVercelUi(name, args, teamId);
+
+    for (const [role, endpoint] of Object.entries(args.fly)) {
+      if (!endpoint) continue;
+      const hostnames = edge.customDomain ? edge.hostnames[role as keyof EdgeConfig["hostnames"]] : [];
+      this.urls[role] = hostnames.length > 0 ? pulumi.output(`https://${hostnames[0]}`) : pulumi.interpolate`https://${endpoint.appName}.fly.dev`;
+      for (const hostname of hostnames) this.pointAtFly(name, hostname, endpoint, args, teamId);
+    }
+    this.registerOutputs({ urls: this.urls });
+  }
+
+  private createVercelUi(name: string, args: EdgeArgs, teamId: string | undefined): void {
+    const { edge } = args;
+    const repo = edge.vercelProject.repo;
+    // The config schema rejects a Vercel UI without a repository; this guards direct use.
+    if (repo === undefined) throw new Error(`sophia:edge.vercelProject.repo is required when uiHost is "vercel"`);
+    const project = new vercel.Project(
+      `${name}-ui`,
+      {
+        name: edge.vercelProject.name,
+        framework: edge.vercelProject.framework,
+        gitRepository: { type: edge.vercelProject.repoType, repo },
+        rootDirectory: edge.vercelProject.rootDirectory,
+        teamId,
+      },
+      { parent: this },
+    );
+    const hostnames = edge.customDomain ? edge.hostnames["agent-ui"] : [];
+    // Vercel DNS answers for a project's domains itself once the domain is delegated; no records needed.
+    hostnames.forEach((domain) => new vercel.ProjectDomain(`${name}-ui-domain-${domain}`, { projectId: project.id, domain, teamId }, { parent: this }));
+    this.urls["agent-ui"] = hostnames.length > 0 ? pulumi.output(`https://${hostnames[0]}`) : pulumi.output(`https://${edge.vercelProject.name}.vercel.app`);
+
+    const targets = ["production", "preview"];
+    for (const [key, value] of Object.entries(args.uiEnv)) {
+      new vercel.ProjectEnvironmentVariable(`${name}-ui-env-${key}`, { projectId: project.id, key, value, targets, sensitive: false, teamId }, { parent: this });
+    }
+    for (const [key, value] of Object.entries(args.uiSecrets)) {
+      new vercel.ProjectEnvironmentVariable(
+        `${name}-ui-env-${key}`,
+        { projectId: project.id, key, value: pulumi.secret(value), targets, sensitive: true, teamId },
+        { parent: this },
+      );
+    }
+  }
+
+  /** A Fly certificate for the hostname, and the records it asks for. */
+  private pointAtFly(name: string, hostname: string, endpoint: FlyEndpoint, args: EdgeArgs, teamId: string | undefined): void {
+    const { edge } = args;
+    const certificate = new FlyCertificate(
+      `${name}-cert-${hostname}`,
+      { app: endpoint.appName, hostname, apiToken: args.flyApiToken, apiUrl: args.flyApiUrl },
+      { parent: this, dependsOn: [endpoint.dependsOn] },
+    );
+    const requirements = certificate.dnsRequirements;
+    const record = (suffix: string, type: string, recordName: string, value: pulumi.Input<string>) =>
+      new vercel.DnsRecord(
+        `${name}-dns-${hostname}-${suffix}`,
+        { domain: edge.domain, name: recordName, type, value, ttl: edge.dnsTtl, teamId, comment: "managed by sophia (pulumi)" },
+        { parent: this },
+      );
+    const relative = relativeName(hostname, edge.domain);
+    if (relative === "") {
+      // The apex cannot be a CNAME, so it gets Fly's addresses.
+      record("a", "A", "", requirements.apply((r) => r.a[0]));
+      record("aaaa", "AAAA", "", requirements.apply((r) => r.aaaa[0]));
+    } else {
+      record("cname", "CNAME", relative, pulumi.all([requirements, endpoint.appName]).apply(([r, app]) => r.cname ?? `${app}.fly.dev`));
+    }
+    const acmeTarget = requirements.apply((r) => {
+      if (!r.acmeChallenge) throw new Error(`Fly reported no ACME challenge for ${hostname}; run \`pulumi refresh\` and retry, or check the certificate in the Fly dashboard`);
+      return r.acmeChallenge.target;
+    });
+    record("acme", "CNAME", relativeName(`_acme-challenge.${hostname}`, edge.domain), acmeTarget);
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * FlyService: one Fly app with its machines per region, their volumes, its IPs and its secrets.
+ * The six services are thin specializations that supply a `FlyServiceSpec` (see services.ts).
+ */
+import { createHash } from "node:crypto";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceConfig } from "../src/config";
+import type { FlyRegion, ServiceName } from "../src/platform";
+import {
+  FlyApp,
+  FlyIpAddress,
+  FlyMachine,
+  FlySecrets,
+  FlyVolume,
+  type FlyMachineConfig,
+  type FlyMachineService,
+} from "../src/providers/fly";
+
+/** A port the service listens on inside the machine. */
+export interface ServicePort {
+  /** Port inside the machine. */
+  internalPort: number;
+  /** "http" is proxied as HTTP (and TLS-terminated when public); "tcp" is passed through, e.g. gRPC. */
+  kind: "http" | "tcp";
+}
+
+/** Everything a FlyService needs, with every default already applied (see `normalizeFlyService`). */
+export interface FlyServiceSpec {
+  service: ServiceName;
+  /** Fly app name; global on Fly. */
+  appName: string;
+  org: string;
+  primaryRegion: FlyRegion;
+  /** Regions that get `maxMachines` machines each. */
+  regions: FlyRegion[];
+  guest: { cpu_kind: "shared" | "performance"; cpus: number; memory_mb: number };
+  minMachines: number;
+  maxMachines: number;
+  autostop: "off" | "stop" | "suspend";
+  autostart: boolean;
+  strategy: "immediate" | "rolling" | "canary" | "bluegreen";
+  concurrency: { type: "connections" | "requests"; softLimit: number; hardLimit: number };
+  healthCheck: { path: string; intervalSeconds: number; gracePeriodSeconds: number; timeoutSeconds: number };
+  /** The first port is the one health checks and URLs use. */
+  ports: ServicePort[];
+  /** Public services get shared IPv4 + IPv6 and force HTTPS; private ones a Flycast address only (D5). */
+  reach: "public" | "private";
+  /** One volume per machine, in the machine's region (D7). */
+  volume?: { sizeGb: number; mountPath: string; snapshotRetentionDays: number; protect: boolean };
+}
+
+/** A pinned image, or a build pushed to registry.fly.io/<app>. */
+export type ImageSource = { ref: string } | { build: { context: string; dockerfile?: string } };
+
+export interface FlyServiceArgs {
+  spec: FlyServiceSpec;
+  image: ImageSource;
+  /** Plain environment variables for every machine. @default {} */
+  env?: Record<string, pulumi.Input<string>>;
+  /** Per-machine environment variables, e.g. cluster node names. @default none */
+  machineEnv?: (region: FlyRegion, index: number, previous: FlyMachine[]) => Record<string, pulumi.Input<string>>;
+  /** Secret environment variables, set as Fly app secrets. @default {} */
+  secrets?: Record<string, pulumi.Input<string>>;
+  /** Fly API token (a Pulumi secret) and endpoint override. */
+  apiToken: pulumi.Input<string>;
+  apiUrl?: string;
+}
+
+export const SERVICE_COMPONENT_TYPE = "sophia:fly:Service";
+
+/** Applies the service's own defaults to its config. Pure, so it can be tested without mocks. */
+export function normalizeFlyService(input: {
+  service: ServiceName;
+  config: ServiceConfig;
+  appPrefix: string;
+  org: string;
+  primaryRegion: FlyRegion;
+  regions: FlyRegion[];
+  defaults: { port?: number; extraPorts?: ServicePort[]; healthPath?: string; mountPath?: string; reach: "public" | "private" };
+  snapshotRetentionDays: number;
+  protectVolumes: boolean;
+}): FlyServiceSpec {
+  const { service, config, defaults } = input;
+  const where = `sophia:services.${service}`;
+  const port = config.port ?? defaults.port;
+  if (port === undefined) throw new Error(`${where}.port is not set and ${service} has no default port; set the port it listens on`);
+  const healthPath = config.healthCheck.path ?? defaults.healthPath;
+  if (healthPath === undefined) throw new Error(`${where}.healthCheck.path is not set and ${service} has no default; set the path of its health endpoint`);
+  if (config.volumeGb !== undefined && defaults.mountPath === undefined) {
+    throw new Error(`${where}.volumeGb is set but ${service} is stateless and has nowhere to mount it; remove volumeGb`);
+  }
+  return {
+    service,
+    appName: `${input.appPrefix}-${service}`,
+    org: input.org,
+    primaryRegion: input.primaryRegion,
+    regions: input.regions,
+    guest: { cpu_kind: config.cpuKind, cpus: config.cpus, memory_mb: config.memoryMb },
+    minMachines: config.minMachines,
+    maxMachines: config.maxMachines,
+    autostop: config.autostop,
+    autostart: config.autostart,
+    strategy: config.strategy,
+    concurrency: config.concurrency,
+    healthCheck: { ...config.healthCheck, path: healthPath },
+    ports: [{ internalPort: port, kind: "http" }, ...(defaults.extraPorts ?? [])],
+    reach: defaults.reach,
+    volume:
+      config.volumeGb === undefined || defaults.mountPath === undefined
+        ? undefined
+        : { sizeGb: config.volumeGb, mountPath: defaults.mountPath, snapshotRetentionDays: input.snapshotRetentionDays, protect: input.protectVolumes },
+  };
+}
+
+/** The Flycast address other services use to reach a private service; it wakes stopped machines (D4). */
+export function flycastUrl(spec: Pick<FlyServiceSpec, "appName" | "ports">): string {
+  return `http://${spec.appName}.flycast:${spec.ports[0].internalPort}`;
+}
+
+const seconds = (n: number) => `${n}s`;
+
+/** Short, stable digest of a machine config: the generation suffix of a blue-green machine's name. */
+export function configDigest(config: FlyMachineConfig): string {
+  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 8);
+}
+
+/** Fly Proxy services for one machine: public ones terminate TLS on 443 and redirect 80. */
+export function proxyServices(spec: FlyServiceSpec): FlyMachineService[] {
+  return spec.ports.map((p) => {
+    const ports =
+      spec.reach === "public" && p.kind === "http"
+        ? [
+            { port: 80, handlers: ["http"], force_https: true },
+            { port: 443, handlers: ["tls", "http"] },
+          ]
+        : // Flycast is plain HTTP inside the private network, so no TLS and no force_https (D5).
+          [{ port: p.internalPort, ...(p.kind === "http" ? { handlers: ["http"] } : {}) }];
+    return {
+      protocol: "tcp" as const,
+      internal_port: p.internalPort,
+      ports,
+      autostop: spec.autostop,
+      autostart: spec.autostart,
+      min_machines_running: spec.minMachines,
+      concurrency: { type: spec.concurrency.type, soft_limit: spec.concurrency.softLimit, hard_limit: spec.concurrency.hardLimit },
+    };
+  });
+}
+
+export class FlyService extends pulumi.ComponentResource {
+  readonly appName: pulumi.Output<string>;
+  /** `https://<app>.fly.dev` for public services; undefined for private ones. */
+  readonly publicUrl: pulumi.Output<string> | undefined;
+  /** Flycast URL that other services call; only private services have one (D5). */
+  readonly privateUrl: pulumi.Output<string> | undefined;
+  readonly app: FlyApp;
+  readonly machines: FlyMachine[] = [];
+  readonly volumes: FlyVolume[] = [];
+
+  constructor(name: string, args: FlyServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(SERVICE_COMPONENT_TYPE, name, {}, opts);
+    const { spec } = args;
+    const connection = { apiToken: args.apiToken, apiUrl: args.apiUrl };
+
+    this.app = new FlyApp(`${name}-app`, { name: spec.appName, org: spec.org, ...connection }, { parent: this });
+    const app = this.app.name;
+
+    const ipTypes = spec.reach === "public" ? (["shared_v4", "v6"] as const) : (["private_v6"] as const);
+    const ips = ipTypes.map((type) => new FlyIpAddress(`${name}-ip-${type}`, { app, type, ...connection }, { parent: this }));
+
+    // Every value is wrapped, so a secret stays one even if its source forgot to mark it.
+    const secretValues = Object.fromEntries(Object.entries(args.secrets ?? {}).map(([key, value]) => [key, pulumi.secret(value)]));
+    const secrets =
+      Object.keys(secretValues).length === 0
+        ? undefined
+        : new FlySecrets(`${name}-secrets`, { app, values: secretValues, ...connection }, { parent: this, dependsOn: [this.app] });
+
+    const image = this.resolveImage(name, args.image, spec, args.apiToken);
+    const env = { PRIMARY_REGION: spec.primaryRegion, ...args.env };
+    const waitForChecks = spec.strategy !== "immediate";
+    let previous: FlyMachine | undefined;
+    let canary: FlyMachine | undefined;
+
+    for (const region of spec.regions) {
+      for (let i = 0; i < spec.maxMachines; i++) {
+        const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection) : undefined;
+        const machineEnv = args.machineEnv?.(region, i, this.machines) ?? {};
+        const config = pulumi
+          .all([image, pulumi.output({ ...env, ...machineEnv }), volume?.volumeId])
+          .apply(([image, allEnv, volumeId]): FlyMachineConfig => ({
+            image,
+            guest: spec.guest,
+            env: allEnv,
+            services: proxyServices(spec),
+            checks: {
+              health: {
+                type: "http",
+                port: spec.ports[0].internalPort,
+                path: spec.healthCheck.path,
+                method: "GET",
+                interval: seconds(spec.healthCheck.intervalSeconds),
+                timeout: seconds(spec.healthCheck.timeoutSeconds),
+                grace_period: seconds(spec.healthCheck.gracePeriodSeconds),
+              },
+            },
+            mounts: volumeId && spec.volume ? [{ volume: volumeId, path: spec.volume.mountPath }] : undefined,
+            restart: { policy: "on-failure", max_retries: 10 },
+            metadata: { "sophia-service": spec.service, "fly_process_group": "app" },
+            stop_config: { signal: "SIGTERM", timeout: "30s" },
+          }));
+
+        const baseName = `${spec.appName}-${region}-${i}`;
+        // Blue-green: a config change gives the machine a new name, and a changed name is a
+        // replacement, which Pulumi creates (and waits healthy) before it deletes the old machine.
+        const machineName = spec.strategy === "bluegreen" ? config.apply((c) => `${baseName}-${configDigest(c)}`) : baseName;
+        const machine = new FlyMachine(
+          `${name}-machine-${region}-${i}`,
+          { app, name: machineName, region, config, waitForChecks, ...connection },
+          { parent: this, dependsOn: [...releaseOrder(spec.strategy, previous, canary), ...(secrets ? [secrets] : []), ...ips] },
+        );
+        canary ??= machine;
+        previous = machine;
+        this.machines.push(machine);
+      }
+    }
+
+    this.appName = app;
+    this.privateUrl = spec.reach === "private" ? pulumi.output(flycastUrl(spec)) : undefined;
+    this.publicUrl = spec.reach === "public" ? pulumi.interpolate`https://${app}.fly.dev` : undefined;
+    this.registerOutputs({ appName: this.appName, privateUrl: this.privateUrl, publicUrl: this.publicUrl });
+  }
+
+  /**
+   * A build is pushed to the app's own Fly registry and referenced by digest, so that a rebuild
+   * changes the machine config and rolls out.
+   */
+  private resolveImage(name: string, source: ImageSource, spec: FlyServiceSpec, apiToken: pulumi.Input<string>): pulumi.Input<string> {
+    if ("ref" in source) return source.ref;
+    const built = new docker.Image(
+      `${name}-image`,
+      {
+        imageName: `registry.fly.io/${spec.appName}:deployment`,
+        build: { context: source.build.context, dockerfile: source.build.dockerfile, platform: "linux/amd64" },
+        registry: { server: "registry.fly.io", username: "x", password: apiToken },
+      },
+      { parent: this, dependsOn: [this.app] },
+    );
+    return built.repoDigest;
+  }
+
+  private createVolume(
+    name: string,
+    spec: FlyServiceSpec,
+    volume: NonNullable<FlyServiceSpec["volume"]>,
+    region: FlyRegion,
+    index: number,
+    app: pulumi.Output<string>,
+    connection: { apiToken: pulumi.Input<string>; apiUrl?: string },
+  ): FlyVolume {
+    const resource = new FlyVolume(
+      `${name}-vol-${region}-${index}`,
+      {
+        app,
+        name: `${spec.service.replace(/-/g, "_")}_data`,
+        region,
+        sizeGb: volume.sizeGb,
+        encrypted: true,
+        snapshotRetention: volume.snapshotRetentionDays,
+        autoBackupEnabled: true,
+        ...connection,
+      },
+      // In prod the data outlives the program: protected from destroy and kept when removed (D7).
+      { parent: this, protect: volume.protect, retainOnDelete: volume.protect },
+    );
+    this.volumes.push(resource);
+    return resource;
+  }
+}
+
+/**
+ * Release ordering as Pulumi dependencies (D3). Pulumi updates a resource only after the ones it
+ * depends on, so a chain gives one-at-a-time and a fan-out after the first gives a canary.
+ */
+function releaseOrder(strategy: FlyServiceSpec["strategy"], previous: FlyMachine | undefined, canary: FlyMachine | undefined): FlyMachine[] {
+  switch (strategy) {
+    case "rolling":
+      return previous ? [previous] : [];
+    case "canary":
+      return canary ? [canary] : [];
+    case "immediate":
+    case "bluegreen":
+      return [];
+  }
+}

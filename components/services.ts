@@ -1,0 +1,78 @@
+/**
+ * The six services: what each one is on Fly, beyond what the profile sizes. Each entry is a thin
+ * specialization of FlyService: its port, health path, data path, reach, the ESC secrets it may
+ * receive, and the env var under which it receives each service it calls (SERVICE_CALLS).
+ */
+import type { SecretKey } from "../src/secrets";
+import type { ServiceName } from "../src/platform";
+import type { ServicePort } from "./fly-service";
+
+export interface ServiceDefinition {
+  /** What the service is, for plans and diagrams. */
+  description: string;
+  /** Port the service listens on. @default none: the stack config must give it */
+  port?: number;
+  /** Extra ports, e.g. Weaviate's gRPC. */
+  extraPorts?: ServicePort[];
+  /** Health endpoint. @default none: the stack config must give it */
+  healthPath?: string;
+  /** Where the data volume is mounted; only stateful services have one. */
+  mountPath?: string;
+  /** Default image; services built by the Sophia team have none and take theirs from config. */
+  image?: string;
+  reach: "public" | "private";
+  /** ESC-supplied secrets this service may receive, and nothing else (D12). */
+  secrets: SecretKey[];
+  /** Env var that carries the URL of each service it calls. */
+  urlEnv: Partial<Record<ServiceName, string>>;
+}
+
+export const SERVICE_DEFINITIONS: Record<ServiceName, ServiceDefinition> = {
+  weaviate: {
+    description: "Weaviate vector database",
+    port: 8080,
+    extraPorts: [{ internalPort: 50051, kind: "tcp" }],
+    healthPath: "/v1/.well-known/ready",
+    mountPath: "/var/lib/weaviate",
+    reach: "private",
+    secrets: [],
+    urlEnv: {},
+  },
+  "mcp-memory": {
+    description: "MCP memory server (SQLite FTS5 + vector search)",
+    healthPath: "/health",
+    mountPath: "/data",
+    reach: "private",
+    secrets: ["openaiApiKey"],
+    urlEnv: { weaviate: "WEAVIATE_URL" },
+  },
+  "vector-store": {
+    description: "3-tier embedding service",
+    healthPath: "/health",
+    mountPath: "/data",
+    reach: "private",
+    secrets: ["openaiApiKey"],
+    urlEnv: { weaviate: "WEAVIATE_URL" },
+  },
+  "unified-api": {
+    description: "Main orchestrator",
+    port: 8003,
+    healthPath: "/healthz",
+    reach: "public",
+    secrets: ["openaiApiKey", "anthropicApiKey", "databaseUrl", "redisUrl", "lambdaApiKey"],
+    urlEnv: { "mcp-memory": "MCP_MEMORY_URL", "vector-store": "VECTOR_STORE_URL", weaviate: "WEAVIATE_URL" },
+  },
+  "agno-bridge": {
+    description: "UI compatibility layer",
+    reach: "public",
+    secrets: [],
+    urlEnv: { "unified-api": "UNIFIED_API_URL" },
+  },
+  "agent-ui": {
+    description: "Next.js front end",
+    port: 3000,
+    reach: "public",
+    secrets: ["uiSessionSecret"],
+    urlEnv: { "agno-bridge": "NEXT_PUBLIC_AGNO_BRIDGE_URL" },
+  },
+};
