@@ -1,12 +1,11 @@
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { projectDir, runPlanCli } from "../helpers/cli";
 
-const root = path.resolve(__dirname, "..", "..");
-const tsx = path.join(root, "node_modules", ".bin", "tsx");
+const root = projectDir;
 
 /** Plans the dev stack file with `edit` applied to its config (or unchanged), and returns the outcome. */
 function planWith(edit: ((config: Record<string, Record<string, Record<string, unknown>>>) => void) | undefined, extraArgs: string[] = []) {
@@ -19,7 +18,7 @@ function planWith(edit: ((config: Record<string, Record<string, Record<string, u
     fs.writeFileSync(path.join(stackDir, "Pulumi.dev.yaml"), stringify(doc));
     stackArgs = ["--stack-dir", stackDir];
   }
-  const result = spawnSync(tsx, [path.join(root, "src/plan/cli.ts"), "--stack", "dev", "--out", out, ...stackArgs, ...extraArgs], { encoding: "utf8", cwd: root });
+  const result = runPlanCli(["--stack", "dev", "--out", out, ...stackArgs, ...extraArgs]);
   return { status: result.status, stderr: result.stderr, wrote: fs.readdirSync(out) };
 }
 

@@ -1,15 +1,13 @@
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { runPlanCli } from "../helpers/cli";
 
-const root = path.resolve(__dirname, "..", "..");
-const tsx = path.join(root, "node_modules", ".bin", "tsx");
 
 function plan(args: string[]) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
-  const result = spawnSync(tsx, [path.join(root, "src/plan/cli.ts"), "--out", out, ...args], { encoding: "utf8", cwd: root });
+  const result = runPlanCli(["--out", out, ...args]);
   return { ...result, out };
 }
 

@@ -2,7 +2,6 @@
  * The cost estimate and the diagram of the real plans, through one CLI run: `--compare` plans dev
  * and prod in child processes, which also write plan/<stack>.json to --out; the tests read those.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,24 +9,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { computeCost } from "../../src/plan/cost";
 import type { LambdaInstanceType } from "../../src/platform";
 import type { PlanDocument } from "../../src/plan/report";
+import { runPlanCliAsync } from "../helpers/cli";
 
-const root = path.resolve(__dirname, "..", "..");
-const tsx = path.join(root, "node_modules", ".bin", "tsx");
 
 const plans: Record<string, PlanDocument> = {};
 let compare: { status: number | null; stdout: string; stderr: string };
 
 beforeAll(async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-cost-"));
-  compare = await new Promise((resolve, reject) => {
-    const child = spawn(tsx, [path.join(root, "src/plan/cli.ts"), "--compare", "--out", out], { cwd: root });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+  compare = await runPlanCliAsync(["--compare", "--out", out]);
   if (compare.status !== 0) throw new Error(`plan --compare failed: ${compare.stderr}`);
   for (const stack of ["dev", "prod"]) plans[stack] = JSON.parse(fs.readFileSync(path.join(out, `${stack}.json`), "utf8")) as PlanDocument;
 }, 30_000);

@@ -1,0 +1,33 @@
+/** Runs the plan CLI exactly as `npm run plan` does, minus npm itself. */
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const projectDir = path.resolve(__dirname, "..", "..");
+
+/** The `plan` script from package.json, with `node` resolved to this Node binary. */
+export function planCommand(): { command: string; args: string[] } {
+  const scripts = (JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  const [command, ...args] = scripts.plan.split(/\s+/);
+  if (command !== "node") throw new Error(`the plan script should start with node, not ${command}`);
+  return { command: process.execPath, args };
+}
+
+export function runPlanCli(args: string[]): SpawnSyncReturns<string> {
+  const { command, args: base } = planCommand();
+  return spawnSync(command, [...base, ...args], { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** The same, without blocking the test worker, for commands that spawn children of their own. */
+export function runPlanCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const { command, args: base } = planCommand();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...base, ...args], { cwd: projectDir });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
