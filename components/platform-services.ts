@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceRegions, type StackConfig } from "../src/config";
 import { SERVICE_CALLS, SERVICE_NAMES, type FlyRegion, type ServiceName } from "../src/platform";
-import { missingSecretMessage, SECRETS, type SecretKey } from "../src/secrets";
+import { SECRETS, type SecretKey } from "../src/secrets";
 import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceSpec, type ImageSource } from "./fly-service";
 import { SERVICE_DEFINITIONS } from "./services";
 
@@ -63,26 +63,12 @@ export function planServices(config: StackConfig): Record<ServiceName, PlannedSe
 }
 
 /** The ESC secrets the services declare, each with the services that need it. The UI needs its own on Vercel too. */
-export function declaredSecrets(): Map<SecretKey, ServiceName[]> {
-  const needs = new Map<SecretKey, ServiceName[]>();
+export function declaredSecrets(): Map<SecretKey, string[]> {
+  const needs = new Map<SecretKey, string[]>();
   for (const name of SERVICE_NAMES) {
     for (const key of SERVICE_DEFINITIONS[name].secrets) needs.set(key, [...(needs.get(key) ?? []), name]);
   }
   return needs;
-}
-
-/** Reads every needed secret, failing once with every missing key named (never a value). */
-export function readSecrets(needed: Map<SecretKey, string[]>, stack: string): Record<SecretKey, pulumi.Output<string>> {
-  const cfg = new pulumi.Config("sophia");
-  const missing: string[] = [];
-  const values = {} as Record<SecretKey, pulumi.Output<string>>;
-  for (const [key, users] of needed) {
-    const value = cfg.getSecret(key);
-    if (value === undefined) missing.push(missingSecretMessage(key, stack, users.join(", ")));
-    else values[key] = value;
-  }
-  if (missing.length > 0) throw new Error(`Missing secrets (nothing was created):\n${missing.map((m) => `  - ${m}`).join("\n")}`);
-  return values;
 }
 
 export interface PlatformServicesArgs {

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { profiles, PROFILE_NAMES, type ProfileName } from "../environments/profiles";
 import {
+  CONFIG_NAMESPACE,
   FLY_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
   FLY_REGIONS,
@@ -18,7 +19,8 @@ import {
 } from "./platform";
 import { isSecretKey } from "./secrets";
 
-export const CONFIG_NAMESPACE = "sophia";
+
+export { CONFIG_NAMESPACE };
 
 /** A strict object whose unknown-key error lists the keys that are allowed there. */
 function strictObject<T extends z.ZodRawShape>(shape: T) {
@@ -322,7 +324,9 @@ function deepMerge(base: Json | undefined, override: Json | undefined): Json | u
 }
 
 function formatPath(path: PropertyKey[]): string {
-  return path.reduce<string>((acc, part) => (typeof part === "number" ? `${acc}[${part}]` : `${acc}.${String(part)}`), CONFIG_NAMESPACE).replace(/^sophia\./, "sophia:");
+  const [first, ...rest] = path;
+  if (first === undefined) return CONFIG_NAMESPACE;
+  return rest.reduce<string>((acc, part) => (typeof part === "number" ? `${acc}[${part}]` : `${acc}.${String(part)}`), `${CONFIG_NAMESPACE}:${String(first)}`);
 }
 
 function describeValue(value: unknown): string {

@@ -1,8 +1,8 @@
 /** The Sophia platform: config → profile → components → outputs. */
 import * as pulumi from "@pulumi/pulumi";
 import { isOfflinePlan, loadStackConfig } from "./config";
-import { requireSecret, SECRETS } from "./secrets";
-import { createPlatformServices, declaredSecrets, planServices, publicUrl, readSecrets } from "../components/platform-services";
+import { readSecrets, SECRETS } from "./secrets";
+import { createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
 import { assertGpuCapacity, GpuPool } from "../components/gpu-pool";
 import { Edge } from "../components/edge";
 
@@ -10,8 +10,8 @@ async function main() {
   const config = loadStackConfig();
   // Everything that can be wrong fails here, before the first resource.
   const planned = planServices(config);
-  const secrets = readSecrets(declaredSecrets(), pulumi.getStack());
-  const flyApiToken = requireSecret("flyApiToken", "every Fly.io resource");
+  const secrets = readSecrets(declaredSecrets().set("flyApiToken", ["every Fly.io resource"]), pulumi.getStack());
+  const flyApiToken = secrets.flyApiToken;
   const api = planned["unified-api"]!;
   if (!isOfflinePlan()) await assertGpuCapacity(config.gpu, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
 

@@ -3,6 +3,9 @@
  * one place to edit.
  */
 
+/** The Pulumi config namespace of every key the program reads (`sophia:profile`, ...). */
+export const CONFIG_NAMESPACE = "sophia";
+
 /** Fly.io regions this project may deploy to. */
 export const FLY_REGIONS = [
   "ams", "arn", "bom", "cdg", "dfw", "ewr", "fra", "gru", "iad",
@@ -10,23 +13,8 @@ export const FLY_REGIONS = [
 ] as const;
 export type FlyRegion = (typeof FLY_REGIONS)[number];
 
-/** Lambda Cloud region codes (PublicRegionCode in the Lambda Cloud API). */
-export const LAMBDA_REGIONS = [
-  "us-west-1", "us-west-2", "us-west-3", "us-south-1", "us-south-2", "us-south-3",
-  "us-east-1", "us-east-2", "us-east-3", "us-midwest-1", "us-midwest-2",
-  "europe-central-1", "asia-south-1", "asia-northeast-1", "asia-northeast-2",
-  "australia-east-1", "me-west-1",
-] as const;
-export type LambdaRegion = (typeof LAMBDA_REGIONS)[number];
-
-/** Lambda instance types the pool may use; the names are Lambda's own. */
-export const LAMBDA_INSTANCE_TYPES = [
-  "gpu_1x_a10", "gpu_1x_a100", "gpu_1x_a100_sxm4", "gpu_1x_a6000", "gpu_1x_gh200",
-  "gpu_1x_h100_pcie", "gpu_1x_h100_sxm5", "gpu_2x_a100", "gpu_2x_h100_sxm5",
-  "gpu_4x_a100", "gpu_4x_h100_sxm5", "gpu_8x_a100", "gpu_8x_a100_80gb_sxm4",
-  "gpu_8x_h100_sxm5", "gpu_8x_b200_sxm6",
-] as const;
-export type LambdaInstanceType = (typeof LAMBDA_INSTANCE_TYPES)[number];
+/** Lambda's region codes and instance types: the provider's lists are the one source. */
+export { LAMBDA_INSTANCE_TYPES, LAMBDA_REGIONS, type LambdaInstanceType, type LambdaRegion } from "./providers/lambda/schemas";
 
 /** The six services, in dependency order: each may call only services listed before it. */
 export const SERVICE_NAMES = [

@@ -4,7 +4,7 @@
  * nothing here ever reads a value into a plain string.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE } from "./config";
+import { CONFIG_NAMESPACE } from "./platform";
 
 export interface SecretSpec {
   /** Environment variable name the value is delivered under, where it reaches a service. */
@@ -31,7 +31,7 @@ export function isSecretKey(key: string): key is SecretKey {
 }
 
 /**
- * Secret config keys that a provider package reads by itself, never through `requireSecret`.
+ * Secret config keys that a provider package reads by itself, never through `readSecrets`.
  * Keyed by full name because they live outside the `sophia:` namespace.
  */
 export const PROVIDER_SECRETS = {
@@ -43,8 +43,7 @@ export const PROVIDER_SECRET_KEYS = Object.keys(PROVIDER_SECRETS) as ProviderSec
 
 /**
  * Every secret config key the program and its providers read, fully qualified: the one list that
- * each stack's ESC environment must provide. A function, not a constant, because config.ts and
- * this module import each other and CONFIG_NAMESPACE may not exist yet while this one loads.
+ * each stack's ESC environment must provide.
  */
 export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
   return [
@@ -63,9 +62,19 @@ export function missingSecretMessage(key: SecretKey, stack: string, neededBy: st
   );
 }
 
-/** Reads a secret as a Pulumi secret, failing with a message that says where to set it. */
-export function requireSecret(key: SecretKey, neededBy: string): pulumi.Output<string> {
-  const value = new pulumi.Config(CONFIG_NAMESPACE).getSecret(key);
-  if (value === undefined) throw new Error(missingSecretMessage(key, pulumi.getStack(), neededBy));
-  return value;
+/**
+ * Reads every needed secret as a Pulumi secret, failing once with every missing key named and
+ * where to set it (never a value). `needed` maps each key to what needs it.
+ */
+export function readSecrets(needed: Map<SecretKey, string[]>, stack: string): Record<SecretKey, pulumi.Output<string>> {
+  const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+  const missing: string[] = [];
+  const values = {} as Record<SecretKey, pulumi.Output<string>>;
+  for (const [key, users] of needed) {
+    const value = cfg.getSecret(key);
+    if (value === undefined) missing.push(missingSecretMessage(key, stack, users.join(", ")));
+    else values[key] = value;
+  }
+  if (missing.length > 0) throw new Error(`Missing secrets (nothing was created):\n${missing.map((m) => `  - ${m}`).join("\n")}`);
+  return values;
 }

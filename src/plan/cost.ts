@@ -267,7 +267,7 @@ export function computeCost(input: CostInputs): CostEstimate {
     standing.set(type, (standing.get(type) ?? 0) + 1);
   }
   const gpuPrice = (type: string) => {
-    const price = (prices.lambda.perHour as Record<string, number | undefined>)[type];
+    const price = prices.lambda.perHour[type as LambdaInstanceType];
     if (price === undefined) throw new Error(`no price for Lambda instance type "${type}"; add it under sophia:cost.prices.lambda.perHour`);
     return price;
   };

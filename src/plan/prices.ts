@@ -44,7 +44,8 @@ export interface PriceTable {
   };
   lambda: {
     /** $/h of one on-demand instance, per instance type. */
-    perHour: Record<LambdaInstanceType, number>;
+    /** Types without a known list price are missing; the cost model then asks for an override. */
+    perHour: Partial<Record<LambdaInstanceType, number>>;
   };
   vercel: {
     /** $ per member-month of the Pro plan (the UI's project needs Pro for a team). */
