@@ -62,12 +62,13 @@ export const flyAppProvider = {
         if (owner === inputs.org) {
           throw new Error(
             `create app "${inputs.name}": an app with this name already exists in org "${inputs.org}" but is not managed by this stack. ` +
-              "Destroy it (fly apps destroy) or choose another name.",
+              `Destroy it (fly apps destroy ${inputs.name}) or choose other names with \`pulumi config set sophia:appPrefix <prefix>\`.`,
           );
         }
         throw new Error(
           `create app "${inputs.name}": the name is already taken by another organization. ` +
-            "Fly app names are global across all organizations; choose another name (e.g. add a prefix unique to your org).",
+            "Fly app names are global across all organizations: choose a prefix unique to you with " +
+            "`pulumi config set sophia:appPrefix <prefix>` (it names every app).",
         );
       }
       throw err;

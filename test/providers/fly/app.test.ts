@@ -66,7 +66,7 @@ describe("FlyApp", () => {
     await env.client.createApp({ name, org_slug: "someone-else" });
     const message = await failureOf(flyAppProvider.create(inputs(name)));
     expect(message).toMatch(new RegExp(`create app "${name}": the name is already taken by another organization`));
-    expect(message).toMatch(/choose another name/);
+    expect(message).toMatch(/pulumi config set sophia:appPrefix/);
   });
 
   test("read reports an app deleted out of band as gone", async () => {
