@@ -10,7 +10,10 @@ async function main() {
   const config = loadStackConfig();
   // Everything that can be wrong fails here, before the first resource.
   const planned = planServices(config);
-  const secrets = readSecrets(declaredSecrets().set("flyApiToken", ["every Fly.io resource"]), pulumi.getStack());
+  const needed = declaredSecrets();
+  needed.set("flyApiToken", ["every Fly.io resource"]);
+  needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
+  const secrets = readSecrets(needed, pulumi.getStack());
   const flyApiToken = secrets.flyApiToken;
   const api = planned["unified-api"]!;
   if (!isOfflinePlan()) await assertGpuCapacity(config.gpu, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);

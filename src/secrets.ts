@@ -56,7 +56,7 @@ export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
 export function missingSecretMessage(key: SecretKey, stack: string, neededBy: string): string {
   const full = `${CONFIG_NAMESPACE}:${key}`;
   return (
-    `${full} (${SECRETS[key].description}) is not set, and ${neededBy} needs it. ` +
+    `${full} (${SECRETS[key].description}) is not set; needed by ${neededBy}. ` +
     `Set it in the ESC environment sophia/${stack} under values.pulumiConfig."${full}" with fn::secret, ` +
     `or run: pulumi config set --secret ${full} <value> --stack ${stack}`
   );

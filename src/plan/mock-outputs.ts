@@ -28,6 +28,9 @@ const byType: Record<string, (name: string, inputs: Inputs) => Inputs> = {
   "pulumi-nodejs:dynamic/lambda:Instance": (name) => ({ ip: `198.51.100.${hash(name) % 254 + 1}`, status: "active" }),
   "pulumi-nodejs:dynamic/lambda:Filesystem": (_name, inputs) => ({ mountPoint: `/lambda/nfs/${String(inputs.name)}`, isInUse: false }),
   "pulumi-nodejs:dynamic/lambda:SshKey": () => ({ privateKey: "plan-generated-private-key" }),
+  "docker:index/image:Image": (name, inputs) => ({
+    repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:${hash(name).toString(16).padStart(64, "0")}`,
+  }),
   // Marked secret by the random provider's own additionalSecretOutputs.
   "random:index/randomPassword:RandomPassword": (name) => ({ result: `plan-generated-${name}` }),
 };

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { placeholderFor, runPlan } from "../../src/plan/engine";
 import { buildPlanDocument, type PlanDocument, type PlanResource } from "../../src/plan/report";
 import { loadStackConfig } from "../../src/config";
+import { readStackFile } from "../../src/plan/stack-file";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
 
@@ -57,4 +58,20 @@ export interface MachineInputs {
 
 export function machineInputs(resource: PlanResource): MachineInputs {
   return resource.inputs as unknown as MachineInputs;
+}
+
+/** The stack file's value of `key`, with `patch` merged in, as the engine expects config (JSON). */
+export function stackValueWith(stack: string, key: string, patch: Record<string, unknown>): string {
+  const current = JSON.parse(readStackFile(projectDir, stack).config[key] ?? "{}") as Record<string, unknown>;
+  const merge = (base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> => {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(extra)) {
+      const b = out[k];
+      out[k] = v !== null && typeof v === "object" && !Array.isArray(v) && b !== null && typeof b === "object" && !Array.isArray(b)
+        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+    }
+    return out;
+  };
+  return JSON.stringify(merge(current, patch));
 }

@@ -44,10 +44,18 @@ describe("bad input fails with its message, registers nothing and writes no plan
     expect(result.wrote).toEqual([]);
   });
 
+  it("a missing Lambda API key says where to set it", () => {
+    const result = planWith(undefined, ["--omit-secret", "sophia:lambdaApiKey"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:lambdaApiKey \(Lambda Cloud API key\) is not set; needed by the GPU pool, unified-api\./);
+    expect(result.stderr).toMatch(/pulumi config set --secret sophia:lambdaApiKey <value> --stack dev/);
+    expect(result.wrote).toEqual([]);
+  });
+
   it("a declared secret missing from ESC names the path to set and never a value", () => {
     const result = planWith(undefined, ["--omit-secret", "sophia:databaseUrl"]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/sophia:databaseUrl \(Neon Postgres connection string\) is not set, and unified-api needs it/);
+    expect(result.stderr).toMatch(/sophia:databaseUrl \(Neon Postgres connection string\) is not set; needed by unified-api\./);
     expect(result.stderr).toMatch(/ESC environment sophia\/dev under values\.pulumiConfig\."sophia:databaseUrl"/);
     expect(result.stderr).toMatch(/No resource was registered\./);
     expect(result.stderr).not.toMatch(/plan-placeholder/);

@@ -22,6 +22,14 @@ describe("npm run plan", () => {
     expect(doc.resources.filter((r: { parent: string | null }) => r.parent === null)).toHaveLength(1);
   });
 
+  it.each(["dev", "prod"])("--json for %s prints no secret value, only masks", (stack) => {
+    const result = plan(["--stack", stack, "--json"]);
+    expect(result.status, result.stderr).toBe(0);
+    // Every ESC-supplied secret is a placeholder offline; none may surface anywhere.
+    expect(result.stdout + result.stderr).not.toMatch(/plan-placeholder|plan-generated/);
+    expect(result.stdout).toMatch(/"\[secret\]"/);
+  });
+
   it("writes plan/<stack>.json and plan/<stack>.md", () => {
     const result = plan(["--stack", "dev"]);
     expect(result.status, result.stderr).toBe(0);

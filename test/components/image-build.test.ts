@@ -1,0 +1,32 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { machineInputs, planStack, stackValueWith, type PlannedStack } from "../helpers/plan";
+
+let plan: PlannedStack;
+beforeAll(async () => {
+  plan = await planStack("dev", {
+    configOverrides: { "sophia:services": stackValueWith("dev", "sophia:services", { "mcp-memory": { image: null, build: { context: "../mcp-memory" } } }) },
+  });
+}, 60_000);
+
+const inService = (kind: string) => plan.inside("sophia:fly:Service", "mcp-memory").filter((r) => r.kind === kind);
+
+describe("a service built from source", () => {
+  it("builds and pushes its image to registry.fly.io/<app>", () => {
+    const [image] = inService("docker:Image");
+    expect(image.inputs).toMatchObject({ imageName: "registry.fly.io/sophia-dev-mcp-memory:deployment", build: { context: "../mcp-memory", platform: "linux/amd64" } });
+  });
+
+  it("authenticates to the Fly registry with the Fly token, kept secret", () => {
+    const [image] = inService("docker:Image");
+    expect(image.inputs.registry).toMatchObject({ server: "registry.fly.io", password: "[secret]" });
+  });
+
+  it("runs the machine from the image's digest, so a rebuild rolls out", () => {
+    expect(machineInputs(inService("fly:Machine")[0]).config.image).toMatch(/^registry\.fly\.io\/sophia-dev-mcp-memory@sha256:[0-9a-f]{64}$/);
+  });
+
+  it("pushes only after the app (and so its registry) exists", () => {
+    const [image] = inService("docker:Image");
+    expect(image.dependencies).toContain(inService("fly:App")[0].urn);
+  });
+});
