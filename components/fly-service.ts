@@ -120,9 +120,18 @@ export function flycastUrl(spec: Pick<FlyServiceSpec, "appName" | "ports">): str
 
 const seconds = (n: number) => `${n}s`;
 
-/** Short, stable digest of a machine config: the generation suffix of a blue-green machine's name. */
+/**
+ * Short, stable digest of a machine config: the generation suffix of a blue-green machine's name.
+ * Keys are sorted, so reordering env vars in a stack file does not replace every machine.
+ */
 export function configDigest(config: FlyMachineConfig): string {
-  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 8);
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value !== null && typeof value === "object"
+        ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, canonical((value as Record<string, unknown>)[key])]))
+        : value;
+  return createHash("sha256").update(JSON.stringify(canonical(config))).digest("hex").slice(0, 8);
 }
 
 /** Fly Proxy services for one machine: public ones terminate TLS on 443 and redirect 80. */

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GpuConfig } from "../src/config";
 import {
   checkCapacity,
+  INSTANCE_GONE_STATUSES,
   lambdaClient,
   LambdaFilesystem,
   LambdaFirewallRuleset,
@@ -57,6 +58,11 @@ export function firewallRules(gpu: GpuConfig): FirewallRuleArgs[] {
   ];
 }
 
+/** The worker listens publicly only when the firewall admits someone to its port. */
+export function workerPublishAddress(gpu: Pick<GpuConfig, "workerSources">): WorkerUserDataInput["publishAddress"] {
+  return gpu.workerSources.length > 0 ? "0.0.0.0" : "127.0.0.1";
+}
+
 export class GpuPool extends pulumi.ComponentResource {
   /** JSON launch template, a Pulumi secret because its user_data carries the Lambda key. */
   readonly launchTemplate: pulumi.Output<string>;
@@ -77,7 +83,13 @@ export class GpuPool extends pulumi.ComponentResource {
     );
 
     const worker = pulumi.all([filesystem.mountPoint, args.callbackUrl]).apply(
-      ([mount, apiUrl]): WorkerUserDataInput => ({ workerImage: gpu.workerImage, workerPort: gpu.workerPort, filesystemMount: mount, apiUrl }),
+      ([mount, apiUrl]): WorkerUserDataInput => ({
+        workerImage: gpu.workerImage,
+        workerPort: gpu.workerPort,
+        publishAddress: workerPublishAddress(gpu),
+        filesystemMount: mount,
+        apiUrl,
+      }),
     );
 
     for (let i = 0; i < gpu.standing; i++) {
@@ -89,7 +101,7 @@ export class GpuPool extends pulumi.ComponentResource {
           sshKeyName: sshKey.name,
           fileSystemNames: [filesystem.name],
           firewallRulesetId: firewall.id,
-          name: `${args.namePrefix}-gpu-${i}`,
+          name: standingNodeName(args.namePrefix, i),
           tags: { "sophia-pool": args.namePrefix, "sophia-role": "standing" },
           userData: worker.apply(standingUserData),
           ...access,
@@ -139,11 +151,38 @@ export class GpuPool extends pulumi.ComponentResource {
   }
 }
 
+/** Address ranges reserved for documentation (RFC 5737): an example left in a stack file. */
+const DOCUMENTATION_RANGES = ["192.0.2.", "198.51.100.", "203.0.113."];
+
 /**
- * Fails before any resource exists when the pool's region has no capacity for its type, naming
- * the regions that do. Standing nodes only: on-demand launches are the API's to retry.
+ * Before a real deploy: the standing nodes' readiness check needs SSH from where `pulumi up`
+ * runs, so an example address left in the stack file would launch GPUs that can never be checked.
  */
-export async function assertGpuCapacity(gpu: GpuConfig, apiKey: string, apiUrl: string | undefined): Promise<void> {
+export function assertOperatorCidrs(gpu: Pick<GpuConfig, "standing" | "sshAllowedCidrs">): void {
   if (gpu.standing === 0) return;
-  await checkCapacity(lambdaClient({ apiKey, apiUrl }), gpu.instanceType, gpu.region);
+  const examples = gpu.sshAllowedCidrs.filter((cidr) => DOCUMENTATION_RANGES.some((range) => cidr.startsWith(range)));
+  if (examples.length === 0) return;
+  throw new Error(
+    `sophia:gpu.sshAllowedCidrs holds the example address ${examples.join(", ")}, which nobody owns (nothing was created). ` +
+      "Replace it with the egress address of where `pulumi up` runs, e.g. the output of `curl -s https://checkip.amazonaws.com` followed by /32.",
+  );
+}
+
+/** Name of the i-th standing node; the capacity check recognizes the pool's nodes by it. */
+export function standingNodeName(namePrefix: string, index: number): string {
+  return `${namePrefix}-gpu-${index}`;
+}
+
+/**
+ * Fails before any resource exists when the pool's region has no capacity for the standing nodes
+ * it still has to launch, naming the regions that do. Nodes that already run need none, so an
+ * update of a running pool does not depend on spare capacity. On-demand launches are the API's.
+ */
+export async function assertGpuCapacity(gpu: GpuConfig, namePrefix: string, apiKey: string, apiUrl: string | undefined): Promise<void> {
+  if (gpu.standing === 0) return;
+  const client = lambdaClient({ apiKey, apiUrl });
+  const wanted = new Set(Array.from({ length: gpu.standing }, (_, i) => standingNodeName(namePrefix, i)));
+  const running = (await client.listInstances()).filter((instance) => instance.name !== undefined && instance.name !== null && wanted.has(instance.name) && !INSTANCE_GONE_STATUSES.includes(instance.status));
+  if (running.length >= gpu.standing) return;
+  await checkCapacity(client, gpu.instanceType, gpu.region);
 }

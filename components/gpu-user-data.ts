@@ -7,6 +7,8 @@
 export interface WorkerUserDataInput {
   workerImage: string;
   workerPort: number;
+  /** Where the worker port listens: loopback unless the firewall admits worker sources. */
+  publishAddress: "127.0.0.1" | "0.0.0.0";
   /** Mount point of the pool's filesystem on the instance, e.g. /lambda/nfs/<name>. */
   filesystemMount: string;
   /** URL the worker calls home to (the unified API); workers dial out, nothing dials in. */
@@ -27,7 +29,7 @@ function workerScript(input: WorkerUserDataInput): string {
     "set -euo pipefail",
     "docker rm -f sophia-worker >/dev/null 2>&1 || true",
     `docker run -d --name sophia-worker --gpus all --restart unless-stopped \\`,
-    `  -p 127.0.0.1:${input.workerPort}:${input.workerPort} \\`,
+    `  -p ${input.publishAddress}:${input.workerPort}:${input.workerPort} \\`,
     `  -v ${input.filesystemMount}:/models \\`,
     `  -e SOPHIA_API_URL=${input.apiUrl} -e WORKER_PORT=${input.workerPort} \\`,
     `  --env-file /etc/sophia/worker.env \\`,

@@ -30,6 +30,8 @@ export interface ServiceDefinition {
 export const SERVICE_DEFINITIONS: Record<ServiceName, ServiceDefinition> = {
   weaviate: {
     description: "Weaviate vector database",
+    // The official image, pinned; 1.32 or later for the API-key auth and Raft settings used here.
+    image: "cr.weaviate.io/semitechnologies/weaviate:1.32.4",
     port: 8080,
     extraPorts: [{ internalPort: 50051, kind: "tcp" }],
     healthPath: "/v1/.well-known/ready",

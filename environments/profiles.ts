@@ -17,8 +17,6 @@ const devConcurrency = { type: "connections", softLimit: 5, hardLimit: 10 } as c
 const prodCheck = { intervalSeconds: 15, gracePeriodSeconds: 30, timeoutSeconds: 5 };
 const prodAlwaysOn = { autostop: "stop", autostart: true } as const;
 
-const WEAVIATE_IMAGE = "cr.weaviate.io/semitechnologies/weaviate:1.32.4";
-
 export const profiles: Record<ProfileName, ProfileData> = {
   /** One person in Las Vegas; everything in lax; the smallest monthly bill. */
   "single-user-lax": {
@@ -26,7 +24,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
     primaryRegion: "lax",
     regions: ["lax"],
     services: {
-      weaviate: { cpuKind: "shared", cpus: 1, memoryMb: 1024, volumeGb: 3, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck, image: WEAVIATE_IMAGE },
+      weaviate: { cpuKind: "shared", cpus: 1, memoryMb: 1024, volumeGb: 3, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
       "mcp-memory": { cpuKind: "shared", cpus: 1, memoryMb: 512, volumeGb: 1, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
       "vector-store": { cpuKind: "shared", cpus: 1, memoryMb: 512, volumeGb: 1, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
       "unified-api": { cpuKind: "shared", cpus: 2, memoryMb: 512, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
@@ -67,7 +65,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
     primaryRegion: "sjc",
     regions: ["sjc", "lax"],
     services: {
-      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 2, maxMachines: 4, ...prodAlwaysOn, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck, image: WEAVIATE_IMAGE },
+      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 2, maxMachines: 4, ...prodAlwaysOn, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "mcp-memory": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 8, ...prodAlwaysOn, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "vector-store": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 12, ...prodAlwaysOn, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "unified-api": { cpuKind: "shared", cpus: 4, memoryMb: 4096, minMachines: 4, maxMachines: 20, ...prodAlwaysOn, strategy: "canary", concurrency: { type: "requests", softLimit: 50, hardLimit: 100 }, healthCheck: prodCheck },

@@ -202,7 +202,9 @@ export const stackConfigSchema = strictObject({
   /** Fly organization slug that owns the apps. */
   flyOrg: z.string().min(1),
   /** Prefix of every Fly app name; app names are global on Fly. */
-  appPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, "must be lower-case letters, digits and dashes (2–41 chars)"),
+  // At most 30 characters, so the longest machine name (prefix, service, region, index and a
+  // blue-green digest) stays within Fly's 63.
+  appPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,29}$/, "must be 2–30 lower-case letters, digits and dashes, starting with a letter"),
   /** Override of the Fly Machines API endpoint, e.g. a local emulator. */
   flyApiUrl: z.url().optional(),
   /** Override of the Lambda Cloud API endpoint. */

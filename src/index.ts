@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isOfflinePlan, loadStackConfig } from "./config";
 import { readSecrets, SECRETS } from "./secrets";
 import { createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
-import { assertGpuCapacity, GpuPool } from "../components/gpu-pool";
+import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge } from "../components/edge";
 
 async function main() {
@@ -16,7 +16,11 @@ async function main() {
   const secrets = readSecrets(needed, pulumi.getStack());
   const flyApiToken = secrets.flyApiToken;
   const api = planned["unified-api"]!;
-  if (!isOfflinePlan()) await assertGpuCapacity(config.gpu, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
+  if (!isOfflinePlan()) {
+    // Checks against the real world, which the offline plan has no access to.
+    assertOperatorCidrs(config.gpu);
+    await assertGpuCapacity(config.gpu, config.appPrefix, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
+  }
 
   const gpu = new GpuPool("gpu", {
     gpu: config.gpu,

@@ -176,6 +176,10 @@ describe("bad input is rejected with the path, the value and the fix", () => {
     expect(errorOf({ ...prod, services: { weaviate: { regions: ["sjc", "lax"] } } })).toMatch(/a service with a volume stays in the primary region/);
   });
 
+  it("an app prefix too long for Fly's 63-character machine names is rejected", () => {
+    expect(errorOf({ ...dev, appPrefix: "a".repeat(31) })).toMatch(/sophia:appPrefix: must be 2–30 lower-case letters/);
+  });
+
   it("standing GPUs above the pool maximum are rejected", () => {
     expect(errorOf({ ...prod, gpu: { standing: 7 } })).toMatch(/sophia:gpu\.standing: 7 standing instances is more than maxInstances 6/);
   });

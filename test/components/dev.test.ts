@@ -26,6 +26,11 @@ describe("dev stack (single-user-lax)", () => {
     expect(new Set(plan.ofKind("fly:Volume").map((v) => v.inputs.region))).toEqual(new Set(["lax"]));
   });
 
+  it("runs Weaviate from the official image, pinned to 1.32 or later", () => {
+    const [major, minor] = (/^cr\.weaviate\.io\/semitechnologies\/weaviate:(\d+)\.(\d+)\.\d+$/.exec(machinesOf("weaviate")[0].config.image) ?? []).slice(1).map(Number);
+    expect(major * 1000 + minor).toBeGreaterThanOrEqual(1032);
+  });
+
   it("runs one machine per service", () => {
     for (const service of SERVICES) expect(machinesOf(service), service).toHaveLength(1);
   });

@@ -58,15 +58,16 @@ export interface CreateVolumeRequest {
 }
 
 /** Machine states after which a machine no longer exists for our purposes. */
-const GONE_MACHINE_STATES = new Set(["destroyed", "destroying"]);
-const GONE_VOLUME_STATES = new Set(["destroyed", "destroying", "pending_destroy", "scheduling_destroy"]);
+// Arrays, not Sets: Pulumi's closure serializer turns a module-level Set into a plain object.
+const GONE_MACHINE_STATES: readonly string[] = ["destroyed", "destroying"];
+const GONE_VOLUME_STATES: readonly string[] = ["destroyed", "destroying", "pending_destroy", "scheduling_destroy"];
 
 export function isMachineGone(machine: FlyMachineInfo | undefined): boolean {
-  return !machine || GONE_MACHINE_STATES.has(machine.state);
+  return !machine || GONE_MACHINE_STATES.includes(machine.state);
 }
 
 export function isVolumeGone(volume: FlyVolumeInfo | undefined): boolean {
-  return !volume || GONE_VOLUME_STATES.has(volume.state ?? "");
+  return !volume || GONE_VOLUME_STATES.includes(volume.state ?? "");
 }
 
 export class FlyClient {

@@ -257,10 +257,11 @@ function canonical(value: unknown, key?: string): unknown {
   return value;
 }
 
+// Arrays, not Sets: Pulumi's closure serializer turns a module-level Set into a plain object.
 /** Keys that are maps: every key in them is ours, so extra keys found on Fly are drift. */
-const MAP_KEYS = new Set(["env", "metadata", "checks"]);
+const MAP_KEYS: readonly string[] = ["env", "metadata", "checks"];
 /** Top-level keys whose appearance out of band is drift even if we never set them. */
-const ALWAYS_COMPARED = new Set(["env", "services", "checks", "mounts"]);
+const ALWAYS_COMPARED: readonly string[] = ["env", "services", "checks", "mounts"];
 
 /**
  * The live config seen through the desired one: fields Fly fills in on its own (defaults, mount
@@ -271,10 +272,10 @@ export function projectConfig(desired: FlyMachineConfig | undefined, actual: Rec
   const have = canonical(actual) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(have)) {
-    if (!(key in want) && !ALWAYS_COMPARED.has(key)) continue;
+    if (!(key in want) && !ALWAYS_COMPARED.includes(key)) continue;
     if (!(key in want)) {
       out[key] = value;
-    } else if (MAP_KEYS.has(key) && value && typeof value === "object") {
+    } else if (MAP_KEYS.includes(key) && value && typeof value === "object") {
       const wanted = want[key] as Record<string, unknown>;
       out[key] = Object.fromEntries(
         Object.entries(value).filter(([k]) => key !== "metadata" || !k.startsWith("fly_") || k in wanted),

@@ -161,12 +161,15 @@ export function responseSchemas() {
     config: z.record(z.string(), z.unknown()).nullish(),
     checks: z.array(checkStatus).nullish(),
   });
-  const lease = z.looseObject({
+  const leaseData = z.looseObject({
     nonce: z.string(),
     expires_at: z.number().nullish(),
     owner: optionalString,
     version: optionalString,
   });
+  // The OpenAPI document shows the lease bare; Fly's own client (fly-go MachineLease) reads it
+  // wrapped as {status, data}. Accept both and hand on the lease itself.
+  const lease = z.union([leaseData, z.looseObject({ data: leaseData }).transform((wrapped) => wrapped.data)]);
   const secret = z.looseObject({ name: z.string(), digest: optionalString });
   const ip = z.looseObject({
     ip: z.string(),

@@ -92,4 +92,13 @@ describe("FlyClient", () => {
     await client.updateMachine("app-a", "m1", { config: { image: "x" } }, "nonce-1");
     expect(api.calls[0].init.headers).toMatchObject({ "fly-machine-lease-nonce": "nonce-1", authorization: "Bearer t0ken" });
   });
+
+  test.each([
+    ["bare, as in the OpenAPI document", { nonce: "n-1", expires_at: 1_900_000_000 }],
+    ["wrapped in {status, data}, as Fly's own client reads it", { status: "success", data: { nonce: "n-1", expires_at: 1_900_000_000 } }],
+  ])("a lease %s yields its nonce", async (_shape, body) => {
+    const api = fakeApi(() => ({ status: 200, body }));
+    const client = new FlyClient({ apiToken: "t0ken", apiUrl: "http://fly.test/v1", ...api.options });
+    expect((await client.acquireLease("app-a", "m1", 60)).nonce).toBe("n-1");
+  });
 });

@@ -2,7 +2,9 @@
  * Run by serialize.test.ts in a tsx child process: Pulumi's closure serializer needs CommonJS
  * modules in require.cache, which vitest's module runner doesn't provide. Serializes every Fly
  * provider as Pulumi does at deployment time, loads each text back as plain JavaScript, and runs
- * one create + delete through the deserialized app provider against an in-process emulator.
+ * a whole lifecycle (app, volume, machine, secrets: create, read, update, delete) through the
+ * deserialized providers against an in-process emulator. Read and delete run from the copy in
+ * state, so every state-dependent path must survive serialization.
  */
 import { createRequire } from "node:module";
 import * as path from "node:path";
@@ -15,11 +17,15 @@ import {
   flySecretsProvider,
   flyVolumeProvider,
 } from "../../../src/providers/fly";
+import { setFlyClientTuning } from "../../../src/providers/fly/connection";
 import { FlyEmulator } from "../../fakes/fly/emulator";
 
+type Props = Record<string, unknown>;
 interface Loaded {
-  create(inputs: Record<string, unknown>): Promise<{ id: string }>;
-  delete(id: string, props: Record<string, unknown>): Promise<void>;
+  create(inputs: Props): Promise<{ id: string; outs: Props }>;
+  read(id: string, props: Props): Promise<{ id?: string; props?: Props }>;
+  update(id: string, olds: Props, news: Props): Promise<{ outs?: Props }>;
+  delete(id: string, props: Props): Promise<void>;
   [method: string]: unknown;
 }
 
@@ -34,6 +40,8 @@ const providers = {
 
 async function main(): Promise<void> {
   const projectRequire = createRequire(path.resolve(__dirname, "../../../package.json"));
+  // Captured with the providers, so the deserialized copies run fast against the emulator.
+  setFlyClientTuning({ retry: { maxAttempts: 5, maxTotalMs: 10_000, baseDelayMs: 2, maxDelayMs: 20 }, rateLimit: null, pollIntervalMs: 10, waitRequestSeconds: 5 });
   const report: Record<string, { bytes: number; methods: string[] }> = {};
   const loaded: Record<string, Loaded> = {};
   for (const [name, provider] of Object.entries(providers)) {
@@ -49,11 +57,41 @@ async function main(): Promise<void> {
   }
   const emulator = new FlyEmulator();
   const apiUrl = await emulator.listen(0);
-  const inputs = { name: "serialized-app", org: "personal", apiToken: "child-token", apiUrl };
-  const created = await loaded.App.create(inputs);
-  await loaded.App.delete(created.id, inputs);
+  const connection = { apiToken: "child-token", apiUrl };
+  const app = { name: "serialized-app", org: "personal", ...connection };
+  const createdApp = await loaded.App.create(app);
+
+  const volume = { app: app.name, name: "data", region: "lax", sizeGb: 1, ...connection };
+  const createdVolume = await loaded.Volume.create(volume);
+  const machineConfig = (image: string) => ({ image, guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 }, mounts: [{ volume: createdVolume.id, path: "/data" }] });
+  const machine = { app: app.name, name: "serialized-machine", region: "lax", config: machineConfig("nginx:1.27"), ...connection };
+  const createdMachine = await loaded.Machine.create(machine);
+  const readMachine = await loaded.Machine.read(createdMachine.id, createdMachine.outs);
+  const updatedMachine = await loaded.Machine.update(createdMachine.id, createdMachine.outs, { ...machine, config: machineConfig("nginx:1.28") });
+  const readVolume = await loaded.Volume.read(createdVolume.id, createdVolume.outs);
+  const grownVolume = await loaded.Volume.update(createdVolume.id, createdVolume.outs, { ...volume, sizeGb: 2 });
+
+  const secrets = { app: app.name, values: { API_KEY: "child-secret-1" }, ...connection };
+  const createdSecrets = await loaded.Secrets.create(secrets);
+  await loaded.Secrets.update(createdSecrets.id, createdSecrets.outs, { ...secrets, values: { API_KEY: "child-secret-2" } });
+
+  await loaded.Machine.delete(createdMachine.id, { ...createdMachine.outs, ...updatedMachine.outs });
+  await loaded.Volume.delete(createdVolume.id, { ...createdVolume.outs, ...grownVolume.outs });
+  await loaded.Secrets.delete(createdSecrets.id, createdSecrets.outs);
+  await loaded.App.delete(createdApp.id, app);
   await emulator.close();
-  console.log(JSON.stringify({ report, createdId: created.id }));
+  console.log(
+    JSON.stringify({
+      report,
+      createdId: createdApp.id,
+      lifecycle: {
+        machineRead: readMachine.id === createdMachine.id,
+        machineImage: (updatedMachine.outs?.config as { image?: string } | undefined)?.image,
+        volumeRead: readVolume.id === createdVolume.id,
+        volumeSize: grownVolume.outs?.sizeGb,
+      },
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

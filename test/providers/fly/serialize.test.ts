@@ -2,7 +2,7 @@
  * Pulumi serializes each dynamic provider's closure into state at deployment time. vitest loads
  * modules through its own runner (no CommonJS require.cache), which the serializer relies on, so
  * this runs serialize-child.ts under tsx: it serializes every provider, loads the text back as
- * plain JavaScript, and drives the deserialized app provider against an emulator.
+ * plain JavaScript, and drives a whole lifecycle through the deserialized providers.
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -20,10 +20,13 @@ test("every Fly provider survives Pulumi's closure serialization and still works
   const result = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as {
     report: Record<string, { methods: string[] }>;
     createdId: string;
+    lifecycle: { machineRead: boolean; machineImage: string; volumeRead: boolean; volumeSize: number };
   };
   expect(Object.keys(result.report).sort()).toEqual(["App", "Certificate", "IpAddress", "Machine", "Secrets", "Volume"]);
   for (const provider of Object.values(result.report)) {
     expect(provider.methods).toEqual(["check", "create", "delete", "diff", "read", "update"]);
   }
   expect(result.createdId).toBe("serialized-app");
+  // Read, update and delete run from the copy in state: the paths that depend on live state.
+  expect(result.lifecycle).toEqual({ machineRead: true, machineImage: "nginx:1.28", volumeRead: true, volumeSize: 2 });
 }, 60_000);

@@ -1,0 +1,242 @@
+/**
+ * The pure parts of GpuPool: its firewall rules, the workers' cloud-init, and the capacity check
+ * that runs before any resource exists (against the in-process Lambda emulator on loopback).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { assertGpuCapacity, assertOperatorCidrs, firewallRules, standingNodeName, workerPublishAddress } from "../../components/gpu-pool";
+import { onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInput } from "../../components/gpu-user-data";
+import { parseStackConfig, type GpuConfig } from "../../src/config";
+import { lambdaClient, setLambdaClientOverrides } from "../../src/providers/lambda";
+import { LambdaEmulator, type RunningEmulator } from "../fakes/lambda/emulator";
+
+const devGpu = parseStackConfig({ profile: "single-user-lax" }, "dev").gpu;
+const prodGpu = parseStackConfig({ profile: "enterprise-multi-region", gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } }, "prod").gpu;
+
+const OPERATORS = ["203.0.113.10/32", "198.51.100.0/24"];
+const WORKER_SOURCES = ["192.0.2.0/24"];
+const gpuWith = (extra: Partial<GpuConfig>): GpuConfig => ({ ...devGpu, workerPort: 8000, ...extra });
+
+describe("firewallRules", () => {
+  const rules = firewallRules(gpuWith({ sshAllowedCidrs: OPERATORS, workerSources: WORKER_SOURCES }));
+  const onPort = (port: number) => rules.filter((r) => r.portRange !== undefined && r.portRange[0] <= port && port <= r.portRange[1]);
+
+  it("opens SSH (tcp/22) only to sshAllowedCidrs", () => {
+    expect(onPort(22).map((r) => [r.protocol, r.portRange, r.sourceNetwork])).toEqual(OPERATORS.map((cidr) => ["tcp", [22, 22], cidr]));
+  });
+
+  it("opens the worker port (tcp) only to workerSources", () => {
+    expect(onPort(8000).map((r) => [r.protocol, r.portRange, r.sourceNetwork])).toEqual(WORKER_SOURCES.map((cidr) => ["tcp", [8000, 8000], cidr]));
+  });
+
+  it("opens nothing else", () => {
+    expect(rules).toHaveLength(OPERATORS.length + WORKER_SOURCES.length);
+    for (const rule of rules) {
+      expect(rule.protocol).toBe("tcp");
+      expect([[22, 22], [8000, 8000]]).toContainEqual(rule.portRange);
+      expect(rule.sourceNetwork).not.toBe("0.0.0.0/0");
+    }
+  });
+
+  it("has no worker-port rule when workerSources is empty", () => {
+    const closed = firewallRules(gpuWith({ sshAllowedCidrs: OPERATORS, workerSources: [] }));
+    expect(closed.map((r) => r.portRange)).toEqual(OPERATORS.map(() => [22, 22]));
+  });
+
+  it("is empty when there are no operator CIDRs and no worker sources (the dev profile)", () => {
+    expect(firewallRules(devGpu)).toEqual([]);
+  });
+});
+
+describe("assertOperatorCidrs", () => {
+  it("rejects the example address left in a stack file, saying what to put there", () => {
+    expect(() => assertOperatorCidrs({ standing: 3, sshAllowedCidrs: ["203.0.113.10/32"] })).toThrow(
+      /sophia:gpu\.sshAllowedCidrs holds the example address 203\.0\.113\.10\/32.*egress address of where `pulumi up` runs/,
+    );
+  });
+
+  it("accepts a real address", () => {
+    expect(() => assertOperatorCidrs({ standing: 3, sshAllowedCidrs: ["34.82.10.7/32"] })).not.toThrow();
+  });
+
+  it("does not care without standing nodes, which get no SSH check", () => {
+    expect(() => assertOperatorCidrs({ standing: 0, sshAllowedCidrs: ["203.0.113.10/32"] })).not.toThrow();
+  });
+});
+
+describe("workerPublishAddress", () => {
+  it("keeps the worker on loopback when no source may reach it", () => {
+    expect(workerPublishAddress(gpuWith({ workerSources: [] }))).toBe("127.0.0.1");
+  });
+
+  it("listens publicly when the firewall admits worker sources", () => {
+    expect(workerPublishAddress(gpuWith({ workerSources: ["198.51.100.7/32"] }))).toBe("0.0.0.0");
+  });
+});
+
+const worker: WorkerUserDataInput = {
+  workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
+  workerPort: 8000,
+  publishAddress: workerPublishAddress(devGpu),
+  filesystemMount: "/lambda/nfs/sophia-test-models",
+  apiUrl: "https://api.sophia-intel.ai",
+};
+const LAMBDA_KEY = "secret_test_lambda_key_51af";
+const WATCHDOG = { idleMinutes: 23, lambdaApiUrl: "https://cloud.lambda.ai/api/v1" };
+
+interface CloudConfig {
+  write_files: { path: string; permissions: string; content: string }[];
+  runcmd: unknown[];
+  [key: string]: unknown;
+}
+const cloudConfig = (userData: string) => parse(userData) as CloudConfig;
+const fileAt = (userData: string, path: string) => {
+  const file = cloudConfig(userData).write_files.find((f) => f.path === path);
+  if (!file) throw new Error(`no ${path} in the user data`);
+  return file;
+};
+const START = "/usr/local/bin/sophia-worker-start";
+
+describe("standingUserData", () => {
+  const userData = standingUserData(worker);
+  const script = fileAt(userData, START).content;
+
+  it("is a #cloud-config document that parses as YAML and runs the worker start script", () => {
+    expect(userData.startsWith("#cloud-config\n")).toBe(true);
+    expect(cloudConfig(userData).runcmd).toEqual([[START]]);
+  });
+
+  it("makes the start script executable", () => {
+    expect(fileAt(userData, START).permissions).toBe("0755");
+  });
+
+  it("starts the worker container with --gpus all, the filesystem mounted and the API URL", () => {
+    expect(script).toMatch(/^docker run -d --name sophia-worker --gpus all /m);
+    expect(script).toContain(`-v ${worker.filesystemMount}:/models`);
+    expect(script).toContain(`-e SOPHIA_API_URL=${worker.apiUrl}`);
+    expect(script).toMatch(new RegExp(`^\\s+${worker.workerImage.replace(/[.]/g, "\\.")}$`, "m"));
+  });
+
+  it("touches READY_FILE only once the worker's health endpoint answers", () => {
+    expect(script).toContain(`if curl -fsS http://127.0.0.1:8000/health >/dev/null; then touch ${READY_FILE}; exit 0; fi`);
+    expect(script.split(READY_FILE)).toHaveLength(2);
+  });
+
+  it("installs nothing: no packages, apt-get or pip", () => {
+    expect(cloudConfig(userData)).not.toHaveProperty("packages");
+    expect(userData).not.toMatch(/apt-get|apt install|pip3? install|snap install|yum |curl [^\n]*\| *(ba)?sh/);
+  });
+
+  it("carries no Lambda key and no watchdog", () => {
+    expect(userData).not.toMatch(/LAMBDA_API_KEY|lambda\.env|watchdog|cron/i);
+    expect(cloudConfig(userData).write_files.map((f) => f.path).sort()).toEqual(["/etc/sophia/worker.env", START]);
+  });
+
+  it("publishes the worker port on 127.0.0.1 only", () => {
+    const published = [...script.matchAll(/-p (\S+)/g)].map((m) => m[1]);
+    expect(published).toEqual(["127.0.0.1:8000:8000"]);
+  });
+});
+
+describe("onDemandUserData", () => {
+  const userData = onDemandUserData({ ...worker, ...WATCHDOG }, LAMBDA_KEY);
+  const watchdog = fileAt(userData, "/usr/local/bin/sophia-idle-watchdog").content;
+
+  it("is a #cloud-config document that parses as YAML and runs the worker start script", () => {
+    expect(userData.startsWith("#cloud-config\n")).toBe(true);
+    expect(cloudConfig(userData).runcmd).toEqual([[START]]);
+  });
+
+  it("starts the same worker as a standing node", () => {
+    expect(fileAt(userData, START).content).toBe(fileAt(standingUserData(worker), START).content);
+  });
+
+  it("includes the idle watchdog with the configured idle minutes", () => {
+    expect(fileAt(userData, "/usr/local/bin/sophia-idle-watchdog").permissions).toBe("0755");
+    expect(watchdog).toContain(`[ "$idle" -lt ${WATCHDOG.idleMinutes} ] && exit 0`);
+  });
+
+  it("has the watchdog terminate its own instance through the configured Lambda API", () => {
+    expect(watchdog).toContain(`${WATCHDOG.lambdaApiUrl}/instances`);
+    expect(watchdog).toContain(`${WATCHDOG.lambdaApiUrl}/instance-operations/terminate`);
+  });
+
+  it("runs the watchdog every minute from cron", () => {
+    const cron = fileAt(userData, "/etc/cron.d/sophia-idle-watchdog");
+    expect(cron.permissions).toBe("0644");
+    expect(cron.content).toMatch(/^\* \* \* \* \* root \/usr\/local\/bin\/sophia-idle-watchdog( |$)/m);
+    expect(cron.content.endsWith("\n")).toBe(true);
+  });
+
+  it("puts the Lambda key only in /etc/sophia/lambda.env, readable by root alone (0600)", () => {
+    expect(userData.split(LAMBDA_KEY)).toHaveLength(2);
+    const holders = cloudConfig(userData).write_files.filter((f) => f.content.includes(LAMBDA_KEY));
+    expect(holders.map((f) => [f.path, f.permissions])).toEqual([["/etc/sophia/lambda.env", "0600"]]);
+    expect(watchdog).toContain("source /etc/sophia/lambda.env");
+  });
+
+  it("publishes the worker port on 127.0.0.1 only", () => {
+    const published = [...fileAt(userData, START).content.matchAll(/-p (\S+)/g)].map((m) => m[1]);
+    expect(published).toEqual(["127.0.0.1:8000:8000"]);
+  });
+});
+
+const PREFIX = "sophia-prod";
+
+describe("assertGpuCapacity (against the in-process Lambda emulator)", () => {
+  let emulator: LambdaEmulator;
+  let running: RunningEmulator;
+  const key = () => emulator.settings.apiKeys[0];
+
+  beforeAll(async () => {
+    emulator = new LambdaEmulator();
+    running = await emulator.listen(0);
+    setLambdaClientOverrides({ requestIntervalMs: 0, launchIntervalMs: 0, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxTotalMs: 1_000 } });
+  });
+  afterAll(async () => {
+    setLambdaClientOverrides(undefined);
+    await running?.close();
+  });
+
+  it("resolves without any request when no node is standing", async () => {
+    const before = emulator.log.length;
+    expect(prodGpu.standing).toBeGreaterThan(0);
+    await expect(assertGpuCapacity({ ...prodGpu, standing: 0 }, PREFIX, key(), running.url)).resolves.toBeUndefined();
+    expect(emulator.log.length).toBe(before);
+  });
+
+  it("rejects naming the type and the region and listing the regions that have capacity", async () => {
+    emulator.setCapacity(prodGpu.instanceType, prodGpu.region, 0);
+    emulator.setCapacity(prodGpu.instanceType, "us-east-1", 2);
+    emulator.setCapacity(prodGpu.instanceType, "us-south-1", 1);
+    await expect(assertGpuCapacity(prodGpu, PREFIX, key(), running.url)).rejects.toThrow(
+      `Lambda Cloud has no capacity for gpu_1x_gh200 in us-west-1. Regions with capacity for gpu_1x_gh200 right now: us-east-1, us-south-1.`,
+    );
+  });
+
+  it("resolves when the pool's region has capacity", async () => {
+    emulator.setCapacity(prodGpu.instanceType, prodGpu.region, 3);
+    const before = emulator.log.length;
+    await expect(assertGpuCapacity(prodGpu, PREFIX, key(), running.url)).resolves.toBeUndefined();
+    expect(emulator.log.slice(before).map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+      "GET /api/v1/instances 200",
+      "GET /api/v1/instance-types 200",
+    ]);
+  });
+
+  it("needs no spare capacity once the standing nodes run, so updating a running pool works", async () => {
+    emulator.setCapacity(prodGpu.instanceType, prodGpu.region, 3);
+    const client = lambdaClient({ apiKey: key(), apiUrl: running.url });
+    const sshKey = await client.addSshKey(`${PREFIX}-gpu`);
+    for (let i = 0; i < prodGpu.standing; i++) {
+      await client.launchInstance({
+        region_name: prodGpu.region,
+        instance_type_name: prodGpu.instanceType,
+        ssh_key_names: [sshKey.name],
+        name: standingNodeName(PREFIX, i),
+      });
+    }
+    emulator.setCapacity(prodGpu.instanceType, prodGpu.region, 0);
+    await expect(assertGpuCapacity(prodGpu, PREFIX, key(), running.url)).resolves.toBeUndefined();
+  });
+});
