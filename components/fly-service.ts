@@ -60,6 +60,8 @@ export interface FlyServiceArgs {
   env?: Record<string, pulumi.Input<string>>;
   /** Per-machine environment variables, e.g. cluster node names. @default none */
   machineEnv?: (region: FlyRegion, index: number, previous: FlyMachine[]) => Record<string, pulumi.Input<string>>;
+  /** Wait for health checks after creating a machine, not only after updating one. @default true */
+  checksOnCreate?: boolean;
   /** Secret environment variables, set as Fly app secrets. @default {} */
   secrets?: Record<string, pulumi.Input<string>>;
   /** Fly API token (a Pulumi secret) and endpoint override. */
@@ -134,9 +136,25 @@ export function configDigest(config: FlyMachineConfig): string {
   return createHash("sha256").update(JSON.stringify(canonical(config))).digest("hex").slice(0, 8);
 }
 
-/** Fly Proxy services for one machine: public ones terminate TLS on 443 and redirect 80. */
+/** The HTTP health check, as Fly wants it on a machine and on a proxy service. */
+export function healthCheck(spec: FlyServiceSpec) {
+  return {
+    type: "http" as const,
+    path: spec.healthCheck.path,
+    method: "GET",
+    interval: seconds(spec.healthCheck.intervalSeconds),
+    timeout: seconds(spec.healthCheck.timeoutSeconds),
+    grace_period: seconds(spec.healthCheck.gracePeriodSeconds),
+  };
+}
+
+/**
+ * Fly Proxy services for one machine: public ones terminate TLS on 443 and redirect 80. The HTTP
+ * service carries the health check too, because Fly Proxy routes only on service checks: that is
+ * what keeps traffic off a machine that is being released.
+ */
 export function proxyServices(spec: FlyServiceSpec): FlyMachineService[] {
-  return spec.ports.map((p) => {
+  return spec.ports.map((p, i) => {
     const ports =
       spec.reach === "public" && p.kind === "http"
         ? [
@@ -153,6 +171,7 @@ export function proxyServices(spec: FlyServiceSpec): FlyMachineService[] {
       autostart: spec.autostart,
       min_machines_running: spec.minMachines,
       concurrency: { type: spec.concurrency.type, soft_limit: spec.concurrency.softLimit, hard_limit: spec.concurrency.hardLimit },
+      ...(i === 0 ? { checks: [healthCheck(spec)] } : {}),
     };
   });
 }
@@ -172,7 +191,9 @@ export class FlyService extends pulumi.ComponentResource {
     const { spec } = args;
     const connection = { apiToken: args.apiToken, apiUrl: args.apiUrl };
 
-    this.app = new FlyApp(`${name}-app`, { name: spec.appName, org: spec.org, ...connection }, { parent: this });
+    // Deleting an app deletes its volumes, so an app holding protected data is protected too (D7).
+    const keepData = spec.volume?.protect ?? false;
+    this.app = new FlyApp(`${name}-app`, { name: spec.appName, org: spec.org, ...connection }, { parent: this, protect: keepData, retainOnDelete: keepData });
     const app = this.app.name;
 
     const ipTypes = spec.reach === "public" ? (["shared_v4", "v6"] as const) : (["private_v6"] as const);
@@ -202,17 +223,7 @@ export class FlyService extends pulumi.ComponentResource {
             guest: spec.guest,
             env: allEnv,
             services: proxyServices(spec),
-            checks: {
-              health: {
-                type: "http",
-                port: spec.ports[0].internalPort,
-                path: spec.healthCheck.path,
-                method: "GET",
-                interval: seconds(spec.healthCheck.intervalSeconds),
-                timeout: seconds(spec.healthCheck.timeoutSeconds),
-                grace_period: seconds(spec.healthCheck.gracePeriodSeconds),
-              },
-            },
+            checks: { health: { ...healthCheck(spec), port: spec.ports[0].internalPort } },
             mounts: volumeId && spec.volume ? [{ volume: volumeId, path: spec.volume.mountPath }] : undefined,
             restart: { policy: "on-failure", max_retries: 10 },
             metadata: { "sophia-service": spec.service, "fly_process_group": "app" },
@@ -225,7 +236,7 @@ export class FlyService extends pulumi.ComponentResource {
         const machineName = spec.strategy === "bluegreen" ? config.apply((c) => `${baseName}-${configDigest(c)}`) : baseName;
         const machine = new FlyMachine(
           `${name}-machine-${region}-${i}`,
-          { app, name: machineName, region, config, waitForChecks, ...connection },
+          { app, name: machineName, region, config, waitForChecks, checksOnCreate: args.checksOnCreate ?? true, ...connection },
           { parent: this, dependsOn: [...releaseOrder(spec.strategy, previous, canary), ...(secrets ? [secrets] : []), ...ips] },
         );
         canary ??= machine;

@@ -138,17 +138,25 @@ export class GpuPool extends pulumi.ComponentResource {
           user: "ubuntu",
           privateKey: pulumi.secret(sshKey.privateKey.apply((key) => key ?? "")),
         },
-        create: [
-          "cloud-init status --wait >/dev/null",
-          "nvidia-smi",
-          `test -f ${READY_FILE} || { echo "worker not ready; see /var/log/cloud-init-output.log" >&2; exit 1; }`,
-          `curl -fsS http://127.0.0.1:${port}/health`,
-        ].join(" && "),
+        create: readinessScript(port),
         triggers: [instance.id],
       },
       { parent: this },
     );
   }
+}
+
+/** Each step fails on its own, with its own message, and the node's output stays in the error. */
+export function readinessScript(port: number): string {
+  const fail = (what: string) => `{ echo "${what}" >&2; exit 1; }`;
+  return [
+    // Exit 2 means cloud-init finished with recoverable warnings, which is still finished.
+    'cloud-init status --wait >/dev/null; rc=$?; [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ] || ' +
+      fail("cloud-init failed (exit $rc); see /var/log/cloud-init-output.log on the node"),
+    `nvidia-smi || ${fail("nvidia-smi failed: the GPU driver is not working on this node")}`,
+    `test -f ${READY_FILE} || ${fail("the worker never became healthy; see /var/log/cloud-init-output.log and docker logs sophia-worker")}`,
+    `curl -fsS http://127.0.0.1:${port}/health || ${fail("the worker's /health endpoint failed; see docker logs sophia-worker")}`,
+  ].join("\n");
 }
 
 /** Address ranges reserved for documentation (RFC 5737): an example left in a stack file. */

@@ -124,6 +124,8 @@ export function createPlatformServices(args: PlatformServicesArgs, parent?: pulu
         image: plan.image,
         env: { ...env, ...(name === "weaviate" ? weaviateEnv(plan.spec) : {}) },
         machineEnv: name === "weaviate" ? weaviateNodeEnv(plan.spec) : undefined,
+        // A Weaviate node is ready only inside a quorum, so the first of a cluster can't pass alone.
+        checksOnCreate: !(name === "weaviate" && weaviateNodes(plan.spec) > 1),
         secrets,
         apiToken: args.flyApiToken,
         apiUrl: config.flyApiUrl,
@@ -146,20 +148,30 @@ function weaviateEnv(spec: FlyServiceSpec): Record<string, string> {
   };
 }
 
+function weaviateNodes(spec: FlyServiceSpec): number {
+  return spec.maxMachines * spec.regions.length;
+}
+
 /**
- * Cluster settings when Weaviate has more than one node: stable node names, gossip through the
- * first node's 6PN address, and Raft bootstrapped with every node.
+ * Stable node names always, so that a replaced machine rejoins under its old name. With more
+ * than one node, the cluster settings too: gossip through the first node's 6PN address, and Raft
+ * bootstrapped with every node.
  */
-function weaviateNodeEnv(spec: FlyServiceSpec): ((region: FlyRegion, index: number, previous: { machineId: pulumi.Output<string> }[]) => Record<string, pulumi.Input<string>>) | undefined {
-  const nodes = spec.maxMachines * spec.regions.length;
-  if (nodes < 2) return undefined;
+function weaviateNodeEnv(
+  spec: FlyServiceSpec,
+): (region: FlyRegion, index: number, previous: { machineId: pulumi.Output<string> }[]) => Record<string, pulumi.Input<string>> {
+  const nodes = weaviateNodes(spec);
   const nodeNames = Array.from({ length: nodes }, (_, i) => `node-${i}`);
   return (_region, index, previous) => ({
     CLUSTER_HOSTNAME: `node-${index}`,
-    CLUSTER_GOSSIP_BIND_PORT: "7100",
-    CLUSTER_DATA_BIND_PORT: "7101",
-    RAFT_JOIN: nodeNames.join(","),
-    RAFT_BOOTSTRAP_EXPECT: String(nodes),
-    ...(index === 0 ? {} : { CLUSTER_JOIN: pulumi.interpolate`${previous[0].machineId}.vm.${spec.appName}.internal:7100` }),
+    ...(nodes < 2
+      ? {}
+      : {
+          CLUSTER_GOSSIP_BIND_PORT: "7100",
+          CLUSTER_DATA_BIND_PORT: "7101",
+          RAFT_JOIN: nodeNames.join(","),
+          RAFT_BOOTSTRAP_EXPECT: String(nodes),
+          ...(index === 0 ? {} : { CLUSTER_JOIN: pulumi.interpolate`${previous[0].machineId}.vm.${spec.appName}.internal:7100` }),
+        }),
   });
 }

@@ -6,21 +6,29 @@ import { createPlatformServices, declaredSecrets, planServices, publicUrl } from
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge } from "../components/edge";
 
-async function main() {
+/** Everything that can be wrong fails here, before the first resource exists. */
+async function validate() {
   const config = loadStackConfig();
-  // Everything that can be wrong fails here, before the first resource.
   const planned = planServices(config);
   const needed = declaredSecrets();
   needed.set("flyApiToken", ["every Fly.io resource"]);
   needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
   const secrets = readSecrets(needed, pulumi.getStack());
-  const flyApiToken = secrets.flyApiToken;
-  const api = planned["unified-api"]!;
   if (!isOfflinePlan()) {
     // Checks against the real world, which the offline plan has no access to.
     assertOperatorCidrs(config.gpu);
     await assertGpuCapacity(config.gpu, config.appPrefix, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
   }
+  return { config, planned, secrets };
+}
+
+async function main() {
+  // A RunError is shown as its message alone: what to fix, without a stack trace around it.
+  const { config, planned, secrets } = await validate().catch((err: unknown) => {
+    throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
+  });
+  const flyApiToken = secrets.flyApiToken;
+  const api = planned["unified-api"]!;
 
   const gpu = new GpuPool("gpu", {
     gpu: config.gpu,

@@ -53,6 +53,15 @@ describe("dev stack (single-user-lax)", () => {
     expect(machinesOf("unified-api")[0].config.checks.health).toMatchObject({ type: "http", path: "/healthz", interval: "60s", grace_period: "10s", timeout: "5s" });
   });
 
+  it("puts the health check on the proxy service too, so traffic only reaches healthy machines", () => {
+    const [http] = machinesOf("unified-api")[0].config.services as unknown as { checks?: { path: string }[] }[];
+    expect(http.checks?.map((c) => c.path)).toEqual(["/healthz"]);
+  });
+
+  it("names the single Weaviate node, so a replaced machine rejoins under the same name", () => {
+    expect(machinesOf("weaviate")[0].config.env.CLUSTER_HOSTNAME).toBe("node-0");
+  });
+
   it("limits the API to 5 soft / 10 hard connections", () => {
     expect(machinesOf("unified-api")[0].config.services[0].concurrency).toEqual({ type: "connections", soft_limit: 5, hard_limit: 10 });
   });

@@ -4,7 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { assertGpuCapacity, assertOperatorCidrs, firewallRules, standingNodeName, workerPublishAddress } from "../../components/gpu-pool";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { assertGpuCapacity, assertOperatorCidrs, firewallRules, readinessScript, standingNodeName, workerPublishAddress } from "../../components/gpu-pool";
 import { onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInput } from "../../components/gpu-user-data";
 import { parseStackConfig, type GpuConfig } from "../../src/config";
 import { lambdaClient, setLambdaClientOverrides } from "../../src/providers/lambda";
@@ -45,6 +49,32 @@ describe("firewallRules", () => {
 
   it("is empty when there are no operator CIDRs and no worker sources (the dev profile)", () => {
     expect(firewallRules(devGpu)).toEqual([]);
+  });
+});
+
+describe("readinessScript (run with stand-ins for the node's commands)", () => {
+  /** Runs the script with fake cloud-init, nvidia-smi and curl that exit with the given codes. */
+  function runReadiness(codes: { cloudInit: number; nvidiaSmi: number }) {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "node-bin-"));
+    const stub = (name: string, code: number) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\necho ${name} output\nexit ${code}\n`, { mode: 0o755 });
+    stub("cloud-init", codes.cloudInit);
+    stub("nvidia-smi", codes.nvidiaSmi);
+    stub("curl", 0);
+    return spawnSync("bash", ["--norc", "--noprofile", "-c", readinessScript(8000)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { PATH: `${bin}:/usr/bin:/bin` } });
+  }
+
+  it("treats cloud-init's exit 2 (finished with warnings) as finished and goes on to nvidia-smi", () => {
+    const result = runReadiness({ cloudInit: 2, nvidiaSmi: 1 });
+    expect([result.status, result.stderr.trim()]).toEqual([1, "nvidia-smi failed: the GPU driver is not working on this node"]);
+  });
+
+  it("fails on a cloud-init error with its own message", () => {
+    const result = runReadiness({ cloudInit: 1, nvidiaSmi: 0 });
+    expect([result.status, result.stderr.trim()]).toEqual([1, "cloud-init failed (exit 1); see /var/log/cloud-init-output.log on the node"]);
+  });
+
+  it("shows nvidia-smi's own output to the person running pulumi up", () => {
+    expect(runReadiness({ cloudInit: 0, nvidiaSmi: 0 }).stdout).toContain("nvidia-smi output");
   });
 });
 

@@ -49,6 +49,17 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
     for (const v of volumes) expect([v.name, v.protect, v.retainOnDelete]).toEqual([v.name, true, true]);
   });
 
+  it("protects the apps that hold volumes, since deleting an app deletes its volumes", () => {
+    const apps = Object.fromEntries(plan.ofKind("fly:App").map((a) => [a.inputs.name, a.protect && a.retainOnDelete]));
+    expect(apps).toEqual({
+      "sophia-prod-weaviate": true,
+      "sophia-prod-mcp-memory": true,
+      "sophia-prod-vector-store": true,
+      "sophia-prod-unified-api": false,
+      "sophia-prod-agno-bridge": false,
+    });
+  });
+
   it("sets snapshot retention on every volume from the profile", () => {
     for (const v of plan.ofKind("fly:Volume")) expect(v.inputs.snapshotRetention).toBe(14);
   });
@@ -85,6 +96,18 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
     expect(envs.map((e) => e.CLUSTER_HOSTNAME)).toEqual(["node-0", "node-1", "node-2", "node-3"]);
     expect(envs[0].RAFT_BOOTSTRAP_EXPECT).toBe("4");
     expect(envs[1].CLUSTER_JOIN).toMatch(/\.vm\.sophia-prod-weaviate\.internal:7100$/);
+  });
+
+  it("creates Weaviate's nodes without waiting for a quorum check the first node cannot pass alone", () => {
+    for (const m of inService("weaviate", "fly:Machine")) expect(m.inputs.checksOnCreate).toBe(false);
+  });
+
+  it("waits for checks when creating the API's machines, which need no quorum", () => {
+    for (const m of inService("unified-api", "fly:Machine")) expect(m.inputs.checksOnCreate).toBe(true);
+  });
+
+  it("never lets the proxy stop a Weaviate node, so the Raft quorum holds", () => {
+    for (const m of machinesOf("weaviate")) for (const s of m.config.services) expect(s.autostop).toBe("off");
   });
 
   it("stands three GH200 nodes", () => {

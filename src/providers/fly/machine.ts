@@ -25,6 +25,11 @@ export interface FlyMachineArgs extends FlyConnectionArgs {
   config: pulumi.Input<FlyMachineConfig>;
   /** Wait until the machine's checks pass after create/update (rolling, canary, bluegreen). @default false */
   waitForChecks?: pulumi.Input<boolean>;
+  /**
+   * With waitForChecks, also wait after create. A cluster member whose check needs a quorum sets
+   * false: the first node cannot pass alone, so waiting would deadlock the first deploy. @default true
+   */
+  checksOnCreate?: pulumi.Input<boolean>;
   /** Create the machine without starting it. @default false */
   skipLaunch?: pulumi.Input<boolean>;
   /** Upper bound for reaching the intended state and passing checks. @default 300 */
@@ -37,6 +42,7 @@ export interface FlyMachineInputs extends FlyConnectionInputs {
   region: string;
   config: FlyMachineConfig;
   waitForChecks?: boolean;
+  checksOnCreate?: boolean;
   skipLaunch?: boolean;
   waitTimeoutSeconds?: number;
 }
@@ -58,6 +64,7 @@ function inputSchema() {
     region: z.string().regex(REGION, 'region must be a Fly region code such as "sjc"'),
     config: machineConfigSchema(),
     waitForChecks: z.boolean().optional(),
+    checksOnCreate: z.boolean().optional(),
     skipLaunch: z.boolean().optional(),
     waitTimeoutSeconds: z.int().min(1).max(3600).optional(),
     apiToken: z.string().optional(),
@@ -132,7 +139,9 @@ export const flyMachineProvider = {
   async update(id: string, olds: FlyMachineOutputs, news: FlyMachineInputs) {
     const client = flyClient(news, `FlyMachine "${news.name}"`);
     if (deepEqual(canonicalConfig(olds.config), canonicalConfig(news.config))) {
-      return { outs: { ...olds, ...connectionOf(news), waitForChecks: news.waitForChecks, skipLaunch: news.skipLaunch } };
+      return {
+        outs: { ...olds, ...connectionOf(news), waitForChecks: news.waitForChecks, checksOnCreate: news.checksOnCreate, skipLaunch: news.skipLaunch },
+      };
     }
     const current = await client.getMachine(news.app, id);
     if (isMachineGone(current)) {
@@ -192,7 +201,7 @@ async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyM
     });
     if (started) break;
   }
-  if (!inputs.waitForChecks) return;
+  if (!inputs.waitForChecks || (action === "create" && inputs.checksOnCreate === false)) return;
   const expected = countChecks(inputs.config);
   if (expected === 0) return;
   for (;;) {
@@ -227,6 +236,7 @@ function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, confi
     region: machine.region ?? inputs.region,
     config,
     waitForChecks: inputs.waitForChecks,
+    checksOnCreate: inputs.checksOnCreate,
     skipLaunch: inputs.skipLaunch,
     waitTimeoutSeconds: inputs.waitTimeoutSeconds,
     machineId: machine.id,

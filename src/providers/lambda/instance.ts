@@ -76,8 +76,11 @@ function observed(instance: Instance, stored: InstanceOutputs): InstanceOutputs 
     tags,
     status: instance.status,
   };
-  // Only compare the ruleset when we set one: Lambda may report a default ruleset otherwise.
-  if (stored.firewallRulesetId !== undefined) out.firewallRulesetId = instance.firewall_rulesets?.[0]?.id;
+  // Only compare the ruleset when we set one (Lambda may report a default ruleset otherwise) and
+  // when the API reports rulesets at all: a missing field is not drift, and drift here replaces a GPU.
+  if (stored.firewallRulesetId !== undefined && instance.firewall_rulesets != null) {
+    out.firewallRulesetId = instance.firewall_rulesets[0]?.id;
+  }
   if (instance.ip) out.ip = instance.ip;
   if (instance.private_ip) out.privateIp = instance.private_ip;
   if (instance.hostname) out.hostname = instance.hostname;

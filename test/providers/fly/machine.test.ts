@@ -159,6 +159,21 @@ describe("FlyMachine", () => {
     expect(message).toMatch(/raise waitTimeoutSeconds/);
   });
 
+  test.skipIf(remote)("a cluster member with checksOnCreate off is created without waiting for a check that needs a quorum", async () => {
+    const news = inputs({ waitForChecks: true, checksOnCreate: false, waitTimeoutSeconds: 1, config: config({ image: "registry.example/broken:1" }) });
+    const created = await flyMachineProvider.create(news);
+    expect((await env.client.getMachine(app, created.id))?.state).toBe("started");
+    await flyMachineProvider.delete(created.id, created.outs);
+  });
+
+  test.skipIf(remote)("a cluster member with checksOnCreate off still waits for its checks on update", async () => {
+    const news = inputs({ waitForChecks: true, checksOnCreate: false, waitTimeoutSeconds: 1 });
+    const created = await flyMachineProvider.create(news);
+    const broken = { ...news, config: config({ image: "registry.example/broken:1" }) };
+    expect(await failureOf(flyMachineProvider.update(created.id, created.outs, broken))).toMatch(/health checks did not pass within 1s/);
+    await flyMachineProvider.delete(created.id, created.outs);
+  });
+
   test("a region change replaces the machine, deleting first because the name stays", async () => {
     const news = inputs();
     const created = await flyMachineProvider.create(news);
