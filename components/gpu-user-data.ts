@@ -3,6 +3,7 @@
  * NVIDIA container toolkit, so nothing is installed: it starts the worker container, mounts the
  * pool's filesystem, and marks readiness. On-demand workers also get an idle watchdog.
  */
+import { stringify } from "yaml";
 
 export interface WorkerUserDataInput {
   workerImage: string;
@@ -67,26 +68,30 @@ function watchdogScript(input: WatchdogInput): string {
   ].join("\n");
 }
 
-function indent(text: string, spaces: number): string {
-  return text.split("\n").map((line) => " ".repeat(spaces) + line).join("\n");
+const WORKER_START = "/usr/local/bin/sophia-worker-start";
+
+interface CloudFile {
+  path: string;
+  permissions: string;
+  content: string;
+}
+
+/** A cloud-config document; the yaml library does the quoting and block scalars. */
+function cloudConfig(files: CloudFile[]): string {
+  return `#cloud-config\n${stringify({ write_files: files, runcmd: [[WORKER_START]] }, { lineWidth: 0 })}`;
+}
+
+/** What every worker gets: its (empty) env file and the script that starts it. */
+function workerFiles(input: WorkerUserDataInput): CloudFile[] {
+  return [
+    { path: "/etc/sophia/worker.env", permissions: "0600", content: "" },
+    { path: WORKER_START, permissions: "0755", content: `${workerScript(input)}\n` },
+  ];
 }
 
 /** user_data for a standing node: worker only, no watchdog and no Lambda key on the box. */
 export function standingUserData(input: WorkerUserDataInput): string {
-  return [
-    "#cloud-config",
-    "write_files:",
-    "  - path: /etc/sophia/worker.env",
-    "    permissions: '0600'",
-    "    content: ''",
-    "  - path: /usr/local/bin/sophia-worker-start",
-    "    permissions: '0755'",
-    "    content: |",
-    indent(workerScript(input), 6),
-    "runcmd:",
-    "  - [/usr/local/bin/sophia-worker-start]",
-    "",
-  ].join("\n");
+  return cloudConfig(workerFiles(input));
 }
 
 /**
@@ -94,30 +99,14 @@ export function standingUserData(input: WorkerUserDataInput): string {
  * Lambda API key, so the whole template is a Pulumi secret.
  */
 export function onDemandUserData(input: WorkerUserDataInput & WatchdogInput, lambdaApiKey: string): string {
-  return [
-    "#cloud-config",
-    "write_files:",
-    "  - path: /etc/sophia/worker.env",
-    "    permissions: '0600'",
-    "    content: ''",
-    "  - path: /etc/sophia/lambda.env",
-    "    permissions: '0600'",
-    "    content: |",
-    `      LAMBDA_API_KEY=${lambdaApiKey}`,
-    "  - path: /usr/local/bin/sophia-worker-start",
-    "    permissions: '0755'",
-    "    content: |",
-    indent(workerScript(input), 6),
-    "  - path: /usr/local/bin/sophia-idle-watchdog",
-    "    permissions: '0755'",
-    "    content: |",
-    indent(watchdogScript(input), 6),
-    "  - path: /etc/cron.d/sophia-idle-watchdog",
-    "    permissions: '0644'",
-    "    content: |",
-    "      * * * * * root /usr/local/bin/sophia-idle-watchdog >> /var/log/sophia-idle-watchdog.log 2>&1",
-    "runcmd:",
-    "  - [/usr/local/bin/sophia-worker-start]",
-    "",
-  ].join("\n");
+  return cloudConfig([
+    ...workerFiles(input),
+    { path: "/etc/sophia/lambda.env", permissions: "0600", content: `LAMBDA_API_KEY=${lambdaApiKey}\n` },
+    { path: "/usr/local/bin/sophia-idle-watchdog", permissions: "0755", content: `${watchdogScript(input)}\n` },
+    {
+      path: "/etc/cron.d/sophia-idle-watchdog",
+      permissions: "0644",
+      content: "* * * * * root /usr/local/bin/sophia-idle-watchdog >> /var/log/sophia-idle-watchdog.log 2>&1\n",
+    },
+  ]);
 }

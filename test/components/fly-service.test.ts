@@ -8,6 +8,7 @@ import { SERVICE_DEFINITIONS } from "../../components/services";
 import { parseStackConfig, type ServiceConfig } from "../../src/config";
 import type { ServiceName } from "../../src/platform";
 import type { FlyMachineConfig } from "../../src/providers/fly";
+import { errorOf } from "../helpers/errors";
 
 const dev = parseStackConfig({ profile: "single-user-lax" }, "dev");
 
@@ -32,15 +33,6 @@ function normalize(
 }
 
 /** The error message of a call expected to throw; fails the test if it returns. */
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected an error, but the call returned");
-}
-
 describe("normalizeFlyService", () => {
   it("takes the port from the service's default when the config gives none", () => {
     expect(normalize("unified-api").ports[0]).toEqual({ internalPort: 8003, kind: "http" });

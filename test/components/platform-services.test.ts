@@ -9,6 +9,7 @@ import { SERVICE_DEFINITIONS } from "../../components/services";
 import { parseStackConfig } from "../../src/config";
 import { SERVICE_CALLS, SERVICE_NAMES } from "../../src/platform";
 import { SECRET_KEYS } from "../../src/secrets";
+import { errorOf } from "../helpers/errors";
 
 /** What Pulumi.dev.yaml / Pulumi.prod.yaml add to their profiles: the images and ports the services need. */
 const stackServices = {
@@ -23,15 +24,6 @@ const dev = parseStackConfig({ profile: "single-user-lax", services: stackServic
 const prod = parseStackConfig({ profile: "enterprise-multi-region", services: stackServices, gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } }, "prod");
 
 /** The error message of a call expected to throw; fails the test if it returns. */
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected an error, but the call returned");
-}
-
 describe("enabledServices", () => {
   it("runs all six services on Fly when the UI is served by Fly", () => {
     expect(dev.edge.uiHost).toBe("fly");
