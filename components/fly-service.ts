@@ -201,10 +201,13 @@ export class FlyService extends pulumi.ComponentResource {
 
     // Every value is wrapped, so a secret stays one even if its source forgot to mark it.
     const secretValues = Object.fromEntries(Object.entries(args.secrets ?? {}).map(([key, value]) => [key, pulumi.secret(value)]));
+    // The machines roll out new secrets themselves (see secretsVersion below), in release order,
+    // rather than all at once from the secrets resource.
     const secrets =
       Object.keys(secretValues).length === 0
         ? undefined
-        : new FlySecrets(`${name}-secrets`, { app, values: secretValues, ...connection }, { parent: this, dependsOn: [this.app] });
+        : new FlySecrets(`${name}-secrets`, { app, values: secretValues, updateMachines: false, ...connection }, { parent: this, dependsOn: [this.app] });
+    const secretsVersion = secrets ? secrets.version : pulumi.output(undefined);
 
     const image = this.resolveImage(name, args.image, spec, args.apiToken);
     const env = { PRIMARY_REGION: spec.primaryRegion, ...args.env };
@@ -217,8 +220,8 @@ export class FlyService extends pulumi.ComponentResource {
         const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection) : undefined;
         const machineEnv = args.machineEnv?.(region, i, this.machines) ?? {};
         const config = pulumi
-          .all([image, pulumi.output({ ...env, ...machineEnv }), volume?.volumeId])
-          .apply(([image, allEnv, volumeId]): FlyMachineConfig => ({
+          .all([image, pulumi.output({ ...env, ...machineEnv }), volume?.volumeId, secretsVersion])
+          .apply(([image, allEnv, volumeId, version]): FlyMachineConfig => ({
             image,
             guest: spec.guest,
             env: allEnv,
@@ -226,7 +229,9 @@ export class FlyService extends pulumi.ComponentResource {
             checks: { health: { ...healthCheck(spec), port: spec.ports[0].internalPort } },
             mounts: volumeId && spec.volume ? [{ volume: volumeId, path: spec.volume.mountPath }] : undefined,
             restart: { policy: "on-failure", max_retries: 10 },
-            metadata: { "sophia-service": spec.service, "fly_process_group": "app" },
+            // A machine picks up new secrets only when it is updated: a new secrets version changes
+            // its config, so Pulumi updates it, with the service's release strategy.
+            metadata: { "sophia-service": spec.service, fly_process_group: "app", ...(version === undefined ? {} : { sophia_secrets_version: String(version) }) },
             stop_config: { signal: "SIGTERM", timeout: "30s" },
           }));
 

@@ -25,6 +25,7 @@ const byType: Record<string, (name: string, inputs: Inputs) => Inputs> = {
       acmeChallenge: { name: `_acme-challenge.${String(inputs.hostname)}`, target: `${String(inputs.hostname)}.${String(inputs.app)}.flydns.net` },
     },
   }),
+  "pulumi-nodejs:dynamic/fly:Secrets": () => ({ version: 1 }),
   "pulumi-nodejs:dynamic/lambda:Instance": (name) => ({ ip: `198.51.100.${hash(name) % 254 + 1}`, status: "active" }),
   "pulumi-nodejs:dynamic/lambda:Filesystem": (_name, inputs) => ({ mountPoint: `/lambda/nfs/${String(inputs.name)}`, isInUse: false }),
   "pulumi-nodejs:dynamic/lambda:SshKey": () => ({ privateKey: "plan-generated-private-key" }),

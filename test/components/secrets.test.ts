@@ -65,6 +65,17 @@ describe("secrets (D12)", () => {
     for (const [key, value] of Object.entries(testSecrets)) expect(plan.text.includes(value), key).toBe(false);
   });
 
+  it("leaves restarting machines to the machines' own release order, not the secrets resource", () => {
+    for (const r of plan.ofKind("fly:Secrets")) expect(r.inputs.updateMachines, r.name).toBe(false);
+  });
+
+  it("carries the secrets version in every machine that has secrets, so new secrets roll out as a machine update", () => {
+    for (const service of Object.keys(GENERATED)) {
+      const machines = plan.inside("sophia:fly:Service", service).filter((r) => r.kind === "fly:Machine");
+      for (const m of machines) expect((m.inputs.config as { metadata: Record<string, string> }).metadata.sophia_secrets_version, m.name).toBe("1");
+    }
+  });
+
   it("never puts a secret in a machine's plain env", () => {
     const secretNames = new Set([...Object.values(SECRETS).map((s) => s.envName), ...Object.values(GENERATED).flat()]);
     for (const m of plan.ofKind("fly:Machine")) {
