@@ -209,7 +209,7 @@ export class FlyService extends pulumi.ComponentResource {
         : new FlySecrets(`${name}-secrets`, { app, values: secretValues, updateMachines: false, ...connection }, { parent: this, dependsOn: [this.app] });
     const secretsVersion = secrets ? secrets.version : pulumi.output(undefined);
 
-    const image = this.resolveImage(name, args.image, spec, args.apiToken);
+    const image = this.resolveImage(name, args.image, spec, args.apiToken, args.env ?? {});
     const env = { PRIMARY_REGION: spec.primaryRegion, ...args.env };
     const waitForChecks = spec.strategy !== "immediate";
     let previous: FlyMachine | undefined;
@@ -260,13 +260,21 @@ export class FlyService extends pulumi.ComponentResource {
    * A build is pushed to the app's own Fly registry and referenced by digest, so that a rebuild
    * changes the machine config and rolls out.
    */
-  private resolveImage(name: string, source: ImageSource, spec: FlyServiceSpec, apiToken: pulumi.Input<string>): pulumi.Input<string> {
+  private resolveImage(
+    name: string,
+    source: ImageSource,
+    spec: FlyServiceSpec,
+    apiToken: pulumi.Input<string>,
+    env: Record<string, pulumi.Input<string>>,
+  ): pulumi.Input<string> {
     if ("ref" in source) return source.ref;
+    // Next.js inlines NEXT_PUBLIC_* into the browser bundle at build time, so they go in as build args too.
+    const buildArgs = Object.fromEntries(Object.entries(env).filter(([key]) => key.startsWith("NEXT_PUBLIC_")));
     const built = new docker.Image(
       `${name}-image`,
       {
         imageName: `registry.fly.io/${spec.appName}:deployment`,
-        build: { context: source.build.context, dockerfile: source.build.dockerfile, platform: "linux/amd64" },
+        build: { context: source.build.context, dockerfile: source.build.dockerfile, platform: "linux/amd64", args: buildArgs },
         registry: { server: "registry.fly.io", username: "x", password: apiToken },
       },
       { parent: this, dependsOn: [this.app] },

@@ -4,7 +4,12 @@ import { machineInputs, planStack, stackValueWith, type PlannedStack } from "../
 let plan: PlannedStack;
 beforeAll(async () => {
   plan = await planStack("dev", {
-    configOverrides: { "sophia:services": stackValueWith("dev", "sophia:services", { "mcp-memory": { image: null, build: { context: "../mcp-memory" } } }) },
+    configOverrides: {
+      "sophia:services": stackValueWith("dev", "sophia:services", {
+        "mcp-memory": { image: null, build: { context: "../mcp-memory" } },
+        "agent-ui": { image: null, build: { context: "../agent-ui" } },
+      }),
+    },
   });
 }, 60_000);
 
@@ -23,6 +28,11 @@ describe("a service built from source", () => {
 
   it("runs the machine from the image's digest, so a rebuild rolls out", () => {
     expect(machineInputs(inService("fly:Machine")[0]).config.image).toMatch(/^registry\.fly\.io\/sophia-dev-mcp-memory@sha256:[0-9a-f]{64}$/);
+  });
+
+  it("hands the Next.js UI its NEXT_PUBLIC_ URLs as build args, since Next.js inlines them at build time", () => {
+    const [image] = plan.inside("sophia:fly:Service", "agent-ui").filter((r) => r.kind === "docker:Image");
+    expect((image.inputs.build as { args: Record<string, string> }).args).toEqual({ NEXT_PUBLIC_AGNO_BRIDGE_URL: "https://sophia-dev-agno-bridge.fly.dev" });
   });
 
   it("pushes only after the app (and so its registry) exists", () => {
