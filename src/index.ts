@@ -13,7 +13,8 @@ async function validate() {
   const needed = declaredSecrets();
   needed.set("flyApiToken", ["every Fly.io resource"]);
   needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
-  const secrets = readSecrets(needed, pulumi.getStack());
+  const vercelUsed = config.edge.uiHost === "vercel" || config.edge.customDomain;
+  const secrets = readSecrets(needed, pulumi.getStack(), new Map(vercelUsed ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []));
   if (!isOfflinePlan()) {
     // Checks against the real world, which the offline plan has no access to.
     assertOperatorCidrs(config.gpu);

@@ -52,28 +52,40 @@ export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
   ];
 }
 
-/** The message for a declared secret that is not set: names the key and where to set it, never a value. */
-export function missingSecretMessage(key: SecretKey, stack: string, neededBy: string): string {
-  const full = `${CONFIG_NAMESPACE}:${key}`;
+/** The message for a needed secret that is not set: names the key and where to set it, never a value. */
+function missingSecretMessage(fullKey: string, spec: SecretSpec, stack: string, neededBy: string, envFallback: boolean): string {
   return (
-    `${full} (${SECRETS[key].description}) is not set; needed by ${neededBy}. ` +
-    `Set it in the ESC environment sophia/${stack} under values.pulumiConfig."${full}" with fn::secret, ` +
-    `or run: pulumi config set --secret ${full} <value> --stack ${stack}`
+    `${fullKey} (${spec.description}) is not set; needed by ${neededBy}. ` +
+    `Set it in the ESC environment sophia/${stack} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
+    `or run: pulumi config set --secret ${fullKey} <value> --stack ${stack}` +
+    (envFallback ? `, or export ${spec.envName}` : "")
   );
 }
 
 /**
  * Reads every needed secret as a Pulumi secret, failing once with every missing key named and
- * where to set it (never a value). `needed` maps each key to what needs it.
+ * where to set it (never a value). `needed` maps each key to what needs it; `providerNeeded` does
+ * the same for keys a provider package reads itself, which may also come from its env var.
  */
-export function readSecrets(needed: Map<SecretKey, string[]>, stack: string): Record<SecretKey, pulumi.Output<string>> {
+export function readSecrets(
+  needed: Map<SecretKey, string[]>,
+  stack: string,
+  providerNeeded: Map<ProviderSecretKey, string[]> = new Map(),
+): Record<SecretKey, pulumi.Output<string>> {
   const cfg = new pulumi.Config(CONFIG_NAMESPACE);
   const missing: string[] = [];
   const values = {} as Record<SecretKey, pulumi.Output<string>>;
   for (const [key, users] of needed) {
     const value = cfg.getSecret(key);
-    if (value === undefined) missing.push(missingSecretMessage(key, stack, users.join(", ")));
+    if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack, users.join(", "), false));
     else values[key] = value;
+  }
+  for (const [fullKey, users] of providerNeeded) {
+    const [namespace, name] = fullKey.split(":");
+    const spec = PROVIDER_SECRETS[fullKey];
+    if (new pulumi.Config(namespace).getSecret(name) === undefined && !process.env[spec.envName]) {
+      missing.push(missingSecretMessage(fullKey, spec, stack, users.join(", "), true));
+    }
   }
   if (missing.length > 0) throw new Error(`Missing secrets (nothing was created):\n${missing.map((m) => `  - ${m}`).join("\n")}`);
   return values;

@@ -13,16 +13,23 @@ export function planCommand(): { command: string; args: string[] } {
   return { command: process.execPath, args };
 }
 
+/** The environment without any cloud credential, as on a machine with no account at all. */
+function credentialFreeEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ["FLY_API_TOKEN", "FLY_ACCESS_TOKEN", "LAMBDA_API_KEY", "VERCEL_API_TOKEN", "PULUMI_ACCESS_TOKEN"]) delete env[name];
+  return env;
+}
+
 export function runPlanCli(args: string[]): SpawnSyncReturns<string> {
   const { command, args: base } = planCommand();
-  return spawnSync(command, [...base, ...args], { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return spawnSync(command, [...base, ...args], { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: credentialFreeEnv() });
 }
 
 /** The same, without blocking the test worker, for commands that spawn children of their own. */
 export function runPlanCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const { command, args: base } = planCommand();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...base, ...args], { cwd: projectDir });
+    const child = spawn(command, [...base, ...args], { cwd: projectDir, env: credentialFreeEnv() });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -52,6 +52,19 @@ describe("bad input fails with its message, registers nothing and writes no plan
     expect(result.wrote).toEqual([]);
   });
 
+  it("a missing Vercel token stops a stack that uses Vercel before anything is created", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+    const result = runPlanCli(["--stack", "prod", "--out", out, "--omit-secret", "vercel:apiToken"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/vercel:apiToken \(Vercel API token, read by @pulumiverse\/vercel\) is not set; needed by the Vercel project and DNS records\./);
+    expect(result.stderr).toMatch(/or export VERCEL_API_TOKEN/);
+    expect(result.stderr).toMatch(/No resource was registered\./);
+  });
+
+  it("dev without a custom domain needs no Vercel token at all", () => {
+    expect(planWith(undefined, ["--omit-secret", "vercel:apiToken"]).status).toBe(0);
+  });
+
   it("a declared secret missing from ESC names the path to set and never a value", () => {
     const result = planWith(undefined, ["--omit-secret", "sophia:databaseUrl"]);
     expect(result.status).toBe(1);
