@@ -11,6 +11,8 @@ import { FlyCertificate } from "../src/providers/fly";
 /** A public service on Fly that may get custom hostnames. */
 export interface FlyEndpoint {
   appName: pulumi.Input<string>;
+  /** Its public URL (see publicUrl in platform-services.ts). */
+  url: string;
   /** The component that owns the app; certificates are created under the edge, after it. */
   dependsOn: pulumi.Resource;
 }
@@ -46,7 +48,7 @@ export class Edge extends pulumi.ComponentResource {
     for (const [role, endpoint] of Object.entries(args.fly)) {
       if (!endpoint) continue;
       const hostnames = edge.customDomain ? edge.hostnames[role as keyof EdgeConfig["hostnames"]] : [];
-      this.urls[role] = hostnames.length > 0 ? pulumi.output(`https://${hostnames[0]}`) : pulumi.interpolate`https://${endpoint.appName}.fly.dev`;
+      this.urls[role] = pulumi.output(endpoint.url);
       for (const hostname of hostnames) this.pointAtFly(name, hostname, endpoint, args, teamId);
     }
     this.registerOutputs({ urls: this.urls });

@@ -178,13 +178,10 @@ export function proxyServices(spec: FlyServiceSpec): FlyMachineService[] {
 
 export class FlyService extends pulumi.ComponentResource {
   readonly appName: pulumi.Output<string>;
-  /** `https://<app>.fly.dev` for public services; undefined for private ones. */
-  readonly publicUrl: pulumi.Output<string> | undefined;
   /** Flycast URL that other services call; only private services have one (D5). */
   readonly privateUrl: pulumi.Output<string> | undefined;
   readonly app: FlyApp;
   readonly machines: FlyMachine[] = [];
-  readonly volumes: FlyVolume[] = [];
 
   constructor(name: string, args: FlyServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(SERVICE_COMPONENT_TYPE, name, {}, opts);
@@ -212,8 +209,6 @@ export class FlyService extends pulumi.ComponentResource {
     const image = this.resolveImage(name, args.image, spec, args.apiToken, args.env ?? {});
     const env = { PRIMARY_REGION: spec.primaryRegion, ...args.env };
     const waitForChecks = spec.strategy !== "immediate";
-    let previous: FlyMachine | undefined;
-    let canary: FlyMachine | undefined;
 
     for (const region of spec.regions) {
       for (let i = 0; i < spec.maxMachines; i++) {
@@ -242,18 +237,15 @@ export class FlyService extends pulumi.ComponentResource {
         const machine = new FlyMachine(
           `${name}-machine-${region}-${i}`,
           { app, name: machineName, region, config, waitForChecks, checksOnCreate: args.checksOnCreate ?? true, ...connection },
-          { parent: this, dependsOn: [...releaseOrder(spec.strategy, previous, canary), ...(secrets ? [secrets] : []), ...ips] },
+          { parent: this, dependsOn: [...releaseOrder(spec.strategy, this.machines), ...(secrets ? [secrets] : []), ...ips] },
         );
-        canary ??= machine;
-        previous = machine;
         this.machines.push(machine);
       }
     }
 
     this.appName = app;
     this.privateUrl = spec.reach === "private" ? pulumi.output(flycastUrl(spec)) : undefined;
-    this.publicUrl = spec.reach === "public" ? pulumi.interpolate`https://${app}.fly.dev` : undefined;
-    this.registerOutputs({ appName: this.appName, privateUrl: this.privateUrl, publicUrl: this.publicUrl });
+    this.registerOutputs({ appName: this.appName, privateUrl: this.privateUrl });
   }
 
   /**
@@ -291,7 +283,7 @@ export class FlyService extends pulumi.ComponentResource {
     app: pulumi.Output<string>,
     connection: { apiToken: pulumi.Input<string>; apiUrl?: string },
   ): FlyVolume {
-    const resource = new FlyVolume(
+    return new FlyVolume(
       `${name}-vol-${region}-${index}`,
       {
         app,
@@ -306,8 +298,6 @@ export class FlyService extends pulumi.ComponentResource {
       // In prod the data outlives the program: protected from destroy and kept when removed (D7).
       { parent: this, protect: volume.protect, retainOnDelete: volume.protect },
     );
-    this.volumes.push(resource);
-    return resource;
   }
 }
 
@@ -315,7 +305,9 @@ export class FlyService extends pulumi.ComponentResource {
  * Release ordering as Pulumi dependencies (D3). Pulumi updates a resource only after the ones it
  * depends on, so a chain gives one-at-a-time and a fan-out after the first gives a canary.
  */
-function releaseOrder(strategy: FlyServiceSpec["strategy"], previous: FlyMachine | undefined, canary: FlyMachine | undefined): FlyMachine[] {
+function releaseOrder(strategy: FlyServiceSpec["strategy"], earlier: readonly FlyMachine[]): FlyMachine[] {
+  const previous = earlier.at(-1);
+  const canary = earlier[0];
   switch (strategy) {
     case "rolling":
       return previous ? [previous] : [];

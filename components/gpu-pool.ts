@@ -14,6 +14,7 @@ import {
   LambdaFirewallRuleset,
   LambdaInstance,
   LambdaSshKey,
+  resolveApiUrl,
   type FirewallRuleArgs,
 } from "../src/providers/lambda";
 import { onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInput } from "./gpu-user-data";
@@ -43,7 +44,6 @@ export interface LaunchTemplate {
   idleMinutes: number;
 }
 
-export const DEFAULT_LAMBDA_API_URL = "https://cloud.lambda.ai/api/v1";
 
 /** Default deny: SSH from the operator CIDRs, the worker port only from configured sources. */
 export function firewallRules(gpu: GpuConfig): FirewallRuleArgs[] {
@@ -72,7 +72,9 @@ export class GpuPool extends pulumi.ComponentResource {
     super("sophia:gpu:Pool", name, {}, opts);
     const { gpu } = args;
     const access = { apiKey: args.apiKey, apiUrl: args.apiUrl };
-    const lambdaApiUrl = args.apiUrl ?? DEFAULT_LAMBDA_API_URL;
+    // Where the providers send their calls (input, then LAMBDA_API_URL, then Lambda's), so the
+    // watchdog terminates through the same endpoint that launched the worker.
+    const lambdaApiUrl = resolveApiUrl(args.apiUrl);
 
     const sshKey = new LambdaSshKey(`${name}-ssh-key`, { name: `${args.namePrefix}-gpu`, ...access }, { parent: this });
     const filesystem = new LambdaFilesystem(`${name}-fs-${gpu.region}`, { name: `${args.namePrefix}-models`, region: gpu.region, ...access }, { parent: this });

@@ -84,6 +84,7 @@ function cloudConfig(files: CloudFile[]): string {
 /** What every worker gets: its (empty) env file and the script that starts it. */
 function workerFiles(input: WorkerUserDataInput): CloudFile[] {
   return [
+    // Empty on purpose: operators put worker settings here (docker --env-file) without a redeploy.
     { path: "/etc/sophia/worker.env", permissions: "0600", content: "" },
     { path: WORKER_START, permissions: "0755", content: `${workerScript(input)}\n` },
   ];

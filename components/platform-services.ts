@@ -32,8 +32,7 @@ export function enabledServices(config: StackConfig): ServiceName[] {
 export function planServices(config: StackConfig): Record<ServiceName, PlannedService | undefined> {
   const problems: string[] = [];
   const planned = {} as Record<ServiceName, PlannedService | undefined>;
-  for (const name of SERVICE_NAMES) {
-    if (!enabledServices(config).includes(name)) continue;
+  for (const name of enabledServices(config)) {
     const service = config.services[name];
     const definition = SERVICE_DEFINITIONS[name];
     try {
@@ -43,16 +42,16 @@ export function planServices(config: StackConfig): Record<ServiceName, PlannedSe
         appPrefix: config.appPrefix,
         org: config.flyOrg,
         primaryRegion: config.primaryRegion,
-        regions: serviceRegions(config, service) as FlyRegion[],
-        defaults: { ...definition },
+        regions: serviceRegions(config, service),
+        defaults: definition,
         snapshotRetentionDays: config.volumes.snapshotRetentionDays,
         protectVolumes: config.volumes.protect,
       });
       const ref = service.image ?? definition.image;
-      if (!service.build && ref === undefined) {
-        throw new Error(`sophia:services.${name}.image is not set; give a pinned image reference (e.g. ghcr.io/org/${name}:1.2.3) or sophia:services.${name}.build`);
-      }
-      const image: ImageSource = service.build ? { build: service.build } : { ref: ref as string };
+      let image: ImageSource;
+      if (service.build) image = { build: service.build };
+      else if (ref !== undefined) image = { ref };
+      else throw new Error(`sophia:services.${name}.image is not set; give a pinned image reference (e.g. ghcr.io/org/${name}:1.2.3) or sophia:services.${name}.build`);
       planned[name] = { spec, image, env: service.env ?? {} };
     } catch (err) {
       problems.push((err as Error).message);
@@ -81,12 +80,11 @@ export interface PlatformServicesArgs {
 }
 
 /** Creates the enabled services in dependency order. */
-export function createPlatformServices(args: PlatformServicesArgs, parent?: pulumi.Resource): Partial<Record<ServiceName, FlyService>> {
+export function createPlatformServices(args: PlatformServicesArgs): Partial<Record<ServiceName, FlyService>> {
   const { config, planned } = args;
-  const opts = parent ? { parent } : {};
   // Generated secrets (D12): Weaviate's API key, and the token the bridge presents to the API.
-  const weaviateKey = new random.RandomPassword("weaviate-api-key", { length: 40, special: false }, opts).result;
-  const bridgeToken = new random.RandomPassword("bridge-api-token", { length: 40, special: false }, opts).result;
+  const weaviateKey = new random.RandomPassword("weaviate-api-key", { length: 40, special: false }).result;
+  const bridgeToken = new random.RandomPassword("bridge-api-token", { length: 40, special: false }).result;
   const generated: Partial<Record<ServiceName, Record<string, pulumi.Input<string>>>> = {
     weaviate: { AUTHENTICATION_APIKEY_ALLOWED_KEYS: weaviateKey },
     "mcp-memory": { WEAVIATE_API_KEY: weaviateKey },
@@ -130,7 +128,6 @@ export function createPlatformServices(args: PlatformServicesArgs, parent?: pulu
         apiToken: args.flyApiToken,
         apiUrl: config.flyApiUrl,
       },
-      opts,
     );
   }
   return created;

@@ -8,8 +8,6 @@ import type { ServiceName } from "../src/platform";
 import type { ServicePort } from "./fly-service";
 
 export interface ServiceDefinition {
-  /** What the service is, for plans and diagrams. */
-  description: string;
   /** Port the service listens on. @default none: the stack config must give it */
   port?: number;
   /** Extra ports, e.g. Weaviate's gRPC. */
@@ -29,7 +27,6 @@ export interface ServiceDefinition {
 
 export const SERVICE_DEFINITIONS: Record<ServiceName, ServiceDefinition> = {
   weaviate: {
-    description: "Weaviate vector database",
     // The official image, pinned; 1.32 or later for the API-key auth and Raft settings used here.
     image: "cr.weaviate.io/semitechnologies/weaviate:1.32.4",
     port: 8080,
@@ -41,7 +38,6 @@ export const SERVICE_DEFINITIONS: Record<ServiceName, ServiceDefinition> = {
     urlEnv: {},
   },
   "mcp-memory": {
-    description: "MCP memory server (SQLite FTS5 + vector search)",
     healthPath: "/health",
     mountPath: "/data",
     reach: "private",
@@ -49,7 +45,6 @@ export const SERVICE_DEFINITIONS: Record<ServiceName, ServiceDefinition> = {
     urlEnv: { weaviate: "WEAVIATE_URL" },
   },
   "vector-store": {
-    description: "3-tier embedding service",
     healthPath: "/health",
     mountPath: "/data",
     reach: "private",
@@ -57,7 +52,6 @@ export const SERVICE_DEFINITIONS: Record<ServiceName, ServiceDefinition> = {
     urlEnv: { weaviate: "WEAVIATE_URL" },
   },
   "unified-api": {
-    description: "Main orchestrator",
     port: 8003,
     healthPath: "/healthz",
     reach: "public",
@@ -65,13 +59,11 @@ export const SERVICE_DEFINITIONS: Record<ServiceName, ServiceDefinition> = {
     urlEnv: { "mcp-memory": "MCP_MEMORY_URL", "vector-store": "VECTOR_STORE_URL", weaviate: "WEAVIATE_URL" },
   },
   "agno-bridge": {
-    description: "UI compatibility layer",
     reach: "public",
     secrets: [],
     urlEnv: { "unified-api": "UNIFIED_API_URL" },
   },
   "agent-ui": {
-    description: "Next.js front end",
     port: 3000,
     reach: "public",
     secrets: ["uiSessionSecret"],

@@ -20,8 +20,6 @@ import {
 import { isSecretKey } from "./secrets";
 
 
-export { CONFIG_NAMESPACE };
-
 /** A strict object whose unknown-key error lists the keys that are allowed there. */
 function strictObject<T extends z.ZodRawShape>(shape: T) {
   const allowed = Object.keys(shape).join(", ");

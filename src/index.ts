@@ -1,6 +1,7 @@
 /** The Sophia platform: config → profile → components → outputs. */
 import * as pulumi from "@pulumi/pulumi";
 import { isOfflinePlan, loadStackConfig } from "./config";
+import { valueOf } from "./output-value";
 import { readSecrets, SECRETS } from "./secrets";
 import { createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
@@ -47,7 +48,8 @@ async function main() {
   });
   const endpoint = (name: "unified-api" | "agno-bridge" | "agent-ui") => {
     const service = services[name];
-    return service ? { appName: service.appName, dependsOn: service } : undefined;
+    const plan = planned[name];
+    return service && plan ? { appName: service.appName, url: publicUrl(config, plan.spec), dependsOn: service } : undefined;
   };
   const edge = new Edge("edge", {
     edge: config.edge,
@@ -70,10 +72,6 @@ async function main() {
     privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
     gpuStandingNodes: gpu.instances.length,
   };
-}
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((v) => resolve(v)));
 }
 
 export = main();

@@ -34,7 +34,7 @@ export const FLY_MEMORY_PER_CPU_MB = {
 /** Fly refuses to suspend machines with more memory than this. */
 export const FLY_SUSPEND_MAX_MEMORY_MB = 2048;
 
-/** Who calls whom (the service dependency flow in DESIGN.md). Components wire URLs from it; the diagram draws it. */
+/** Who calls whom (the service dependency flow in README.md). Components wire URLs from it; the diagram draws it. */
 export const SERVICE_CALLS: Record<ServiceName, readonly ServiceName[]> = {
   weaviate: [],
   "mcp-memory": ["weaviate"],

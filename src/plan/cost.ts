@@ -5,6 +5,7 @@
  */
 import type { CostConfig, StackConfig } from "../config";
 import type { LambdaInstanceType } from "../platform";
+import { machineSize, serviceOwner, TYPES, type Guest, type MachineInputs } from "./resources";
 import {
   FLY_INCLUDED_RAM_GB_PER_CPU,
   HOURS_PER_MONTH,
@@ -99,33 +100,12 @@ export interface CostInputs {
   profile?: string;
 }
 
-const TYPES = {
-  service: "sophia:fly:Service",
-  machine: "pulumi-nodejs:dynamic/fly:Machine",
-  volume: "pulumi-nodejs:dynamic/fly:Volume",
-  ip: "pulumi-nodejs:dynamic/fly:IpAddress",
-  certificate: "pulumi-nodejs:dynamic/fly:Certificate",
-  gpuInstance: "pulumi-nodejs:dynamic/lambda:Instance",
-  vercelProject: "vercel:index/project:Project",
-} as const;
 
-interface Guest {
-  cpu_kind: "shared" | "performance";
-  cpus: number;
-  memory_mb: number;
-}
 
-interface MachineInputs {
-  app?: string;
-  region?: string;
-  config?: {
-    guest?: Partial<Guest>;
-    services?: { autostop?: string; min_machines_running?: number }[];
-  };
-}
 
 const cents = (n: number) => Math.round(n * 100) / 100;
-const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/** Dollars as people read them: $1,234.56. */
+export const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 /** Unit prices with enough digits that quantity × price × hours reproduces the line. */
 const rate = (n: number) => `$${n >= 1 || cents(n) === n ? n.toFixed(2) : Number(n.toPrecision(4)).toString()}`;
 const hoursText = (h: number) => `${Number(h.toFixed(1))} h`;
@@ -139,16 +119,6 @@ export function flyMachineHourly(guest: Guest, region: string, prices: PriceTabl
   return (guest.cpus * cpuRate + extraRamGb * prices.fly.ramGbPerHour) * multiplier;
 }
 
-/** Maps each resource to the service component it sits under, by walking parents. */
-function serviceOwner(resources: CostResource[]): (r: CostResource) => string | undefined {
-  const byUrn = new Map(resources.map((r) => [r.urn, r]));
-  return (r) => {
-    for (let at = r.parent ? byUrn.get(r.parent) : undefined; at; at = at.parent ? byUrn.get(at.parent) : undefined) {
-      if (at.type === TYPES.service) return at.name;
-    }
-    return undefined;
-  };
-}
 
 export function computeCost(input: CostInputs): CostEstimate {
   const { resources, usage, prices } = input;
@@ -180,7 +150,7 @@ export function computeCost(input: CostInputs): CostEstimate {
   }
   const minLeft = new Map<string, number>();
   for (const group of groups.values()) {
-    const size = `${group.guest.cpu_kind}-cpu-${group.guest.cpus}x ${group.guest.memory_mb}MB`;
+    const size = machineSize(group.guest);
     const hourly = flyMachineHourly(group.guest, group.region, prices);
     const where = `${size} in ${group.region}`;
     // An app's minimum is shared by its size groups in the primary region.

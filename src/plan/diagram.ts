@@ -6,6 +6,7 @@
  */
 import { SERVICE_CALLS, SERVICE_NAMES, type ServiceName } from "../platform";
 import type { PlanResource, ServiceSummary } from "./report";
+import { serviceOwner, TYPES } from "./resources";
 
 /** Services that launch and call GPU workers (the pool's launch template goes to them). */
 const GPU_CALLERS: readonly string[] = ["unified-api"] satisfies ServiceName[];
@@ -26,16 +27,6 @@ export interface ServiceCall {
   reach: Reach;
 }
 
-const TYPE = {
-  service: "sophia:fly:Service",
-  machine: "pulumi-nodejs:dynamic/fly:Machine",
-  certificate: "pulumi-nodejs:dynamic/fly:Certificate",
-  gpuPool: "sophia:gpu:Pool",
-  gpuInstance: "pulumi-nodejs:dynamic/lambda:Instance",
-  vercelProject: "vercel:index/project:Project",
-  vercelEnv: "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable",
-  dnsRecord: "vercel:index/dnsRecord:DnsRecord",
-} as const;
 
 /** Mermaid ids allow letters, digits and underscores. */
 const id = (...parts: string[]) => parts.join("__").replace(/[^A-Za-z0-9_]/g, "_");
@@ -62,16 +53,10 @@ function urlTarget(url: string, appToService: Map<string, string>, hostToApp: Ma
 
 /** Who calls whom: from *_URL env vars when the plan has them, else from SERVICE_CALLS. */
 export function serviceCalls(input: DiagramInput, uiOnVercel: boolean): ServiceCall[] {
-  const byUrn = new Map(input.resources.map((r) => [r.urn, r]));
-  const ownerService = (r: Pick<PlanResource, "parent">): string | undefined => {
-    for (let at = r.parent ? byUrn.get(r.parent) : undefined; at; at = at.parent ? byUrn.get(at.parent) : undefined) {
-      if (at.type === TYPE.service) return at.name;
-    }
-    return undefined;
-  };
+  const ownerService = serviceOwner(input.resources);
   const appToService = new Map(input.services.filter((s) => s.app !== null).map((s) => [s.app as string, s.name]));
   const hostToApp = new Map(
-    input.resources.filter((r) => r.type === TYPE.certificate).map((r) => [String(r.inputs.hostname), String(r.inputs.app)]),
+    input.resources.filter((r) => r.type === TYPES.certificate).map((r) => [String(r.inputs.hostname), String(r.inputs.app)]),
   );
 
   const found = new Map<string, ServiceCall>();
@@ -80,13 +65,13 @@ export function serviceCalls(input: DiagramInput, uiOnVercel: boolean): ServiceC
     const target = urlTarget(value, appToService, hostToApp);
     if (target && target.service !== from) found.set(`${from}>${target.service}`, { from, to: target.service, reach: target.reach });
   };
-  for (const machine of input.resources.filter((r) => r.type === TYPE.machine)) {
+  for (const machine of input.resources.filter((r) => r.type === TYPES.machine)) {
     const from = ownerService(machine);
     const env = (machine.inputs.config as { env?: Record<string, unknown> } | undefined)?.env ?? {};
     if (from) for (const [key, value] of Object.entries(env)) addUrl(from, key, value);
   }
   // The Vercel UI's values are secrets in the plan, so its URLs are matched by variable name.
-  for (const v of input.resources.filter((r) => r.type === TYPE.vercelEnv)) {
+  for (const v of input.resources.filter((r) => r.type === TYPES.vercelEnv)) {
     const key = String(v.inputs.key);
     addUrl("agent-ui", key, v.inputs.value);
     const named = input.services.find((s) => key.endsWith(`${s.name.toUpperCase().replace(/-/g, "_")}_URL`));
@@ -116,7 +101,7 @@ export function renderDiagram(input: DiagramInput): string {
   const allRegions = [...new Set(input.services.flatMap(placed))];
   const regions = primary && allRegions.includes(primary) ? [primary, ...allRegions.filter((r) => r !== primary)] : allRegions;
 
-  const vercelProjects = input.resources.filter((r) => r.type === TYPE.vercelProject);
+  const vercelProjects = input.resources.filter((r) => r.type === TYPES.vercelProject);
   const uiOnFly = input.services.some((s) => s.name === "agent-ui");
   const uiOnVercel = vercelProjects.length > 0 && !uiOnFly;
   const lines = ["flowchart LR", '  internet(("Internet"))'];
@@ -134,8 +119,8 @@ export function renderDiagram(input: DiagramInput): string {
     lines.push("  end");
   }
 
-  const gpuInstances = input.resources.filter((r) => r.type === TYPE.gpuInstance);
-  const hasPool = gpuInstances.length > 0 || input.resources.some((r) => r.type === TYPE.gpuPool);
+  const gpuInstances = input.resources.filter((r) => r.type === TYPES.gpuInstance);
+  const hasPool = gpuInstances.length > 0 || input.resources.some((r) => r.type === TYPES.gpuPool);
   if (hasPool) {
     const lambdaRegion = input.resources.find((r) => r.type.includes("/lambda:") && typeof r.inputs.region === "string")?.inputs.region;
     const types = [...new Set(gpuInstances.map((g) => String(g.inputs.instanceType)))];
@@ -145,7 +130,7 @@ export function renderDiagram(input: DiagramInput): string {
     lines.push("  end");
   }
 
-  const dnsRecords = input.resources.filter((r) => r.type === TYPE.dnsRecord);
+  const dnsRecords = input.resources.filter((r) => r.type === TYPES.dnsRecord);
   if (vercelProjects.length > 0 || dnsRecords.length > 0) {
     lines.push('  subgraph vercel["Vercel"]');
     for (const p of vercelProjects) lines.push(`    ${id("vercel", p.name)}["<b>agent-ui</b><br/>Vercel project ${text(String(p.inputs.name ?? p.name))}"]`);

@@ -8,16 +8,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { mockOutputs } from "./mock-outputs";
 import { readStackFile } from "./stack-file";
+import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../secrets";
 import { OFFLINE_PLAN_ENV } from "../config";
 
 export const PROJECT_NAME = "sophia";
 export const SECRET_MASK = "[secret]";
 const UNKNOWN_MASK = "[unknown]";
-const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+// How the engine's wire format marks secrets, resource references and unknowns.
+const { specialSigKey, specialSecretSig, specialResourceSig, unknownValue } = pulumi.runtime;
 
 export interface RecordedResource {
   urn: string;
@@ -48,12 +47,12 @@ export function placeholderFor(key: string): string {
 
 /** Replaces secrets with a mask and unwraps the mock engine's wire encoding. */
 export function maskSecrets(value: unknown): unknown {
-  if (value === UNKNOWN_VALUE) return UNKNOWN_MASK;
+  if (value === unknownValue) return UNKNOWN_MASK;
   if (Array.isArray(value)) return value.map(maskSecrets);
   if (value === null || typeof value !== "object") return value;
   const obj = value as Record<string, unknown>;
-  if (obj[SPECIAL_SIG_KEY] === SECRET_SIG) return SECRET_MASK;
-  if (obj[SPECIAL_SIG_KEY] === RESOURCE_SIG) return obj.urn;
+  if (obj[specialSigKey] === specialSecretSig) return SECRET_MASK;
+  if (obj[specialSigKey] === specialResourceSig) return obj.urn;
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(obj)) {
     if (key === "__provider") continue; // the serialized dynamic provider's code
@@ -189,13 +188,8 @@ async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<
   for (const [key, value] of Object.entries(outputs)) {
     if (key === "__esModule" || typeof value === "function") continue;
     const output = pulumi.output(value);
-    const [resolved, secret] = await Promise.all([promiseOf(output), pulumi.isSecret(output)]);
+    const [resolved, secret] = await Promise.all([valueOf(output), pulumi.isSecret(output)]);
     out[key] = secret ? SECRET_MASK : maskSecrets(resolved);
   }
   return out;
-}
-
-/** Awaits an Output's value. Test code uses the same helper so that no assertion hides in an apply. */
-export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((value) => resolve(value)));
 }

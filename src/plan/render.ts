@@ -1,5 +1,5 @@
 /** Turns a plan document into text for people: the terminal and `plan/<stack>.md`. */
-import { KIND_ORDER, type CostEstimate } from "./cost";
+import { KIND_ORDER, usd, type CostEstimate } from "./cost";
 import type { PlanDocument, PlanResource, ServiceSummary } from "./report";
 
 /** The resource tree, children under their component. */
@@ -40,7 +40,6 @@ export function renderSummary(doc: PlanDocument): string {
   return table(SERVICE_HEADERS, doc.services.map(serviceRow)).join("\n");
 }
 
-const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 function seedRange(cost: CostEstimate): string {
   const seed = cost.seedReference;

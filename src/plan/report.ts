@@ -5,7 +5,8 @@
 import type { StackConfig } from "../config";
 import { estimateCost, type CostEstimate } from "./cost";
 import { renderDiagram } from "./diagram";
-import type { PlanRun, RecordedResource } from "./engine";
+import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
+import { machineSize, serviceOwner, TYPES, type MachineInputs } from "./resources";
 
 export const PLAN_SCHEMA_VERSION = 1;
 
@@ -63,24 +64,18 @@ export function shortType(type: string): string {
   return parts.length === 3 ? `${parts[0]}:${parts[2]}` : type;
 }
 
-const SERVICE_COMPONENT = "sophia:fly:Service";
-
-interface MachineInputs {
-  region?: string;
-  config?: {
-    guest?: { cpu_kind?: string; cpus?: number; memory_mb?: number };
-    services?: { autostop?: string; min_machines_running?: number }[];
-  };
-}
-
 /** Per-service summary, computed from the resources the plan holds rather than from config. */
 export function summarizeServices(resources: RecordedResource[]): ServiceSummary[] {
-  const childrenOf = (urn: string) => resources.filter((r) => r.parent === urn);
-  const descendants = (urn: string): RecordedResource[] => childrenOf(urn).flatMap((c) => [c, ...descendants(c.urn)]);
+  const ownerOf = serviceOwner(resources);
+  const byService = new Map<string, RecordedResource[]>();
+  for (const r of resources) {
+    const owner = ownerOf(r);
+    if (owner !== undefined) byService.set(owner, [...(byService.get(owner) ?? []), r]);
+  }
   return resources
-    .filter((r) => r.type === SERVICE_COMPONENT)
+    .filter((r) => r.type === TYPES.service)
     .map((service) => {
-      const inside = descendants(service.urn);
+      const inside = byService.get(service.name) ?? [];
       const ofKind = (kind: string) => inside.filter((r) => shortType(r.type) === kind);
       const machines = ofKind("fly:Machine").map((m) => m.inputs as MachineInputs);
       const machinesPerRegion: Record<string, number> = {};
@@ -93,7 +88,7 @@ export function summarizeServices(resources: RecordedResource[]): ServiceSummary
         name: service.name,
         app: (ofKind("fly:App")[0]?.inputs.name as string | undefined) ?? null,
         regions: Object.keys(machinesPerRegion),
-        machineSize: guest ? `${guest.cpu_kind}-cpu-${guest.cpus}x ${guest.memory_mb}MB` : null,
+        machineSize: guest ? machineSize(guest) : null,
         machines: machinesPerRegion,
         minMachines: firstService?.min_machines_running ?? 0,
         autostop: firstService?.autostop ?? "off",
@@ -120,7 +115,7 @@ export function buildPlanDocument(run: PlanRun, config: Pick<StackConfig, "cost"
   const services = summarizeServices(run.resources);
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
-    project: "sophia",
+    project: PROJECT_NAME,
     stack: run.stack,
     profile: String(run.outputs.profile ?? "unknown"),
     environments: run.environments,

@@ -124,7 +124,6 @@ export type FlyMachineService = NonNullable<FlyMachineConfig["services"]>[number
 export type FlyMachineCheck = NonNullable<FlyMachineConfig["checks"]>[string];
 export type FlyMachineMount = NonNullable<FlyMachineConfig["mounts"]>[number];
 export type FlyIpType = (typeof IP_TYPES)[number];
-export type FlyAutostop = (typeof AUTOSTOP_MODES)[number];
 
 /** Response schemas. Built per client (cheap) so nothing unserializable is captured. */
 export function responseSchemas() {

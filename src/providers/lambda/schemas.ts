@@ -58,8 +58,6 @@ export const LAMBDA_REGIONS = [
 ] as const;
 export type LambdaRegion = (typeof LAMBDA_REGIONS)[number];
 
-export const INSTANCE_STATUSES = ["booting", "active", "unhealthy", "terminating", "terminated", "preempted"] as const;
-export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 /** Statuses after which the instance is gone for good. */
 export const GONE_STATUSES: readonly string[] = ["terminated", "preempted"];
 

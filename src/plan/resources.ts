@@ -1,0 +1,58 @@
+/**
+ * What the plan reads from the recorded resources: their types, where each one belongs, and the
+ * machine fields the summary, the cost model and the diagram share.
+ */
+
+/** Resource types the plan understands, as the mock engine records them. */
+export const TYPES = {
+  service: "sophia:fly:Service",
+  machine: "pulumi-nodejs:dynamic/fly:Machine",
+  volume: "pulumi-nodejs:dynamic/fly:Volume",
+  ip: "pulumi-nodejs:dynamic/fly:IpAddress",
+  certificate: "pulumi-nodejs:dynamic/fly:Certificate",
+  gpuPool: "sophia:gpu:Pool",
+  gpuInstance: "pulumi-nodejs:dynamic/lambda:Instance",
+  vercelProject: "vercel:index/project:Project",
+  vercelEnv: "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable",
+  dnsRecord: "vercel:index/dnsRecord:DnsRecord",
+} as const;
+
+export interface Guest {
+  cpu_kind: "shared" | "performance";
+  cpus: number;
+  memory_mb: number;
+}
+
+/** A fly:Machine's inputs, as far as the plan reads them. */
+export interface MachineInputs {
+  app?: string;
+  region?: string;
+  config?: {
+    guest?: Partial<Guest>;
+    env?: Record<string, unknown>;
+    services?: { autostop?: string; min_machines_running?: number }[];
+  };
+}
+
+/** "shared-cpu-2x 512MB", as Fly names sizes. */
+export function machineSize(guest: Partial<Guest>): string {
+  return `${guest.cpu_kind}-cpu-${guest.cpus}x ${guest.memory_mb}MB`;
+}
+
+interface Placed {
+  urn: string;
+  type: string;
+  name: string;
+  parent?: string | null;
+}
+
+/** Maps each resource to the name of the service component it sits under, by walking parents. */
+export function serviceOwner<R extends Placed>(resources: R[]): (resource: Pick<R, "parent">) => string | undefined {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  return (resource) => {
+    for (let at = resource.parent ? byUrn.get(resource.parent) : undefined; at; at = at.parent ? byUrn.get(at.parent) : undefined) {
+      if (at.type === TYPES.service) return at.name;
+    }
+    return undefined;
+  };
+}
