@@ -293,6 +293,7 @@ export class FlyService extends pulumi.ComponentResource {
         encrypted: true,
         snapshotRetention: volume.snapshotRetentionDays,
         autoBackupEnabled: true,
+        compute: spec.guest,
         ...connection,
       },
       // In prod the data outlives the program: protected from destroy and kept when removed (D7).

@@ -55,6 +55,8 @@ export interface CreateVolumeRequest {
   encrypted?: boolean;
   snapshot_retention?: number;
   auto_backup_enabled?: boolean;
+  /** Placement hint: the size of the machine that will mount it. */
+  compute?: { cpu_kind: "shared" | "performance"; cpus: number; memory_mb: number };
 }
 
 /** Machine states after which a machine no longer exists for our purposes. */

@@ -31,6 +31,11 @@ export interface FlyVolumeArgs extends FlyConnectionArgs {
    * settings come out as `mountAutoExtend`, to spread into the machine's mount. @default off
    */
   autoExtendSizeThreshold?: pulumi.Input<number>;
+  /**
+   * Size of the machine that will mount the volume, so that Fly puts the volume on a host with
+   * room for that machine. Only used when the volume is created. @default none
+   */
+  compute?: pulumi.Input<{ cpu_kind: "shared" | "performance"; cpus: number; memory_mb: number }>;
   /** GB added each time the threshold is passed. Required with the threshold. */
   autoExtendSizeIncrement?: pulumi.Input<number>;
   /** Auto-extend never grows the volume beyond this many GB. @default no limit */
@@ -48,6 +53,7 @@ export interface FlyVolumeInputs extends FlyConnectionInputs {
   autoExtendSizeThreshold?: number;
   autoExtendSizeIncrement?: number;
   autoExtendSizeLimit?: number;
+  compute?: { cpu_kind: "shared" | "performance"; cpus: number; memory_mb: number };
 }
 
 /** Auto-extend as the Machines API wants it on a mount (fly.MachineMount). */
@@ -90,6 +96,9 @@ function inputSchema() {
       autoExtendSizeThreshold: z.int().min(1).max(99).optional(),
       autoExtendSizeIncrement: z.int().min(1).optional(),
       autoExtendSizeLimit: gb.optional(),
+      compute: z
+        .strictObject({ cpu_kind: z.enum(["shared", "performance"]), cpus: z.int().min(1).max(16), memory_mb: z.int().min(256) })
+        .optional(),
       apiToken: z.string().optional(),
       apiUrl: z.string().optional(),
     })
@@ -147,6 +156,7 @@ export const flyVolumeProvider = {
       encrypted: inputs.encrypted ?? flyDefaults.volume.encrypted,
       snapshot_retention: inputs.snapshotRetention ?? flyDefaults.volume.snapshotRetention,
       auto_backup_enabled: inputs.autoBackupEnabled ?? flyDefaults.volume.autoBackupEnabled,
+      ...(inputs.compute ? { compute: inputs.compute } : {}),
     });
     return { id: volume.id, outs: volumeOutputs(inputs, volume) };
   },

@@ -37,6 +37,20 @@ describe("FlyVolume", () => {
     expect(failures[0].reason).toMatch(/volume "data" cannot shrink from 10 GB to 5 GB: Fly volumes never shrink/);
   });
 
+  test("the machine size is a placement hint at create: a later change to it is no diff", async () => {
+    const news = await checked({ compute: { cpu_kind: "shared", cpus: 1, memory_mb: 256 } });
+    const created = await flyVolumeProvider.create(news);
+    const diff = await flyVolumeProvider.diff(created.id, created.outs, { ...news, compute: { cpu_kind: "shared", cpus: 2, memory_mb: 2048 } });
+    expect(diff.changes).toBe(false);
+    await flyVolumeProvider.delete(created.id, created.outs);
+  });
+
+  test("check rejects a placement hint Fly cannot use", async () => {
+    const news = { app, name: "data", region: env.region, sizeGb: 3, compute: { cpu_kind: "shared" as const, cpus: 3.5, memory_mb: 256 }, ...env.connection };
+    const { failures } = await flyVolumeProvider.check({}, news);
+    expect(failures.map((f) => f.property)).toContain("compute.cpus");
+  });
+
   test("create then read shows no drift", async () => {
     const inputs = await checked();
     const created = await flyVolumeProvider.create(inputs);
