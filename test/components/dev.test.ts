@@ -10,6 +10,7 @@ beforeAll(async () => {
 }, 60_000);
 
 const machinesOf = (service: string) => plan.inside("sophia:fly:Service", service).filter((r) => r.kind === "fly:Machine").map(machineInputs);
+const inputsOf = (service: string, kind: string) => plan.inside("sophia:fly:Service", service).filter((r) => r.kind === kind)[0].inputs;
 const ipTypesOf = (service: string) => plan.inside("sophia:fly:Service", service).filter((r) => r.kind === "fly:IpAddress").map((r) => r.inputs.type);
 
 describe("dev stack (single-user-lax)", () => {
@@ -101,6 +102,10 @@ describe("dev stack (single-user-lax)", () => {
       const mounts = machinesOf(service).map((m) => m.config.mounts?.length ?? 0);
       expect(mounts, service).toEqual([PRIVATE.includes(service) ? 1 : 0]);
     }
+  });
+
+  it("creates each volume with the size of the machine that mounts it, as Fly's placement hint", () => {
+    expect(inputsOf("weaviate", "fly:Volume").compute).toEqual(machinesOf("weaviate")[0].config.guest);
   });
 
   it("leaves dev volumes unprotected", () => {
