@@ -60,6 +60,8 @@ export interface FlyServiceArgs {
   env?: Record<string, pulumi.Input<string>>;
   /** Per-machine environment variables, e.g. cluster node names. @default none */
   machineEnv?: (region: FlyRegion, index: number, previous: FlyMachine[]) => Record<string, pulumi.Input<string>>;
+  /** Overrides the image's entrypoint or command. @default the image's own */
+  init?: FlyMachineConfig["init"];
   /** Wait for health checks after creating a machine, not only after updating one. @default true */
   checksOnCreate?: boolean;
   /** Secret environment variables, set as Fly app secrets. @default {} */
@@ -219,6 +221,7 @@ export class FlyService extends pulumi.ComponentResource {
           .apply(([image, allEnv, volumeId, version]): FlyMachineConfig => ({
             image,
             guest: spec.guest,
+            ...(args.init ? { init: args.init } : {}),
             env: allEnv,
             services: proxyServices(spec),
             checks: { health: { ...healthCheck(spec), port: spec.ports[0].internalPort } },

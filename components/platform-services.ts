@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import { serviceRegions, type StackConfig } from "../src/config";
 import { SERVICE_CALLS, SERVICE_NAMES, type FlyRegion, type ServiceName } from "../src/platform";
 import { SECRETS, type SecretKey } from "../src/secrets";
-import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceSpec, type ImageSource } from "./fly-service";
+import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceArgs, type FlyServiceSpec, type ImageSource } from "./fly-service";
 import { SERVICE_DEFINITIONS } from "./services";
 
 export interface PlannedService {
@@ -122,6 +122,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Partial<Reco
         image: plan.image,
         env: { ...env, ...(name === "weaviate" ? weaviateEnv(plan.spec) : {}) },
         machineEnv: name === "weaviate" ? weaviateNodeEnv(plan.spec) : undefined,
+        init: name === "weaviate" ? weaviateInit(plan.spec) : undefined,
         // A Weaviate node is ready only inside a quorum, so the first of a cluster can't pass alone.
         checksOnCreate: !(name === "weaviate" && weaviateNodes(plan.spec) > 1),
         secrets,
@@ -142,6 +143,19 @@ function weaviateEnv(spec: FlyServiceSpec): Record<string, string> {
     AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: "false",
     DEFAULT_VECTORIZER_MODULE: "none",
     QUERY_DEFAULTS_LIMIT: "25",
+  };
+}
+
+/**
+ * A cluster gossips over Fly's private IPv6 network (6PN). Weaviate would advertise the machine's
+ * IPv4, which other machines cannot reach, so each node advertises its 6PN address (FLY_PRIVATE_IP,
+ * known only inside the machine, hence the shell) and listens on IPv6 too.
+ */
+function weaviateInit(spec: FlyServiceSpec): FlyServiceArgs["init"] {
+  if (weaviateNodes(spec) < 2) return undefined;
+  return {
+    entrypoint: ["/bin/sh", "-c"],
+    cmd: [`CLUSTER_ADVERTISE_ADDR="$FLY_PRIVATE_IP" exec /bin/weaviate --host :: --port ${spec.ports[0].internalPort} --scheme http`],
   };
 }
 

@@ -59,6 +59,10 @@ describe("dev stack (single-user-lax)", () => {
     expect(http.checks?.map((c) => c.path)).toEqual(["/healthz"]);
   });
 
+  it("runs a single Weaviate node with the image's own command", () => {
+    expect((machinesOf("weaviate")[0].config as unknown as { init?: unknown }).init).toBeUndefined();
+  });
+
   it("names the single Weaviate node, so a replaced machine rejoins under the same name", () => {
     expect(machinesOf("weaviate")[0].config.env.CLUSTER_HOSTNAME).toBe("node-0");
   });

@@ -110,6 +110,14 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
     for (const m of machinesOf("weaviate")) for (const s of m.config.services) expect(s.autostop).toBe("off");
   });
 
+  it("has each Weaviate node advertise its 6PN address for gossip, since its IPv4 is not reachable from other machines", () => {
+    for (const m of machinesOf("weaviate")) {
+      const init = (m.config as unknown as { init?: { entrypoint: string[]; cmd: string[] } }).init;
+      expect(init?.entrypoint).toEqual(["/bin/sh", "-c"]);
+      expect(init?.cmd[0]).toMatch(/^CLUSTER_ADVERTISE_ADDR="\$FLY_PRIVATE_IP" exec \/bin\/weaviate --host :: --port 8080 /);
+    }
+  });
+
   it("stands three GH200 nodes", () => {
     const nodes = plan.ofKind("lambda:Instance");
     expect(nodes.map((n) => n.inputs.instanceType)).toEqual(["gpu_1x_gh200", "gpu_1x_gh200", "gpu_1x_gh200"]);
