@@ -20,7 +20,9 @@ export interface ApiRequest<T> {
   /** Validates the (already unwrapped) response body. Omit for endpoints whose body is ignored. */
   schema?: z.ZodType<T>;
   /** Bucket for client-side rate limiting; requests sharing a key share a budget. */
-  rateKey?: string;
+  rateKey?: string | readonly string[];
+  /** Overrides the client's retry policy for this request, e.g. no blind retry of a launch. */
+  retry?: RetryPolicy;
   /** Statuses that are a normal answer rather than an error (e.g. 404 on an idempotent delete). */
   acceptStatuses?: number[];
   /** Per-request timeout override. */
@@ -113,16 +115,18 @@ export class HttpClient {
   }
 
   async request<T>(req: ApiRequest<T>): Promise<ApiResponse<T>> {
+    const policy = { ...this.options.retry, ...req.retry };
     const retry = {
-      maxAttempts: this.options.retry?.maxAttempts ?? 6,
-      maxTotalMs: this.options.retry?.maxTotalMs ?? 60_000,
-      baseDelayMs: this.options.retry?.baseDelayMs ?? 250,
-      maxDelayMs: this.options.retry?.maxDelayMs ?? 10_000,
+      maxAttempts: policy.maxAttempts ?? 6,
+      maxTotalMs: policy.maxTotalMs ?? 60_000,
+      baseDelayMs: policy.baseDelayMs ?? 250,
+      maxDelayMs: policy.maxDelayMs ?? 10_000,
     };
     const started = this.now();
     let lastFailure = "";
     for (let attempt = 1; ; attempt++) {
-      await this.takeRateToken(req.rateKey);
+      // A request that counts against several budgets (e.g. a launch) waits for each.
+      for (const rateKey of typeof req.rateKey === "string" ? [req.rateKey] : (req.rateKey ?? [])) await this.takeRateToken(rateKey);
       let waitMs: number | undefined;
       try {
         const response = await this.send(req);
@@ -243,8 +247,7 @@ export class HttpClient {
     return out;
   }
 
-  private async takeRateToken(rateKey: string | undefined): Promise<void> {
-    if (!rateKey) return;
+  private async takeRateToken(rateKey: string): Promise<void> {
     const limit = this.options.rateLimitFor?.(rateKey);
     if (!limit) return;
     for (;;) {

@@ -110,6 +110,22 @@ describe("HttpClient", () => {
     expect(h.sleeps).toHaveLength(2);
   });
 
+  test("a request under several rate keys waits for a token from each", async () => {
+    const limits: Record<string, { intervalMs: number; burst: number }> = { launch: { intervalMs: 12_000, burst: 1 }, request: { intervalMs: 1000, burst: 1 } };
+    const h = harness([{ status: 200, body: {} }], { rateLimitFor: (key) => limits[key] });
+    await h.client.request({ ...get, rateKey: ["launch", "request"] });
+    await h.client.request({ ...get, rateKey: ["launch", "request"] });
+    // The second launch waits out the 12 s launch budget, by which time the request budget is full again.
+    expect(h.sleeps).toEqual([12_000]);
+  });
+
+  test("a request may narrow the retry policy, e.g. to no automatic retry", async () => {
+    const h = harness([{ status: 503, body: {} }, { status: 200, body: {} }]);
+    const err = (await h.client.request({ ...get, retry: { maxAttempts: 1 } }).catch((e: unknown) => e)) as ApiError;
+    expect(err.status).toBe(503);
+    expect(h.sleeps).toEqual([]);
+  });
+
   test("removes the token and registered secrets from error messages", async () => {
     const h = harness([{ status: 400, body: { error: `token ${TOKEN} cannot set value s3cret-value` } }], { redact: ["s3cret-value"] });
     const err = (await h.client.request(get).catch((e: unknown) => e)) as ApiError;

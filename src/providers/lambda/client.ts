@@ -137,43 +137,12 @@ interface LaunchContext {
   fileSystemNames: readonly string[];
 }
 
-/**
- * Spaces calls at least `intervalMs` apart, in call order, across concurrent callers.
- * Rate limiting lives here rather than in HttpClient's `rateLimitFor` because a launch must
- * count against both the general and the launch budget, and launches go through a second
- * HttpClient (no automatic retries) whose buckets would not be shared with the first.
- */
-class Spacer {
-  private next: number;
-  private tail: Promise<void>;
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly now: () => number,
-    private readonly sleep: (ms: number) => Promise<void>,
-  ) {
-    this.next = Number.NEGATIVE_INFINITY;
-    this.tail = Promise.resolve();
-  }
-
-  wait(): Promise<void> {
-    if (this.intervalMs <= 0) return Promise.resolve();
-    const turn = this.tail.then(async () => {
-      const delay = this.next - this.now();
-      if (delay > 0) await this.sleep(delay);
-      this.next = this.now() + this.intervalMs;
-    });
-    this.tail = turn.catch(() => undefined);
-    return turn;
-  }
-}
+/** Rate-limit buckets: every request counts against "request", a launch also against "launch". */
+const REQUEST_BUDGET = "request";
+const LAUNCH_BUDGET = "launch";
 
 export class LambdaClient {
   private readonly http: HttpClient;
-  /** Launches go through their own client, which never retries on its own: see launchInstance. */
-  private readonly launchHttp: HttpClient;
-  private readonly requestSpacer: Spacer;
-  private readonly launchSpacer: Spacer;
   private readonly settings: Required<
     Pick<
       LambdaClientOptions,
@@ -198,8 +167,13 @@ export class LambdaClient {
       now: options.now,
       random: options.random,
     };
-    this.http = new HttpClient({ ...common, retry: options.retry });
-    this.launchHttp = new HttpClient({ ...common, retry: { ...options.retry, maxAttempts: 1 } });
+    // Spacing, not bursts: about 1 request a second, and a launch at most every 12 s.
+    const spacing = (intervalMs: number) => (intervalMs > 0 ? { intervalMs, burst: 1 } : undefined);
+    this.http = new HttpClient({
+      ...common,
+      retry: options.retry,
+      rateLimitFor: (key) => spacing(key === LAUNCH_BUDGET ? launchIntervalMs : requestIntervalMs),
+    });
     this.settings = {
       launchAttempts: options.launchAttempts ?? LAMBDA_DEFAULTS.launchAttempts,
       pollIntervalMs: options.pollIntervalMs ?? LAMBDA_DEFAULTS.pollIntervalMs,
@@ -208,9 +182,6 @@ export class LambdaClient {
       sleep: options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
       now: options.now ?? Date.now,
     };
-    const { now, sleep } = this.settings;
-    this.requestSpacer = new Spacer(requestIntervalMs, now, sleep);
-    this.launchSpacer = new Spacer(launchIntervalMs, now, sleep);
   }
 
   get baseUrl(): string {
@@ -274,16 +245,16 @@ export class LambdaClient {
     const before = request.name ? new Set((await this.listInstances()).map((instance) => instance.id)) : undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        // A launch counts against both budgets.
-        await this.launchSpacer.wait();
-        await this.requestSpacer.wait();
-        const { data } = await this.launchHttp.request({
+        // Never retried blindly (a lost answer may mean a running instance): this loop decides.
+        const { data } = await this.http.request({
           method: "POST",
           path: "/instance-operations/launch",
           operation: "launch",
           resource,
           body: request,
           schema: lambdaSchemas().launchResponse,
+          rateKey: [LAUNCH_BUDGET, REQUEST_BUDGET],
+          retry: { maxAttempts: 1 },
         });
         const id = data.instance_ids[0];
         if (!id) throw new Error(`${API}: launch of ${resource} returned no instance id.`);
@@ -505,8 +476,7 @@ export class LambdaClient {
 
   private async call<T>(req: ApiRequest<T>): Promise<{ status: number; data: T }> {
     try {
-      await this.requestSpacer.wait();
-      return await this.http.request(req);
+      return await this.http.request({ ...req, rateKey: REQUEST_BUDGET });
     } catch (err) {
       throw this.explain(err);
     }
