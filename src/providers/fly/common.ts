@@ -6,20 +6,9 @@
 import type { z } from "zod";
 import { FlyClient } from "./client";
 import type { FlyConnectionInputs } from "./connection";
+import { containsUnknown, isUnknown } from "../unknown";
 
-/** The value Pulumi sends for inputs not known yet during preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-export function isUnknown(value: unknown): boolean {
-  return value === UNKNOWN;
-}
-
-export function containsUnknown(value: unknown): boolean {
-  if (isUnknown(value)) return true;
-  if (Array.isArray(value)) return value.some(containsUnknown);
-  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
-  return false;
-}
+export { containsUnknown, isUnknown, UNKNOWN } from "../unknown";
 
 export interface Failure {
   property: string;

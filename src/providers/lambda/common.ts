@@ -4,6 +4,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { ApiError } from "../http";
+import { containsUnknown } from "../unknown";
 import { ambientApiKey, lambdaClient, LAMBDA_DEFAULTS, setConfiguredApiKey, type LambdaClient } from "./client";
 
 /** Inputs every Lambda resource accepts. */
@@ -20,15 +21,7 @@ export interface LambdaAccess {
   apiUrl?: string;
 }
 
-/** The engine's placeholder for a value not known until apply (pulumi.runtime.unknownValue). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-export function isUnknown(value: unknown): boolean {
-  if (value === UNKNOWN) return true;
-  if (Array.isArray(value)) return value.some(isUnknown);
-  if (typeof value === "object" && value !== null) return Object.values(value).some(isUnknown);
-  return false;
-}
+export { containsUnknown } from "../unknown";
 
 /** `configure` shared by all providers: picks up `sophia:lambdaApiKey` from stack config. */
 export async function configureFromStack(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
@@ -72,13 +65,13 @@ export class Checker {
 
   /** Runs `test` unless the value is unknown; records `reason` when it fails. */
   check(property: string, value: unknown, test: boolean | (() => boolean), reason: string): void {
-    if (isUnknown(value)) return;
+    if (containsUnknown(value)) return;
     const ok = typeof test === "function" ? test() : test;
     if (!ok) this.failures.push({ property, reason });
   }
 
   requiredString(property: string, value: unknown, maxLength: number): value is string {
-    if (isUnknown(value)) return false;
+    if (containsUnknown(value)) return false;
     if (typeof value !== "string" || value.length === 0) {
       this.failures.push({ property, reason: `${property} is required and must be a non-empty string.` });
       return false;
@@ -109,7 +102,7 @@ export function diffProps<T extends object>(
   const changed: string[] = [];
   for (const prop of [...props.replace, ...props.update]) {
     const next = news[prop];
-    if (isUnknown(next) || !sameValue(olds[prop], next)) changed.push(prop);
+    if (containsUnknown(next) || !sameValue(olds[prop], next)) changed.push(prop);
   }
   return { changed, replaces: changed.filter((prop) => (props.replace as readonly string[]).includes(prop)) };
 }

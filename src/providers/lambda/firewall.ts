@@ -9,7 +9,7 @@ import {
   Checker,
   configureFromStack,
   diffProps,
-  isUnknown,
+  containsUnknown,
   withClient,
   withSecretOutputs,
   type LambdaAccess,
@@ -59,7 +59,7 @@ function validCidr(value: string): boolean {
 
 /** The API assumes /32 for a bare address; writing it out keeps read and inputs equal. */
 function normalizeRule(rule: FirewallRuleArgs): FirewallRuleArgs {
-  if (isUnknown(rule) || typeof rule.sourceNetwork !== "string" || rule.sourceNetwork.includes("/")) return rule;
+  if (containsUnknown(rule) || typeof rule.sourceNetwork !== "string" || rule.sourceNetwork.includes("/")) return rule;
   return { ...rule, sourceNetwork: `${rule.sourceNetwork}/32` };
 }
 
@@ -86,7 +86,7 @@ function observed(ruleset: FirewallRuleset): Omit<FirewallRulesetOutputs, keyof 
 
 function checkRule(checker: Checker, index: number, rule: FirewallRuleArgs): void {
   const at = `rules[${index}]`;
-  if (isUnknown(rule)) return;
+  if (containsUnknown(rule)) return;
   if (typeof rule !== "object" || rule === null) {
     checker.check(at, rule, false, `${at} must be an object with protocol, portRange, sourceNetwork and description.`);
     return;
@@ -120,7 +120,7 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider<Fire
     const checker = new Checker();
     checker.requiredString("name", news.name, 64);
     checker.oneOf("region", news.region, LAMBDA_REGIONS, "Lambda region");
-    if (!isUnknown(news.rules)) {
+    if (!containsUnknown(news.rules)) {
       if (!Array.isArray(news.rules)) {
         checker.check("rules", news.rules, false, "rules must be a list (an empty list denies all inbound traffic).");
       } else {

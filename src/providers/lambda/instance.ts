@@ -10,7 +10,7 @@ import {
   Checker,
   configureFromStack,
   diffProps,
-  isUnknown,
+  containsUnknown,
   withClient,
   withSecretOutputs,
   type LambdaAccess,
@@ -116,7 +116,7 @@ export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInp
       () => userData === undefined || (typeof userData === "string" && Buffer.byteLength(userData) <= MAX_USER_DATA_BYTES),
       "userData must be plain-text cloud-init of at most 1 MB.");
     const inputs =
-      Array.isArray(fileSystemNames) && !isUnknown(fileSystemNames) ? { ...news, fileSystemNames: [...fileSystemNames].sort() } : news;
+      Array.isArray(fileSystemNames) && !containsUnknown(fileSystemNames) ? { ...news, fileSystemNames: [...fileSystemNames].sort() } : news;
     return { inputs, failures: checker.failures };
   },
 
