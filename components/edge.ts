@@ -29,6 +29,11 @@ export interface EdgeArgs {
   flyApiUrl?: string;
 }
 
+/** Whether the edge creates anything in Vercel (and so needs the Vercel token). */
+export function usesVercel(edge: EdgeConfig): boolean {
+  return edge.uiHost === "vercel" || edge.customDomain;
+}
+
 /** A DNS record as Vercel DNS wants it: `name` relative to the domain, "" for the apex. */
 export function relativeName(hostname: string, domain: string): string {
   return hostname === domain ? "" : hostname.slice(0, -(domain.length + 1));

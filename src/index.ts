@@ -2,10 +2,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isOfflinePlan, loadStackConfig } from "./config";
 import { valueOf } from "./output-value";
-import { readSecrets, SECRETS } from "./secrets";
+import { readSecrets, SECRETS, type ProviderSecretKey } from "./secrets";
 import { createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
-import { Edge } from "../components/edge";
+import { Edge, usesVercel } from "../components/edge";
 
 /** Everything that can be wrong fails here, before the first resource exists. */
 async function validate() {
@@ -14,8 +14,8 @@ async function validate() {
   const needed = declaredSecrets();
   needed.set("flyApiToken", ["every Fly.io resource"]);
   needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
-  const vercelUsed = config.edge.uiHost === "vercel" || config.edge.customDomain;
-  const secrets = readSecrets(needed, pulumi.getStack(), new Map(vercelUsed ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []));
+  const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);
+  const secrets = readSecrets(needed, pulumi.getStack(), vercel);
   if (!isOfflinePlan()) {
     // Checks against the real world, which the offline plan has no access to.
     assertOperatorCidrs(config.gpu);
@@ -30,14 +30,14 @@ async function main() {
     throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
   });
   const flyApiToken = secrets.flyApiToken;
-  const api = planned["unified-api"]!;
+  const apiUrl = publicUrl(config, planned["unified-api"]!.spec);
 
   const gpu = new GpuPool("gpu", {
     gpu: config.gpu,
     namePrefix: config.appPrefix,
     apiKey: secrets.lambdaApiKey,
     apiUrl: config.lambdaApiUrl,
-    callbackUrl: publicUrl(config, api.spec),
+    callbackUrl: apiUrl,
   });
   const services = createPlatformServices({
     config,
@@ -55,7 +55,7 @@ async function main() {
     edge: config.edge,
     fly: { "unified-api": endpoint("unified-api"), "agno-bridge": endpoint("agno-bridge"), "agent-ui": endpoint("agent-ui") },
     uiEnv: {
-      NEXT_PUBLIC_API_URL: publicUrl(config, api.spec),
+      NEXT_PUBLIC_API_URL: apiUrl,
       NEXT_PUBLIC_AGNO_BRIDGE_URL: publicUrl(config, planned["agno-bridge"]!.spec),
     },
     uiSecrets: { [SECRETS.uiSessionSecret.envName]: secrets.uiSessionSecret },

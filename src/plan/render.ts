@@ -84,7 +84,7 @@ export function renderCost(cost: CostEstimate): string {
     "",
     `Assumptions: ${assumptionsText(cost)}`,
     ...pricesText(cost).map((p) => `Prices: ${p}`),
-    ...(seedText(cost) !== undefined ? [seedText(cost) as string] : []),
+    ...[seedText(cost)].filter((line): line is string => line !== undefined),
   ].join("\n");
 }
 
@@ -119,7 +119,7 @@ function renderCostMarkdown(cost: CostEstimate): string[] {
     `Assumptions: ${assumptionsText(cost)}`,
     "",
     ...pricesText(cost).map((p) => `- Prices: ${p}`),
-    ...(seedText(cost) ? ["", seedText(cost) as string] : []),
+    ...[seedText(cost)].flatMap((line) => (line === undefined ? [] : ["", line])),
     "",
   ];
 }
