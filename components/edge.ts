@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as vercel from "@pulumiverse/vercel";
-import type { EdgeConfig } from "../src/config";
+import type { EdgeConfig } from "../src/config/schema";
 import { FlyCertificate } from "../src/providers/fly";
 
 /** A public service on Fly that may get custom hostnames. */

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceConfig } from "../src/config";
+import type { ServiceConfig } from "../src/config/schema";
 import type { FlyRegion, ServiceName } from "../src/platform";
 import {
   FlyApp,

@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { GpuConfig } from "../src/config";
+import type { GpuConfig } from "../src/config/schema";
 import {
   checkCapacity,
   INSTANCE_GONE_STATUSES,

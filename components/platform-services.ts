@@ -4,9 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { serviceRegions, type StackConfig } from "../src/config";
+import { serviceRegions, type StackConfig } from "../src/config/schema";
 import { SERVICE_CALLS, SERVICE_NAMES, type FlyRegion, type ServiceName } from "../src/platform";
-import { SECRETS, type SecretKey } from "../src/secrets";
+import { SECRETS, type SecretKey } from "../src/config/secrets";
 import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceArgs, type FlyServiceSpec, type ImageSource } from "./fly-service";
 import { SERVICE_DEFINITIONS } from "./services";
 

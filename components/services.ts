@@ -3,7 +3,7 @@
  * specialization of FlyService: its port, health path, data path, reach, the ESC secrets it may
  * receive, and the env var under which it receives each service it calls (SERVICE_CALLS).
  */
-import type { SecretKey } from "../src/secrets";
+import type { SecretKey } from "../src/config/secrets";
 import type { ServiceName } from "../src/platform";
 import type { ServicePort } from "./fly-service";
 

@@ -3,10 +3,7 @@
  * override any value below under the same key path (for example `sophia:services` →
  * `weaviate` → `maxMachines`). Code branches on these fields, never on the stack's name.
  */
-import type { ProfileData } from "../src/config";
-
-export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as const;
-export type ProfileName = (typeof PROFILE_NAMES)[number];
+import type { ProfileData, ProfileName } from "../src/config/schema";
 
 /** Every service in dev: one small machine that stops when idle and wakes on the next request. */
 const scaleToZero = { minMachines: 0, maxMachines: 1, autostop: "stop", autostart: true, strategy: "immediate" } as const;

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isOfflinePlan, loadStackConfig } from "./config";
 import { valueOf } from "./output-value";
-import { readSecrets, SECRETS, type ProviderSecretKey } from "./secrets";
+import { readSecrets, SECRETS, type ProviderSecretKey } from "./config/secrets";
 import { createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge, usesVercel } from "../components/edge";

@@ -14,7 +14,7 @@ export const FLY_REGIONS = [
 export type FlyRegion = (typeof FLY_REGIONS)[number];
 
 /** Lambda's region codes and instance types: the provider's lists are the one source. */
-export { LAMBDA_INSTANCE_TYPES, LAMBDA_REGIONS, type LambdaInstanceType, type LambdaRegion } from "./providers/lambda/schemas";
+export { LAMBDA_INSTANCE_TYPES, LAMBDA_REGIONS, type LambdaInstanceType, type LambdaRegion } from "./providers/lambda/api/schemas";
 
 /** The six services, in dependency order: each may call only services listed before it. */
 export const SERVICE_NAMES = [

@@ -193,11 +193,11 @@ describe("pull requests", () => {
     expect([...new Set(previewed)].sort()).toEqual(STACKS);
   });
 
-  it("pull requests build the offline plan of both stacks and upload plan/", () => {
+  it("pull requests build the offline plan of both stacks and upload plans/", () => {
     const prSteps = prWorkflows.flatMap((w) => Object.values(w.jobs).flatMap(steps));
     const runs = prSteps.map((s) => s.run ?? "").join("\n");
     for (const stack of STACKS) expect(runs).toContain(`npm run plan -- --stack ${stack}`);
-    expect(prSteps.some((s) => usesAction(s, "actions/upload-artifact") && String(s.with?.path).replace(/\/$/, "") === "plan")).toBe(true);
+    expect(prSteps.some((s) => usesAction(s, "actions/upload-artifact") && String(s.with?.path).replace(/\/$/, "") === "plans")).toBe(true);
   });
 
   it("pull requests never deploy", () => {

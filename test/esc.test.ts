@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { readStackFile } from "../src/plan/stack-file";
-import { secretConfigKeys, type SecretSpec } from "../src/secrets";
+import { readStackFile } from "../src/planner/stack-file";
+import { secretConfigKeys, type SecretSpec } from "../src/config/secrets";
 
 const ROOT = path.resolve(__dirname, "..");
 const ESC_DIR = path.join(ROOT, "environments", "esc");

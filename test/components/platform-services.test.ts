@@ -8,7 +8,7 @@ import { declaredSecrets, enabledServices, planServices, publicUrl } from "../..
 import { SERVICE_DEFINITIONS } from "../../components/services";
 import { parseStackConfig } from "../../src/config";
 import { SERVICE_CALLS, SERVICE_NAMES } from "../../src/platform";
-import { SECRET_KEYS } from "../../src/secrets";
+import { SECRET_KEYS } from "../../src/config/secrets";
 import { errorOf } from "../helpers/errors";
 
 /** What Pulumi.dev.yaml / Pulumi.prod.yaml add to their profiles: the images and ports the services need. */

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { planStack, type PlannedStack } from "../helpers/plan";
 import { SERVICE_DEFINITIONS } from "../../components/services";
-import { SECRETS } from "../../src/secrets";
+import { SECRETS } from "../../src/config/secrets";
 
 /** Recognizable values standing in for what ESC would supply; none may appear in the plan. */
 const testSecrets = {

@@ -3,10 +3,11 @@
  * so a test file plans exactly one stack configuration (vitest gives each file its own process).
  */
 import * as path from "node:path";
-import { placeholderFor, runPlan } from "../../src/plan/engine";
-import { buildPlanDocument, type PlanDocument, type PlanResource } from "../../src/plan/report";
+import { placeholderFor, runPlan } from "../../src/planner/engine";
+import type { PlanDocument, PlanResource } from "../../src/planner/document";
+import { buildPlanDocument } from "../../src/planner/report";
 import { loadStackConfig } from "../../src/config";
-import { readStackFile } from "../../src/plan/stack-file";
+import { readStackFile } from "../../src/planner/stack-file";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
 

@@ -1,6 +1,6 @@
-/** The Fly.io provider layer: dynamic resources over the Machines API (D2). */
-export { FlyApp, flyAppProvider, type FlyAppArgs } from "./app";
-export { FlyVolume, flyVolumeProvider, type FlyVolumeArgs, type FlyMountAutoExtend } from "./volume";
+/** The Fly.io provider layer: dynamic resources over the Machines API , with its Machines API client under api/. */
+export { FlyApp, flyAppProvider, type FlyAppArgs } from "./resources/app";
+export { FlyVolume, flyVolumeProvider, type FlyVolumeArgs, type FlyMountAutoExtend } from "./resources/volume";
 export {
   FlyMachine,
   flyMachineProvider,
@@ -9,10 +9,10 @@ export {
   type FlyMachineService,
   type FlyMachineCheck,
   type FlyMachineMount,
-} from "./machine";
-export { FlySecrets, flySecretsProvider, type FlySecretsArgs } from "./secrets";
-export { FlyIpAddress, flyIpAddressProvider, type FlyIpAddressArgs, type FlyIpType } from "./ip";
-export { FlyCertificate, flyCertificateProvider, type FlyCertificateArgs, type FlyDnsRecord, type FlyDnsRequirements } from "./certificate";
-export { FlyClient, type FlyClientOptions } from "./client";
-export { flyDefaults } from "./connection";
-export type { FlyConnectionArgs } from "./args";
+} from "./resources/machine";
+export { FlySecrets, flySecretsProvider, type FlySecretsArgs } from "./resources/secrets";
+export { FlyIpAddress, flyIpAddressProvider, type FlyIpAddressArgs, type FlyIpType } from "./resources/ip";
+export { FlyCertificate, flyCertificateProvider, type FlyCertificateArgs, type FlyDnsRecord, type FlyDnsRequirements } from "./resources/certificate";
+export { FlyClient, type FlyClientOptions } from "./api/client";
+export { flyDefaults } from "./api/connection";
+export type { FlyConnectionArgs } from "./resources/args";

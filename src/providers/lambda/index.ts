@@ -1,9 +1,9 @@
 /** Lambda Cloud: typed API client, capacity checks and the Pulumi dynamic resources. */
-export * from "./schemas";
-export * from "./client";
-export * from "./capacity";
-export { type LambdaAccessArgs } from "./common";
-export * from "./ssh-key";
-export * from "./filesystem";
-export * from "./firewall";
-export * from "./instance";
+export * from "./api/schemas";
+export * from "./api/client";
+export * from "./api/capacity";
+export { type LambdaAccessArgs } from "./resources/common";
+export * from "./resources/ssh-key";
+export * from "./resources/filesystem";
+export * from "./resources/firewall";
+export * from "./resources/instance";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { flyAppProvider, type FlyAppInputs } from "../../../src/providers/fly/app";
+import { flyAppProvider, type FlyAppInputs } from "../../../src/providers/fly/resources/app";
 import { expectNoLeaks, failureOf, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;

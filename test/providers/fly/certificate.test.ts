@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { flyCertificateProvider, type FlyCertificateInputs } from "../../../src/providers/fly/certificate";
+import { flyCertificateProvider, type FlyCertificateInputs } from "../../../src/providers/fly/resources/certificate";
 import { createTestApp, expectNoLeaks, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;

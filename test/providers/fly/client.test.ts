@@ -1,7 +1,7 @@
 /** FlyClient without a server: endpoint and token resolution, rate limits, errors. */
 import { afterEach, describe, expect, test } from "vitest";
-import { FlyClient } from "../../../src/providers/fly/client";
-import { flyDefaults, resolveFlyConnection, setFlyClientTuning } from "../../../src/providers/fly/connection";
+import { FlyClient } from "../../../src/providers/fly/api/client";
+import { flyDefaults, resolveFlyConnection, setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 
 afterEach(() => setFlyClientTuning(undefined));
 

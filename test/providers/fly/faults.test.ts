@@ -4,12 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ApiError } from "../../../src/providers/http";
-import { flyAppProvider } from "../../../src/providers/fly/app";
-import { flyCertificateProvider } from "../../../src/providers/fly/certificate";
-import { flyIpAddressProvider } from "../../../src/providers/fly/ip";
-import { flyMachineProvider } from "../../../src/providers/fly/machine";
-import { flySecretsProvider } from "../../../src/providers/fly/secrets";
-import { flyVolumeProvider } from "../../../src/providers/fly/volume";
+import { flyAppProvider } from "../../../src/providers/fly/resources/app";
+import { flyCertificateProvider } from "../../../src/providers/fly/resources/certificate";
+import { flyIpAddressProvider } from "../../../src/providers/fly/resources/ip";
+import { flyMachineProvider } from "../../../src/providers/fly/resources/machine";
+import { flySecretsProvider } from "../../../src/providers/fly/resources/secrets";
+import { flyVolumeProvider } from "../../../src/providers/fly/resources/volume";
 import { capturedText, expectNoLeaks, failureOf, remote, startFlyTestEnv, trackSecret, type FlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;

@@ -8,8 +8,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { expect, vi } from "vitest";
-import { FlyClient } from "../../../src/providers/fly/client";
-import { setFlyClientTuning } from "../../../src/providers/fly/connection";
+import { FlyClient } from "../../../src/providers/fly/api/client";
+import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { FlyEmulator, type FlyEmulatorSettings } from "../../fakes/fly/emulator";
 
 export interface FlyTestEnv {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { flyIpAddressProvider, type FlyIpAddressInputs } from "../../../src/providers/fly/ip";
-import type { FlyIpType } from "../../../src/providers/fly/schemas";
+import { flyIpAddressProvider, type FlyIpAddressInputs } from "../../../src/providers/fly/resources/ip";
+import type { FlyIpType } from "../../../src/providers/fly/api/schemas";
 import { createTestApp, expectNoLeaks, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;

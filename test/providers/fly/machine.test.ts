@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { UNKNOWN } from "../../../src/providers/fly/common";
-import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs } from "../../../src/providers/fly/machine";
+import { UNKNOWN } from "../../../src/providers/fly/resources/common";
+import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs } from "../../../src/providers/fly/resources/machine";
 import { createTestApp, expectNoLeaks, failureOf, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;

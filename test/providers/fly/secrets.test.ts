@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { flySecretsProvider, type FlySecretsInputs } from "../../../src/providers/fly/secrets";
+import { flySecretsProvider, type FlySecretsInputs } from "../../../src/providers/fly/resources/secrets";
 import { createTestApp, expectNoLeaks, remote, startFlyTestEnv, trackSecret, type FlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;

@@ -17,7 +17,7 @@ import {
   flySecretsProvider,
   flyVolumeProvider,
 } from "../../../src/providers/fly";
-import { setFlyClientTuning } from "../../../src/providers/fly/connection";
+import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { FlyEmulator } from "../../fakes/fly/emulator";
 
 type Props = Record<string, unknown>;

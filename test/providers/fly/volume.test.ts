@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { flyMachineProvider } from "../../../src/providers/fly/machine";
-import { flyVolumeProvider, type FlyVolumeInputs } from "../../../src/providers/fly/volume";
+import { flyMachineProvider } from "../../../src/providers/fly/resources/machine";
+import { flyVolumeProvider, type FlyVolumeInputs } from "../../../src/providers/fly/resources/volume";
 import { createTestApp, expectNoLeaks, failureOf, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { checkCapacity, regionsWithCapacity } from "../../../src/providers/lambda/capacity";
-import { LAMBDA_DEFAULTS, LambdaClient, lambdaClient, resolveApiUrl } from "../../../src/providers/lambda/client";
-import { lambdaFilesystemProvider } from "../../../src/providers/lambda/filesystem";
-import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/providers/lambda/instance";
-import { lambdaSshKeyProvider } from "../../../src/providers/lambda/ssh-key";
+import { checkCapacity, regionsWithCapacity } from "../../../src/providers/lambda/api/capacity";
+import { LAMBDA_DEFAULTS, LambdaClient, lambdaClient, resolveApiUrl } from "../../../src/providers/lambda/api/client";
+import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resources/filesystem";
+import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/providers/lambda/resources/instance";
+import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
 import { checkAndCreate, external, FAST, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const instances = full(lambdaInstanceProvider);

@@ -3,10 +3,10 @@
  * connections drop as well): the client retries with backoff and the launch is never doubled.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lambdaFilesystemProvider } from "../../../src/providers/lambda/filesystem";
-import { lambdaFirewallRulesetProvider, type FirewallRulesetInputs } from "../../../src/providers/lambda/firewall";
-import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/providers/lambda/instance";
-import { lambdaSshKeyProvider } from "../../../src/providers/lambda/ssh-key";
+import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resources/filesystem";
+import { lambdaFirewallRulesetProvider, type FirewallRulesetInputs } from "../../../src/providers/lambda/resources/firewall";
+import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/providers/lambda/resources/instance";
+import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
 import { checkAndCreate, external, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const sshKeys = full(lambdaSshKeyProvider);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lambdaFilesystemProvider, type FilesystemInputs } from "../../../src/providers/lambda/filesystem";
-import { lambdaSshKeyProvider } from "../../../src/providers/lambda/ssh-key";
+import { lambdaFilesystemProvider, type FilesystemInputs } from "../../../src/providers/lambda/resources/filesystem";
+import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
 import { checkAndCreate, external, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const provider = full(lambdaFilesystemProvider);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lambdaFirewallRulesetProvider, type FirewallRuleArgs, type FirewallRulesetInputs } from "../../../src/providers/lambda/firewall";
+import { lambdaFirewallRulesetProvider, type FirewallRuleArgs, type FirewallRulesetInputs } from "../../../src/providers/lambda/resources/firewall";
 import { checkAndCreate, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const provider = full(lambdaFirewallRulesetProvider);

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { expect } from "vitest";
-import { lambdaClient, setLambdaClientOverrides, type LambdaClient, type LambdaClientOptions } from "../../../src/providers/lambda/client";
+import { lambdaClient, setLambdaClientOverrides, type LambdaClient, type LambdaClientOptions } from "../../../src/providers/lambda/api/client";
 import { DEFAULT_EMULATOR_KEY, LambdaEmulator, type LambdaEmulatorSettings, type RunningEmulator } from "../../fakes/lambda/emulator";
 
 export const EXTERNAL_URL = process.env.LAMBDA_API_URL || undefined;

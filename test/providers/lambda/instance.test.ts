@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { lambdaFilesystemProvider } from "../../../src/providers/lambda/filesystem";
-import { lambdaFirewallRulesetProvider } from "../../../src/providers/lambda/firewall";
-import { lambdaInstanceProvider, type InstanceInputs, type InstanceOutputs } from "../../../src/providers/lambda/instance";
-import { lambdaSshKeyProvider } from "../../../src/providers/lambda/ssh-key";
-import { setLambdaClientOverrides } from "../../../src/providers/lambda/client";
+import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resources/filesystem";
+import { lambdaFirewallRulesetProvider } from "../../../src/providers/lambda/resources/firewall";
+import { lambdaInstanceProvider, type InstanceInputs, type InstanceOutputs } from "../../../src/providers/lambda/resources/instance";
+import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
+import { setLambdaClientOverrides } from "../../../src/providers/lambda/api/client";
 import { checkAndCreate, external, FAST, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const provider = full(lambdaInstanceProvider);

@@ -9,11 +9,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { setLambdaClientOverrides } from "../../../src/providers/lambda/client";
-import { lambdaFilesystemProvider } from "../../../src/providers/lambda/filesystem";
-import { lambdaFirewallRulesetProvider } from "../../../src/providers/lambda/firewall";
-import { lambdaInstanceProvider } from "../../../src/providers/lambda/instance";
-import { lambdaSshKeyProvider } from "../../../src/providers/lambda/ssh-key";
+import { setLambdaClientOverrides } from "../../../src/providers/lambda/api/client";
+import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resources/filesystem";
+import { lambdaFirewallRulesetProvider } from "../../../src/providers/lambda/resources/firewall";
+import { lambdaInstanceProvider } from "../../../src/providers/lambda/resources/instance";
+import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
 import { LambdaEmulator } from "../../fakes/lambda/emulator";
 
 type Provider = pulumi.dynamic.ResourceProvider;

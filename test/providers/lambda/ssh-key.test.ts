@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lambdaSshKeyProvider, type SshKeyInputs } from "../../../src/providers/lambda/ssh-key";
+import { lambdaSshKeyProvider, type SshKeyInputs } from "../../../src/providers/lambda/resources/ssh-key";
 import { checkAndCreate, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const provider = full(lambdaSshKeyProvider);

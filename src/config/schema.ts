@@ -1,0 +1,302 @@
+/**
+ * The stack config schema: one zod schema with its types and cross-field rules. A profile
+ * (environments/profiles.ts) supplies every value; the stack file may override any of them under
+ * the `sophia:` namespace. Secrets are not part of this schema: they stay Pulumi secrets and are
+ * read in src/config/secrets.ts.
+ */
+import { z } from "zod";
+import {
+  FLY_CPU_COUNTS,
+  FLY_MEMORY_PER_CPU_MB,
+  FLY_REGIONS,
+  FLY_SUSPEND_MAX_MEMORY_MB,
+  LAMBDA_INSTANCE_TYPES,
+  LAMBDA_REGIONS,
+  SERVICE_NAMES,
+  type ServiceName,
+} from "../platform";
+
+export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+
+/** A strict object whose unknown-key error lists the keys that are allowed there. */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  const allowed = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${allowed}`
+        : undefined,
+  });
+}
+
+const flyRegion = z.enum(FLY_REGIONS);
+const wholeGb = z.number().int("must be a whole number of GB").positive("must be at least 1 GB");
+
+const buildSchema = strictObject({
+  /** Docker build context, relative to the project directory. */
+  context: z.string().min(1),
+  /** Dockerfile path inside the context. @default "Dockerfile" */
+  dockerfile: z.string().min(1).optional(),
+});
+
+export const serviceSchema = strictObject({
+  /** Fly CPU class. */
+  cpuKind: z.enum(["shared", "performance"]),
+  /** vCPUs per machine. */
+  cpus: z.number().refine((n) => (FLY_CPU_COUNTS as readonly number[]).includes(n), {
+    error: (issue) => `${String(issue.input)} is not a Fly CPU count; use one of ${FLY_CPU_COUNTS.join(", ")}`,
+  }),
+  /** Memory per machine in MB, a multiple of 256. */
+  memoryMb: z.number().int().multipleOf(256, "must be a multiple of 256 MB"),
+  /** Data volume per machine in GB; absent means the service is stateless. */
+  volumeGb: wholeGb.optional(),
+  /** Regions the service runs in. @default primary region for stateful services, all regions otherwise */
+  regions: z.array(flyRegion).nonempty().optional(),
+  /** Machines kept running in the primary region (Fly's min_machines_running). */
+  minMachines: z.number().int().min(0),
+  /** Machines created per region; the proxy starts the ones above the minimum on demand. */
+  maxMachines: z.number().int().min(1),
+  /** What Fly Proxy does with an idle machine. */
+  autostop: z.enum(["off", "stop", "suspend"]),
+  /** Whether Fly Proxy starts a stopped machine on the next request. */
+  autostart: z.boolean(),
+  /** Release strategy (D3). */
+  strategy: z.enum(["immediate", "rolling", "canary", "bluegreen"]),
+  /** Fly Proxy load limits per machine. */
+  concurrency: strictObject({
+    type: z.enum(["connections", "requests"]),
+    softLimit: z.number().int().positive(),
+    hardLimit: z.number().int().positive(),
+  }),
+  /** HTTP health check; the path defaults to the service's own. */
+  healthCheck: strictObject({
+    path: z.string().startsWith("/").optional(),
+    intervalSeconds: z.number().int().positive(),
+    gracePeriodSeconds: z.number().int().min(0),
+    timeoutSeconds: z.number().int().positive(),
+  }),
+  /** Pinned image reference. Give this or `build`. */
+  image: z.string().min(1).optional(),
+  /** Build the image from source and push it to registry.fly.io/<app>. */
+  build: buildSchema.optional(),
+  /** Port the service listens on inside the machine. @default the service's own */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Plain (non-secret) environment variables added to the machine. */
+  env: z.record(z.string(), z.string()).optional(),
+});
+
+const servicesSchema = strictObject(
+  Object.fromEntries(SERVICE_NAMES.map((name) => [name, serviceSchema])) as Record<ServiceName, typeof serviceSchema>,
+);
+
+const cidr = z.string().regex(/^[0-9.]+\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.7/32");
+
+const gpuSchema = strictObject({
+  /** Lambda instance type for standing and on-demand workers. */
+  instanceType: z.enum(LAMBDA_INSTANCE_TYPES),
+  /** Lambda region for the pool and its filesystem. */
+  region: z.enum(LAMBDA_REGIONS),
+  /** Instances that run all the time. */
+  standing: z.number().int().min(0),
+  /** The most instances the pool may run at once, standing ones included. */
+  maxInstances: z.number().int().min(0),
+  /** Minutes without GPU work before an on-demand worker terminates itself. */
+  idleMinutes: z.number().int().min(1),
+  /** Container image of the GPU worker. */
+  workerImage: z.string().min(1),
+  /** Port the worker serves on. */
+  workerPort: z.number().int().min(1).max(65535),
+  /** CIDRs allowed to reach the workers over SSH: where `pulumi up` runs, for the readiness check. */
+  sshAllowedCidrs: z.array(cidr),
+  /** CIDRs allowed to reach the worker port. Empty keeps it closed: workers dial out to the API. */
+  workerSources: z.array(cidr),
+});
+
+const hostnameSchema = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case DNS hostname");
+
+const edgeSchema = strictObject({
+  /** Apex domain, delegated to Vercel DNS. */
+  domain: hostnameSchema,
+  /** Where the agent UI is served: a Vercel project, or the agent-ui Fly app. */
+  uiHost: z.enum(["vercel", "fly"]),
+  /** Whether public services get hostnames under `domain`; otherwise they use *.fly.dev. */
+  customDomain: z.boolean(),
+  /** Hostnames per public service, each inside `domain`. */
+  hostnames: strictObject({
+    "agent-ui": z.array(hostnameSchema),
+    "unified-api": z.array(hostnameSchema),
+    "agno-bridge": z.array(hostnameSchema),
+  }),
+  /** TTL of the DNS records, in seconds. */
+  dnsTtl: z.number().int().min(60),
+  /** Vercel team slug or id; omit for a personal account. */
+  vercelTeam: z.string().min(1).optional(),
+  /** The Vercel project for the UI (used when uiHost is vercel). */
+  vercelProject: strictObject({
+    name: z.string().min(1),
+    /** Git repository as "owner/name". */
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be "owner/name"').optional(),
+    repoType: z.enum(["github", "gitlab", "bitbucket"]),
+    rootDirectory: z.string().optional(),
+    framework: z.string().min(1),
+  }),
+});
+
+const volumesSchema = strictObject({
+  /** Days Fly keeps daily volume snapshots. */
+  snapshotRetentionDays: z.number().int().min(1).max(60),
+  /** Protect data volumes from `pulumi destroy` and keep them when removed from the program. */
+  protect: z.boolean(),
+});
+
+const price = z.number().min(0, "must be a price in USD, 0 or more");
+
+/** Partial price table; anything left out comes from src/planner/prices.ts. Units as there. */
+const priceOverridesSchema = strictObject({
+  fly: strictObject({
+    sharedCpuPerHour: price.optional(),
+    performanceCpuPerHour: price.optional(),
+    ramGbPerHour: price.optional(),
+    regionMultiplier: z.partialRecord(flyRegion, z.number().positive()).optional(),
+    volumeGbMonth: price.optional(),
+    rootfsGbMonth: price.optional(),
+    dedicatedIpv4Month: price.optional(),
+    certificateMonth: price.optional(),
+    freeCertificates: z.number().int().min(0).optional(),
+  }).optional(),
+  lambda: strictObject({
+    /** $/h per instance type. */
+    perHour: z.partialRecord(z.enum(LAMBDA_INSTANCE_TYPES), price).optional(),
+  }).optional(),
+  vercel: strictObject({
+    proSeatMonth: price.optional(),
+  }).optional(),
+});
+
+/** Usage assumptions behind the plan's monthly cost estimate (src/planner/cost.ts). */
+const costSchema = strictObject({
+  /** Hours a week the platform is in use; machines above the minimum run only then. */
+  activeHoursPerWeek: z.number().min(0).max(168),
+  /** Share (0–1) of the active hours that machines above the minimum are running. */
+  extraMachineShare: z.number().min(0).max(1),
+  /** Instance-hours a month of on-demand GPU workers, priced at the pool's instance type. */
+  onDemandGpuHours: z.number().min(0),
+  /** Root filesystem of a stopped machine in GB, about its image size. */
+  rootfsGb: z.number().positive(),
+  /** Vercel Pro seats billed when the plan holds a Vercel project. */
+  vercelSeats: z.number().int().min(0),
+  /** Price overrides, e.g. `{fly: {volumeGbMonth: 0.18}}`. */
+  prices: priceOverridesSchema.optional(),
+});
+
+/** The whole config after the profile and the stack file are merged. */
+export const stackConfigSchema = strictObject({
+  /** Which profile supplies the defaults. */
+  profile: z.enum(PROFILE_NAMES),
+  /** Fly organization slug that owns the apps. */
+  flyOrg: z.string().min(1),
+  /** Prefix of every Fly app name; app names are global on Fly. */
+  // At most 30 characters, so the longest machine name (prefix, service, region, index and a
+  // blue-green digest) stays within Fly's 63.
+  appPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,29}$/, "must be 2–30 lower-case letters, digits and dashes, starting with a letter"),
+  /** Override of the Fly Machines API endpoint, e.g. a local emulator. */
+  flyApiUrl: z.url().optional(),
+  /** Override of the Lambda Cloud API endpoint. */
+  lambdaApiUrl: z.url().optional(),
+  /** Region where stateful services and their volumes live. */
+  primaryRegion: flyRegion,
+  /** Every region the stack uses; stateless services span them all. */
+  regions: z.array(flyRegion).nonempty(),
+  services: servicesSchema,
+  volumes: volumesSchema,
+  gpu: gpuSchema,
+  edge: edgeSchema,
+  cost: costSchema,
+}).superRefine(checkCrossFieldRules);
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+export type GpuConfig = z.infer<typeof gpuSchema>;
+export type EdgeConfig = z.infer<typeof edgeSchema>;
+export type CostConfig = z.infer<typeof costSchema>;
+/** What a profile must supply: everything but the stack-specific keys. */
+export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl">;
+
+/** The regions a service runs in once defaults apply (D8). */
+export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
+  return service.regions ?? (service.volumeGb === undefined ? config.regions : [config.primaryRegion]);
+}
+
+function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
+  const c = config as unknown as StackConfig;
+  const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+
+  if (!c.regions.includes(c.primaryRegion)) {
+    add(["primaryRegion"], `"${c.primaryRegion}" is not in regions [${c.regions.join(", ")}]; add it to sophia:regions or pick one of them`);
+  }
+  if (new Set(c.regions).size !== c.regions.length) add(["regions"], `lists a region twice: [${c.regions.join(", ")}]`);
+
+  for (const name of SERVICE_NAMES) {
+    const s = c.services[name];
+    const at = (key: string) => ["services", name, key];
+    const regions = serviceRegions(c, s);
+    if (!regions.includes(c.primaryRegion)) {
+      add(at("regions"), `[${regions.join(", ")}] must include the primary region "${c.primaryRegion}"`);
+    }
+    const outside = regions.filter((r) => !c.regions.includes(r));
+    if (outside.length > 0) add(at("regions"), `[${outside.join(", ")}] not in the stack's regions [${c.regions.join(", ")}]`);
+    if (s.volumeGb !== undefined && regions.length > 1) {
+      add(at("regions"), `a service with a volume stays in the primary region "${c.primaryRegion}" (D8); remove the other regions or the volume`);
+    }
+    if (s.minMachines > s.maxMachines) {
+      add(at("minMachines"), `${s.minMachines} is more than maxMachines ${s.maxMachines}; lower minMachines or raise maxMachines`);
+    }
+    if (s.volumeGb !== undefined && (s.strategy === "canary" || s.strategy === "bluegreen")) {
+      add(at("strategy"), `"${s.strategy}" is not possible with a volume (volumeGb ${s.volumeGb}): Fly forbids canary and bluegreen for machines with volumes. Use "rolling" or "immediate", or make the service stateless`);
+    }
+    if (s.concurrency.softLimit > s.concurrency.hardLimit) {
+      add(["services", name, "concurrency", "softLimit"], `${s.concurrency.softLimit} is more than hardLimit ${s.concurrency.hardLimit}`);
+    }
+    const perCpu = FLY_MEMORY_PER_CPU_MB[s.cpuKind];
+    if (s.memoryMb < perCpu.min * s.cpus || s.memoryMb > perCpu.max * s.cpus) {
+      add(at("memoryMb"), `${s.memoryMb} MB does not fit ${s.cpuKind}-cpu-${s.cpus}x; allowed ${perCpu.min * s.cpus}–${perCpu.max * s.cpus} MB`);
+    }
+    if (s.autostop === "suspend" && s.memoryMb > FLY_SUSPEND_MAX_MEMORY_MB) {
+      add(at("autostop"), `"suspend" needs at most ${FLY_SUSPEND_MAX_MEMORY_MB} MB of memory (has ${s.memoryMb}); use "stop"`);
+    }
+    if (s.image !== undefined && s.build !== undefined) add(at("image"), `give either image or build, not both`);
+  }
+
+  if (c.gpu.standing > 0 && c.gpu.sshAllowedCidrs.length === 0) {
+    add(["gpu", "sshAllowedCidrs"], `is empty, but ${c.gpu.standing} standing GPU nodes get a readiness check over SSH from where \`pulumi up\` runs; add that egress address as a CIDR (e.g. "203.0.113.7/32")`);
+  }
+  if (c.gpu.standing > c.gpu.maxInstances) {
+    add(["gpu", "standing"], `${c.gpu.standing} standing instances is more than maxInstances ${c.gpu.maxInstances}; raise sophia:gpu.maxInstances or lower standing`);
+  }
+
+  checkEdge(c, add);
+}
+
+function checkEdge(c: StackConfig, add: (path: (string | number)[], message: string) => void): void {
+  const edge = c.edge;
+  if (edge.uiHost === "vercel" && edge.vercelProject.repo === undefined) {
+    add(["edge", "vercelProject", "repo"], `is required when uiHost is "vercel": set it to the UI's git repository as "owner/name", or set uiHost to "fly"`);
+  }
+  if (!edge.customDomain) return;
+  const owner = new Map<string, string>();
+  for (const [service, hosts] of Object.entries(edge.hostnames)) {
+    hosts.forEach((host, i) => {
+      if (host !== edge.domain && !host.endsWith(`.${edge.domain}`)) {
+        add(["edge", "hostnames", service, i], `"${host}" is outside the domain "${edge.domain}"; use a name under it or change sophia:edge.domain`);
+      }
+      const other = owner.get(host);
+      if (other !== undefined) add(["edge", "hostnames", service, i], `"${host}" is already claimed by ${other}; each hostname belongs to one service`);
+      owner.set(host, service);
+    });
+  }
+}
+

@@ -1,0 +1,92 @@
+/**
+ * Every secret the program reads, in one place (D12). Values come from the stack's ESC
+ * environment (`values.pulumiConfig`) or `pulumi config set --secret`, and stay Pulumi secrets:
+ * nothing here ever reads a value into a plain string.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE } from "../platform";
+
+export interface SecretSpec {
+  /** Environment variable name the value is delivered under, where it reaches a service. */
+  envName: string;
+  /** What it is, for error messages and the ESC templates. */
+  description: string;
+}
+
+export const SECRETS = {
+  flyApiToken: { envName: "FLY_API_TOKEN", description: "Fly.io API token (fly tokens create org)" },
+  lambdaApiKey: { envName: "LAMBDA_API_KEY", description: "Lambda Cloud API key" },
+  openaiApiKey: { envName: "OPENAI_API_KEY", description: "OpenAI API key" },
+  anthropicApiKey: { envName: "ANTHROPIC_API_KEY", description: "Anthropic API key" },
+  databaseUrl: { envName: "DATABASE_URL", description: "Neon Postgres connection string" },
+  redisUrl: { envName: "REDIS_URL", description: "Redis connection string" },
+  uiSessionSecret: { envName: "SESSION_SECRET", description: "agent UI server-side session secret" },
+} as const satisfies Record<string, SecretSpec>;
+
+export type SecretKey = keyof typeof SECRETS;
+export const SECRET_KEYS = Object.keys(SECRETS) as SecretKey[];
+
+export function isSecretKey(key: string): key is SecretKey {
+  return Object.prototype.hasOwnProperty.call(SECRETS, key);
+}
+
+/**
+ * Secret config keys that a provider package reads by itself, never through `readSecrets`.
+ * Keyed by full name because they live outside the `sophia:` namespace.
+ */
+export const PROVIDER_SECRETS = {
+  "vercel:apiToken": { envName: "VERCEL_API_TOKEN", description: "Vercel API token, read by @pulumiverse/vercel" },
+} as const satisfies Record<string, SecretSpec>;
+
+export type ProviderSecretKey = keyof typeof PROVIDER_SECRETS;
+export const PROVIDER_SECRET_KEYS = Object.keys(PROVIDER_SECRETS) as ProviderSecretKey[];
+
+/**
+ * Every secret config key the program and its providers read, fully qualified: the one list that
+ * each stack's ESC environment must provide.
+ */
+export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
+  return [
+    ...SECRET_KEYS.map((key) => ({ key: `${CONFIG_NAMESPACE}:${key}`, spec: SECRETS[key] })),
+    ...PROVIDER_SECRET_KEYS.map((key) => ({ key, spec: PROVIDER_SECRETS[key] })),
+  ];
+}
+
+/** The message for a needed secret that is not set: names the key and where to set it, never a value. */
+function missingSecretMessage(fullKey: string, spec: SecretSpec, stack: string, neededBy: string, envFallback: boolean): string {
+  return (
+    `${fullKey} (${spec.description}) is not set; needed by ${neededBy}. ` +
+    `Set it in the ESC environment sophia/${stack} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
+    `or run: pulumi config set --secret ${fullKey} <value> --stack ${stack}` +
+    (envFallback ? `, or export ${spec.envName}` : "")
+  );
+}
+
+/**
+ * Reads every needed secret as a Pulumi secret, failing once with every missing key named and
+ * where to set it (never a value). `needed` maps each key to what needs it; `providerNeeded` does
+ * the same for keys a provider package reads itself, which may also come from its env var.
+ */
+export function readSecrets(
+  needed: Map<SecretKey, string[]>,
+  stack: string,
+  providerNeeded: Map<ProviderSecretKey, string[]> = new Map(),
+): Record<SecretKey, pulumi.Output<string>> {
+  const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+  const missing: string[] = [];
+  const values = {} as Record<SecretKey, pulumi.Output<string>>;
+  for (const [key, users] of needed) {
+    const value = cfg.getSecret(key);
+    if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack, users.join(", "), false));
+    else values[key] = value;
+  }
+  for (const [fullKey, users] of providerNeeded) {
+    const [namespace, name] = fullKey.split(":");
+    const spec = PROVIDER_SECRETS[fullKey];
+    if (new pulumi.Config(namespace).getSecret(name) === undefined && !process.env[spec.envName]) {
+      missing.push(missingSecretMessage(fullKey, spec, stack, users.join(", "), true));
+    }
+  }
+  if (missing.length > 0) throw new Error(`Missing secrets (nothing was created):\n${missing.map((m) => `  - ${m}`).join("\n")}`);
+  return values;
+}

@@ -1,0 +1,54 @@
+/**
+ * The plan document: what `plans/<stack>.json` holds and `--json` prints. Its shape is documented
+ * in the README and versioned by `schemaVersion`; add fields, never rename them.
+ */
+import type { CostEstimate } from "./cost";
+
+export const PLAN_SCHEMA_VERSION = 1;
+
+export interface PlanResource {
+  urn: string;
+  /** Pulumi type token, e.g. `pulumi-nodejs:dynamic/fly:Machine`. */
+  type: string;
+  /** The same type, shortened for people, e.g. `fly:Machine`. */
+  kind: string;
+  name: string;
+  /** URN of the parent resource, or null for the stack itself. */
+  parent: string | null;
+  custom: boolean;
+  protect: boolean;
+  retainOnDelete: boolean;
+  /** Non-secret inputs; secrets read "[secret]". */
+  inputs: Record<string, unknown>;
+  /** URNs this resource waits for; release order (D3) shows here. */
+  dependencies: string[];
+}
+
+export interface ServiceSummary {
+  name: string;
+  app: string | null;
+  regions: string[];
+  /** e.g. "shared-cpu-2x 512MB". */
+  machineSize: string | null;
+  /** Machines created, per region. */
+  machines: Record<string, number>;
+  minMachines: number;
+  autostop: string;
+  volumes: { count: number; sizeGb: number };
+  reach: "public" | "private";
+}
+
+export interface PlanDocument {
+  schemaVersion: number;
+  project: string;
+  stack: string;
+  profile: string;
+  environments: string[];
+  resources: PlanResource[];
+  services: ServiceSummary[];
+  outputs: Record<string, unknown>;
+  /** Monthly cost estimate from the resources above (src/planner/cost.ts). */
+  cost: CostEstimate;
+  /** Mermaid flowchart of the plan (src/planner/diagram.ts), without the ``` fence. */
+  diagram: string;
+}

@@ -1,0 +1,193 @@
+/** Turns a plan document into text for people: the terminal and `plans/<stack>.md`. */
+import { KIND_ORDER, usd, type CostEstimate } from "./cost";
+import type { PlanDocument, PlanResource, ServiceSummary } from "./document";
+
+/** The resource tree, children under their component. */
+export function renderTree(doc: PlanDocument): string {
+  const children = new Map<string | null, PlanResource[]>();
+  for (const r of doc.resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+  const lines: string[] = [];
+  const walk = (parent: string | null, indent: string) => {
+    const list = children.get(parent) ?? [];
+    list.forEach((r, i) => {
+      const last = i === list.length - 1;
+      const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained" : ""].filter(Boolean).join(", ");
+      const label = `${r.name} (${r.kind})${flags ? ` [${flags}]` : ""}`;
+      lines.push(parent === null ? label : `${indent}${last ? "└─ " : "├─ "}${label}`);
+      walk(r.urn, parent === null ? "" : `${indent}${last ? "   " : "│  "}`);
+    });
+  };
+  walk(null, "");
+  return lines.join("\n");
+}
+
+function table(headers: string[], rows: string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+}
+
+function serviceRow(s: ServiceSummary): string[] {
+  const machines = Object.entries(s.machines).map(([region, n]) => `${region}×${n}`).join(" ");
+  const volumes = s.volumes.count === 0 ? "—" : `${s.volumes.count} × ${s.volumes.sizeGb / s.volumes.count} GB`;
+  return [s.name, s.regions.join(",") || "—", s.machineSize ?? "—", machines || "—", String(s.minMachines), s.autostop, volumes, s.reach];
+}
+
+const SERVICE_HEADERS = ["service", "regions", "size", "machines", "min", "autostop", "volumes", "reach"];
+
+export function renderSummary(doc: PlanDocument): string {
+  if (doc.services.length === 0) return "No services in this plan yet.";
+  return table(SERVICE_HEADERS, doc.services.map(serviceRow)).join("\n");
+}
+
+
+function seedRange(cost: CostEstimate): string {
+  const seed = cost.seedReference;
+  if (!seed) return "—";
+  return seed.low === seed.high ? usd(seed.low) : `${usd(seed.low)}–${usd(seed.high)}`;
+}
+
+function seedText(cost: CostEstimate): string | undefined {
+  if (!cost.seedReference) return undefined;
+  return `Seed estimate: ${seedRange(cost)}/month (${cost.seedReference.source}); difference: ${seedDifference(cost)}.`;
+}
+
+function assumptionsText(cost: CostEstimate): string {
+  const a = cost.assumptions;
+  return [
+    `${a.hoursPerMonth} h/month; machines kept by min_machines_running (in ${a.primaryRegion}) run all month;`,
+    `machines above the minimum run ${a.extraMachineHours} h (${a.extraMachineShare * 100}% of ${a.activeHoursPerWeek} active h/week) and are stopped otherwise (rootfs ${a.rootfsGb} GB each);`,
+    `on-demand GPU: ${a.onDemandGpuHours} h of ${a.gpuInstanceType}; Vercel Pro seats: ${a.vercelSeats} (billed only when the plan has a Vercel project).`,
+  ].join(" ");
+}
+
+function pricesText(cost: CostEstimate): string[] {
+  return [
+    ...cost.sources.map((s) => `${s.name}: ${s.url} (as of ${s.asOf})${s.note ? `; note: ${s.note}` : ""}`),
+    ...(cost.priceOverrides.length > 0 ? [`Overridden in sophia:cost.prices: ${cost.priceOverrides.join(", ")}`] : []),
+  ];
+}
+
+const COST_HEADERS = ["service", "kind", "monthly", "formula"];
+const costRows = (cost: CostEstimate) => cost.lines.map((l) => [l.service, l.kind, usd(l.monthly), l.formula]);
+const totals = (record: Record<string, number>) => Object.entries(record).map(([k, v]) => [k, usd(v)]);
+
+/** The cost estimate for the terminal: every line with its formula, then subtotals and the total. */
+export function renderCost(cost: CostEstimate): string {
+  return [
+    `Monthly cost estimate (USD): ${usd(cost.total)}`,
+    ...(cost.lines.length === 0 ? ["No billable resources in this plan yet."] : table(COST_HEADERS, costRows(cost))),
+    "",
+    ...table(["per service", "monthly"], [...totals(cost.byService), ["total", usd(cost.total)]]),
+    "",
+    ...table(["per kind", "monthly"], [...totals(cost.byKind), ["total", usd(cost.total)]]),
+    "",
+    `Assumptions: ${assumptionsText(cost)}`,
+    ...pricesText(cost).map((p) => `Prices: ${p}`),
+    ...[seedText(cost)].filter((line): line is string => line !== undefined),
+  ].join("\n");
+}
+
+export function renderTerminal(doc: PlanDocument): string {
+  return [
+    `Plan for stack "${doc.stack}" (profile ${doc.profile}), ${doc.resources.length} resources`,
+    "",
+    renderTree(doc),
+    "",
+    "Services",
+    renderSummary(doc),
+    "",
+    renderCost(doc.cost),
+  ].join("\n");
+}
+
+function mdTableOf(headers: string[], rows: string[][]): string {
+  const cell = (c: string) => c.replace(/\|/g, "\\|");
+  return [`| ${headers.join(" | ")} |`, `|${headers.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+}
+
+function renderCostMarkdown(cost: CostEstimate): string[] {
+  return [
+    `## Monthly cost estimate: ${usd(cost.total)}`,
+    "",
+    cost.lines.length === 0 ? "No billable resources in this plan yet." : mdTableOf(COST_HEADERS, costRows(cost)),
+    "",
+    mdTableOf(["per service", "monthly"], [...totals(cost.byService), ["**total**", `**${usd(cost.total)}**`]]),
+    "",
+    mdTableOf(["per kind", "monthly"], [...totals(cost.byKind), ["**total**", `**${usd(cost.total)}**`]]),
+    "",
+    `Assumptions: ${assumptionsText(cost)}`,
+    "",
+    ...pricesText(cost).map((p) => `- Prices: ${p}`),
+    ...[seedText(cost)].flatMap((line) => (line === undefined ? [] : ["", line])),
+    "",
+  ];
+}
+
+export function renderMarkdown(doc: PlanDocument): string {
+  const rows = doc.services.map(serviceRow);
+  const mdTable = rows.length === 0
+    ? "No services in this plan yet."
+    : [`| ${SERVICE_HEADERS.join(" | ")} |`, `|${SERVICE_HEADERS.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `# Plan: ${doc.stack} (${doc.profile})`,
+    "",
+    "Generated by `npm run plan` under Pulumi's mock engine; no cloud account was used. Secrets show as `[secret]`.",
+    "",
+    "## Services",
+    "",
+    mdTable,
+    "",
+    "## Architecture",
+    "",
+    "```mermaid",
+    doc.diagram.trimEnd(),
+    "```",
+    "",
+    ...renderCostMarkdown(doc.cost),
+    `## Resources (${doc.resources.length})`,
+    "",
+    "```",
+    renderTree(doc),
+    "```",
+    "",
+  ].join("\n");
+}
+
+/** Difference from the seed's figure: signed against a single figure, or where a range sits. */
+export function seedDifference(cost: CostEstimate): string {
+  const seed = cost.seedReference;
+  if (!seed) return "—";
+  const signed = (n: number) => `${n < 0 ? "−" : "+"}${usd(Math.abs(n))}`;
+  if (seed.low === seed.high) {
+    const percent = Math.round(((cost.total - seed.low) / seed.low) * 100);
+    return `${signed(cost.total - seed.low)} (${percent < 0 ? "−" : "+"}${Math.abs(percent)}%)`;
+  }
+  if (cost.total < seed.low) return `${signed(cost.total - seed.low)} below the range`;
+  if (cost.total > seed.high) return `${signed(cost.total - seed.high)} above the range`;
+  return "inside the range";
+}
+
+/** `--compare`: the stacks side by side, per kind and per service, with the seeds' figures. */
+export function renderCompare(docs: PlanDocument[]): string {
+  const heads = ["", ...docs.map((d) => `${d.stack} (${d.profile})`)];
+  const order = (k: string) => (KIND_ORDER as readonly string[]).indexOf(k);
+  const keys = (pick: (c: CostEstimate) => Record<string, number>) =>
+    [...new Set(docs.flatMap((d) => Object.keys(pick(d.cost))))].sort((a, b) => order(a) - order(b));
+  const rowsOf = (pick: (c: CostEstimate) => Record<string, number>) =>
+    keys(pick).map((k) => [k, ...docs.map((d) => usd(pick(d.cost)[k] ?? 0))]);
+  return [
+    "Monthly cost estimate (USD), per kind",
+    ...table(heads, [
+      ...rowsOf((c) => c.byKind),
+      ["total", ...docs.map((d) => usd(d.cost.total))],
+      ["seed estimate", ...docs.map((d) => seedRange(d.cost))],
+      ["difference", ...docs.map((d) => seedDifference(d.cost))],
+    ]),
+    "",
+    "Per service",
+    ...table(heads, rowsOf((c) => c.byService)),
+    "",
+    ...docs.map((d) => `${d.stack}: ${assumptionsText(d.cost)}`),
+  ].join("\n");
+}

@@ -1,0 +1,77 @@
+/** Builds the plan document (./document.ts) from a recorded run: resources, service summaries, cost, diagram. */
+import type { StackConfig } from "../config";
+import { estimateCost } from "./cost";
+import { PLAN_SCHEMA_VERSION, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
+import { renderDiagram } from "./diagram";
+import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
+import { machineSize, serviceOwner, TYPES, type MachineInputs } from "./resources";
+
+export function shortType(type: string): string {
+  const dynamic = /^pulumi-nodejs:dynamic\/([^:]+):(.+)$/.exec(type);
+  if (dynamic) return `${dynamic[1]}:${dynamic[2]}`;
+  const parts = type.split(":");
+  return parts.length === 3 ? `${parts[0]}:${parts[2]}` : type;
+}
+
+/** Per-service summary, computed from the resources the plan holds rather than from config. */
+export function summarizeServices(resources: RecordedResource[]): ServiceSummary[] {
+  const ownerOf = serviceOwner(resources);
+  const byService = new Map<string, RecordedResource[]>();
+  for (const r of resources) {
+    const owner = ownerOf(r);
+    if (owner !== undefined) byService.set(owner, [...(byService.get(owner) ?? []), r]);
+  }
+  return resources
+    .filter((r) => r.type === TYPES.service)
+    .map((service) => {
+      const inside = byService.get(service.name) ?? [];
+      const ofKind = (kind: string) => inside.filter((r) => shortType(r.type) === kind);
+      const machines = ofKind("fly:Machine").map((m) => m.inputs as MachineInputs);
+      const machinesPerRegion: Record<string, number> = {};
+      for (const m of machines) machinesPerRegion[m.region ?? "?"] = (machinesPerRegion[m.region ?? "?"] ?? 0) + 1;
+      const guest = machines[0]?.config?.guest;
+      const firstService = machines[0]?.config?.services?.[0];
+      const volumes = ofKind("fly:Volume");
+      const ipTypes = ofKind("fly:IpAddress").map((ip) => String(ip.inputs.type));
+      return {
+        name: service.name,
+        app: (ofKind("fly:App")[0]?.inputs.name as string | undefined) ?? null,
+        regions: Object.keys(machinesPerRegion),
+        machineSize: guest ? machineSize(guest) : null,
+        machines: machinesPerRegion,
+        minMachines: firstService?.min_machines_running ?? 0,
+        autostop: firstService?.autostop ?? "off",
+        volumes: { count: volumes.length, sizeGb: volumes.reduce((sum, v) => sum + Number(v.inputs.sizeGb ?? 0), 0) },
+        reach: ipTypes.some((t) => t !== "private_v6") ? "public" : "private",
+      };
+    });
+}
+
+/** `config` is the stack config the program ran with; it supplies the cost assumptions. */
+export function buildPlanDocument(run: PlanRun, config: Pick<StackConfig, "cost" | "primaryRegion" | "gpu" | "profile">): PlanDocument {
+  const resources: PlanResource[] = run.resources.map((r) => ({
+    urn: r.urn,
+    type: r.type,
+    kind: shortType(r.type),
+    name: r.name,
+    parent: r.parent ?? null,
+    custom: r.custom,
+    protect: r.protect,
+    retainOnDelete: r.retainOnDelete,
+    inputs: r.inputs,
+    dependencies: r.dependencies,
+  }));
+  const services = summarizeServices(run.resources);
+  return {
+    schemaVersion: PLAN_SCHEMA_VERSION,
+    project: PROJECT_NAME,
+    stack: run.stack,
+    profile: String(run.outputs.profile ?? "unknown"),
+    environments: run.environments,
+    resources,
+    services,
+    outputs: run.outputs,
+    cost: estimateCost(resources, config),
+    diagram: renderDiagram({ resources, services, outputs: run.outputs }),
+  };
+}

@@ -1,0 +1,541 @@
+/**
+ * FlyClient: typed methods over the shared HttpClient for the Machines API endpoints we use.
+ * Retries, rate limits, validation and redaction come from HttpClient; this file adds Fly's paths,
+ * rate-limit keys, "gone" handling and advice on what to do when a call fails.
+ */
+import { ApiError, HttpClient, type ApiRequest, type ApiResponse, type HttpClientOptions } from "../../http";
+import { flyTuning, resolveFlyConnection, type FlyClientTuning, type FlyConnectionInputs } from "./connection";
+import {
+  describeFlyError,
+  responseSchemas,
+  type FlyAppInfo,
+  type FlyCertificateInfo,
+  type FlyIpInfo,
+  type FlyIpType,
+  type FlyLease,
+  type FlyMachineInfo,
+  type FlySecretInfo,
+  type FlyVolumeInfo,
+} from "./schemas";
+
+export interface FlyClientOptions extends FlyConnectionInputs {
+  /** Values that must never appear in an error, e.g. secret values being set. */
+  redact?: string[];
+  /** Overrides of flyDefaults for this client (tests). */
+  tuning?: FlyClientTuning;
+  /** Environment to read FLY_API_URL / FLY_API_TOKEN / FLY_ACCESS_TOKEN from. @default process.env */
+  env?: Record<string, string | undefined>;
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+  /** Names the caller in the missing-token message, e.g. `FlyVolume "data"`. */
+  context?: string;
+}
+
+export interface CreateMachineRequest {
+  name: string;
+  region: string;
+  config: Record<string, unknown>;
+  skip_launch?: boolean;
+  min_secrets_version?: number;
+}
+
+export interface UpdateMachineRequest {
+  config: Record<string, unknown>;
+  skip_launch?: boolean;
+  min_secrets_version?: number;
+}
+
+export interface CreateVolumeRequest {
+  name: string;
+  region: string;
+  size_gb: number;
+  encrypted?: boolean;
+  snapshot_retention?: number;
+  auto_backup_enabled?: boolean;
+  /** Placement hint: the size of the machine that will mount it. */
+  compute?: { cpu_kind: "shared" | "performance"; cpus: number; memory_mb: number };
+}
+
+/** Machine states after which a machine no longer exists for our purposes. */
+// Arrays, not Sets: Pulumi's closure serializer turns a module-level Set into a plain object.
+const GONE_MACHINE_STATES: readonly string[] = ["destroyed", "destroying"];
+const GONE_VOLUME_STATES: readonly string[] = ["destroyed", "destroying", "pending_destroy", "scheduling_destroy"];
+
+export function isMachineGone(machine: FlyMachineInfo | undefined): boolean {
+  return !machine || GONE_MACHINE_STATES.includes(machine.state);
+}
+
+export function isVolumeGone(volume: FlyVolumeInfo | undefined): boolean {
+  return !volume || GONE_VOLUME_STATES.includes(volume.state ?? "");
+}
+
+export class FlyClient {
+  private http: HttpClient;
+  private fallbackToken: string | undefined;
+  private readonly httpOptions: HttpClientOptions;
+  // No field initializers in serialized classes (see HttpClient): set in the constructor.
+  private readonly schemas: ReturnType<typeof responseSchemas>;
+  readonly pollIntervalMs: number;
+  readonly waitRequestSeconds: number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+
+  constructor(options: FlyClientOptions = {}) {
+    this.schemas = responseSchemas();
+    const connection = resolveFlyConnection(options, options.context ?? "Fly API", options.env);
+    const defaults = flyTuning();
+    const tuning = { ...defaults, ...options.tuning };
+    const rateLimit = tuning.rateLimit === undefined ? defaults.rateLimit : tuning.rateLimit;
+    this.pollIntervalMs = tuning.pollIntervalMs;
+    this.waitRequestSeconds = tuning.waitRequestSeconds;
+    this.sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
+    this.fallbackToken = connection.fallbackToken;
+    this.httpOptions = {
+      api: "Fly Machines API",
+      baseUrl: connection.apiUrl,
+      token: connection.token,
+      retry: tuning.retry,
+      timeoutMs: tuning.requestTimeoutMs,
+      rateLimitFor: () => rateLimit ?? undefined,
+      describeError: describeFlyError,
+      redact: [...(options.redact ?? []), ...(connection.fallbackToken ? [connection.fallbackToken] : [])],
+      fetch: options.fetch,
+      sleep: this.sleep,
+      now: this.now,
+      random: options.random,
+    };
+    this.http = new HttpClient(this.httpOptions);
+  }
+
+  get apiUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  /** Removes the token and registered secrets from text that may reach a user. */
+  scrub(text: string): string {
+    return this.http.scrub(text);
+  }
+
+  // ---- apps ----
+
+  async getApp(app: string): Promise<FlyAppInfo | undefined> {
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}`,
+      operation: "get app",
+      resource: `"${app}"`,
+      schema: this.schemas.app,
+      rateKey: `get_app:${app}`,
+      acceptStatuses: [404],
+    });
+    return res.status === 404 ? undefined : res.data;
+  }
+
+  async createApp(req: { name: string; org_slug: string; network?: string }): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: "/apps",
+      operation: "create app",
+      resource: `"${req.name}" in org "${req.org_slug}"`,
+      body: req,
+      rateKey: `create_app:${req.org_slug}`,
+    });
+  }
+
+  /** Returns false when the app was already gone. */
+  async deleteApp(app: string): Promise<boolean> {
+    const res = await this.call({
+      method: "DELETE",
+      path: `/apps/${seg(app)}`,
+      operation: "delete app",
+      resource: `"${app}"`,
+      rateKey: `delete_app:${app}`,
+      acceptStatuses: [404],
+    });
+    return res.status !== 404;
+  }
+
+  // ---- volumes ----
+
+  async listVolumes(app: string): Promise<FlyVolumeInfo[]> {
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}/volumes`,
+      operation: "list volumes",
+      resource: `of app "${app}"`,
+      schema: this.schemas.volumeList,
+      rateKey: `list_volumes:${app}`,
+    });
+    return res.data;
+  }
+
+  async getVolume(app: string, id: string): Promise<FlyVolumeInfo | undefined> {
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}/volumes/${seg(id)}`,
+      operation: "get volume",
+      resource: `${id} in app "${app}"`,
+      schema: this.schemas.volume,
+      rateKey: `get_volume:${app}/${id}`,
+      acceptStatuses: [404],
+    });
+    return res.status === 404 ? undefined : res.data;
+  }
+
+  async createVolume(app: string, req: CreateVolumeRequest): Promise<FlyVolumeInfo> {
+    const res = await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/volumes`,
+      operation: "create volume",
+      resource: `"${req.name}" in app "${app}" (${req.region})`,
+      body: req,
+      schema: this.schemas.volume,
+      rateKey: `create_volume:${app}`,
+    });
+    return res.data;
+  }
+
+  async updateVolume(
+    app: string,
+    id: string,
+    req: { snapshot_retention?: number; auto_backup_enabled?: boolean },
+  ): Promise<FlyVolumeInfo> {
+    const res = await this.call({
+      method: "PUT",
+      path: `/apps/${seg(app)}/volumes/${seg(id)}`,
+      operation: "update volume",
+      resource: `${id} in app "${app}"`,
+      body: req,
+      schema: this.schemas.volume,
+      rateKey: `update_volume:${app}/${id}`,
+    });
+    return res.data;
+  }
+
+  async extendVolume(app: string, id: string, sizeGb: number): Promise<{ needsRestart: boolean; volume?: FlyVolumeInfo }> {
+    const res = await this.call({
+      method: "PUT",
+      path: `/apps/${seg(app)}/volumes/${seg(id)}/extend`,
+      operation: "extend volume",
+      resource: `${id} in app "${app}"`,
+      body: { size_gb: sizeGb },
+      schema: this.schemas.extendVolume,
+      rateKey: `extend_volume:${app}/${id}`,
+    });
+    return { needsRestart: res.data.needs_restart ?? false, volume: res.data.volume ?? undefined };
+  }
+
+  /** Returns false when the volume was already gone. */
+  async deleteVolume(app: string, id: string): Promise<boolean> {
+    const res = await this.call({
+      method: "DELETE",
+      path: `/apps/${seg(app)}/volumes/${seg(id)}`,
+      operation: "delete volume",
+      resource: `${id} in app "${app}"`,
+      rateKey: `delete_volume:${app}/${id}`,
+      acceptStatuses: [404],
+    });
+    return res.status !== 404;
+  }
+
+  // ---- machines ----
+
+  async listMachines(app: string): Promise<FlyMachineInfo[]> {
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}/machines`,
+      operation: "list machines",
+      resource: `of app "${app}"`,
+      schema: this.schemas.machineList,
+      rateKey: `list_machines:${app}`,
+    });
+    return res.data;
+  }
+
+  async getMachine(app: string, id: string): Promise<FlyMachineInfo | undefined> {
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}/machines/${seg(id)}`,
+      operation: "get machine",
+      resource: `${id} in app "${app}"`,
+      schema: this.schemas.machine,
+      rateKey: `get_machine:${app}/${id}`,
+      acceptStatuses: [404],
+    });
+    return res.status === 404 ? undefined : res.data;
+  }
+
+  async createMachine(app: string, req: CreateMachineRequest): Promise<FlyMachineInfo> {
+    const res = await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/machines`,
+      operation: "create machine",
+      resource: `"${req.name}" in app "${app}" (${req.region})`,
+      body: req,
+      schema: this.schemas.machine,
+      rateKey: `create_machine:${app}`,
+    });
+    return res.data;
+  }
+
+  async updateMachine(app: string, id: string, req: UpdateMachineRequest, leaseNonce: string): Promise<FlyMachineInfo> {
+    const res = await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/machines/${seg(id)}`,
+      operation: "update machine",
+      resource: `${id} in app "${app}"`,
+      body: req,
+      headers: { "fly-machine-lease-nonce": leaseNonce },
+      schema: this.schemas.machine,
+      rateKey: `update_machine:${app}/${id}`,
+    });
+    return res.data;
+  }
+
+  async startMachine(app: string, id: string): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/machines/${seg(id)}/start`,
+      operation: "start machine",
+      resource: `${id} in app "${app}"`,
+      rateKey: `start_machine:${app}/${id}`,
+    });
+  }
+
+  async stopMachine(app: string, id: string): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/machines/${seg(id)}/stop`,
+      operation: "stop machine",
+      resource: `${id} in app "${app}"`,
+      body: {},
+      rateKey: `stop_machine:${app}/${id}`,
+    });
+  }
+
+  /** Returns false when the machine was already gone. `force` kills a running machine. */
+  async deleteMachine(app: string, id: string, force = true): Promise<boolean> {
+    const res = await this.call({
+      method: "DELETE",
+      path: `/apps/${seg(app)}/machines/${seg(id)}`,
+      operation: "destroy machine",
+      resource: `${id} in app "${app}"`,
+      query: { force },
+      rateKey: `delete_machine:${app}/${id}`,
+      acceptStatuses: [404],
+    });
+    return res.status !== 404;
+  }
+
+  /** One bounded /wait call; false when Fly's wait timed out (408) before the state was reached. */
+  async waitForState(
+    app: string,
+    id: string,
+    state: "started" | "stopped" | "suspended" | "destroyed",
+    options: { timeoutSeconds: number; version?: string },
+  ): Promise<boolean> {
+    const timeoutSeconds = Math.max(1, Math.min(this.waitRequestSeconds, Math.ceil(options.timeoutSeconds)));
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}/machines/${seg(id)}/wait`,
+      operation: "wait for machine",
+      resource: `${id} in app "${app}" to be ${state}`,
+      query: { state, timeout: timeoutSeconds, version: options.version },
+      schema: this.schemas.wait,
+      rateKey: `wait_machine:${app}/${id}`,
+      acceptStatuses: [408],
+      timeoutMs: timeoutSeconds * 1000 + 10_000,
+    });
+    return res.status !== 408;
+  }
+
+  async acquireLease(app: string, id: string, ttlSeconds: number): Promise<FlyLease> {
+    const res = await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/machines/${seg(id)}/lease`,
+      operation: "acquire lease on machine",
+      resource: `${id} in app "${app}"`,
+      body: { ttl: ttlSeconds },
+      schema: this.schemas.lease,
+      rateKey: `lease_machine:${app}/${id}`,
+    });
+    return res.data;
+  }
+
+  async releaseLease(app: string, id: string, nonce: string): Promise<void> {
+    await this.call({
+      method: "DELETE",
+      path: `/apps/${seg(app)}/machines/${seg(id)}/lease`,
+      operation: "release lease on machine",
+      resource: `${id} in app "${app}"`,
+      headers: { "fly-machine-lease-nonce": nonce },
+      rateKey: `release_lease:${app}/${id}`,
+      // Gone machine or expired lease: nothing left to release.
+      acceptStatuses: [404, 409, 412],
+    });
+  }
+
+  /** Runs `work` holding the machine's lease, and always releases it. */
+  async withLease<T>(app: string, id: string, ttlSeconds: number, work: (nonce: string) => Promise<T>): Promise<T> {
+    const lease = await this.acquireLease(app, id, ttlSeconds);
+    try {
+      return await work(lease.nonce);
+    } finally {
+      await this.releaseLease(app, id, lease.nonce).catch(() => undefined); // the TTL frees it anyway
+    }
+  }
+
+  // ---- secrets ----
+
+  async listSecrets(app: string): Promise<FlySecretInfo[]> {
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}/secrets`,
+      operation: "list secrets",
+      resource: `of app "${app}"`,
+      schema: this.schemas.secretList,
+      rateKey: `list_secrets:${app}`,
+    });
+    return res.data.secrets ?? [];
+  }
+
+  /** Sets the given keys; a null value unsets the key. Returns the new secrets version. */
+  async updateSecrets(app: string, values: Record<string, string | null>): Promise<number | undefined> {
+    const res = await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/secrets`,
+      operation: "update secrets",
+      resource: `of app "${app}" (keys ${Object.keys(values).sort().join(", ")})`,
+      body: { values },
+      schema: this.schemas.secretsUpdate,
+      rateKey: `update_secrets:${app}`,
+    });
+    return res.data.version ?? res.data.Version ?? undefined;
+  }
+
+  // ---- IP assignments ----
+
+  async listIps(app: string): Promise<FlyIpInfo[]> {
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}/ip_assignments`,
+      operation: "list IP addresses",
+      resource: `of app "${app}"`,
+      schema: this.schemas.ipList,
+      rateKey: `list_ips:${app}`,
+    });
+    return res.data.ips ?? [];
+  }
+
+  async assignIp(app: string, req: { type: FlyIpType; region?: string; network?: string }): Promise<FlyIpInfo> {
+    const res = await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/ip_assignments`,
+      operation: "allocate IP address",
+      resource: `(${req.type}) for app "${app}"`,
+      body: req,
+      schema: this.schemas.ip,
+      rateKey: `assign_ip:${app}`,
+    });
+    return res.data;
+  }
+
+  /** Returns false when the address was already released. */
+  async releaseIp(app: string, ip: string): Promise<boolean> {
+    const res = await this.call({
+      method: "DELETE",
+      path: `/apps/${seg(app)}/ip_assignments/${seg(ip)}`,
+      operation: "release IP address",
+      resource: `${ip} of app "${app}"`,
+      rateKey: `release_ip:${app}`,
+      acceptStatuses: [404],
+    });
+    return res.status !== 404;
+  }
+
+  // ---- certificates ----
+
+  async getCertificate(app: string, hostname: string): Promise<FlyCertificateInfo | undefined> {
+    const res = await this.call({
+      method: "GET",
+      path: `/apps/${seg(app)}/certificates/${seg(hostname)}`,
+      operation: "get certificate",
+      resource: `for ${hostname} in app "${app}"`,
+      schema: this.schemas.certificate,
+      rateKey: `get_certificate:${app}`,
+      acceptStatuses: [404],
+    });
+    return res.status === 404 ? undefined : res.data;
+  }
+
+  async requestAcmeCertificate(app: string, hostname: string): Promise<FlyCertificateInfo> {
+    const res = await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/certificates/acme`,
+      operation: "request ACME certificate",
+      resource: `for ${hostname} in app "${app}"`,
+      body: { hostname },
+      schema: this.schemas.certificate,
+      rateKey: `create_certificate:${app}`,
+    });
+    return res.data;
+  }
+
+  /** Returns false when the certificate was already gone. */
+  async deleteCertificate(app: string, hostname: string): Promise<boolean> {
+    const res = await this.call({
+      method: "DELETE",
+      path: `/apps/${seg(app)}/certificates/${seg(hostname)}`,
+      operation: "delete certificate",
+      resource: `for ${hostname} in app "${app}"`,
+      rateKey: `delete_certificate:${app}`,
+      acceptStatuses: [404],
+    });
+    return res.status !== 404;
+  }
+
+  // ---- plumbing ----
+
+  private async call<T>(req: ApiRequest<T>): Promise<ApiResponse<T>> {
+    try {
+      return await this.http.request(req);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401 && this.fallbackToken) {
+        // The token in state was rejected (rotated?); try the one from the environment once.
+        this.http = new HttpClient({ ...this.httpOptions, token: this.fallbackToken });
+        this.fallbackToken = undefined;
+        return this.call(req);
+      }
+      throw withAdvice(err, this.http);
+    }
+  }
+}
+
+/** Appends what to do next to an API error, keeping its fields for callers that branch on them. */
+function withAdvice(err: unknown, http: HttpClient): unknown {
+  if (!(err instanceof ApiError)) return err;
+  const advice = adviceFor(err.status);
+  if (!advice) return err;
+  return new ApiError(http.scrub(`${err.message}. ${advice}`), err.status, err.code, err.operation, err.resource, err.apiMessage);
+}
+
+function adviceFor(status: number | undefined): string | undefined {
+  if (status === 401) {
+    return "The token was rejected: set a valid token in `sophia:flyApiToken` or FLY_API_TOKEN (fly tokens create org)";
+  }
+  if (status === 403) return "The token lacks access to this app or org: use an org token for the app's organization";
+  if (status === 429) return "Fly kept rate-limiting the request: wait a minute and run the command again";
+  if (status !== undefined && status >= 500) {
+    return "Fly's API failed repeatedly: check https://status.flyio.net and run the command again";
+  }
+  return undefined;
+}
+
+/** One URL path segment (IPv6 addresses and hostnames included). */
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}

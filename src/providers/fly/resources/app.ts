@@ -1,0 +1,124 @@
+/**
+ * FlyApp: a Fly.io app in an organization. Apps have no mutable settings through the Machines API,
+ * so any change to name or org replaces the app.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ApiError } from "../../http";
+import { APP_NAME, changedKeys, compact, connectionOf, deepEqual, flyClient, validate } from "./common";
+import { withSecretOutputs, type FlyConnectionArgs } from "./args";
+import { type FlyConnectionInputs } from "../api/connection";
+
+export interface FlyAppArgs extends FlyConnectionArgs {
+  /** Globally unique app name: lowercase letters, digits and dashes. Changing it replaces the app. */
+  name: pulumi.Input<string>;
+  /** Organization slug (`sophia:flyOrg`), e.g. "personal". Changing it replaces the app. */
+  org: pulumi.Input<string>;
+}
+
+export interface FlyAppInputs extends FlyConnectionInputs {
+  name: string;
+  org: string;
+}
+
+export interface FlyAppOutputs extends FlyAppInputs {
+  /** Fly's status for the app, e.g. "pending" or "deployed". */
+  status: string;
+  appId?: string;
+}
+
+const REPLACE_KEYS = ["name", "org"] as const;
+
+function inputSchema() {
+  return z.object({
+    name: z.string().regex(APP_NAME, "app names are 1-63 lowercase letters, digits and dashes, not starting or ending with a dash"),
+    org: z.string().regex(/^[a-z0-9-]+$/, 'org must be an organization slug such as "personal" (see `fly orgs list`)'),
+    apiToken: z.string().optional(),
+    apiUrl: z.string().optional(),
+  });
+}
+
+export const flyAppProvider = {
+  async check(_olds: FlyAppInputs, news: FlyAppInputs) {
+    const { failures } = validate(inputSchema(), news);
+    return { inputs: news, failures };
+  },
+
+  async diff(_id: string, olds: FlyAppOutputs, news: FlyAppInputs) {
+    const replaces = changedKeys(olds, news, REPLACE_KEYS);
+    // Names are global: the same name in another org can only exist once the old app is gone.
+    const deleteBeforeReplace = replaces.includes("org") && !replaces.includes("name");
+    return { changes: replaces.length > 0, replaces, deleteBeforeReplace };
+  },
+
+  async create(inputs: FlyAppInputs) {
+    const client = flyClient(inputs, `FlyApp "${inputs.name}"`);
+    try {
+      await client.createApp({ name: inputs.name, org_slug: inputs.org });
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 409 || err.status === 422) && /taken|exists/i.test(err.apiMessage ?? "")) {
+        const existing = await client.getApp(inputs.name).catch(() => undefined);
+        const owner = existing?.organization?.slug;
+        if (owner === inputs.org) {
+          throw new Error(
+            `create app "${inputs.name}": an app with this name already exists in org "${inputs.org}" but is not managed by this stack. ` +
+              `Destroy it (fly apps destroy ${inputs.name}) or choose other names with \`pulumi config set sophia:appPrefix <prefix>\`.`,
+          );
+        }
+        throw new Error(
+          `create app "${inputs.name}": the name is already taken by another organization. ` +
+            "Fly app names are global across all organizations: choose a prefix unique to you with " +
+            "`pulumi config set sophia:appPrefix <prefix>` (it names every app).",
+        );
+      }
+      throw err;
+    }
+    const app = await client.getApp(inputs.name);
+    const outs: FlyAppOutputs = compact({
+      ...connectionOf(inputs),
+      name: inputs.name,
+      org: app?.organization?.slug ?? inputs.org,
+      status: app?.status ?? "pending",
+      appId: app?.id ?? undefined,
+    });
+    return { id: inputs.name, outs };
+  },
+
+  async read(id: string, props: FlyAppOutputs) {
+    const app = await flyClient(props, `FlyApp "${id}"`).getApp(id);
+    if (!app) return {};
+    const outs: FlyAppOutputs = compact({
+      ...connectionOf(props),
+      name: app.name,
+      org: app.organization?.slug ?? props.org,
+      status: app.status ?? props.status,
+      appId: app.id ?? props.appId,
+    });
+    return { id, props: outs };
+  },
+
+  async update(_id: string, olds: FlyAppOutputs, news: FlyAppInputs) {
+    // Only connection settings can reach here (everything else replaces).
+    if (!deepEqual(olds.name, news.name) || !deepEqual(olds.org, news.org)) {
+      throw new Error(`update app "${olds.name}": name and org cannot change in place; this is a bug in the FlyApp diff.`);
+    }
+    return { outs: { ...olds, ...connectionOf(news) } };
+  },
+
+  async delete(id: string, props: FlyAppOutputs) {
+    // Fly destroys the app's machines, volumes, IPs and certificates with it; 404 means already gone.
+    await flyClient(props, `FlyApp "${id}"`).deleteApp(id);
+  },
+};
+
+/** A Fly.io app. `pulumi-nodejs:dynamic/fly:App`. */
+export class FlyApp extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly org: pulumi.Output<string>;
+  declare readonly status: pulumi.Output<string>;
+  declare readonly appId: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: FlyAppArgs, opts?: pulumi.CustomResourceOptions) {
+    super(flyAppProvider, name, { ...args, status: undefined, appId: undefined }, withSecretOutputs(opts), "fly", "App");
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * FlyMachine: one Fly machine with its whole config. Region and name are immutable, so changing
+ * them replaces the machine; everything else is an update that sends the whole config under a
+ * lease, then waits for the intended state (and health checks when the release strategy asks).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ApiError } from "../../http";
+import { isMachineGone, type FlyClient } from "../api/client";
+import { APP_NAME, REGION, compact, connectionOf, containsUnknown, deepEqual, flyClient, isUnknown, validate } from "./common";
+import { withSecretOutputs, type FlyConnectionArgs } from "./args";
+import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
+import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
+
+export type { FlyMachineConfig, FlyMachineService, FlyMachineCheck, FlyMachineMount } from "../api/schemas";
+
+export interface FlyMachineArgs extends FlyConnectionArgs {
+  /** App the machine belongs to. Changing it replaces the machine. */
+  app: pulumi.Input<string>;
+  /** Machine name, unique within the app. Immutable on Fly: changing it replaces the machine. */
+  name: pulumi.Input<string>;
+  /** Fly region, e.g. "sjc". Immutable on Fly: changing it replaces the machine. */
+  region: pulumi.Input<string>;
+  /** The whole machine config, in the Machines API's own field names (fly.MachineConfig). */
+  config: pulumi.Input<FlyMachineConfig>;
+  /** Wait until the machine's checks pass after create/update (rolling, canary, bluegreen). @default false */
+  waitForChecks?: pulumi.Input<boolean>;
+  /**
+   * With waitForChecks, also wait after create. A cluster member whose check needs a quorum sets
+   * false: the first node cannot pass alone, so waiting would deadlock the first deploy. @default true
+   */
+  checksOnCreate?: pulumi.Input<boolean>;
+  /** Create the machine without starting it. @default false */
+  skipLaunch?: pulumi.Input<boolean>;
+  /** Upper bound for reaching the intended state and passing checks. @default 300 */
+  waitTimeoutSeconds?: pulumi.Input<number>;
+}
+
+export interface FlyMachineInputs extends FlyConnectionInputs {
+  app: string;
+  name: string;
+  region: string;
+  config: FlyMachineConfig;
+  waitForChecks?: boolean;
+  checksOnCreate?: boolean;
+  skipLaunch?: boolean;
+  waitTimeoutSeconds?: number;
+}
+
+export interface FlyMachineOutputs extends FlyMachineInputs {
+  machineId: string;
+  /** Fly's version id of the current config. */
+  instanceId?: string;
+  /** 6PN address inside the org's private network. */
+  privateIp?: string;
+}
+
+const IMMUTABLE_KEYS = ["app", "name", "region"] as const;
+
+function inputSchema() {
+  return z.object({
+    app: z.string().regex(APP_NAME, "app must be a Fly app name"),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, "machine names are letters, digits, dashes and underscores (max 63)"),
+    region: z.string().regex(REGION, 'region must be a Fly region code such as "sjc"'),
+    config: machineConfigSchema(),
+    waitForChecks: z.boolean().optional(),
+    checksOnCreate: z.boolean().optional(),
+    skipLaunch: z.boolean().optional(),
+    waitTimeoutSeconds: z.int().min(1).max(3600).optional(),
+    apiToken: z.string().optional(),
+    apiUrl: z.string().optional(),
+  });
+}
+
+export const flyMachineProvider = {
+  async check(_olds: Partial<FlyMachineInputs>, news: FlyMachineInputs) {
+    const { failures } = validate(inputSchema(), news);
+    return { inputs: news, failures };
+  },
+
+  async diff(_id: string, olds: FlyMachineOutputs, news: FlyMachineInputs) {
+    const replaces: string[] = IMMUTABLE_KEYS.filter((key) => isUnknown(news[key]) || olds[key] !== news[key]);
+    // A different volume or mount path is a new machine: the data moves with it. A config that is
+    // wholly unknown in preview (e.g. a new image digest) is an update, not a replacement.
+    const configUnknown = isUnknown(news.config);
+    const oldMount = olds.config?.mounts?.[0];
+    const newMount = configUnknown ? oldMount : news.config?.mounts?.[0];
+    const mountChanged = containsUnknown(newMount) || oldMount?.volume !== newMount?.volume || oldMount?.path !== newMount?.path;
+    if (mountChanged) replaces.push("config");
+    const configChanged = containsUnknown(news.config) || !deepEqual(canonicalConfig(olds.config), canonicalConfig(news.config));
+    // The new machine can only mount the volume, or take the name, once the old one is gone.
+    const sameVolume = oldMount?.volume !== undefined && oldMount.volume === newMount?.volume;
+    const sameName = olds.name === news.name && olds.app === news.app;
+    return {
+      changes: replaces.length > 0 || configChanged,
+      replaces,
+      deleteBeforeReplace: replaces.length > 0 && (sameVolume || sameName),
+    };
+  },
+
+  async create(inputs: FlyMachineInputs) {
+    const client = flyClient(inputs, `FlyMachine "${inputs.name}"`);
+    const config = canonicalConfig(inputs.config);
+    // A machine left behind by an interrupted create (same name) is adopted rather than duplicated.
+    const leftover = (await client.listMachines(inputs.app)).find((m) => m.name === inputs.name && !isMachineGone(m));
+    let machine: FlyMachineInfo;
+    if (leftover) {
+      if (leftover.region !== inputs.region) {
+        throw new Error(
+          `create machine "${inputs.name}" in app "${inputs.app}": a machine with this name already exists in region ${leftover.region} ` +
+            `(${leftover.id}). Destroy it (fly machine destroy ${leftover.id} -a ${inputs.app}) or choose another name.`,
+        );
+      }
+      machine = await client.withLease(inputs.app, leftover.id, flyDefaults.leaseTtlSeconds, (nonce) =>
+        client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false }, nonce),
+      );
+    } else {
+      machine = await client.createMachine(inputs.app, {
+        name: inputs.name,
+        region: inputs.region,
+        config,
+        skip_launch: inputs.skipLaunch ?? false,
+      });
+    }
+    if (!inputs.skipLaunch) await settle(client, inputs, machine, "create");
+    return { id: machine.id, outs: machineOutputs(inputs, machine, inputs.config) };
+  },
+
+  async read(id: string, props: FlyMachineOutputs) {
+    const machine = await flyClient(props, `FlyMachine "${props.name}"`).getMachine(props.app, id);
+    if (isMachineGone(machine)) return {};
+    const live = machine as FlyMachineInfo;
+    // Only the config is compared; the run state is deliberately not an output, because Fly Proxy
+    // stops and starts machines on its own (autostop) and that is not drift.
+    const config = projectConfig(props.config, live.config ?? {});
+    return { id, props: machineOutputs(props, live, config) };
+  },
+
+  async update(id: string, olds: FlyMachineOutputs, news: FlyMachineInputs) {
+    const client = flyClient(news, `FlyMachine "${news.name}"`);
+    if (deepEqual(canonicalConfig(olds.config), canonicalConfig(news.config))) {
+      return {
+        outs: { ...olds, ...connectionOf(news), waitForChecks: news.waitForChecks, checksOnCreate: news.checksOnCreate, skipLaunch: news.skipLaunch },
+      };
+    }
+    const current = await client.getMachine(news.app, id);
+    if (isMachineGone(current)) {
+      throw new Error(
+        `update machine "${news.name}" (${id}) in app "${news.app}": the machine no longer exists. ` +
+          "Run `pulumi refresh` so that Pulumi recreates it.",
+      );
+    }
+    // Keep scale-to-zero: a machine the proxy stopped stays stopped and picks up the config on its next start.
+    const idle = current?.state === "stopped" || current?.state === "suspended";
+    const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config));
+    const machine = await client
+      .withLease(news.app, id, flyDefaults.leaseTtlSeconds, (nonce) =>
+        client.updateMachine(news.app, id, { config: canonicalConfig(news.config), skip_launch: skipLaunch }, nonce),
+      )
+      .catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
+          throw new Error(
+            `update machine "${news.name}" (${id}) in app "${news.app}": another deployment holds the machine's lease ` +
+              `(${err.apiMessage ?? "leased"}). Wait for it to finish (leases expire) and run the command again.`,
+          );
+        }
+        throw err;
+      });
+    if (!skipLaunch) await settle(client, news, machine, "update");
+    return { outs: machineOutputs(news, machine, news.config) };
+  },
+
+  async delete(id: string, props: FlyMachineOutputs) {
+    const client = flyClient(props, `FlyMachine "${props.name}"`);
+    const existed = await client.deleteMachine(props.app, id, true);
+    if (!existed) return;
+    // Wait until it's really gone, so that a volume it mounted can be deleted right after. The
+    // destroy already succeeded, so an API error here (e.g. 404 once it's purged) changes nothing.
+    await client.waitForState(props.app, id, "destroyed", { timeoutSeconds: 60 }).catch((err: unknown) => {
+      if (err instanceof ApiError) return true;
+      throw err;
+    });
+  },
+};
+
+/** Waits for the machine to start and, when asked, for its checks to pass, within the timeout. */
+async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyMachineInfo, action: "create" | "update") {
+  const timeoutSeconds = inputs.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds;
+  const deadline = client.now() + timeoutSeconds * 1000;
+  const what = `${action} machine "${inputs.name}" (${machine.id}) in app "${inputs.app}"`;
+  const advice = `Check its logs (fly logs -a ${inputs.app} --machine ${machine.id}) or raise waitTimeoutSeconds (now ${timeoutSeconds}).`;
+  for (;;) {
+    const remaining = (deadline - client.now()) / 1000;
+    if (remaining <= 0) {
+      const state = (await client.getMachine(inputs.app, machine.id))?.state ?? "unknown";
+      throw new Error(`${what}: not started within ${timeoutSeconds}s (state: ${state}). ${advice}`);
+    }
+    const started = await client.waitForState(inputs.app, machine.id, "started", {
+      timeoutSeconds: remaining,
+      version: machine.instance_id ?? undefined,
+    });
+    if (started) break;
+  }
+  if (!inputs.waitForChecks || (action === "create" && inputs.checksOnCreate === false)) return;
+  const expected = countChecks(inputs.config);
+  if (expected === 0) return;
+  for (;;) {
+    const current = await client.getMachine(inputs.app, machine.id);
+    const checks = current?.checks ?? [];
+    if (checks.length >= expected && checks.every((c) => c.status === "passing")) return;
+    if (client.now() >= deadline) {
+      const failing = checks
+        .filter((c) => c.status !== "passing")
+        .map((c) => `${c.name}: ${c.status}${c.output ? ` (${c.output.slice(0, 120)})` : ""}`)
+        .join("; ");
+      throw new Error(client.scrub(`${what}: health checks did not pass within ${timeoutSeconds}s [${failing || "no check results yet"}]. ${advice}`));
+    }
+    await client.sleep(Math.min(client.pollIntervalMs, Math.max(0, deadline - client.now())));
+  }
+}
+
+function countChecks(config: FlyMachineConfig): number {
+  const top = Object.keys(config.checks ?? {}).length;
+  return top + (config.services ?? []).reduce((n, s) => n + (s.checks?.length ?? 0), 0);
+}
+
+function autostopEnabled(config: FlyMachineConfig): boolean {
+  return (config.services ?? []).some((s) => s.autostop !== undefined && s.autostop !== "off");
+}
+
+function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, config: FlyMachineConfig): FlyMachineOutputs {
+  return compact({
+    ...connectionOf(inputs),
+    app: inputs.app,
+    name: machine.name ?? inputs.name,
+    region: machine.region ?? inputs.region,
+    config,
+    waitForChecks: inputs.waitForChecks,
+    checksOnCreate: inputs.checksOnCreate,
+    skipLaunch: inputs.skipLaunch,
+    waitTimeoutSeconds: inputs.waitTimeoutSeconds,
+    machineId: machine.id,
+    instanceId: machine.instance_id ?? undefined,
+    privateIp: machine.private_ip ?? undefined,
+  });
+}
+
+/** A config in comparable form: no undefined, no empty maps/lists, autostop as a string. */
+export function canonicalConfig(config: FlyMachineConfig | undefined): FlyMachineConfig {
+  return canonical(config ?? {}) as FlyMachineConfig;
+}
+
+function canonical(value: unknown, key?: string): unknown {
+  if (key === "autostop") return normalizeAutostop(value);
+  if (Array.isArray(value)) return value.map((item) => canonical(item));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const c = canonical(v, k);
+      if (c === undefined || c === null) continue;
+      if (Array.isArray(c) && c.length === 0) continue;
+      if (typeof c === "object" && !Array.isArray(c) && Object.keys(c).length === 0) continue;
+      out[k] = c;
+    }
+    return out;
+  }
+  return value;
+}
+
+// Arrays, not Sets: Pulumi's closure serializer turns a module-level Set into a plain object.
+/** Keys that are maps: every key in them is ours, so extra keys found on Fly are drift. */
+const MAP_KEYS: readonly string[] = ["env", "metadata", "checks"];
+/** Top-level keys whose appearance out of band is drift even if we never set them. */
+const ALWAYS_COMPARED: readonly string[] = ["env", "services", "checks", "mounts"];
+
+/**
+ * The live config seen through the desired one: fields Fly fills in on its own (defaults, mount
+ * sizes, fly_* metadata) are dropped, so only real differences remain.
+ */
+export function projectConfig(desired: FlyMachineConfig | undefined, actual: Record<string, unknown>): FlyMachineConfig {
+  const want = canonicalConfig(desired) as Record<string, unknown>;
+  const have = canonical(actual) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(have)) {
+    if (!(key in want) && !ALWAYS_COMPARED.includes(key)) continue;
+    if (!(key in want)) {
+      out[key] = value;
+    } else if (MAP_KEYS.includes(key) && value && typeof value === "object") {
+      const wanted = want[key] as Record<string, unknown>;
+      out[key] = Object.fromEntries(
+        Object.entries(value).filter(([k]) => key !== "metadata" || !k.startsWith("fly_") || k in wanted),
+      );
+    } else {
+      out[key] = project(want[key], value);
+    }
+  }
+  return out as FlyMachineConfig;
+}
+
+function project(want: unknown, have: unknown): unknown {
+  if (Array.isArray(want) && Array.isArray(have)) return have.map((item, i) => project(want[i], item));
+  if (want && have && typeof want === "object" && typeof have === "object" && !Array.isArray(want) && !Array.isArray(have)) {
+    const wanted = want as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(have as Record<string, unknown>)
+        .filter(([k]) => k in wanted)
+        .map(([k, v]) => [k, project(wanted[k], v)]),
+    );
+  }
+  return have;
+}
+
+/** A Fly machine. `pulumi-nodejs:dynamic/fly:Machine`. */
+export class FlyMachine extends pulumi.dynamic.Resource {
+  declare readonly machineId: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly region: pulumi.Output<string>;
+  declare readonly instanceId: pulumi.Output<string | undefined>;
+  declare readonly privateIp: pulumi.Output<string | undefined>;
+  declare readonly config: pulumi.Output<FlyMachineConfig>;
+
+  constructor(name: string, args: FlyMachineArgs, opts?: pulumi.CustomResourceOptions) {
+    const outputs = { machineId: undefined, instanceId: undefined, privateIp: undefined };
+    super(flyMachineProvider, name, { ...args, ...outputs }, withSecretOutputs(opts), "fly", "Machine");
+  }
+}

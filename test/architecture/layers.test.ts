@@ -1,0 +1,90 @@
+/**
+ * The folders follow the import direction (README, "Architecture"): providers import nothing above
+ * them; config reads platform facts; components build on providers and config; the program wires
+ * components; the planner runs the program. A change that imports upward, or closes a cycle, fails here.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = path.resolve(__dirname, "../..");
+const sourceDirs = ["src", "components", "environments"];
+
+function listTs(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return listTs(full);
+    return entry.name.endsWith(".ts") ? [full] : [];
+  });
+}
+
+function resolveImport(from: string, spec: string): string {
+  const base = path.resolve(path.dirname(from), spec);
+  for (const candidate of [base, `${base}.ts`, path.join(base, "index.ts")]) {
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+  }
+  throw new Error(`${path.relative(root, from)} imports "${spec}", which does not resolve`);
+}
+
+/** Relative imports of every project source file, repo-relative. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sourceDirs.flatMap((d) => listTs(path.join(root, d)))) {
+    const text = fs.readFileSync(file, "utf8");
+    const specs = [...text.matchAll(/(?:from|import|import\(|require\()\s*["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
+    graph.set(path.relative(root, file), specs.map((s) => path.relative(root, resolveImport(file, s))));
+  }
+  return graph;
+}
+
+/** Layers from the bottom up; a file may import its own layer or any below it. */
+const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
+  { name: "providers", matches: (f) => f.startsWith("src/providers/") },
+  { name: "platform facts", matches: (f) => f === "src/platform.ts" },
+  { name: "config", matches: (f) => f.startsWith("src/config/") || f.startsWith("environments/") },
+  { name: "components", matches: (f) => f.startsWith("components/") },
+  { name: "program", matches: (f) => f === "src/index.ts" || f === "src/output-value.ts" },
+  { name: "planner", matches: (f) => f.startsWith("src/planner/") },
+];
+
+function layerOf(file: string): number {
+  const index = LAYERS.findIndex((layer) => layer.matches(file));
+  if (index < 0) throw new Error(`${file} belongs to no layer; add it to the README's architecture and to LAYERS here`);
+  return index;
+}
+
+describe("import direction", () => {
+  const graph = importGraph();
+
+  it("every source file belongs to a layer", () => {
+    expect(graph.size).toBeGreaterThan(0);
+    for (const file of graph.keys()) expect(() => layerOf(file)).not.toThrow();
+  });
+
+  it("no file imports a layer above its own", () => {
+    const upward: string[] = [];
+    for (const [file, imports] of graph) {
+      for (const target of imports) {
+        if (layerOf(target) > layerOf(file)) upward.push(`${file} (${LAYERS[layerOf(file)]!.name}) imports ${target} (${LAYERS[layerOf(target)]!.name})`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+
+  it("the source files import each other without a cycle", () => {
+    const cycles: string[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (file: string, trail: string[]) => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "visiting") {
+        cycles.push([...trail.slice(trail.indexOf(file)), file].join(" -> "));
+        return;
+      }
+      state.set(file, "visiting");
+      for (const target of graph.get(file) ?? []) visit(target, [...trail, file]);
+      state.set(file, "done");
+    };
+    for (const file of graph.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+});

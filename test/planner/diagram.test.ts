@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import type { RecordedResource } from "../../src/planner/engine";
+import { renderDiagram, serviceCalls } from "../../src/planner/diagram";
+import { summarizeServices } from "../../src/planner/report";
+
+/** A small plan in the shape the components record: service components with an app, machines and IPs. */
+function plan(services: { name: string; reach: "public" | "private"; regions: string[]; env?: Record<string, string> }[], extra: RecordedResource[] = []) {
+  const resources: RecordedResource[] = [];
+  const add = (type: string, name: string, parent: string | undefined, inputs: Record<string, unknown>) => {
+    const urn = `urn:pulumi:dev::sophia::${type}::${name}`;
+    resources.push({ urn, type, name, parent, custom: !type.startsWith("sophia:"), inputs, protect: false, retainOnDelete: false, dependencies: [] });
+    return urn;
+  };
+  for (const s of services) {
+    const component = add("sophia:fly:Service", s.name, undefined, {});
+    const app = `sophia-dev-${s.name}`;
+    add("pulumi-nodejs:dynamic/fly:App", `${s.name}-app`, component, { name: app, org: "personal" });
+    for (const type of s.reach === "public" ? ["shared_v4", "v6"] : ["private_v6"]) add("pulumi-nodejs:dynamic/fly:IpAddress", `${s.name}-ip-${type}`, component, { app, type });
+    for (const region of s.regions) {
+      add("pulumi-nodejs:dynamic/fly:Machine", `${s.name}-machine-${region}-0`, component, {
+        app,
+        region,
+        config: { guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 }, env: s.env ?? {}, services: [{ autostop: "stop", min_machines_running: 0 }] },
+      });
+    }
+  }
+  resources.push(...extra);
+  return { resources: resources.map((r) => ({ ...r, parent: r.parent ?? null })), services: summarizeServices(resources), outputs: { primaryRegion: "lax" } };
+}
+
+describe("diagram", () => {
+  it("takes calls from *_URL env vars: a .flycast URL is a Flycast call, a .fly.dev URL a public one", () => {
+    const input = plan([
+      { name: "weaviate", reach: "private", regions: ["lax"] },
+      { name: "unified-api", reach: "public", regions: ["lax"], env: { WEAVIATE_URL: "http://sophia-dev-weaviate.flycast:8080" } },
+      { name: "agno-bridge", reach: "public", regions: ["lax"], env: { UNIFIED_API_URL: "https://sophia-dev-unified-api.fly.dev" } },
+    ]);
+    expect(serviceCalls(input, false)).toEqual([
+      { from: "unified-api", to: "weaviate", reach: "Flycast" },
+      { from: "agno-bridge", to: "unified-api", reach: "public" },
+    ]);
+  });
+
+  it("falls back to SERVICE_CALLS when no machine carries a *_URL env var", () => {
+    const input = plan([
+      { name: "weaviate", reach: "private", regions: ["lax"] },
+      { name: "mcp-memory", reach: "private", regions: ["lax"] },
+    ]);
+    expect(serviceCalls(input, false)).toEqual([{ from: "mcp-memory", to: "weaviate", reach: "Flycast" }]);
+  });
+
+  it("a caller in a region without the callee calls the callee's primary-region machines", () => {
+    const input = plan([
+      { name: "weaviate", reach: "private", regions: ["lax"] },
+      { name: "unified-api", reach: "public", regions: ["lax", "sjc"], env: { WEAVIATE_URL: "http://sophia-dev-weaviate.flycast:8080" } },
+    ]);
+    const diagram = renderDiagram(input);
+    expect(diagram).toContain("svc__unified_api__sjc -.->|Flycast| svc__weaviate__lax");
+    expect(diagram).toContain("svc__unified_api__lax -.->|Flycast| svc__weaviate__lax");
+  });
+
+  it("shows a private service as Flycast only, with no edge from the Internet", () => {
+    const diagram = renderDiagram(plan([{ name: "weaviate", reach: "private", regions: ["lax"] }]));
+    expect(diagram).toContain("private: Flycast only");
+    expect(diagram).not.toMatch(/internet -->\|public\| svc__weaviate/);
+  });
+
+  it("draws a Vercel project as the agent-ui when agent-ui is not a Fly app", () => {
+    const project: RecordedResource = {
+      urn: "urn:pulumi:dev::sophia::vercel:index/project:Project::edge-ui",
+      type: "vercel:index/project:Project",
+      name: "edge-ui",
+      custom: true,
+      inputs: { name: "sophia-agent-ui" },
+      protect: false,
+      retainOnDelete: false,
+      dependencies: [],
+    };
+    const diagram = renderDiagram(plan([{ name: "agno-bridge", reach: "public", regions: ["lax"] }], [project]));
+    expect(diagram).toContain("internet -->|public| vercel__edge_ui");
+    expect(diagram).toContain("vercel__edge_ui -->|public| svc__agno_bridge__lax");
+  });
+});
