@@ -131,6 +131,12 @@ describe("workflow structure", () => {
   });
 
 
+  it("pulumi/actions is at v7, its current major (node24 runtime, released 2026-05)", () => {
+    const versions = workflows.flatMap((w) => [...w.text.matchAll(/uses: pulumi\/actions@[0-9a-f]{40} # (v[\d.]+)/g)].map((m) => m[1]));
+    expect(versions.length).toBeGreaterThan(0);
+    expect(versions.filter((v) => !v.startsWith("v7."))).toEqual([]);
+  });
+
   it("every npm command a workflow runs exists in package.json scripts", () => {
     const missing = runScripts.flatMap(({ where, run }) =>
       [...run.matchAll(/\bnpm (?:run(?:-script)? ([\w:.-]+)|(test|start)\b)/g)]
@@ -160,7 +166,6 @@ describe("least privilege", () => {
       .map(({ where }) => where);
     expectNone(broken);
   });
-
 
   it("no other permission is granted write", () => {
     const allowed = new Set(["pull-requests", "id-token"]);
