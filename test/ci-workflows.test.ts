@@ -36,6 +36,7 @@ const TOKEN_EXPRESSION = "${{ steps.pulumi-token.outputs.pulumi-access-token || 
 type YamlMap = Record<string, unknown>;
 interface Step {
   id?: string;
+  if?: string;
   name?: string;
   uses?: string;
   run?: string;
@@ -202,7 +203,7 @@ describe("secrets", () => {
 
   // pulumi/auth-actions v2.1.0 exports the token to every later step of the job, whatever
   // export-environment-variables says, so no step may come between it and the Pulumi step.
-  it("the OIDC step comes after npm ci and right before the Pulumi step, so no project code but Pulumi's sees the token", () => {
+  it("the OIDC step comes after npm ci and right before the Pulumi step, so only Pulumi sees the token", () => {
     const jobs = allJobs.filter(({ job }) => authSteps(job).length > 0);
     expect(jobs.length).toBeGreaterThan(0);
     const broken = jobs.flatMap(({ job, where }) => {
@@ -210,7 +211,7 @@ describe("secrets", () => {
       const auth = list.findIndex((s) => usesAction(s, "pulumi/auth-actions"));
       const pulumi = list.findIndex((s) => usesAction(s, "pulumi/actions"));
       const install = list.findIndex((s) => /\bnpm ci\b/.test(s.run ?? ""));
-      // After the Pulumi step, only plain shell that runs no project code (a message, say).
+      // After the Pulumi step, only shell that runs no project code except through the pulumi CLI.
       const later = list.slice(pulumi + 1).filter((s) => s.run === undefined || /\$\{\{|\bnpm\b|\bnpx\b|\bnode\b/.test(s.run));
       return install >= 0 && install < auth && pulumi === auth + 1 && later.length === 0 ? [] : [where];
     });
@@ -372,12 +373,18 @@ const INVARIANTS = {
   "every pulumi up refreshes first": (ws: Workflow[]) =>
     jobsOf(ws).flatMap(({ job, where }) => pulumiSteps(job).filter((s) => s.with?.command === "up" && s.with.refresh !== true).map(() => `${where}: up without refresh: true`)),
 
-  "a scheduled workflow previews every stack with refresh and expect-no-changes, showing the diff": (ws: Workflow[]) => {
-    const checked = jobsOf(ws)
-      .filter(({ workflow }) => "schedule" in triggers(workflow))
+  "a scheduled workflow previews every stack with refresh and expect-no-changes, and names what drifted": (ws: Workflow[]) => {
+    const scheduled = jobsOf(ws).filter(({ workflow }) => "schedule" in triggers(workflow));
+    const checked = scheduled
       .filter(({ job }) => pulumiSteps(job).some((s) => s.with?.command === "preview" && s.with.refresh === true && s.with["expect-no-changes"] === true && s.with.diff === true))
-      .map(({ job }) => stackOf(job));
-    return STACKS.filter((stack) => !checked.includes(stack)).map((stack) => `no scheduled drift check of ${stack}`);
+      .map(({ job, where }) => ({ stack: stackOf(job), where, job }));
+    // On failure, a step lists each resource whose step is not `same`, from the preview's JSON.
+    const naming = (job: Job) =>
+      steps(job).some((s) => /^failure\(\)/.test(s.if ?? "") && /pulumi preview .*--refresh .*--json/.test(s.run ?? "") && /\.op != "same"/.test(s.run ?? "") && /GITHUB_STEP_SUMMARY/.test(s.run ?? ""));
+    return [
+      ...STACKS.filter((stack) => !checked.some((c) => c.stack === stack)).map((stack) => `no scheduled drift check of ${stack}`),
+      ...checked.filter(({ job }) => !naming(job)).map(({ where }) => `${where}: does not name the drifted resources when it fails`),
+    ];
   },
 };
 
@@ -472,10 +479,16 @@ describe("each invariant fails when its hole is reopened", () => {
       expected: /deploy-dev\.yml jobs\.up: up without refresh/,
     },
     {
-      invariant: "a scheduled workflow previews every stack with refresh and expect-no-changes, showing the diff",
+      invariant: "a scheduled workflow previews every stack with refresh and expect-no-changes, and names what drifted",
       what: "the prod drift check without expect-no-changes",
       workflows: () => mutated("drift.yml", { yaml: (w) => delete pulumiSteps(w.jobs["drift-prod"])[0].with!["expect-no-changes"] }),
       expected: /^no scheduled drift check of prod$/,
+    },
+    {
+      invariant: "a scheduled workflow previews every stack with refresh and expect-no-changes, and names what drifted",
+      what: "a drift check that fails without naming the drifted resources",
+      workflows: () => mutated("drift.yml", { yaml: (w) => (w.jobs["drift-dev"].steps = steps(w.jobs["drift-dev"]).filter((s) => s.name !== "Name the drifted resources")) }),
+      expected: /drift\.yml jobs\.drift-dev: does not name the drifted resources/,
     },
   ];
 
