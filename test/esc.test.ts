@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { readStackFile } from "../src/planner/stack-file";
-import { secretConfigKeys, type SecretSpec } from "../src/config/secrets";
+import { escEnvironmentOf, secretConfigKeys, type SecretSpec } from "../src/config/secrets";
 
 const ROOT = path.resolve(__dirname, "..");
 const ESC_DIR = path.join(ROOT, "environments", "esc");
@@ -193,6 +193,15 @@ describe("ESC templates (environments/esc)", () => {
 
   it.each(STACKS)("sophia/%s with its imports provides every secret key the program reads, and no other", (stack) => {
     expectNone(coverageProblems(`sophia/${stack}`, templates));
+  });
+
+  it.each(STACKS)("sophia/%s: each secret is set in the environment that error messages name", (stack) => {
+    const provided = providedConfig(`sophia/${stack}`, templates);
+    expect(provided.size).toBeGreaterThan(0);
+    const wrong = [...READ]
+      .filter(([key, spec]) => provided.has(key) && provided.get(key) !== escEnvironmentOf(spec, stack))
+      .map(([key, spec]) => `${key} is set in ${provided.get(key)}, but messages send users to ${escEnvironmentOf(spec, stack)}`);
+    expectNone(wrong);
   });
 
   it.each(STACKS)("sophia/%s imports sophia/common for the shared values", (stack) => {

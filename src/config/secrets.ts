@@ -11,13 +11,15 @@ export interface SecretSpec {
   envName: string;
   /** What it is, for error messages and the ESC templates. */
   description: string;
+  /** ESC environment that holds it when it is shared by every stack. @default the stack's own, sophia/<stack> */
+  escEnvironment?: string;
 }
 
 export const SECRETS = {
   flyApiToken: { envName: "FLY_API_TOKEN", description: "Fly.io API token (fly tokens create org)" },
   lambdaApiKey: { envName: "LAMBDA_API_KEY", description: "Lambda Cloud API key" },
-  openaiApiKey: { envName: "OPENAI_API_KEY", description: "OpenAI API key" },
-  anthropicApiKey: { envName: "ANTHROPIC_API_KEY", description: "Anthropic API key" },
+  openaiApiKey: { envName: "OPENAI_API_KEY", description: "OpenAI API key", escEnvironment: "sophia/common" },
+  anthropicApiKey: { envName: "ANTHROPIC_API_KEY", description: "Anthropic API key", escEnvironment: "sophia/common" },
   databaseUrl: { envName: "DATABASE_URL", description: "Neon Postgres connection string" },
   redisUrl: { envName: "REDIS_URL", description: "Redis connection string" },
   uiSessionSecret: { envName: "SESSION_SECRET", description: "agent UI server-side session secret" },
@@ -52,11 +54,16 @@ export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
   ];
 }
 
+/** The ESC environment a secret is set in: the stack's own unless the catalog says it is shared. */
+export function escEnvironmentOf(spec: SecretSpec, stack: string): string {
+  return spec.escEnvironment ?? `sophia/${stack}`;
+}
+
 /** The message for a needed secret that is not set: names the key and where to set it, never a value. */
 function missingSecretMessage(fullKey: string, spec: SecretSpec, stack: string, neededBy: string, envFallback: boolean): string {
   return (
     `${fullKey} (${spec.description}) is not set; needed by ${neededBy}. ` +
-    `Set it in the ESC environment sophia/${stack} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
+    `Set it in the ESC environment ${escEnvironmentOf(spec, stack)} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
     `or run: pulumi config set --secret ${fullKey} <value> --stack ${stack}` +
     (envFallback ? `, or export ${spec.envName}` : "")
   );

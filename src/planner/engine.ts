@@ -143,10 +143,13 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
   const secretKeys = secretConfigKeys().map((s) => s.key);
   const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides };
+  // A secret key written in plain text in the stack file reaches the program as plain text, as it
+  // would under the Pulumi CLI, so the program's own guard refuses it.
+  const plainText = secretKeys.filter((key) => key in config);
   for (const key of secretKeys) {
-    if (!options.omitSecrets?.includes(key)) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+    if (!plainText.includes(key) && !options.omitSecrets?.includes(key)) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
   }
-  pulumi.runtime.setAllConfig(config, secretKeys);
+  pulumi.runtime.setAllConfig(config, secretKeys.filter((key) => !plainText.includes(key)));
   process.env[OFFLINE_PLAN_ENV] = "1";
   skipProviderSerialization();
 

@@ -3,7 +3,7 @@
  * so a test file plans exactly one stack configuration (vitest gives each file its own process).
  */
 import * as path from "node:path";
-import { placeholderFor, runPlan } from "../../src/planner/engine";
+import { PlanError, placeholderFor, runPlan } from "../../src/planner/engine";
 import type { PlanDocument, PlanResource } from "../../src/planner/document";
 import { buildPlanDocument } from "../../src/planner/report";
 import { loadStackConfig } from "../../src/config";
@@ -37,6 +37,33 @@ export async function planStack(
     },
     text: JSON.stringify(doc),
   };
+}
+
+/**
+ * Plans a stack the program must refuse, and returns the failure. When a program fails, the Pulumi
+ * runtime's stack resource leaves rejected promises behind that nobody awaits (the CLI exits
+ * first); those, and only those, are kept from vitest's unhandled-rejection report.
+ */
+export async function planFailure(stack: string, options: Parameters<typeof planStack>[1] = {}): Promise<PlanError> {
+  const listeners = process.listeners("unhandledRejection");
+  const strays: unknown[] = [];
+  const collect = (reason: unknown) => void strays.push(reason);
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", collect);
+  try {
+    const failure = await planStack(stack, options).then(
+      () => new Error(`planning ${stack} succeeded, but it should have failed`),
+      (err: unknown) => err,
+    );
+    if (!(failure instanceof PlanError)) throw failure;
+    await new Promise((resolve) => setImmediate(resolve)); // Node reports the strays by now
+    const foreign = strays.filter((reason) => !(reason instanceof Error && reason.message === failure.message));
+    if (foreign.length > 0) throw foreign[0];
+    return failure;
+  } finally {
+    process.off("unhandledRejection", collect);
+    for (const listener of listeners) process.on("unhandledRejection", listener);
+  }
 }
 
 export { placeholderFor };

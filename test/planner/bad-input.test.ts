@@ -65,6 +65,23 @@ describe("bad input fails with its message, registers nothing and writes no plan
     expect(planWith(undefined, ["--omit-secret", "vercel:apiToken"]).status).toBe(0);
   });
 
+  it("a secret in plain text in the stack file is refused, says to move it to ESC, and never shows the value", () => {
+    const value = "secret_plain_lambda_key_8c1d";
+    const result = planWith((c) => (c["sophia:lambdaApiKey"] = value as unknown as Record<string, Record<string, unknown>>));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:lambdaApiKey \(Lambda Cloud API key\) is set in plain text, in Pulumi\.dev\.yaml or in ESC without fn::secret\./);
+    expect(result.stderr).toMatch(/ESC environment sophia\/dev under values\.pulumiConfig\."sophia:lambdaApiKey" with fn::secret, or run: pulumi config set --secret sophia:lambdaApiKey <value> --stack dev/);
+    expect(result.stderr).toMatch(/No resource was registered\./);
+    expect(result.stderr).not.toContain(value);
+    expect(result.wrote).toEqual([]);
+  });
+
+  it("a secret set with pulumi config set --secret (secure: in the stack file) is accepted", () => {
+    const result = planWith((c) => (c["sophia:lambdaApiKey"] = { secure: "v1:AAAAAAAAAAAAAAAA:ciphertext" } as unknown as Record<string, Record<string, unknown>>));
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
   it("a declared secret missing from ESC names the path to set and never a value", () => {
     const result = planWith(undefined, ["--omit-secret", "sophia:databaseUrl"]);
     expect(result.status).toBe(1);
