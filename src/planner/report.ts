@@ -5,14 +5,9 @@ import { estimateCost } from "./cost";
 import { PLAN_SCHEMA_VERSION, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
-import { machineSize, serviceOwner, TYPES, type MachineInputs } from "./resources";
+import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "./resources";
 
-export function shortType(type: string): string {
-  const dynamic = /^pulumi-nodejs:dynamic\/([^:]+):(.+)$/.exec(type);
-  if (dynamic) return `${dynamic[1]}:${dynamic[2]}`;
-  const parts = type.split(":");
-  return parts.length === 3 ? `${parts[0]}:${parts[2]}` : type;
-}
+export { shortType };
 
 /** Per-service summary, computed from the resources the plan holds rather than from config. */
 export function summarizeServices(resources: RecordedResource[]): ServiceSummary[] {

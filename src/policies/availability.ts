@@ -1,5 +1,5 @@
 /** The availability promises: public prod services never drop below two running machines, and every machine is health-checked. */
-import type { MachineInputs } from "../planner/resources";
+import { serviceOwner, type MachineInputs } from "../planner/resources";
 import { byService, describe, isProduction, isUnknown, ofType, TYPES } from "./inspect";
 import type { PolicyResource, SophiaPolicy, Violation } from "./types";
 
@@ -53,8 +53,7 @@ export const healthChecked: SophiaPolicy = {
   description: "Every Fly machine has a health check, and Fly Proxy routes to it only while that check passes.",
   enforcement: () => "mandatory",
   check({ resources }) {
-    const ownerOf = byService(resources);
-    const serviceOf = (machine: PolicyResource) => [...ownerOf].find(([, inside]) => inside.includes(machine))?.[0];
+    const serviceOf = serviceOwner(resources);
     return ofType(resources, TYPES.machine).flatMap((machine): Violation[] => {
       const config = configOf(machine);
       if (config === undefined) return [];

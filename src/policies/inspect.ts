@@ -1,6 +1,6 @@
 /** Small readers the policies share: which resources are which, and what a value means. */
 import { SECRET_MASK, UNKNOWN_MASK } from "../planner/masking";
-import { serviceOwner, TYPES } from "../planner/resources";
+import { serviceOwner, shortType, TYPES } from "../planner/resources";
 import type { StackConfig } from "../config/schema";
 import type { PolicyResource } from "./types";
 
@@ -28,17 +28,9 @@ export function isUnknown(value: unknown): boolean {
   return value === UNKNOWN_MASK;
 }
 
-/** `fly:Volume` for `pulumi-nodejs:dynamic/fly:Volume`, `vercel:Project` for `vercel:index/project:Project`. */
-export function kindOf(type: string): string {
-  const dynamic = /^pulumi-nodejs:dynamic\/([^:]+):(.+)$/.exec(type);
-  if (dynamic) return `${dynamic[1]}:${dynamic[2]}`;
-  const parts = type.split(":");
-  return parts.length === 3 ? `${parts[0]}:${parts[2]}` : type;
-}
-
 /** "fly:Volume weaviate-vol-sjc-0": how messages name a resource. */
 export function describe(resource: Pick<PolicyResource, "type" | "name">): string {
-  return `${kindOf(resource.type)} ${resource.name}`;
+  return `${shortType(resource.type)} ${resource.name}`;
 }
 
 export function ofType(resources: PolicyResource[], type: string): PolicyResource[] {
