@@ -1,5 +1,5 @@
 /** The data promises: prod data survives `pulumi destroy`, and data services are never public (D5, D7). */
-import { byService, describe, isProduction, ofType, POLICY_TYPES, TYPES } from "./inspect";
+import { byService, describe, isProduction, isUnknown, ofType, POLICY_TYPES, TYPES } from "./inspect";
 import type { PolicyResource, SophiaPolicy, Violation } from "./types";
 
 /** The services that hold data; they are reached only through Flycast. */
@@ -54,7 +54,7 @@ export const privateDataServices: SophiaPolicy = {
     const services = byService(resources);
     return DATA_SERVICES.flatMap((service) =>
       ofType(services.get(service) ?? [], TYPES.ip)
-        .filter((ip) => ip.inputs.type !== "private_v6")
+        .filter((ip) => ip.inputs.type !== "private_v6" && !isUnknown(ip.inputs.type))
         .map((ip) => ({
           urn: ip.urn,
           message:
