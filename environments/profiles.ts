@@ -54,6 +54,8 @@ export const profiles: Record<ProfileName, ProfileData> = {
     },
     /** The seed's usage: 9 am–6 pm on weekdays (≈195 h a month) and 10 GPU-hours a month. */
     cost: { activeHoursPerWeek: 45, extraMachineShare: 1, onDemandGpuHours: 10, rootfsGb: 1, vercelSeats: 1 },
+    /** The seeds' dev budget, USD a month. */
+    budget: 25,
   },
 
   /** Enterprise: primary sjc, failover lax, minimum counts for availability, standing GPUs. */
@@ -96,5 +98,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
     },
     /** Minimum machines and standing GPUs run all month; machines above the minimum a quarter of it. */
     cost: { activeHoursPerWeek: 168, extraMachineShare: 0.25, onDemandGpuHours: 0, rootfsGb: 1, vercelSeats: 1 },
+    /** The top of the seeds' enterprise range, USD a month. */
+    budget: 4500,
   },
 };

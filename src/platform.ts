@@ -22,8 +22,20 @@ export const SERVICE_NAMES = [
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-/** Fly shared and performance CPUs come in these counts. */
-export const FLY_CPU_COUNTS = [1, 2, 4, 8, 16] as const;
+/**
+ * The CPU counts Fly sells per CPU class (shared-cpu-1x…8x, performance-1x…16x), from its pricing
+ * page: https://fly.io/docs/about/pricing/#machines
+ */
+export const FLY_SOLD_CPU_COUNTS = {
+  shared: [1, 2, 4, 8],
+  performance: [1, 2, 4, 8, 16],
+} as const;
+
+/** Every CPU count of either class. The config accepts these; the fly-sizes-sold policy checks the class. */
+export const FLY_CPU_COUNTS = [...new Set([...FLY_SOLD_CPU_COUNTS.shared, ...FLY_SOLD_CPU_COUNTS.performance])];
+
+/** Fly volume sizes in GB: at least 1, at most 500 (https://fly.io/docs/volumes/overview/). */
+export const FLY_VOLUME_GB = { min: 1, max: 500 } as const;
 
 /** Memory bounds per vCPU (MB), from Fly's machine size table. */
 export const FLY_MEMORY_PER_CPU_MB = {

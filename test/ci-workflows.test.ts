@@ -138,6 +138,17 @@ describe("workflow structure", () => {
     expect(versions.filter((v) => !v.startsWith("v7."))).toEqual([]);
   });
 
+  it("every pulumi preview and up in pull requests and deploys runs the guardrail policy pack", () => {
+    const gated = allJobs.flatMap(({ job, where }) =>
+      pulumiSteps(job)
+        .filter((s) => ["preview", "up"].includes(String(s.with?.command)) && s.with?.["expect-no-changes"] === undefined && !where.startsWith("drift"))
+        .map((s) => ({ where, packs: s.with?.policyPacks })),
+    );
+    expect(gated.length).toBeGreaterThan(0);
+    expectNone(gated.filter((g) => g.packs !== "src/policy-pack").map((g) => `${g.where}: pulumi/actions without policyPacks: src/policy-pack`));
+    expect(fs.existsSync(path.join(ROOT, "src", "policy-pack", "PulumiPolicy.yaml"))).toBe(true);
+  });
+
   it("every npm command a workflow runs exists in package.json scripts", () => {
     const missing = runScripts.flatMap(({ where, run }) =>
       [...run.matchAll(/\bnpm (?:run(?:-script)? ([\w:.-]+)|(test|start)\b)/g)]
@@ -211,8 +222,9 @@ describe("secrets", () => {
       const auth = list.findIndex((s) => usesAction(s, "pulumi/auth-actions"));
       const pulumi = list.findIndex((s) => usesAction(s, "pulumi/actions"));
       const install = list.findIndex((s) => /\bnpm ci\b/.test(s.run ?? ""));
-      // After the Pulumi step, only shell that runs no project code except through the pulumi CLI.
-      const later = list.slice(pulumi + 1).filter((s) => s.run === undefined || /\$\{\{|\bnpm\b|\bnpx\b|\bnode\b/.test(s.run));
+      // After the Pulumi step, only more Pulumi steps (the gating preview, then up) and shell that runs
+      // no project code except through the pulumi CLI.
+      const later = list.slice(pulumi + 1).filter((s) => (s.run === undefined && !usesAction(s, "pulumi/actions")) || /\$\{\{|\bnpm\b|\bnpx\b|\bnode\b/.test(s.run ?? ""));
       return install >= 0 && install < auth && pulumi === auth + 1 && later.length === 0 ? [] : [where];
     });
     expectNone(broken);
@@ -475,7 +487,7 @@ describe("each invariant fails when its hole is reopened", () => {
     {
       invariant: "every pulumi up refreshes first",
       what: "up without refresh",
-      workflows: () => mutated("deploy-dev.yml", { yaml: (w) => delete pulumiSteps(w.jobs.up)[0].with!.refresh }),
+      workflows: () => mutated("deploy-dev.yml", { yaml: (w) => delete pulumiSteps(w.jobs.up).find((s) => s.with?.command === "up")!.with!.refresh }),
       expected: /deploy-dev\.yml jobs\.up: up without refresh/,
     },
     {

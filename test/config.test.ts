@@ -93,6 +93,17 @@ describe("stack overrides", () => {
   });
 });
 
+describe("budget", () => {
+  it("defaults to the seeds' budgets: dev $25, prod $4,500 a month", () => {
+    expect(parseStackConfig(dev, "dev").budget).toBe(25);
+    expect(parseStackConfig(prod, "prod").budget).toBe(4500);
+  });
+
+  it("sophia:budget must be more than 0", () => {
+    expect(errorOf({ ...dev, budget: 0 })).toContain("sophia:budget: must be a monthly budget in USD, more than 0 (got 0)");
+  });
+});
+
 describe("bad input is rejected with the path, the value and the fix", () => {
   it("a missing profile lists the profiles", () => {
     expect(errorOf({})).toMatch(/sophia:profile: missing is not a profile; allowed: single-user-lax, enterprise-multi-region/);

@@ -216,6 +216,8 @@ export const stackConfigSchema = strictObject({
   gpu: gpuSchema,
   edge: edgeSchema,
   cost: costSchema,
+  /** Monthly budget in USD; the plan's cost estimate must stay within it (src/policies/budget.ts). */
+  budget: z.number().positive("must be a monthly budget in USD, more than 0"),
 }).superRefine(checkCrossFieldRules);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;

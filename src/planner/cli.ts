@@ -2,6 +2,7 @@
  * `npm run plan [-- --stack dev|prod] [--json] [--out DIR]`: the offline plan (D11).
  * Runs the real program under mocks with the stack's config; writes plans/<stack>.json and .md.
  * `--compare` plans dev and prod side by side, each in a child process of this same CLI.
+ * Exits 3 when a mandatory policy (src/policies) is violated, 1 when the plan fails, 2 on bad usage.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,6 +13,7 @@ import { PlanError, runPlan } from "./engine";
 import type { PlanDocument } from "./document";
 import { buildPlanDocument } from "./report";
 import { renderCompare, renderMarkdown, renderTerminal } from "./render";
+import { policySummary } from "./render-policies";
 
 // Pulumi records a stack trace for every promise and resource, which the plan never reads and
 // which is a third of its time (source-mapped, more).
@@ -20,6 +22,8 @@ Error.stackTraceLimit = 0;
 
 const USAGE =
   "usage: npm run plan -- [--stack <name> | --compare] [--json] [--out <dir>] [--stack-dir <dir with Pulumi.<stack>.yaml>] [--omit-secret <key>]...";
+/** Exit code when the plan holds a mandatory policy violation: a deploy of it would be refused. */
+const POLICY_VIOLATION_EXIT = 3;
 /** The stacks `--compare` puts side by side. */
 const COMPARE_STACKS = ["dev", "prod"];
 
@@ -40,7 +44,8 @@ function planInChild(stack: string, passThrough: string[]): Promise<PlanDocument
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
     child.on("close", (code) => {
-      if (code === 0) resolve(JSON.parse(stdout) as PlanDocument);
+      // --compare shows costs; each stack's own plan is where its policy violations fail.
+      if (code === 0 || code === POLICY_VIOLATION_EXIT) resolve(JSON.parse(stdout) as PlanDocument);
       else reject(new Error(`stack ${stack}: ${stderr.trim() || `exit code ${String(code)}`}`));
     });
   });
@@ -90,6 +95,10 @@ async function main(): Promise<number> {
 
   if (args.json) await writeStdout(json);
   else console.log(`${renderTerminal(doc)}\n\nWrote ${path.relative(process.cwd(), path.join(outDir, doc.stack))}.{json,md}`);
+  if (doc.policies.mandatoryViolations > 0) {
+    console.error(`${policySummary(doc.policies)}: a deploy of this plan would be refused; each violation above says how to fix it.`);
+    return POLICY_VIOLATION_EXIT;
+  }
   return 0;
 }
 

@@ -2,6 +2,7 @@
  * The plan document: what `plans/<stack>.json` holds and `--json` prints. Its shape is documented
  * in the README and versioned by `schemaVersion`; add fields, never rename them.
  */
+import type { PolicyReport } from "../policies";
 import type { CostEstimate } from "./cost";
 
 export const PLAN_SCHEMA_VERSION = 1;
@@ -51,4 +52,6 @@ export interface PlanDocument {
   cost: CostEstimate;
   /** Mermaid flowchart of the plan (src/planner/diagram.ts), without the ``` fence. */
   diagram: string;
+  /** The guardrails (src/policies) run over the resources above. */
+  policies: PolicyReport;
 }

@@ -6,17 +6,16 @@ import Module from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { maskSecrets, SECRET_MASK } from "./masking";
 import { mockOutputs } from "./mock-outputs";
 import { readStackFile } from "./stack-file";
 import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../config/secrets";
 import { OFFLINE_PLAN_ENV } from "../config";
+import type { SecretValue } from "../policies/types";
 
 export const PROJECT_NAME = "sophia";
-export const SECRET_MASK = "[secret]";
-const UNKNOWN_MASK = "[unknown]";
-// How the engine's wire format marks secrets, resource references and unknowns.
-const { specialSigKey, specialSecretSig, specialResourceSig, unknownValue } = pulumi.runtime;
+export { SECRET_MASK, maskSecrets };
 
 export interface RecordedResource {
   urn: string;
@@ -38,27 +37,13 @@ export interface PlanRun {
   resources: RecordedResource[];
   /** Stack outputs, secrets masked. */
   outputs: Record<string, unknown>;
+  /** The secret config values the program ran with (placeholders unless a test gave some), for the secrets policy. */
+  secretValues: SecretValue[];
 }
 
 /** Placeholder that stands in for an ESC-supplied secret. Tests scan plans for these. */
 export function placeholderFor(key: string): string {
   return `plan-placeholder-${key.replace(/[^a-zA-Z0-9]/g, "-")}-7f3a9c`;
-}
-
-/** Replaces secrets with a mask and unwraps the mock engine's wire encoding. */
-export function maskSecrets(value: unknown): unknown {
-  if (value === unknownValue) return UNKNOWN_MASK;
-  if (Array.isArray(value)) return value.map(maskSecrets);
-  if (value === null || typeof value !== "object") return value;
-  const obj = value as Record<string, unknown>;
-  if (obj[specialSigKey] === specialSecretSig) return SECRET_MASK;
-  if (obj[specialSigKey] === specialResourceSig) return obj.urn;
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(obj)) {
-    if (key === "__provider") continue; // the serialized dynamic provider's code
-    out[key] = maskSecrets(inner);
-  }
-  return out;
 }
 
 interface RegisterRequest {
@@ -146,8 +131,11 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   // A secret key written in plain text in the stack file reaches the program as plain text, as it
   // would under the Pulumi CLI, so the program's own guard refuses it.
   const plainText = secretKeys.filter((key) => key in config);
+  const secretValues: SecretValue[] = [];
   for (const key of secretKeys) {
-    if (!plainText.includes(key) && !options.omitSecrets?.includes(key)) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+    if (plainText.includes(key) || options.omitSecrets?.includes(key)) continue;
+    config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+    secretValues.push({ key, value: config[key] });
   }
   pulumi.runtime.setAllConfig(config, secretKeys.filter((key) => !plainText.includes(key)));
   process.env[OFFLINE_PLAN_ENV] = "1";
@@ -182,6 +170,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     environments: stackFile.environments,
     resources: monitor.recorded,
     outputs: (await resolveOutputs(stackOutputs ?? {})) as Record<string, unknown>,
+    secretValues,
   };
 }
 

@@ -1,6 +1,7 @@
 /** Turns a plan document into text for people: the terminal and `plans/<stack>.md`. */
 import { KIND_ORDER, usd, type CostEstimate } from "./cost";
 import type { PlanDocument, PlanResource, ServiceSummary } from "./document";
+import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
 
 /** The resource tree, children under their component. */
 export function renderTree(doc: PlanDocument): string {
@@ -98,6 +99,8 @@ export function renderTerminal(doc: PlanDocument): string {
     renderSummary(doc),
     "",
     renderCost(doc.cost),
+    "",
+    renderPolicies(doc.policies),
   ].join("\n");
 }
 
@@ -145,6 +148,7 @@ export function renderMarkdown(doc: PlanDocument): string {
     "```",
     "",
     ...renderCostMarkdown(doc.cost),
+    ...renderPoliciesMarkdown(doc.policies),
     `## Resources (${doc.resources.length})`,
     "",
     "```",

@@ -1,17 +1,13 @@
 /** Builds the plan document (./document.ts) from a recorded run: resources, service summaries, cost, diagram. */
 import type { StackConfig } from "../config";
+import { evaluatePolicies } from "../policies";
 import { estimateCost } from "./cost";
 import { PLAN_SCHEMA_VERSION, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
-import { machineSize, serviceOwner, TYPES, type MachineInputs } from "./resources";
+import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "./resources";
 
-export function shortType(type: string): string {
-  const dynamic = /^pulumi-nodejs:dynamic\/([^:]+):(.+)$/.exec(type);
-  if (dynamic) return `${dynamic[1]}:${dynamic[2]}`;
-  const parts = type.split(":");
-  return parts.length === 3 ? `${parts[0]}:${parts[2]}` : type;
-}
+export { shortType };
 
 /** Per-service summary, computed from the resources the plan holds rather than from config. */
 export function summarizeServices(resources: RecordedResource[]): ServiceSummary[] {
@@ -47,8 +43,8 @@ export function summarizeServices(resources: RecordedResource[]): ServiceSummary
     });
 }
 
-/** `config` is the stack config the program ran with; it supplies the cost assumptions. */
-export function buildPlanDocument(run: PlanRun, config: Pick<StackConfig, "cost" | "primaryRegion" | "gpu" | "profile">): PlanDocument {
+/** `config` is the stack config the program ran with; it supplies the cost assumptions and what the policies check against. */
+export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocument {
   const resources: PlanResource[] = run.resources.map((r) => ({
     urn: r.urn,
     type: r.type,
@@ -73,5 +69,6 @@ export function buildPlanDocument(run: PlanRun, config: Pick<StackConfig, "cost"
     outputs: run.outputs,
     cost: estimateCost(resources, config),
     diagram: renderDiagram({ resources, services, outputs: run.outputs }),
+    policies: evaluatePolicies({ stack: run.stack, config, resources, secretValues: run.secretValues }),
   };
 }

@@ -34,6 +34,14 @@ export interface MachineInputs {
   };
 }
 
+/** The type token, short: `fly:Machine` for `pulumi-nodejs:dynamic/fly:Machine`, `vercel:Project` for `vercel:index/project:Project`. */
+export function shortType(type: string): string {
+  const dynamic = /^pulumi-nodejs:dynamic\/([^:]+):(.+)$/.exec(type);
+  if (dynamic) return `${dynamic[1]}:${dynamic[2]}`;
+  const parts = type.split(":");
+  return parts.length === 3 ? `${parts[0]}:${parts[2]}` : type;
+}
+
 /** "shared-cpu-2x 512MB", as Fly names sizes. */
 export function machineSize(guest: Partial<Guest>): string {
   return `${guest.cpu_kind}-cpu-${guest.cpus}x ${guest.memory_mb}MB`;

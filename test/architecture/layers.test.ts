@@ -1,7 +1,8 @@
 /**
  * The folders follow the import direction (README, "Architecture"): providers import nothing above
  * them; config reads platform facts; components build on providers and config; the program wires
- * components; the planner runs the program. A change that imports upward, or closes a cycle, fails here.
+ * components; the planner runs the program and the policies; the policy pack runs the policies under
+ * the Pulumi CLI. A change that imports upward, or closes a cycle, fails here.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -44,7 +45,9 @@ const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
   { name: "config", matches: (f) => f.startsWith("src/config/") || f.startsWith("environments/") },
   { name: "components", matches: (f) => f.startsWith("components/") },
   { name: "program", matches: (f) => f === "src/index.ts" || f === "src/output-value.ts" },
-  { name: "planner", matches: (f) => f.startsWith("src/planner/") },
+  // The policies read the plan's resource types and cost model, and the plan runs the policies.
+  { name: "planner and policies", matches: (f) => f.startsWith("src/planner/") || f.startsWith("src/policies/") },
+  { name: "policy pack", matches: (f) => f.startsWith("src/policy-pack/") },
 ];
 
 function layerOf(file: string): number {
