@@ -10,7 +10,7 @@ import { mockOutputs } from "./mock-outputs";
 import { readStackFile } from "./stack-file";
 import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../config/secrets";
-import { OFFLINE_PLAN_ENV } from "../config";
+import { CONFIG_NAMESPACE } from "../platform";
 
 export const PROJECT_NAME = "sophia";
 export const SECRET_MASK = "[secret]";
@@ -142,12 +142,12 @@ function skipProviderSerialization(): void {
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
   const secretKeys = secretConfigKeys().map((s) => s.key);
-  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides };
+  // The plan has no cloud to check against, whatever the stack file says.
+  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides, [`${CONFIG_NAMESPACE}:preflightChecks`]: "false" };
   for (const key of secretKeys) {
     if (!options.omitSecrets?.includes(key)) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
   }
   pulumi.runtime.setAllConfig(config, secretKeys);
-  process.env[OFFLINE_PLAN_ENV] = "1";
   skipProviderSerialization();
 
   const monitor = new RecordingMonitor({

@@ -3,14 +3,17 @@
  * machine fields the summary, the cost model and the diagram share.
  */
 
+import { FLY_SERVICE_TYPE } from "../../components/fly-service";
+import { GPU_POOL_TYPE } from "../../components/gpu-pool";
+
 /** Resource types the plan understands, as the mock engine records them. */
 export const TYPES = {
-  service: "sophia:fly:Service",
+  service: FLY_SERVICE_TYPE,
   machine: "pulumi-nodejs:dynamic/fly:Machine",
   volume: "pulumi-nodejs:dynamic/fly:Volume",
   ip: "pulumi-nodejs:dynamic/fly:IpAddress",
   certificate: "pulumi-nodejs:dynamic/fly:Certificate",
-  gpuPool: "sophia:gpu:Pool",
+  gpuPool: GPU_POOL_TYPE,
   gpuInstance: "pulumi-nodejs:dynamic/lambda:Instance",
   vercelProject: "vercel:index/project:Project",
   vercelEnv: "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable",
@@ -28,6 +31,7 @@ export interface MachineInputs {
   app?: string;
   region?: string;
   config?: {
+    image?: string;
     guest?: Partial<Guest>;
     env?: Record<string, unknown>;
     services?: { autostop?: string; min_machines_running?: number }[];

@@ -43,7 +43,7 @@ const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
   { name: "platform facts", matches: (f) => f === "src/platform.ts" },
   { name: "config", matches: (f) => f.startsWith("src/config/") || f.startsWith("environments/") },
   { name: "components", matches: (f) => f.startsWith("components/") },
-  { name: "program", matches: (f) => f === "src/index.ts" || f === "src/output-value.ts" },
+  { name: "program", matches: (f) => f === "src/index.ts" || f === "src/program.ts" || f === "src/output-value.ts" },
   { name: "planner", matches: (f) => f.startsWith("src/planner/") },
 ];
 

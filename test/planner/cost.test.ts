@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../src/config";
 import { computeCost, estimateCost, flyMachineHourly, type CostInputs, type CostResource } from "../../src/planner/cost";
 import { DEFAULT_PRICES, resolvePrices } from "../../src/planner/prices";
+import { expectEach } from "../helpers/expect-each";
 
 /** Tiny resource builders in the shape the components record (the plan's RESOURCE CONTRACT). */
 let serial = 0;
@@ -133,7 +134,7 @@ describe("cost model, hand-computed", () => {
       primaryRegion: "sjc",
       usage: { ...ALWAYS_ON, extraMachineShare: 0.25 },
     });
-    for (const line of estimate.lines) expect(line.formula.endsWith(`= $${line.monthly.toFixed(2)}`), line.formula).toBe(true);
+    expectEach(estimate.lines, (line) => expect(line.formula.endsWith(`= $${line.monthly.toFixed(2)}`), line.formula).toBe(true));
   });
 });
 

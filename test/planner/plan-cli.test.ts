@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runPlanCli } from "../helpers/cli";
+import { expectEach } from "../helpers/expect-each";
 
 
 function plan(args: string[]) {
@@ -18,7 +19,7 @@ describe("npm run plan", () => {
     const doc = JSON.parse(result.stdout);
     expect(doc).toMatchObject({ schemaVersion: 1, project: "sophia", stack, environments: [`sophia/${stack}`] });
     expect(doc.profile).toBe(stack === "dev" ? "single-user-lax" : "enterprise-multi-region");
-    for (const r of doc.resources) expect(Object.keys(r).sort()).toEqual(["custom", "dependencies", "inputs", "kind", "name", "parent", "protect", "retainOnDelete", "type", "urn"]);
+    expectEach(doc.resources as object[], (r) => expect(Object.keys(r).sort()).toEqual(["custom", "dependencies", "inputs", "kind", "name", "parent", "protect", "retainOnDelete", "type", "urn"]));
     expect(doc.resources.filter((r: { parent: string | null }) => r.parent === null)).toHaveLength(1);
   });
 

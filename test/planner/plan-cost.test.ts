@@ -10,6 +10,7 @@ import { computeCost } from "../../src/planner/cost";
 import type { LambdaInstanceType } from "../../src/platform";
 import type { PlanDocument } from "../../src/planner/document";
 import { runPlanCliAsync } from "../helpers/cli";
+import { expectEach } from "../helpers/expect-each";
 
 
 const plans: Record<string, PlanDocument> = {};
@@ -49,19 +50,19 @@ describe("profile totals from the real plan", () => {
   });
 
   it("the compute lines account for every machine the plan holds", () => {
-    for (const doc of Object.values(plans)) {
+    expectEach(Object.values(plans), (doc) => {
       const counted = doc.cost.lines.filter((l) => l.kind === "compute").reduce((n, l) => n + l.quantity, 0);
       expect(counted, doc.stack).toBe(machinesOf(doc).length);
-    }
+    });
   });
 
   it("the cost in the JSON adds up: lines to services, to kinds and to the total", () => {
-    for (const { cost } of Object.values(plans)) {
+    expectEach(Object.values(plans), ({ cost }) => {
       const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
       expect(sum(cost.lines.map((l) => l.monthly))).toBeCloseTo(cost.total, 2);
       expect(sum(Object.values(cost.byService))).toBeCloseTo(cost.total, 1);
       expect(sum(Object.values(cost.byKind) as number[])).toBeCloseTo(cost.total, 1);
-    }
+    });
   });
 });
 
