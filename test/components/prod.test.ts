@@ -21,7 +21,7 @@ const perRegion = (service: string) => {
 };
 const onFly = SERVICE_DEFINITIONS.filter((d) => !d.vercelUi).map((d) => d.name);
 
-describe("prod stack (enterprise-multi-region): the seed's production table", () => {
+describe("prod stack (enterprise-multi-region)", () => {
   it.each(onFly)("%s gets maxMachines machines in each of its regions", (service) => {
     const c = config.services[service]!;
     expect(perRegion(service)).toEqual(Object.fromEntries(serviceRegions(config, c).map((r) => [r, c.maxMachines])));
@@ -150,9 +150,10 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
     });
   });
 
-  it("stands three GH200 nodes", () => {
+  it("stands the configured number of GPU nodes, of the configured type, in the pool's region", () => {
     const nodes = plan.ofKind("lambda:Instance");
-    expect(nodes.map((n) => n.inputs.instanceType)).toEqual(["gpu_1x_gh200", "gpu_1x_gh200", "gpu_1x_gh200"]);
+    expect(nodes).toHaveLength(config.gpu.standing);
+    expectEach(nodes, (n) => expect(n.inputs).toMatchObject({ instanceType: config.gpu.instanceType, region: config.gpu.region }));
   });
 
   it("checks each standing node's readiness over SSH", () => {
