@@ -9,12 +9,18 @@ import { GPU_POOL_TYPE } from "../../components/gpu-pool";
 /** Resource types the plan understands, as the mock engine records them. */
 export const TYPES = {
   service: FLY_SERVICE_TYPE,
+  app: "pulumi-nodejs:dynamic/fly:App",
   machine: "pulumi-nodejs:dynamic/fly:Machine",
   volume: "pulumi-nodejs:dynamic/fly:Volume",
   ip: "pulumi-nodejs:dynamic/fly:IpAddress",
   certificate: "pulumi-nodejs:dynamic/fly:Certificate",
+  secrets: "pulumi-nodejs:dynamic/fly:Secrets",
   gpuPool: GPU_POOL_TYPE,
   gpuInstance: "pulumi-nodejs:dynamic/lambda:Instance",
+  gpuFilesystem: "pulumi-nodejs:dynamic/lambda:Filesystem",
+  gpuSshKey: "pulumi-nodejs:dynamic/lambda:SshKey",
+  dockerImage: "docker:index/image:Image",
+  randomPassword: "random:index/randomPassword:RandomPassword",
   vercelProject: "vercel:index/project:Project",
   vercelEnv: "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable",
   dnsRecord: "vercel:index/dnsRecord:DnsRecord",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TYPES } from "../../src/planner/resources";
 import type { RecordedResource } from "../../src/planner/engine";
 import { gpuCallers, renderDiagram, serviceCalls } from "../../src/planner/diagram";
 import { summarizeServices } from "../../src/planner/report";
@@ -12,12 +13,12 @@ function plan(services: { name: string; reach: "public" | "private"; regions: st
     return urn;
   };
   for (const s of services) {
-    const component = add("sophia:fly:Service", s.name, undefined, {});
+    const component = add(TYPES.service, s.name, undefined, {});
     const app = `sophia-dev-${s.name}`;
-    add("pulumi-nodejs:dynamic/fly:App", `${s.name}-app`, component, { name: app, org: "personal" });
-    for (const type of s.reach === "public" ? ["shared_v4", "v6"] : ["private_v6"]) add("pulumi-nodejs:dynamic/fly:IpAddress", `${s.name}-ip-${type}`, component, { app, type });
+    add(TYPES.app, `${s.name}-app`, component, { name: app, org: "personal" });
+    for (const type of s.reach === "public" ? ["shared_v4", "v6"] : ["private_v6"]) add(TYPES.ip, `${s.name}-ip-${type}`, component, { app, type });
     for (const region of s.regions) {
-      add("pulumi-nodejs:dynamic/fly:Machine", `${s.name}-machine-${region}-0`, component, {
+      add(TYPES.machine, `${s.name}-machine-${region}-0`, component, {
         app,
         region,
         config: { guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 }, env: s.env ?? {}, services: [{ autostop: "stop", min_machines_running: 0 }] },
@@ -55,10 +56,10 @@ describe("diagram", () => {
   });
 
   it("draws the GPU pool's callers from what depends on the pool, whatever their names", () => {
-    const pool = resource("sophia:gpu:Pool", "gpu");
-    const template = resource("pulumi-nodejs:dynamic/lambda:SshKey", "gpu-ssh-key", pool.urn);
+    const pool = resource(TYPES.gpuPool, "gpu");
+    const template = resource(TYPES.gpuSshKey, "gpu-ssh-key", pool.urn);
     const input = plan([{ name: "orchestrator", reach: "public", regions: ["lax"] }, { name: "bridge", reach: "public", regions: ["lax"] }], [pool, template]);
-    const secrets = resource("pulumi-nodejs:dynamic/fly:Secrets", "orchestrator-secrets", input.resources.find((r) => r.name === "orchestrator")!.urn, [template.urn]);
+    const secrets = resource(TYPES.secrets, "orchestrator-secrets", input.resources.find((r) => r.name === "orchestrator")!.urn, [template.urn]);
     input.resources.push({ ...secrets, parent: secrets.parent ?? null });
     expect(gpuCallers(input)).toEqual(["orchestrator"]);
     const diagram = renderDiagram(input);
@@ -83,9 +84,9 @@ describe("diagram", () => {
   });
 
   it("draws the Vercel project as the UI, calling the services its variables name", () => {
-    const project: RecordedResource = { ...resource("vercel:index/project:Project", "edge-ui"), inputs: { name: "sophia-agent-ui" } };
+    const project: RecordedResource = { ...resource(TYPES.vercelProject, "edge-ui"), inputs: { name: "sophia-agent-ui" } };
     const variable = (key: string): RecordedResource => ({
-      ...resource("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable", `edge-ui-env-${key}`, project.urn),
+      ...resource(TYPES.vercelEnv, `edge-ui-env-${key}`, project.urn),
       inputs: { key, value: "[secret]" },
     });
     const input = plan(
