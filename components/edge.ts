@@ -50,7 +50,7 @@ export function relativeName(hostname: string, domain: string): string {
 export const EDGE_TYPE = "sophia:edge:Edge";
 
 export class Edge extends pulumi.ComponentResource {
-  /** Public URL per role: the first custom hostname, the Vercel URL, or `<app>.fly.dev`. */
+  /** Public URL per service: the first custom hostname, the Vercel URL, or `<app>.fly.dev`. */
   readonly urls: Record<string, pulumi.Output<string>> = {};
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {

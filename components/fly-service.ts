@@ -1,6 +1,6 @@
 /**
  * FlyService: one Fly app with its machines per region, their volumes, its IPs and its secrets.
- * The six services are thin specializations that supply a `FlyServiceSpec` (see services.ts).
+ * Every service is one definition (services.ts), normalized into a `FlyServiceSpec`.
  */
 import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
