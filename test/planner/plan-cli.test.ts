@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runPlanCli } from "../helpers/cli";
+import { PLAN_PROCESS_TIMEOUT_MS, runPlanCli } from "../helpers/cli";
 import { expectEach } from "../helpers/expect-each";
 
 
@@ -12,7 +12,7 @@ function plan(args: string[]) {
   return { ...result, out };
 }
 
-describe("npm run plan", () => {
+describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
   it.each(["dev", "prod"])("--json for %s prints the documented shape", (stack) => {
     const result = plan(["--stack", stack, "--json"]);
     expect(result.status, result.stderr).toBe(0);
