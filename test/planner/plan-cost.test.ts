@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { computeCost } from "../../src/planner/cost";
 import type { LambdaInstanceType } from "../../src/platform";
 import type { PlanDocument } from "../../src/planner/document";
-import { runPlanCliAsync } from "../helpers/cli";
+import { PLAN_PROCESS_TIMEOUT_MS, runPlanCliAsync } from "../helpers/cli";
 import { expectEach } from "../helpers/expect-each";
 
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
   compare = await runPlanCliAsync(["--compare", "--out", out]);
   if (compare.status !== 0) throw new Error(`plan --compare failed: ${compare.stderr}`);
   for (const stack of ["dev", "prod"]) plans[stack] = JSON.parse(fs.readFileSync(path.join(out, `${stack}.json`), "utf8")) as PlanDocument;
-}, 30_000);
+}, PLAN_PROCESS_TIMEOUT_MS);
 
 const SEED_PROD = { low: 1260, high: 4500 };
 const machinesOf = (doc: PlanDocument) => doc.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/fly:Machine");
