@@ -17,14 +17,22 @@ export interface FlyEndpoint {
   dependsOn: pulumi.Resource;
 }
 
+/** The UI service when Vercel serves it. */
+export interface VercelUi {
+  /** Its service name: its hostnames are `sophia:edge.hostnames.<service>`. */
+  service: string;
+  /** Plain environment variables, e.g. the public URLs it calls. */
+  env: Record<string, pulumi.Input<string>>;
+  /** Secret environment variables; always `sensitive`. */
+  secrets: Record<string, pulumi.Input<string>>;
+}
+
 export interface EdgeArgs {
   edge: EdgeConfig;
-  /** Fly-served public services by edge role. The UI is absent when Vercel serves it. */
-  fly: { "unified-api"?: FlyEndpoint; "agno-bridge"?: FlyEndpoint; "agent-ui"?: FlyEndpoint };
-  /** Plain environment variables for the Vercel UI, e.g. the public API and bridge URLs. */
-  uiEnv: Record<string, pulumi.Input<string>>;
-  /** Secret environment variables for the Vercel UI; always `sensitive`. */
-  uiSecrets: Record<string, pulumi.Input<string>>;
+  /** Public services on Fly, by service name; each may have custom hostnames. */
+  fly: Record<string, FlyEndpoint>;
+  /** The UI, when Vercel serves it. @default none */
+  vercelUi?: VercelUi;
   flyApiToken: pulumi.Input<string>;
   flyApiUrl?: string;
 }
@@ -39,28 +47,28 @@ export function relativeName(hostname: string, domain: string): string {
   return hostname === domain ? "" : hostname.slice(0, -(domain.length + 1));
 }
 
+export const EDGE_TYPE = "sophia:edge:Edge";
+
 export class Edge extends pulumi.ComponentResource {
-  /** Public URL per role: the first custom hostname, the Vercel URL, or `<app>.fly.dev`. */
+  /** Public URL per service: the first custom hostname, the Vercel URL, or `<app>.fly.dev`. */
   readonly urls: Record<string, pulumi.Output<string>> = {};
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("sophia:edge:Edge", name, {}, opts);
+    super(EDGE_TYPE, name, {}, opts);
     const { edge } = args;
     const teamId = edge.vercelTeam;
 
-    if (edge.uiHost === "vercel") this.createVercelUi(name, args, teamId);
+    if (args.vercelUi) this.createVercelUi(name, edge, args.vercelUi, teamId);
 
-    for (const [role, endpoint] of Object.entries(args.fly)) {
-      if (!endpoint) continue;
-      const hostnames = edge.customDomain ? edge.hostnames[role as keyof EdgeConfig["hostnames"]] : [];
-      this.urls[role] = pulumi.output(endpoint.url);
+    for (const [service, endpoint] of Object.entries(args.fly)) {
+      const hostnames = edge.customDomain ? (edge.hostnames[service] ?? []) : [];
+      this.urls[service] = pulumi.output(endpoint.url);
       for (const hostname of hostnames) this.pointAtFly(name, hostname, endpoint, args, teamId);
     }
     this.registerOutputs({ urls: this.urls });
   }
 
-  private createVercelUi(name: string, args: EdgeArgs, teamId: string | undefined): void {
-    const { edge } = args;
+  private createVercelUi(name: string, edge: EdgeConfig, ui: VercelUi, teamId: string | undefined): void {
     const repo = edge.vercelProject.repo;
     // The config schema rejects a Vercel UI without a repository; this guards direct use.
     if (repo === undefined) throw new Error(`sophia:edge.vercelProject.repo is required when uiHost is "vercel"`);
@@ -75,16 +83,16 @@ export class Edge extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const hostnames = edge.customDomain ? edge.hostnames["agent-ui"] : [];
+    const hostnames = edge.customDomain ? (edge.hostnames[ui.service] ?? []) : [];
     // Vercel DNS answers for a project's domains itself once the domain is delegated; no records needed.
     hostnames.forEach((domain) => new vercel.ProjectDomain(`${name}-ui-domain-${domain}`, { projectId: project.id, domain, teamId }, { parent: this }));
-    this.urls["agent-ui"] = hostnames.length > 0 ? pulumi.output(`https://${hostnames[0]}`) : pulumi.output(`https://${edge.vercelProject.name}.vercel.app`);
+    this.urls[ui.service] = hostnames.length > 0 ? pulumi.output(`https://${hostnames[0]}`) : pulumi.output(`https://${edge.vercelProject.name}.vercel.app`);
 
     const targets = ["production", "preview"];
-    for (const [key, value] of Object.entries(args.uiEnv)) {
+    for (const [key, value] of Object.entries(ui.env)) {
       new vercel.ProjectEnvironmentVariable(`${name}-ui-env-${key}`, { projectId: project.id, key, value, targets, sensitive: false, teamId }, { parent: this });
     }
-    for (const [key, value] of Object.entries(args.uiSecrets)) {
+    for (const [key, value] of Object.entries(ui.secrets)) {
       new vercel.ProjectEnvironmentVariable(
         `${name}-ui-env-${key}`,
         { projectId: project.id, key, value: pulumi.secret(value), targets, sensitive: true, teamId },

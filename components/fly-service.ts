@@ -1,12 +1,12 @@
 /**
  * FlyService: one Fly app with its machines per region, their volumes, its IPs and its secrets.
- * The six services are thin specializations that supply a `FlyServiceSpec` (see services.ts).
+ * Every service is one definition (services.ts), normalized into a `FlyServiceSpec`.
  */
 import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceConfig } from "../src/config/schema";
-import type { FlyRegion, ServiceName } from "../src/platform";
+import type { FlyRegion } from "../src/platform";
 import {
   FlyApp,
   FlyIpAddress,
@@ -27,7 +27,7 @@ export interface ServicePort {
 
 /** Everything a FlyService needs, with every default already applied (see `normalizeFlyService`). */
 export interface FlyServiceSpec {
-  service: ServiceName;
+  service: string;
   /** Fly app name; global on Fly. */
   appName: string;
   org: string;
@@ -59,7 +59,7 @@ export interface FlyServiceArgs {
   /** Plain environment variables for every machine. @default {} */
   env?: Record<string, pulumi.Input<string>>;
   /** Per-machine environment variables, e.g. cluster node names. @default none */
-  machineEnv?: (region: FlyRegion, index: number, previous: FlyMachine[]) => Record<string, pulumi.Input<string>>;
+  machineEnv?: (region: FlyRegion, index: number) => Record<string, pulumi.Input<string>>;
   /** Overrides the image's entrypoint or command. @default the image's own */
   init?: FlyMachineConfig["init"];
   /** Wait for health checks after creating a machine, not only after updating one. @default true */
@@ -71,11 +71,11 @@ export interface FlyServiceArgs {
   apiUrl?: string;
 }
 
-export const SERVICE_COMPONENT_TYPE = "sophia:fly:Service";
+export const FLY_SERVICE_TYPE = "sophia:fly:Service";
 
 /** Applies the service's own defaults to its config. Pure, so it can be tested without mocks. */
 export function normalizeFlyService(input: {
-  service: ServiceName;
+  service: string;
   config: ServiceConfig;
   appPrefix: string;
   org: string;
@@ -172,7 +172,8 @@ export function proxyServices(spec: FlyServiceSpec): FlyMachineService[] {
       autostop: spec.autostop,
       autostart: spec.autostart,
       min_machines_running: spec.minMachines,
-      concurrency: { type: spec.concurrency.type, soft_limit: spec.concurrency.softLimit, hard_limit: spec.concurrency.hardLimit },
+      // Fly Proxy counts requests only on ports it handles as HTTP; a passthrough port (gRPC) sees connections.
+      concurrency: { type: p.kind === "tcp" ? "connections" : spec.concurrency.type, soft_limit: spec.concurrency.softLimit, hard_limit: spec.concurrency.hardLimit },
       ...(i === 0 ? { checks: [healthCheck(spec)] } : {}),
     };
   });
@@ -186,7 +187,7 @@ export class FlyService extends pulumi.ComponentResource {
   readonly machines: FlyMachine[] = [];
 
   constructor(name: string, args: FlyServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(SERVICE_COMPONENT_TYPE, name, {}, opts);
+    super(FLY_SERVICE_TYPE, name, {}, opts);
     const { spec } = args;
     const connection = { apiToken: args.apiToken, apiUrl: args.apiUrl };
 
@@ -215,7 +216,7 @@ export class FlyService extends pulumi.ComponentResource {
     for (const region of spec.regions) {
       for (let i = 0; i < spec.maxMachines; i++) {
         const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection) : undefined;
-        const machineEnv = args.machineEnv?.(region, i, this.machines) ?? {};
+        const machineEnv = args.machineEnv?.(region, i) ?? {};
         const config = pulumi
           .all([image, pulumi.output({ ...env, ...machineEnv }), volume?.volumeId, secretsVersion])
           .apply(([image, allEnv, volumeId, version]): FlyMachineConfig => ({

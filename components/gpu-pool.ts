@@ -63,13 +63,15 @@ export function workerPublishAddress(gpu: Pick<GpuConfig, "workerSources">): Wor
   return gpu.workerSources.length > 0 ? "0.0.0.0" : "127.0.0.1";
 }
 
+export const GPU_POOL_TYPE = "sophia:gpu:Pool";
+
 export class GpuPool extends pulumi.ComponentResource {
   /** JSON launch template, a Pulumi secret because its user_data carries the Lambda key. */
   readonly launchTemplate: pulumi.Output<string>;
   readonly instances: LambdaInstance[] = [];
 
   constructor(name: string, args: GpuPoolArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("sophia:gpu:Pool", name, {}, opts);
+    super(GPU_POOL_TYPE, name, {}, opts);
     const { gpu } = args;
     const access = { apiKey: args.apiKey, apiUrl: args.apiUrl };
     // Where the providers send their calls (input, then LAMBDA_API_URL, then Lambda's), so the

@@ -1,40 +1,99 @@
 /**
- * The six services wired together: specs are normalized and secrets checked for every service
- * before the first resource exists, then each FlyService gets the URLs and secrets it needs.
+ * The services wired together from their definitions (./services.ts), knowing none by name:
+ * every spec is normalized and every definition checked before the first resource exists, then
+ * each FlyService gets the URLs, keys and secrets its definition asks for.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceRegions, type StackConfig } from "../src/config/schema";
-import { SERVICE_CALLS, SERVICE_NAMES, type FlyRegion, type ServiceName } from "../src/platform";
 import { SECRETS, type SecretKey } from "../src/config/secrets";
-import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceArgs, type FlyServiceSpec, type ImageSource } from "./fly-service";
-import { SERVICE_DEFINITIONS } from "./services";
+import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceSpec, type ImageSource } from "./fly-service";
+import type { ServiceDefinition } from "./services";
 
 export interface PlannedService {
+  definition: ServiceDefinition;
   spec: FlyServiceSpec;
   image: ImageSource;
   env: Record<string, string>;
 }
 
+/** Every service of the stack, checked and normalized. */
+export interface ServicePlan {
+  /** The services that run on Fly, in definition order. */
+  fly: PlannedService[];
+  /** The UI, when Vercel serves it instead of Fly. */
+  vercelUi?: ServiceDefinition;
+  /** The service that launches GPU workers and receives their reports. */
+  gpuLauncher: PlannedService;
+}
+
 /** The URL the world uses for a public service: its first custom hostname, else `<app>.fly.dev`. */
-export function publicUrl(config: StackConfig, spec: Pick<FlyServiceSpec, "service" | "appName">): string {
-  const role = spec.service as keyof StackConfig["edge"]["hostnames"];
-  const custom = config.edge.customDomain ? config.edge.hostnames[role]?.[0] : undefined;
+export function publicUrl(config: Pick<StackConfig, "edge">, spec: Pick<FlyServiceSpec, "service" | "appName">): string {
+  const custom = config.edge.customDomain ? config.edge.hostnames[spec.service]?.[0] : undefined;
   return custom ? `https://${custom}` : `https://${spec.appName}.fly.dev`;
 }
 
-/** Which services the stack runs: the agent UI moves to Vercel when the edge serves it there. */
-export function enabledServices(config: StackConfig): ServiceName[] {
-  return SERVICE_NAMES.filter((name) => !(name === "agent-ui" && config.edge.uiHost === "vercel"));
+/** The URL other services are given for a planned one: Flycast when private (D4), public otherwise. */
+export function serviceUrl(config: Pick<StackConfig, "edge">, planned: PlannedService): string {
+  return planned.spec.reach === "private" ? flycastUrl(planned.spec) : publicUrl(config, planned.spec);
 }
 
-/** Normalizes every enabled service. Throws one error listing every problem, before any resource exists. */
-export function planServices(config: StackConfig): Record<ServiceName, PlannedService | undefined> {
+/** Whether the stack serves this service on Fly: the UI moves to Vercel when the edge serves it there. */
+export function runsOnFly(config: Pick<StackConfig, "edge">, definition: ServiceDefinition): boolean {
+  return !(definition.vercelUi && config.edge.uiHost === "vercel");
+}
+
+/** Problems with the definitions themselves (a programming error, not a config one). */
+function definitionProblems(definitions: readonly ServiceDefinition[]): string[] {
   const problems: string[] = [];
-  const planned = {} as Record<ServiceName, PlannedService | undefined>;
-  for (const name of enabledServices(config)) {
+  const byName = new Map<string, ServiceDefinition>();
+  for (const d of definitions) {
+    if (byName.has(d.name)) problems.push(`service "${d.name}" is defined twice in components/services.ts`);
+    byName.set(d.name, d);
+  }
+  for (const d of definitions) {
+    for (const [callee, call] of Object.entries(d.calls ?? {})) {
+      const target = byName.get(callee);
+      if (!target) problems.push(`${d.name} calls "${callee}", which is not a service; services: ${[...byName.keys()].join(", ")}`);
+      else if (call.key !== undefined && !target.accessKey) problems.push(`${d.name} expects a key for ${callee} in ${call.key}, but ${callee} has no accessKey`);
+    }
+  }
+  for (const field of ["vercelUi", "gpuLaunchTemplateEnv"] as const) {
+    const owners = definitions.filter((d) => d[field]).map((d) => d.name);
+    if (owners.length > 1) problems.push(`only one service may set ${field}; ${owners.join(", ")} do`);
+  }
+  if (!definitions.some((d) => d.gpuLaunchTemplateEnv !== undefined)) {
+    problems.push("no service sets gpuLaunchTemplateEnv: the GPU pool needs a service that launches its workers and receives their reports");
+  }
+  return problems;
+}
+
+/** Normalizes every service the stack runs. Throws one error listing every problem, before any resource exists. */
+export function planServices(config: StackConfig, definitions: readonly ServiceDefinition[]): ServicePlan {
+  const problems = definitionProblems(definitions);
+  const known = new Set(definitions.map((d) => d.name));
+  for (const name of Object.keys(config.services)) {
+    if (!known.has(name)) problems.push(`sophia:services.${name} is not a service; services: ${[...known].join(", ")}`);
+  }
+  const publicNames = definitions.filter((d) => d.reach === "public").map((d) => d.name);
+  for (const name of Object.keys(config.edge.hostnames)) {
+    if (!publicNames.includes(name)) problems.push(`sophia:edge.hostnames.${name}: only public services get hostnames; public services: ${publicNames.join(", ")}`);
+  }
+
+  const fly: PlannedService[] = [];
+  let vercelUi: ServiceDefinition | undefined;
+  let gpuLauncher: PlannedService | undefined;
+  for (const definition of definitions) {
+    const { name } = definition;
+    if (!runsOnFly(config, definition)) {
+      vercelUi = definition;
+      continue;
+    }
     const service = config.services[name];
-    const definition = SERVICE_DEFINITIONS[name];
+    if (service === undefined) {
+      problems.push(`sophia:services.${name} is missing; give its sizes in the profile (environments/profiles.ts) or the stack file`);
+      continue;
+    }
     try {
       const spec = normalizeFlyService({
         service: name,
@@ -52,137 +111,105 @@ export function planServices(config: StackConfig): Record<ServiceName, PlannedSe
       if (service.build) image = { build: service.build };
       else if (ref !== undefined) image = { ref };
       else throw new Error(`sophia:services.${name}.image is not set; give a pinned image reference (e.g. ghcr.io/org/${name}:1.2.3) or sophia:services.${name}.build`);
-      planned[name] = { spec, image, env: service.env ?? {} };
+      const planned = { definition, spec, image, env: service.env ?? {} };
+      fly.push(planned);
+      if (definition.gpuLaunchTemplateEnv !== undefined) gpuLauncher = planned;
     } catch (err) {
       problems.push((err as Error).message);
     }
   }
-  if (problems.length > 0) throw new Error(`Invalid service config (nothing was created):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-  return planned;
+
+  // A callee whose own config failed is reported above; only one served elsewhere is a problem here.
+  const offFly = new Set(definitions.filter((d) => !runsOnFly(config, d)).map((d) => d.name));
+  for (const d of definitions) {
+    for (const callee of Object.keys(d.calls ?? {})) {
+      if (offFly.has(callee)) problems.push(`${d.name} calls ${callee}, which this stack does not run on Fly; serve ${callee} from Fly or remove the call`);
+    }
+  }
+  const launcherName = definitions.find((d) => d.gpuLaunchTemplateEnv !== undefined)?.name;
+  if (gpuLauncher && gpuLauncher.spec.reach !== "public") {
+    problems.push(`${gpuLauncher.definition.name} launches the GPU workers, which report to it from Lambda's network, so it must be public`);
+  } else if (launcherName !== undefined && vercelUi?.name === launcherName) {
+    problems.push(`${launcherName} launches the GPU workers, so it must run on Fly; set sophia:edge.uiHost to "fly"`);
+  }
+  if (problems.length > 0 || !gpuLauncher) throw new Error(`Invalid service config (nothing was created):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  return { fly, vercelUi, gpuLauncher };
 }
 
-/** The ESC secrets the services declare, each with the services that need it. The UI needs its own on Vercel too. */
-export function declaredSecrets(): Map<SecretKey, string[]> {
+/** The ESC secrets the services declare, each with the services that need it. */
+export function declaredSecrets(definitions: readonly ServiceDefinition[]): Map<SecretKey, string[]> {
   const needs = new Map<SecretKey, string[]>();
-  for (const name of SERVICE_NAMES) {
-    for (const key of SERVICE_DEFINITIONS[name].secrets) needs.set(key, [...(needs.get(key) ?? []), name]);
+  for (const d of definitions) {
+    for (const key of d.secrets) needs.set(key, [...(needs.get(key) ?? []), d.name]);
   }
   return needs;
 }
 
+/** Plain env (callee URLs) and secret env (callee keys) for a caller's `calls`. */
+export function callEnv(
+  config: Pick<StackConfig, "edge">,
+  plan: ServicePlan,
+  caller: ServiceDefinition,
+  accessKeys: Record<string, pulumi.Output<string>>,
+): { env: Record<string, string>; secrets: Record<string, pulumi.Output<string>> } {
+  const env: Record<string, string> = {};
+  const secrets: Record<string, pulumi.Output<string>> = {};
+  for (const [callee, call] of Object.entries(caller.calls ?? {})) {
+    const target = plan.fly.find((p) => p.definition.name === callee);
+    // planServices has refused calls to services off Fly.
+    if (!target) throw new Error(`${caller.name} calls ${callee}, which is not planned on Fly`);
+    env[call.url] = serviceUrl(config, target);
+    if (call.key !== undefined) secrets[call.key] = accessKeys[callee]!;
+  }
+  return { env, secrets };
+}
+
+/** One generated key per service that declares an `accessKey` (D12), by service name. */
+export function createAccessKeys(definitions: readonly ServiceDefinition[]): Record<string, pulumi.Output<string>> {
+  return Object.fromEntries(
+    definitions
+      .filter((d) => d.accessKey)
+      .map((d) => [
+        d.name,
+        new random.RandomPassword(`${d.name}-access-key`, { length: 40, special: false }, { aliases: (d.accessKey!.formerNames ?? []).map((name) => ({ name })) }).result,
+      ]),
+  );
+}
+
 export interface PlatformServicesArgs {
   config: StackConfig;
-  planned: Record<ServiceName, PlannedService | undefined>;
+  plan: ServicePlan;
   secrets: Record<SecretKey, pulumi.Output<string>>;
+  accessKeys: Record<string, pulumi.Output<string>>;
   flyApiToken: pulumi.Input<string>;
-  /** Extra secret env per service, e.g. the GPU launch template for the API. */
-  extraSecrets?: Partial<Record<ServiceName, Record<string, pulumi.Input<string>>>>;
+  /** Extra secret env per service name, e.g. the GPU launch template for the service that launches workers. */
+  extraSecrets?: Record<string, Record<string, pulumi.Input<string>>>;
 }
 
-/** Creates the enabled services in dependency order. */
-export function createPlatformServices(args: PlatformServicesArgs): Partial<Record<ServiceName, FlyService>> {
-  const { config, planned } = args;
-  // Generated secrets (D12): Weaviate's API key, and the token the bridge presents to the API.
-  const weaviateKey = new random.RandomPassword("weaviate-api-key", { length: 40, special: false }).result;
-  const bridgeToken = new random.RandomPassword("bridge-api-token", { length: 40, special: false }).result;
-  const generated: Partial<Record<ServiceName, Record<string, pulumi.Input<string>>>> = {
-    weaviate: { AUTHENTICATION_APIKEY_ALLOWED_KEYS: weaviateKey },
-    "mcp-memory": { WEAVIATE_API_KEY: weaviateKey },
-    "vector-store": { WEAVIATE_API_KEY: weaviateKey },
-    "unified-api": { WEAVIATE_API_KEY: weaviateKey, BRIDGE_API_TOKEN: bridgeToken },
-    "agno-bridge": { UNIFIED_API_TOKEN: bridgeToken },
-  };
-
-  const urlOf = (name: ServiceName): string => {
-    const target = planned[name];
-    if (!target) throw new Error(`${name} is not deployed on Fly in this stack, but a service calls it`);
-    return target.spec.reach === "private" ? flycastUrl(target.spec) : publicUrl(config, target.spec);
-  };
-
-  const created: Partial<Record<ServiceName, FlyService>> = {};
-  for (const name of SERVICE_NAMES) {
-    const plan = planned[name];
-    if (!plan) continue;
-    const definition = SERVICE_DEFINITIONS[name];
-    const env: Record<string, pulumi.Input<string>> = { ...plan.env };
-    for (const callee of SERVICE_CALLS[name]) {
-      const envName = definition.urlEnv[callee];
-      if (envName === undefined) throw new Error(`${name} calls ${callee} but SERVICE_DEFINITIONS has no env var for it`);
-      env[envName] = urlOf(callee);
-    }
-    const secrets: Record<string, pulumi.Input<string>> = {
-      ...Object.fromEntries(definition.secrets.map((key) => [SECRETS[key].envName, args.secrets[key]])),
-      ...generated[name],
-      ...args.extraSecrets?.[name],
-    };
-    created[name] = new FlyService(
-      name,
-      {
-        spec: plan.spec,
-        image: plan.image,
-        env: { ...env, ...(name === "weaviate" ? weaviateEnv(plan.spec) : {}) },
-        machineEnv: name === "weaviate" ? weaviateNodeEnv(plan.spec) : undefined,
-        init: name === "weaviate" ? weaviateInit(plan.spec) : undefined,
-        // A Weaviate node is ready only inside a quorum, so the first of a cluster can't pass alone.
-        checksOnCreate: !(name === "weaviate" && weaviateNodes(plan.spec) > 1),
-        secrets,
-        apiToken: args.flyApiToken,
-        apiUrl: config.flyApiUrl,
+/** Creates the services that run on Fly, by name. */
+export function createPlatformServices(args: PlatformServicesArgs): Record<string, FlyService> {
+  const { config, plan } = args;
+  const created: Record<string, FlyService> = {};
+  for (const planned of plan.fly) {
+    const { definition, spec } = planned;
+    const calls = callEnv(config, plan, definition, args.accessKeys);
+    const ownKey = definition.accessKey ? { [definition.accessKey.env]: args.accessKeys[definition.name]! } : {};
+    created[definition.name] = new FlyService(definition.name, {
+      spec,
+      image: planned.image,
+      env: { ...planned.env, ...calls.env, ...definition.env?.(spec) },
+      machineEnv: definition.machineEnv?.(spec),
+      init: definition.init?.(spec),
+      checksOnCreate: definition.checksOnCreate?.(spec) ?? true,
+      secrets: {
+        ...Object.fromEntries(definition.secrets.map((key) => [SECRETS[key].envName, args.secrets[key]])),
+        ...ownKey,
+        ...calls.secrets,
+        ...args.extraSecrets?.[definition.name],
       },
-    );
+      apiToken: args.flyApiToken,
+      apiUrl: config.flyApiUrl,
+    });
   }
   return created;
-}
-
-/** Weaviate with API-key auth on and anonymous access off. */
-function weaviateEnv(spec: FlyServiceSpec): Record<string, string> {
-  return {
-    PERSISTENCE_DATA_PATH: spec.volume?.mountPath ?? "/var/lib/weaviate",
-    AUTHENTICATION_APIKEY_ENABLED: "true",
-    AUTHENTICATION_APIKEY_USERS: "sophia",
-    AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: "false",
-    DEFAULT_VECTORIZER_MODULE: "none",
-    QUERY_DEFAULTS_LIMIT: "25",
-  };
-}
-
-/**
- * A cluster gossips over Fly's private IPv6 network (6PN). Weaviate would advertise the machine's
- * IPv4, which other machines cannot reach, so each node advertises its 6PN address (FLY_PRIVATE_IP,
- * known only inside the machine, hence the shell) and listens on IPv6 too.
- */
-function weaviateInit(spec: FlyServiceSpec): FlyServiceArgs["init"] {
-  if (weaviateNodes(spec) < 2) return undefined;
-  return {
-    entrypoint: ["/bin/sh", "-c"],
-    cmd: [`CLUSTER_ADVERTISE_ADDR="$FLY_PRIVATE_IP" exec /bin/weaviate --host :: --port ${spec.ports[0].internalPort} --scheme http`],
-  };
-}
-
-function weaviateNodes(spec: FlyServiceSpec): number {
-  return spec.maxMachines * spec.regions.length;
-}
-
-/**
- * Stable node names always, so that a replaced machine rejoins under its old name. With more
- * than one node, the cluster settings too: gossip through the first node's 6PN address, and Raft
- * bootstrapped with every node.
- */
-function weaviateNodeEnv(
-  spec: FlyServiceSpec,
-): (region: FlyRegion, index: number, previous: { machineId: pulumi.Output<string> }[]) => Record<string, pulumi.Input<string>> {
-  const nodes = weaviateNodes(spec);
-  const nodeNames = Array.from({ length: nodes }, (_, i) => `node-${i}`);
-  return (_region, index, previous) => ({
-    CLUSTER_HOSTNAME: `node-${index}`,
-    ...(nodes < 2
-      ? {}
-      : {
-          CLUSTER_GOSSIP_BIND_PORT: "7100",
-          CLUSTER_DATA_BIND_PORT: "7101",
-          RAFT_JOIN: nodeNames.join(","),
-          RAFT_BOOTSTRAP_EXPECT: String(nodes),
-          ...(index === 0 ? {} : { CLUSTER_JOIN: pulumi.interpolate`${previous[0].machineId}.vm.${spec.appName}.internal:7100` }),
-        }),
-  });
 }

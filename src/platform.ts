@@ -16,12 +16,6 @@ export type FlyRegion = (typeof FLY_REGIONS)[number];
 /** Lambda's region codes and instance types: the provider's lists are the one source. */
 export { LAMBDA_INSTANCE_TYPES, LAMBDA_REGIONS, type LambdaInstanceType, type LambdaRegion } from "./providers/lambda/api/schemas";
 
-/** The six services, in dependency order: each may call only services listed before it. */
-export const SERVICE_NAMES = [
-  "weaviate", "mcp-memory", "vector-store", "unified-api", "agno-bridge", "agent-ui",
-] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
-
 /**
  * The CPU counts Fly sells per CPU class (shared-cpu-1x…8x, performance-1x…16x), from its pricing
  * page: https://fly.io/docs/about/pricing/#machines
@@ -45,13 +39,3 @@ export const FLY_MEMORY_PER_CPU_MB = {
 
 /** Fly refuses to suspend machines with more memory than this. */
 export const FLY_SUSPEND_MAX_MEMORY_MB = 2048;
-
-/** Who calls whom (the service dependency flow in README.md). Components wire URLs from it; the diagram draws it. */
-export const SERVICE_CALLS: Record<ServiceName, readonly ServiceName[]> = {
-  weaviate: [],
-  "mcp-memory": ["weaviate"],
-  "vector-store": ["weaviate"],
-  "unified-api": ["mcp-memory", "vector-store", "weaviate"],
-  "agno-bridge": ["unified-api"],
-  "agent-ui": ["agno-bridge"],
-};

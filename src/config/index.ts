@@ -64,13 +64,28 @@ export function parseStackConfig(overrides: Record<string, unknown>, stack: stri
   const merged = deepMerge(defaults as unknown as Json, overrides as Json);
   const result = stackConfigSchema.safeParse(merged);
   if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => {
+  // A service the profile does not size is a typo far more often than a new service: one line for
+  // it, rather than one per size key it lacks.
+  const profileServices = Object.keys(defaults.services);
+  const strangers = new Set<string>();
+  const issues = result.error.issues.filter((issue) => {
+    const [section, service] = issue.path;
+    if (section !== "services" || typeof service !== "string" || profileServices.includes(service)) return true;
+    strangers.add(service);
+    return false;
+  });
+  throw new ConfigError([
+    ...[...strangers].map(
+      (service) =>
+        `sophia:services: unknown key "${service}"; the profile's services are ${profileServices.join(", ")}. ` +
+        "A new service needs its definition in components/services.ts and every size key (cpuKind, cpus, memoryMb, ...)",
+    ),
+    ...issues.map((issue) => {
       const path = formatPath(issue.path);
       if (issue.code === "unrecognized_keys" || issue.code === "custom") return `${path}: ${issue.message}`;
       return `${path}: ${issue.message} (got ${describeValue(valueAt(merged, issue.path))})`;
     }),
-  );
+  ]);
 }
 
 /** Decodes one raw config string the way `pulumi.Config.getObject` would, keeping plain strings as they are. */
@@ -84,13 +99,6 @@ export function decodeConfigValue(raw: string): unknown {
     }
   }
   return raw;
-}
-
-/** Set by the offline plan (src/planner), which runs the program with no cloud account. */
-export const OFFLINE_PLAN_ENV = "SOPHIA_OFFLINE_PLAN";
-
-export function isOfflinePlan(): boolean {
-  return process.env[OFFLINE_PLAN_ENV] === "1";
 }
 
 /** Reads the stack's `sophia:` config (secrets excluded) and parses it. Call once, before any resource. */

@@ -12,8 +12,6 @@ import {
   FLY_SUSPEND_MAX_MEMORY_MB,
   LAMBDA_INSTANCE_TYPES,
   LAMBDA_REGIONS,
-  SERVICE_NAMES,
-  type ServiceName,
 } from "../platform";
 
 export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as const;
@@ -87,9 +85,8 @@ export const serviceSchema = strictObject({
   env: z.record(z.string(), z.string()).optional(),
 });
 
-const servicesSchema = strictObject(
-  Object.fromEntries(SERVICE_NAMES.map((name) => [name, serviceSchema])) as Record<ServiceName, typeof serviceSchema>,
-);
+/** Sizes per service name; which names exist is the service definitions' business (components/services.ts). */
+const servicesSchema = z.record(z.string(), serviceSchema);
 
 const cidr = z.string().regex(/^[0-9.]+\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.7/32");
 
@@ -125,12 +122,8 @@ const edgeSchema = strictObject({
   uiHost: z.enum(["vercel", "fly"]),
   /** Whether public services get hostnames under `domain`; otherwise they use *.fly.dev. */
   customDomain: z.boolean(),
-  /** Hostnames per public service, each inside `domain`. */
-  hostnames: strictObject({
-    "agent-ui": z.array(hostnameSchema),
-    "unified-api": z.array(hostnameSchema),
-    "agno-bridge": z.array(hostnameSchema),
-  }),
+  /** Hostnames per public service name, each inside `domain`; the first is the service's URL. */
+  hostnames: z.record(z.string(), z.array(hostnameSchema)),
   /** TTL of the DNS records, in seconds. */
   dnsTtl: z.number().int().min(60),
   /** Vercel team slug or id; omit for a personal account. */
@@ -207,6 +200,8 @@ export const stackConfigSchema = strictObject({
   flyApiUrl: z.url().optional(),
   /** Override of the Lambda Cloud API endpoint. */
   lambdaApiUrl: z.url().optional(),
+  /** Check the clouds before creating anything (GPU capacity, operator addresses). The offline plan, which has no cloud, turns this off. @default true */
+  preflightChecks: z.boolean().default(true),
   /** Region where stateful services and their volumes live. */
   primaryRegion: flyRegion,
   /** Every region the stack uses; stateless services span them all. */
@@ -226,7 +221,7 @@ export type GpuConfig = z.infer<typeof gpuSchema>;
 export type EdgeConfig = z.infer<typeof edgeSchema>;
 export type CostConfig = z.infer<typeof costSchema>;
 /** What a profile must supply: everything but the stack-specific keys. */
-export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl">;
+export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl" | "preflightChecks">;
 
 /** The regions a service runs in once defaults apply (D8). */
 export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
@@ -242,8 +237,7 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
   }
   if (new Set(c.regions).size !== c.regions.length) add(["regions"], `lists a region twice: [${c.regions.join(", ")}]`);
 
-  for (const name of SERVICE_NAMES) {
-    const s = c.services[name];
+  for (const [name, s] of Object.entries(c.services)) {
     const at = (key: string) => ["services", name, key];
     const regions = serviceRegions(c, s);
     if (!regions.includes(c.primaryRegion)) {

@@ -1,20 +1,16 @@
 /**
  * The architecture diagram of a plan, as a Mermaid flowchart: Fly apps grouped by region, their
  * reach (public or Flycast only), the GPU pool, the Vercel edge and who calls whom. Everything is
- * read from the plan's resources; only the call table falls back to SERVICE_CALLS when the
- * machines carry no *_URL environment variables.
+ * read from the plan's resources.
  */
-import { SERVICE_CALLS, SERVICE_NAMES, type ServiceName } from "../platform";
 import type { PlanResource, ServiceSummary } from "./document";
 import { serviceOwner, TYPES } from "./resources";
 
-/** Services that launch and call GPU workers (the pool's launch template goes to them). */
-const GPU_CALLERS: readonly string[] = ["unified-api"] satisfies ServiceName[];
 
 type Reach = "Flycast" | "public";
 
 export interface DiagramInput {
-  resources: Pick<PlanResource, "urn" | "type" | "name" | "parent" | "inputs">[];
+  resources: Pick<PlanResource, "urn" | "type" | "name" | "parent" | "inputs" | "dependencies">[];
   services: ServiceSummary[];
   /** Stack outputs; `primaryRegion` orders the regions when present. */
   outputs: Record<string, unknown>;
@@ -51,7 +47,24 @@ function urlTarget(url: string, appToService: Map<string, string>, hostToApp: Ma
   return service ? { service, reach: "public" } : undefined;
 }
 
-/** Who calls whom: from *_URL env vars when the plan has them, else from SERVICE_CALLS. */
+/** The caller id of the UI that Vercel serves, which is no Fly service. */
+export const VERCEL_UI = "vercel-ui";
+
+/**
+ * The service a Vercel UI variable points at. The Vercel provider keeps every value secret, so
+ * only the name tells: `<SERVICE>_URL`, or `_<LAST WORD OF SERVICE>_URL` when exactly one service
+ * ends in that word (NEXT_PUBLIC_API_URL → unified-api).
+ */
+function namedTarget(key: string, services: ServiceSummary[]): ServiceSummary | undefined {
+  if (!/_URL$/.test(key)) return undefined;
+  const upper = (name: string) => name.toUpperCase().replace(/-/g, "_");
+  const full = services.find((s) => key.endsWith(`${upper(s.name)}_URL`));
+  if (full) return full;
+  const byLastWord = services.filter((s) => key.endsWith(`_${upper(s.name.split("-").at(-1)!)}_URL`));
+  return byLastWord.length === 1 ? byLastWord[0] : undefined;
+}
+
+/** Who calls whom, from the *_URL env vars the plan's machines and the Vercel UI carry. */
 export function serviceCalls(input: DiagramInput, uiOnVercel: boolean): ServiceCall[] {
   const ownerService = serviceOwner(input.resources);
   const appToService = new Map(input.services.filter((s) => s.app !== null).map((s) => [s.app as string, s.name]));
@@ -70,28 +83,31 @@ export function serviceCalls(input: DiagramInput, uiOnVercel: boolean): ServiceC
     const env = (machine.inputs.config as { env?: Record<string, unknown> } | undefined)?.env ?? {};
     if (from) for (const [key, value] of Object.entries(env)) addUrl(from, key, value);
   }
-  // The Vercel UI's values are secrets in the plan, so its URLs are matched by variable name.
-  for (const v of input.resources.filter((r) => r.type === TYPES.vercelEnv)) {
-    const key = String(v.inputs.key);
-    addUrl("agent-ui", key, v.inputs.value);
-    const named = input.services.find((s) => key.endsWith(`${s.name.toUpperCase().replace(/-/g, "_")}_URL`));
-    if (uiOnVercel && named && /_URL$/.test(key)) found.set(`agent-ui>${named.name}`, { from: "agent-ui", to: named.name, reach: "public" });
-  }
-  if (found.size > 0) {
-    if (uiOnVercel && ![...found.values()].some((c) => c.from === "agent-ui")) {
-      for (const to of SERVICE_CALLS["agent-ui"]) found.set(`agent-ui>${to}`, { from: "agent-ui", to, reach: "public" });
+  if (uiOnVercel) {
+    for (const v of input.resources.filter((r) => r.type === TYPES.vercelEnv)) {
+      const key = String(v.inputs.key);
+      addUrl(VERCEL_UI, key, v.inputs.value);
+      const named = namedTarget(key, input.services);
+      if (named && !found.has(`${VERCEL_UI}>${named.name}`)) found.set(`${VERCEL_UI}>${named.name}`, { from: VERCEL_UI, to: named.name, reach: "public" });
     }
-    return [...found.values()];
   }
+  return [...found.values()];
+}
 
-  // No URLs in the plan: the declared table, with the reach of each callee.
-  const reachOf = new Map(input.services.map((s) => [s.name, s.reach]));
-  const present = new Set([...input.services.map((s) => s.name), ...(uiOnVercel ? ["agent-ui"] : [])]);
-  return SERVICE_NAMES.flatMap((from) =>
-    present.has(from)
-      ? SERVICE_CALLS[from].filter((to) => reachOf.has(to)).map((to): ServiceCall => ({ from, to, reach: reachOf.get(to) === "private" ? "Flycast" : "public" }))
-      : [],
-  );
+/** Services whose resources take an input from the GPU pool (its launch template): they launch and call its workers. */
+export function gpuCallers(input: Pick<DiagramInput, "resources">): string[] {
+  const byUrn = new Map(input.resources.map((r) => [r.urn, r]));
+  const inPool = (urn: string): boolean => {
+    for (let at = byUrn.get(urn); at; at = at.parent ? byUrn.get(at.parent) : undefined) if (at.type === TYPES.gpuPool) return true;
+    return false;
+  };
+  const ownerService = serviceOwner(input.resources);
+  const callers = new Set<string>();
+  for (const r of input.resources) {
+    const owner = ownerService(r);
+    if (owner !== undefined && r.dependencies.some(inPool)) callers.add(owner);
+  }
+  return [...callers];
 }
 
 export function renderDiagram(input: DiagramInput): string {
@@ -102,8 +118,8 @@ export function renderDiagram(input: DiagramInput): string {
   const regions = primary && allRegions.includes(primary) ? [primary, ...allRegions.filter((r) => r !== primary)] : allRegions;
 
   const vercelProjects = input.resources.filter((r) => r.type === TYPES.vercelProject);
-  const uiOnFly = input.services.some((s) => s.name === "agent-ui");
-  const uiOnVercel = vercelProjects.length > 0 && !uiOnFly;
+  // The edge creates a Vercel project only for a UI that Vercel serves.
+  const uiOnVercel = vercelProjects.length > 0;
   const lines = ["flowchart LR", '  internet(("Internet"))'];
   const nodeOf = (service: string, region: string) => id("svc", service, region);
 
@@ -133,7 +149,7 @@ export function renderDiagram(input: DiagramInput): string {
   const dnsRecords = input.resources.filter((r) => r.type === TYPES.dnsRecord);
   if (vercelProjects.length > 0 || dnsRecords.length > 0) {
     lines.push('  subgraph vercel["Vercel"]');
-    for (const p of vercelProjects) lines.push(`    ${id("vercel", p.name)}["<b>agent-ui</b><br/>Vercel project ${text(String(p.inputs.name ?? p.name))}"]`);
+    for (const p of vercelProjects) lines.push(`    ${id("vercel", p.name)}["<b>UI</b><br/>Vercel project ${text(String(p.inputs.name ?? p.name))}"]`);
     if (dnsRecords.length > 0) {
       const domains = [...new Set(dnsRecords.map((r) => String(r.inputs.domain ?? "")).filter(Boolean))];
       lines.push(`    vercel_dns[("DNS ${text(domains.join(", "))}<br/>${dnsRecords.length} records")]`);
@@ -156,7 +172,7 @@ export function renderDiagram(input: DiagramInput): string {
     const link = call.reach === "Flycast" ? "-.->|Flycast|" : "-->|public|";
     const caller = summary.get(call.from);
     if (!caller) {
-      if (call.from === "agent-ui") for (const p of vercelProjects) lines.push(`  ${id("vercel", p.name)} ${link} ${nodeOf(call.to, homeRegion(callee))}`);
+      if (call.from === VERCEL_UI) for (const p of vercelProjects) lines.push(`  ${id("vercel", p.name)} ${link} ${nodeOf(call.to, homeRegion(callee))}`);
       continue;
     }
     for (const region of placed(caller)) {
@@ -165,7 +181,8 @@ export function renderDiagram(input: DiagramInput): string {
     }
   }
   if (hasPool) {
-    for (const s of input.services.filter((svc) => GPU_CALLERS.includes(svc.name))) {
+    const callers = gpuCallers(input);
+    for (const s of input.services.filter((svc) => callers.includes(svc.name))) {
       for (const region of placed(s)) lines.push(`  ${nodeOf(s.name, region)} -->|public| gpu_pool`);
     }
   }

@@ -37,6 +37,8 @@ export interface ServiceSummary {
   autostop: string;
   volumes: { count: number; sizeGb: number };
   reach: "public" | "private";
+  /** The image its first machine runs, e.g. the pinned Weaviate release. */
+  image: string | null;
 }
 
 export interface PlanDocument {

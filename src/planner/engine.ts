@@ -11,8 +11,8 @@ import { mockOutputs } from "./mock-outputs";
 import { readStackFile } from "./stack-file";
 import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../config/secrets";
-import { OFFLINE_PLAN_ENV } from "../config";
 import type { SecretValue } from "../policies/types";
+import { CONFIG_NAMESPACE } from "../platform";
 
 export const PROJECT_NAME = "sophia";
 export { SECRET_MASK, maskSecrets };
@@ -127,7 +127,8 @@ function skipProviderSerialization(): void {
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
   const secretKeys = secretConfigKeys().map((s) => s.key);
-  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides };
+  // The plan has no cloud to check against, whatever the stack file says.
+  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides, [`${CONFIG_NAMESPACE}:preflightChecks`]: "false" };
   // A secret key written in plain text in the stack file reaches the program as plain text, as it
   // would under the Pulumi CLI, so the program's own guard refuses it.
   const plainText = secretKeys.filter((key) => key in config);
@@ -138,7 +139,6 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     secretValues.push({ key, value: config[key] });
   }
   pulumi.runtime.setAllConfig(config, secretKeys.filter((key) => !plainText.includes(key)));
-  process.env[OFFLINE_PLAN_ENV] = "1";
   skipProviderSerialization();
 
   const monitor = new RecordingMonitor({

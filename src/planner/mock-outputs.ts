@@ -2,6 +2,8 @@
  * What the mock engine answers for each resource type: the outputs a real provider would compute,
  * with documentation-range addresses (RFC 5737 / RFC 3849) so nothing looks like a real host.
  */
+import { TYPES } from "./resources";
+
 type Inputs = Record<string, unknown>;
 
 function hash(text: string): number {
@@ -11,13 +13,13 @@ function hash(text: string): number {
 }
 
 const byType: Record<string, (name: string, inputs: Inputs) => Inputs> = {
-  "pulumi-nodejs:dynamic/fly:App": (_name, inputs) => ({ status: "pending", hostname: `${String(inputs.name)}.fly.dev` }),
-  "pulumi-nodejs:dynamic/fly:Volume": (name) => ({ volumeId: `vol_${hash(name).toString(16)}`, state: "created" }),
-  "pulumi-nodejs:dynamic/fly:Machine": (name) => ({ machineId: hash(name).toString(16), state: "started" }),
-  "pulumi-nodejs:dynamic/fly:IpAddress": (name, inputs) => ({
+  [TYPES.app]: (_name, inputs) => ({ status: "pending", hostname: `${String(inputs.name)}.fly.dev` }),
+  [TYPES.volume]: (name) => ({ volumeId: `vol_${hash(name).toString(16)}`, state: "created" }),
+  [TYPES.machine]: (name) => ({ machineId: hash(name).toString(16), state: "started" }),
+  [TYPES.ip]: (name, inputs) => ({
     address: String(inputs.type).endsWith("v6") ? `2001:db8::${(hash(name) % 0xffff).toString(16)}` : `192.0.2.${hash(name) % 254 + 1}`,
   }),
-  "pulumi-nodejs:dynamic/fly:Certificate": (_name, inputs) => ({
+  [TYPES.certificate]: (_name, inputs) => ({
     dnsRequirements: {
       a: ["192.0.2.1"],
       aaaa: ["2001:db8::1"],
@@ -25,15 +27,15 @@ const byType: Record<string, (name: string, inputs: Inputs) => Inputs> = {
       acmeChallenge: { name: `_acme-challenge.${String(inputs.hostname)}`, target: `${String(inputs.hostname)}.${String(inputs.app)}.flydns.net` },
     },
   }),
-  "pulumi-nodejs:dynamic/fly:Secrets": () => ({ version: 1 }),
-  "pulumi-nodejs:dynamic/lambda:Instance": (name) => ({ ip: `198.51.100.${hash(name) % 254 + 1}`, status: "active" }),
-  "pulumi-nodejs:dynamic/lambda:Filesystem": (_name, inputs) => ({ mountPoint: `/lambda/nfs/${String(inputs.name)}`, isInUse: false }),
-  "pulumi-nodejs:dynamic/lambda:SshKey": () => ({ privateKey: "plan-generated-private-key" }),
-  "docker:index/image:Image": (name, inputs) => ({
+  [TYPES.secrets]: () => ({ version: 1 }),
+  [TYPES.gpuInstance]: (name) => ({ ip: `198.51.100.${hash(name) % 254 + 1}`, status: "active" }),
+  [TYPES.gpuFilesystem]: (_name, inputs) => ({ mountPoint: `/lambda/nfs/${String(inputs.name)}`, isInUse: false }),
+  [TYPES.gpuSshKey]: () => ({ privateKey: "plan-generated-private-key" }),
+  [TYPES.dockerImage]: (name, inputs) => ({
     repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:${hash(name).toString(16).padStart(64, "0")}`,
   }),
   // Marked secret by the random provider's own additionalSecretOutputs.
-  "random:index/randomPassword:RandomPassword": (name) => ({ result: `plan-generated-${name}` }),
+  [TYPES.randomPassword]: (name) => ({ result: `plan-generated-${name}` }),
 };
 
 export function mockOutputs(type: string, name: string, inputs: Inputs): Inputs {

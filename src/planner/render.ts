@@ -31,10 +31,10 @@ function table(headers: string[], rows: string[][]): string[] {
 function serviceRow(s: ServiceSummary): string[] {
   const machines = Object.entries(s.machines).map(([region, n]) => `${region}×${n}`).join(" ");
   const volumes = s.volumes.count === 0 ? "—" : `${s.volumes.count} × ${s.volumes.sizeGb / s.volumes.count} GB`;
-  return [s.name, s.regions.join(",") || "—", s.machineSize ?? "—", machines || "—", String(s.minMachines), s.autostop, volumes, s.reach];
+  return [s.name, s.regions.join(",") || "—", s.machineSize ?? "—", machines || "—", String(s.minMachines), s.autostop, volumes, s.reach, s.image ?? "—"];
 }
 
-const SERVICE_HEADERS = ["service", "regions", "size", "machines", "min", "autostop", "volumes", "reach"];
+const SERVICE_HEADERS = ["service", "regions", "size", "machines", "min", "autostop", "volumes", "reach", "image"];
 
 export function renderSummary(doc: PlanDocument): string {
   if (doc.services.length === 0) return "No services in this plan yet.";

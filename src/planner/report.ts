@@ -39,6 +39,7 @@ export function summarizeServices(resources: RecordedResource[]): ServiceSummary
         autostop: firstService?.autostop ?? "off",
         volumes: { count: volumes.length, sizeGb: volumes.reduce((sum, v) => sum + Number(v.inputs.sizeGb ?? 0), 0) },
         reach: ipTypes.some((t) => t !== "private_v6") ? "public" : "private",
+        image: machines[0]?.config?.image ?? null,
       };
     });
 }

@@ -3,15 +3,24 @@
  * machine fields the summary, the cost model and the diagram share.
  */
 
+import { FLY_SERVICE_TYPE } from "../../components/fly-service";
+import { GPU_POOL_TYPE } from "../../components/gpu-pool";
+
 /** Resource types the plan understands, as the mock engine records them. */
 export const TYPES = {
-  service: "sophia:fly:Service",
+  service: FLY_SERVICE_TYPE,
+  app: "pulumi-nodejs:dynamic/fly:App",
   machine: "pulumi-nodejs:dynamic/fly:Machine",
   volume: "pulumi-nodejs:dynamic/fly:Volume",
   ip: "pulumi-nodejs:dynamic/fly:IpAddress",
   certificate: "pulumi-nodejs:dynamic/fly:Certificate",
-  gpuPool: "sophia:gpu:Pool",
+  secrets: "pulumi-nodejs:dynamic/fly:Secrets",
+  gpuPool: GPU_POOL_TYPE,
   gpuInstance: "pulumi-nodejs:dynamic/lambda:Instance",
+  gpuFilesystem: "pulumi-nodejs:dynamic/lambda:Filesystem",
+  gpuSshKey: "pulumi-nodejs:dynamic/lambda:SshKey",
+  dockerImage: "docker:index/image:Image",
+  randomPassword: "random:index/randomPassword:RandomPassword",
   vercelProject: "vercel:index/project:Project",
   vercelEnv: "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable",
   dnsRecord: "vercel:index/dnsRecord:DnsRecord",
@@ -28,6 +37,7 @@ export interface MachineInputs {
   app?: string;
   region?: string;
   config?: {
+    image?: string;
     guest?: Partial<Guest>;
     env?: Record<string, unknown>;
     services?: { autostop?: string; min_machines_running?: number }[];

@@ -44,7 +44,7 @@ const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
   { name: "platform facts", matches: (f) => f === "src/platform.ts" },
   { name: "config", matches: (f) => f.startsWith("src/config/") || f.startsWith("environments/") },
   { name: "components", matches: (f) => f.startsWith("components/") },
-  { name: "program", matches: (f) => f === "src/index.ts" || f === "src/output-value.ts" },
+  { name: "program", matches: (f) => f === "src/index.ts" || f === "src/program.ts" || f === "src/output-value.ts" },
   // The policies read the plan's resource types and cost model, and the plan runs the policies.
   { name: "planner and policies", matches: (f) => f.startsWith("src/planner/") || f.startsWith("src/policies/") },
   { name: "policy pack", matches: (f) => f.startsWith("src/policy-pack/") },

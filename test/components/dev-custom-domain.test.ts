@@ -1,4 +1,7 @@
+import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadStackConfig } from "../../src/config";
+import { expectEach } from "../helpers/expect-each";
 import { planStack, type PlannedStack } from "../helpers/plan";
 
 let plan: PlannedStack;
@@ -33,8 +36,9 @@ describe("dev with a custom domain", () => {
     ]);
   });
 
-  it("uses the profile's dev TTL, not prod's 60 s", () => {
-    for (const r of plan.ofKind("vercel:DnsRecord")) expect(r.inputs.ttl).toBe(300);
+  it("gives every record the configured TTL", () => {
+    const ttl = loadStackConfig().edge.dnsTtl;
+    expectEach(plan.ofKind("vercel:DnsRecord"), (r) => expect(r.inputs.ttl).toBe(ttl));
   });
 
   it("exports the custom hostnames as public URLs", () => {
@@ -46,7 +50,7 @@ describe("dev with a custom domain", () => {
   });
 
   it("wires the bridge to the API by its custom hostname", () => {
-    const machine = plan.inside("sophia:fly:Service", "agno-bridge").find((r) => r.kind === "fly:Machine");
+    const machine = plan.inside(FLY_SERVICE_TYPE, "agno-bridge").find((r) => r.kind === "fly:Machine");
     expect((machine?.inputs.config as { env: Record<string, string> }).env.UNIFIED_API_URL).toBe("https://dev-api.sophia-intel.ai");
   });
 });

@@ -1,20 +1,27 @@
+import { FLY_SERVICE_TYPE } from "../../components/fly-service";
+import { SERVICE_DEFINITIONS } from "../../components/services";
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadStackConfig, type StackConfig } from "../../src/config";
+import { expectEach } from "../helpers/expect-each";
 import { machineInputs, planStack, type PlannedStack } from "../helpers/plan";
 
-const SERVICES = ["weaviate", "mcp-memory", "vector-store", "unified-api", "agno-bridge", "agent-ui"];
-const PRIVATE = ["weaviate", "mcp-memory", "vector-store"];
+const SERVICES = SERVICE_DEFINITIONS.map((d) => d.name);
+const PRIVATE = SERVICE_DEFINITIONS.filter((d) => d.reach === "private").map((d) => d.name);
+const PUBLIC = SERVICE_DEFINITIONS.filter((d) => d.reach === "public").map((d) => d.name);
 
 let plan: PlannedStack;
+let config: StackConfig;
 beforeAll(async () => {
   plan = await planStack("dev");
+  config = loadStackConfig();
 }, 60_000);
 
-const machinesOf = (service: string) => plan.inside("sophia:fly:Service", service).filter((r) => r.kind === "fly:Machine").map(machineInputs);
-const inputsOf = (service: string, kind: string) => plan.inside("sophia:fly:Service", service).filter((r) => r.kind === kind)[0].inputs;
-const ipTypesOf = (service: string) => plan.inside("sophia:fly:Service", service).filter((r) => r.kind === "fly:IpAddress").map((r) => r.inputs.type);
+const machinesOf = (service: string) => plan.inside(FLY_SERVICE_TYPE, service).filter((r) => r.kind === "fly:Machine").map(machineInputs);
+const inputsOf = (service: string, kind: string) => plan.inside(FLY_SERVICE_TYPE, service).filter((r) => r.kind === kind)[0].inputs;
+const ipTypesOf = (service: string) => plan.inside(FLY_SERVICE_TYPE, service).filter((r) => r.kind === "fly:IpAddress").map((r) => r.inputs.type);
 
 describe("dev stack (single-user-lax)", () => {
-  it("creates six Fly apps", () => {
+  it("creates one Fly app per defined service, the UI included", () => {
     expect(plan.ofKind("fly:App").map((a) => a.inputs.name).sort()).toEqual(SERVICES.map((s) => `sophia-dev-${s}`).sort());
   });
 
@@ -27,31 +34,34 @@ describe("dev stack (single-user-lax)", () => {
     expect(new Set(plan.ofKind("fly:Volume").map((v) => v.inputs.region))).toEqual(new Set(["lax"]));
   });
 
-  it("runs Weaviate from the official image, pinned to 1.32 or later", () => {
-    const [major, minor] = (/^cr\.weaviate\.io\/semitechnologies\/weaviate:(\d+)\.(\d+)\.\d+$/.exec(machinesOf("weaviate")[0].config.image) ?? []).slice(1).map(Number);
-    expect(major * 1000 + minor).toBeGreaterThanOrEqual(1032);
-  });
-
   it("runs one machine per service", () => {
-    for (const service of SERVICES) expect(machinesOf(service), service).toHaveLength(1);
+    expectEach(SERVICES, (service) => expect(machinesOf(service), service).toHaveLength(1));
   });
 
   it("scales every service to zero: min 0, autostart on, autostop on", () => {
-    for (const m of plan.ofKind("fly:Machine").map(machineInputs)) {
-      for (const s of m.config.services) {
+    expectEach(plan.ofKind("fly:Machine").map(machineInputs), (m) =>
+      expectEach(m.config.services, (s) => {
         expect(s.min_machines_running, m.name).toBe(0);
         expect(s.autostart, m.name).toBe(true);
         expect(s.autostop, m.name).not.toBe("off");
-      }
-    }
+      }),
+    );
   });
 
-  it("gives the API shared-cpu-2x with 512 MB", () => {
-    expect(machinesOf("unified-api")[0].config.guest).toEqual({ cpu_kind: "shared", cpus: 2, memory_mb: 512 });
+  it.each(SERVICES)("runs %s at its configured size", (service) => {
+    const c = config.services[service]!;
+    expectEach(machinesOf(service), (m) => expect(m.config.guest).toEqual({ cpu_kind: c.cpuKind, cpus: c.cpus, memory_mb: c.memoryMb }));
   });
 
-  it("checks the API's /healthz every 60 s with a 10 s grace and a 5 s timeout", () => {
-    expect(machinesOf("unified-api")[0].config.checks.health).toMatchObject({ type: "http", path: "/healthz", interval: "60s", grace_period: "10s", timeout: "5s" });
+  it("checks the API's own health path at the configured interval, grace and timeout", () => {
+    const check = config.services["unified-api"]!.healthCheck;
+    expect(machinesOf("unified-api")[0].config.checks.health).toMatchObject({
+      type: "http",
+      path: "/healthz",
+      interval: `${check.intervalSeconds}s`,
+      grace_period: `${check.gracePeriodSeconds}s`,
+      timeout: `${check.timeoutSeconds}s`,
+    });
   });
 
   it("puts the health check on the proxy service too, so traffic only reaches healthy machines", () => {
@@ -67,19 +77,22 @@ describe("dev stack (single-user-lax)", () => {
     expect(machinesOf("weaviate")[0].config.env.CLUSTER_HOSTNAME).toBe("node-0");
   });
 
-  it("limits the API to 5 soft / 10 hard connections", () => {
-    expect(machinesOf("unified-api")[0].config.services[0].concurrency).toEqual({ type: "connections", soft_limit: 5, hard_limit: 10 });
+  it("limits every HTTP port by the configured concurrency", () => {
+    expectEach(SERVICES, (service) => {
+      const c = config.services[service]!.concurrency;
+      expect(machinesOf(service)[0].config.services[0].concurrency, service).toEqual({ type: c.type, soft_limit: c.softLimit, hard_limit: c.hardLimit });
+    });
   });
 
   it("releases immediately, without waiting for checks", () => {
-    for (const m of plan.ofKind("fly:Machine").map(machineInputs)) expect(m.waitForChecks, m.name).toBe(false);
+    expectEach(plan.ofKind("fly:Machine").map(machineInputs), (m) => expect(m.waitForChecks, m.name).toBe(false));
   });
 
   it.each(PRIVATE)("gives %s a Flycast address and no public IP", (service) => {
     expect(ipTypesOf(service)).toEqual(["private_v6"]);
   });
 
-  it.each(["unified-api", "agno-bridge", "agent-ui"])("gives public %s shared IPv4 and IPv6 with HTTPS forced", (service) => {
+  it.each(PUBLIC)("gives public %s shared IPv4 and IPv6 with HTTPS forced", (service) => {
     expect(ipTypesOf(service).sort()).toEqual(["shared_v4", "v6"]);
     const http = machinesOf(service)[0].config.services[0].ports.find((p) => p.port === 80);
     expect(http?.force_https).toBe(true);
@@ -92,8 +105,9 @@ describe("dev stack (single-user-lax)", () => {
     expect(env.WEAVIATE_URL).toBe("http://sophia-dev-weaviate.flycast:8080");
   });
 
-  it("never points a service at .internal", () => {
-    expect(plan.text).not.toMatch(/\.internal\b/);
+  it("never points a service at another through .internal, which does not wake stopped machines", () => {
+    const urls = plan.ofKind("fly:Machine").flatMap((m) => Object.entries(machineInputs(m).config.env).filter(([key]) => key.endsWith("_URL")));
+    expectEach(urls, ([key, url]) => expect(url, key).not.toMatch(/\.internal\b/));
   });
 
   it("wires the bridge to the API and the UI to the bridge by their public URLs", () => {
@@ -102,10 +116,10 @@ describe("dev stack (single-user-lax)", () => {
   });
 
   it("mounts one volume per stateful machine and none on stateless ones", () => {
-    for (const service of SERVICES) {
+    expectEach(SERVICES, (service) => {
       const mounts = machinesOf(service).map((m) => m.config.mounts?.length ?? 0);
-      expect(mounts, service).toEqual([PRIVATE.includes(service) ? 1 : 0]);
-    }
+      expect(mounts, service).toEqual([config.services[service]!.volumeGb === undefined ? 0 : 1]);
+    });
   });
 
   it("creates each volume with the size of the machine that mounts it, as Fly's placement hint", () => {
@@ -113,7 +127,7 @@ describe("dev stack (single-user-lax)", () => {
   });
 
   it("leaves dev volumes unprotected", () => {
-    for (const v of plan.ofKind("fly:Volume")) expect(v.protect).toBe(false);
+    expectEach(plan.ofKind("fly:Volume"), (v) => expect(v.protect).toBe(false));
   });
 
   it("creates no GPU instance", () => {
@@ -136,6 +150,6 @@ describe("dev stack (single-user-lax)", () => {
   it("exports the .flycast private URL of every private service", () => {
     const urls = plan.outputs.privateUrls as Record<string, string>;
     expect(Object.keys(urls).sort()).toEqual([...PRIVATE].sort());
-    for (const url of Object.values(urls)) expect(url).toMatch(/^http:\/\/sophia-dev-[a-z-]+\.flycast:\d+$/);
+    expectEach(Object.values(urls), (url) => expect(url).toMatch(/^http:\/\/sophia-dev-[a-z-]+\.flycast:\d+$/));
   });
 });

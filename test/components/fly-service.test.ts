@@ -6,9 +6,9 @@ import { describe, expect, it } from "vitest";
 import { configDigest, flycastUrl, normalizeFlyService, proxyServices, type FlyServiceSpec } from "../../components/fly-service";
 import { SERVICE_DEFINITIONS } from "../../components/services";
 import { parseStackConfig, type ServiceConfig } from "../../src/config";
-import type { ServiceName } from "../../src/platform";
 import type { FlyMachineConfig } from "../../src/providers/fly";
 import { errorOf } from "../helpers/errors";
+import { expectEach } from "../helpers/expect-each";
 
 const dev = parseStackConfig({ profile: "single-user-lax" }, "dev");
 
@@ -16,17 +16,17 @@ type NormalizeInput = Parameters<typeof normalizeFlyService>[0];
 
 /** normalizeFlyService for one service of the dev profile, with the given config and defaults changes. */
 function normalize(
-  service: ServiceName,
+  service: string,
   options: { config?: Partial<ServiceConfig>; defaults?: Partial<NormalizeInput["defaults"]>; snapshotRetentionDays?: number; protectVolumes?: boolean } = {},
 ): FlyServiceSpec {
   return normalizeFlyService({
     service,
-    config: { ...dev.services[service], ...options.config },
+    config: { ...dev.services[service]!, ...options.config },
     appPrefix: "sophia-test",
     org: "personal",
     primaryRegion: "lax",
     regions: ["lax"],
-    defaults: { ...SERVICE_DEFINITIONS[service], ...options.defaults },
+    defaults: { ...SERVICE_DEFINITIONS.find((d) => d.name === service)!, ...options.defaults },
     snapshotRetentionDays: options.snapshotRetentionDays ?? 5,
     protectVolumes: options.protectVolumes ?? false,
   });
@@ -129,24 +129,26 @@ describe("proxyServices", () => {
     expect(proxyServices(privateWeaviate).map((s) => s.internal_port)).toEqual([8080, 50051]);
   });
 
-  it("copies autostop, autostart, min_machines_running and concurrency into every service", () => {
-    const spec: FlyServiceSpec = {
-      ...privateWeaviate,
-      autostop: "suspend",
-      autostart: false,
-      minMachines: 3,
-      concurrency: { type: "requests", softLimit: 7, hardLimit: 9 },
-    };
-    const services = proxyServices(spec);
-    expect(services).toHaveLength(2);
-    for (const service of services) {
-      expect(service).toMatchObject({
-        autostop: "suspend",
-        autostart: false,
-        min_machines_running: 3,
-        concurrency: { type: "requests", soft_limit: 7, hard_limit: 9 },
-      });
-    }
+  const tuned: FlyServiceSpec = {
+    ...privateWeaviate,
+    autostop: "suspend",
+    autostart: false,
+    minMachines: 3,
+    concurrency: { type: "requests", softLimit: 7, hardLimit: 9 },
+  };
+
+  it("copies autostop, autostart, min_machines_running and the limits into every service", () => {
+    expectEach(proxyServices(tuned), (service) =>
+      expect(service).toMatchObject({ autostop: "suspend", autostart: false, min_machines_running: 3, concurrency: { soft_limit: 7, hard_limit: 9 } }),
+    );
+  });
+
+  it("counts requests on the HTTP port as configured", () => {
+    expect(proxyServices(tuned)[0].concurrency).toEqual({ type: "requests", soft_limit: 7, hard_limit: 9 });
+  });
+
+  it("counts connections on a TCP passthrough port, where Fly Proxy sees no requests", () => {
+    expect(proxyServices(tuned)[1].concurrency).toEqual({ type: "connections", soft_limit: 7, hard_limit: 9 });
   });
 });
 

@@ -13,6 +13,7 @@ import { onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInpu
 import { parseStackConfig, type GpuConfig } from "../../src/config";
 import { lambdaClient, setLambdaClientOverrides } from "../../src/providers/lambda";
 import { LambdaEmulator, type RunningEmulator } from "../fakes/lambda/emulator";
+import { expectEach } from "../helpers/expect-each";
 
 const devGpu = parseStackConfig({ profile: "single-user-lax" }, "dev").gpu;
 const prodGpu = parseStackConfig({ profile: "enterprise-multi-region", gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } }, "prod").gpu;
@@ -35,11 +36,11 @@ describe("firewallRules", () => {
 
   it("opens nothing else", () => {
     expect(rules).toHaveLength(OPERATORS.length + WORKER_SOURCES.length);
-    for (const rule of rules) {
+    expectEach(rules, (rule) => {
       expect(rule.protocol).toBe("tcp");
       expect([[22, 22], [8000, 8000]]).toContainEqual(rule.portRange);
       expect(rule.sourceNetwork).not.toBe("0.0.0.0/0");
-    }
+    });
   });
 
   it("has no worker-port rule when workerSources is empty", () => {

@@ -1,3 +1,4 @@
+import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { beforeAll, describe, expect, it } from "vitest";
 import { machineInputs, planStack, stackValueWith, type PlannedStack } from "../helpers/plan";
 
@@ -13,7 +14,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 
-const inService = (kind: string) => plan.inside("sophia:fly:Service", "mcp-memory").filter((r) => r.kind === kind);
+const inService = (kind: string) => plan.inside(FLY_SERVICE_TYPE, "mcp-memory").filter((r) => r.kind === kind);
 
 describe("a service built from source", () => {
   it("builds and pushes its image to registry.fly.io/<app>", () => {
@@ -31,8 +32,11 @@ describe("a service built from source", () => {
   });
 
   it("hands the Next.js UI its NEXT_PUBLIC_ URLs as build args, since Next.js inlines them at build time", () => {
-    const [image] = plan.inside("sophia:fly:Service", "agent-ui").filter((r) => r.kind === "docker:Image");
-    expect((image.inputs.build as { args: Record<string, string> }).args).toEqual({ NEXT_PUBLIC_AGNO_BRIDGE_URL: "https://sophia-dev-agno-bridge.fly.dev" });
+    const [image] = plan.inside(FLY_SERVICE_TYPE, "agent-ui").filter((r) => r.kind === "docker:Image");
+    expect((image.inputs.build as { args: Record<string, string> }).args).toEqual({
+      NEXT_PUBLIC_AGNO_BRIDGE_URL: "https://sophia-dev-agno-bridge.fly.dev",
+      NEXT_PUBLIC_API_URL: "https://sophia-dev-unified-api.fly.dev",
+    });
   });
 
   it("pushes only after the app (and so its registry) exists", () => {

@@ -1,32 +1,43 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { FLY_SERVICE_TYPE } from "../../components/fly-service";
+import { SERVICE_DEFINITIONS, WEAVIATE_VERSION } from "../../components/services";
+import { loadStackConfig, serviceRegions, type StackConfig } from "../../src/config";
+import { expectEach } from "../helpers/expect-each";
 import { machineInputs, planStack, type PlannedStack } from "../helpers/plan";
 
 let plan: PlannedStack;
+let config: StackConfig;
 beforeAll(async () => {
   plan = await planStack("prod");
+  config = loadStackConfig();
 }, 60_000);
 
-const inService = (service: string, kind: string) => plan.inside("sophia:fly:Service", service).filter((r) => r.kind === kind);
+const inService = (service: string, kind: string) => plan.inside(FLY_SERVICE_TYPE, service).filter((r) => r.kind === kind);
 const machinesOf = (service: string) => inService(service, "fly:Machine").map(machineInputs);
 const perRegion = (service: string) => {
   const counts: Record<string, number> = {};
   for (const m of machinesOf(service)) counts[m.region] = (counts[m.region] ?? 0) + 1;
   return counts;
 };
+const onFly = SERVICE_DEFINITIONS.filter((d) => !d.vercelUi).map((d) => d.name);
 
-describe("prod stack (enterprise-multi-region): the seed's production table", () => {
-  it.each([
-    ["weaviate", { sjc: 4 }, 2, { cpus: 2, memory_mb: 2048 }],
-    ["mcp-memory", { sjc: 8 }, 2, { cpus: 2, memory_mb: 2048 }],
-    ["vector-store", { sjc: 12 }, 2, { cpus: 2, memory_mb: 2048 }],
-    ["unified-api", { sjc: 20, lax: 20 }, 4, { cpus: 4, memory_mb: 4096 }],
-    ["agno-bridge", { sjc: 8, lax: 8 }, 2, { cpus: 1, memory_mb: 1024 }],
-  ])("%s has %o machines with min %i running, sized %o", (service, counts, min, guest) => {
-    expect(perRegion(service)).toEqual(counts);
-    for (const m of machinesOf(service)) {
-      expect(m.config.guest).toMatchObject(guest);
-      expect(m.config.services[0].min_machines_running).toBe(min);
-    }
+describe("prod stack (enterprise-multi-region)", () => {
+  it.each(onFly)("%s gets maxMachines machines in each of its regions", (service) => {
+    const c = config.services[service]!;
+    expect(perRegion(service)).toEqual(Object.fromEntries(serviceRegions(config, c).map((r) => [r, c.maxMachines])));
+  });
+
+  it.each(onFly)("%s keeps minMachines running and runs the configured size", (service) => {
+    const c = config.services[service]!;
+    expectEach(machinesOf(service), (m) => {
+      expect(m.config.guest).toEqual({ cpu_kind: c.cpuKind, cpus: c.cpus, memory_mb: c.memoryMb });
+      expect(m.config.services[0].min_machines_running).toBe(c.minMachines);
+    });
+  });
+
+  it("spans the stateless services over every region and keeps the stateful ones in the primary region", () => {
+    expect(perRegion("unified-api")).toEqual({ sjc: expect.any(Number), lax: expect.any(Number) });
+    expect(Object.keys(perRegion("weaviate"))).toEqual([config.primaryRegion]);
   });
 
   it.each([
@@ -36,7 +47,7 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
   ])("%s has one %i GB volume per machine, all in sjc", (service, size) => {
     const volumes = inService(service, "fly:Volume");
     expect(volumes).toHaveLength(machinesOf(service).length);
-    for (const v of volumes) expect(v.inputs).toMatchObject({ region: "sjc", sizeGb: size });
+    expectEach(volumes, (v) => expect(v.inputs).toMatchObject({ region: "sjc", sizeGb: size }));
   });
 
   it("keeps stateless services free of volumes", () => {
@@ -44,9 +55,7 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
   });
 
   it("protects every volume and keeps it when removed from the program", () => {
-    const volumes = plan.ofKind("fly:Volume");
-    expect(volumes.length).toBeGreaterThan(0);
-    for (const v of volumes) expect([v.name, v.protect, v.retainOnDelete]).toEqual([v.name, true, true]);
+    expectEach(plan.ofKind("fly:Volume"), (v) => expect([v.name, v.protect, v.retainOnDelete]).toEqual([v.name, true, true]));
   });
 
   it("protects the apps that hold volumes, since deleting an app deletes its volumes", () => {
@@ -60,8 +69,8 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
     });
   });
 
-  it("sets snapshot retention on every volume from the profile", () => {
-    for (const v of plan.ofKind("fly:Volume")) expect(v.inputs.snapshotRetention).toBe(14);
+  it("sets snapshot retention on every volume from the config", () => {
+    expectEach(plan.ofKind("fly:Volume"), (v) => expect(v.inputs.snapshotRetention).toBe(config.volumes.snapshotRetentionDays));
   });
 
   it("serves the UI from Vercel, so there is no agent-ui Fly app", () => {
@@ -69,58 +78,82 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
   });
 
   it("waits for checks on every release", () => {
-    for (const m of plan.ofKind("fly:Machine").map(machineInputs)) expect(m.waitForChecks, m.name).toBe(true);
+    expectEach(plan.ofKind("fly:Machine").map(machineInputs), (m) => expect(m.waitForChecks, m.name).toBe(true));
   });
 
   it("releases stateful services one machine at a time (rolling)", () => {
     const machines = inService("weaviate", "fly:Machine");
-    machines.slice(1).forEach((m, i) => expect(m.dependencies).toContain(machines[i].urn));
+    expectEach(machines.slice(1), (m, i) => expect(m.dependencies).toContain(machines[i].urn));
   });
 
   it("releases the API canary first, then the rest", () => {
     const [canary, ...rest] = inService("unified-api", "fly:Machine");
     expect(canary.dependencies.some((d) => d.includes("fly:Machine"))).toBe(false);
-    for (const m of rest) expect(m.dependencies).toContain(canary.urn);
+    expectEach(rest, (m) => expect(m.dependencies).toContain(canary.urn));
   });
 
   it("releases the bridge blue-green: each machine's name carries its config generation, so a change is a create-before-delete replacement", () => {
-    for (const m of machinesOf("agno-bridge")) expect(m.name).toMatch(new RegExp(`^sophia-prod-agno-bridge-${m.region}-\\d+-[0-9a-f]{8}$`));
+    expectEach(machinesOf("agno-bridge"), (m) => expect(m.name).toMatch(new RegExp(`^sophia-prod-agno-bridge-${m.region}-\\d+-[0-9a-f]{8}$`)));
   });
 
   it("releases blue-green machines all at once, not one after another", () => {
-    for (const m of inService("agno-bridge", "fly:Machine")) expect(m.dependencies.some((d) => d.includes("fly:Machine"))).toBe(false);
+    expectEach(inService("agno-bridge", "fly:Machine"), (m) => expect(m.dependencies.some((d) => d.includes("fly:Machine"))).toBe(false));
   });
 
-  it("fills in Weaviate's cluster settings for its four nodes", () => {
-    const envs = machinesOf("weaviate").map((m) => m.config.env);
-    expect(envs.map((e) => e.CLUSTER_HOSTNAME)).toEqual(["node-0", "node-1", "node-2", "node-3"]);
-    expect(envs[0].RAFT_BOOTSTRAP_EXPECT).toBe("4");
-    expect(envs[1].CLUSTER_JOIN).toMatch(/\.vm\.sophia-prod-weaviate\.internal:7100$/);
+  it("runs a Weaviate release that clusters over IPv6 (1.36.6 or 1.37.0 and later)", () => {
+    const [major, minor, patch] = WEAVIATE_VERSION.split(".").map(Number);
+    expect(major === 1 && (minor > 36 || (minor === 36 && patch >= 6))).toBe(true);
+    expectEach(machinesOf("weaviate"), (m) => expect(m.config.image).toBe(`cr.weaviate.io/semitechnologies/weaviate:${WEAVIATE_VERSION}`));
+  });
+
+  it("gives every Weaviate node, the first included, the cluster settings and a join address", () => {
+    const nodes = machinesOf("weaviate");
+    const names = nodes.map((_, i) => `node-${i}`);
+    expect(nodes).toHaveLength(4);
+    expectEach(nodes, (m, i) =>
+      expect(m.config.env, m.name).toMatchObject({
+        CLUSTER_HOSTNAME: `node-${i}`,
+        CLUSTER_GOSSIP_BIND_PORT: "7100",
+        CLUSTER_DATA_BIND_PORT: "7101",
+        CLUSTER_JOIN: "sophia-prod-weaviate.internal:7100",
+        RAFT_JOIN: names.join(","),
+        RAFT_BOOTSTRAP_EXPECT: "4",
+      }),
+    );
+  });
+
+  it("limits Weaviate's gRPC passthrough by connections and its HTTP port by requests", () => {
+    expectEach(machinesOf("weaviate"), (m) => {
+      const [http, grpc] = m.config.services;
+      expect([http.internal_port, http.concurrency.type]).toEqual([8080, "requests"]);
+      expect([grpc.internal_port, grpc.concurrency.type]).toEqual([50051, "connections"]);
+    });
   });
 
   it("creates Weaviate's nodes without waiting for a quorum check the first node cannot pass alone", () => {
-    for (const m of inService("weaviate", "fly:Machine")) expect(m.inputs.checksOnCreate).toBe(false);
+    expectEach(inService("weaviate", "fly:Machine"), (m) => expect(m.inputs.checksOnCreate).toBe(false));
   });
 
   it("waits for checks when creating the API's machines, which need no quorum", () => {
-    for (const m of inService("unified-api", "fly:Machine")) expect(m.inputs.checksOnCreate).toBe(true);
+    expectEach(inService("unified-api", "fly:Machine"), (m) => expect(m.inputs.checksOnCreate).toBe(true));
   });
 
   it("never lets the proxy stop a Weaviate node, so the Raft quorum holds", () => {
-    for (const m of machinesOf("weaviate")) for (const s of m.config.services) expect(s.autostop).toBe("off");
+    expectEach(machinesOf("weaviate"), (m) => expectEach(m.config.services, (s) => expect(s.autostop).toBe("off")));
   });
 
   it("has each Weaviate node advertise its 6PN address for gossip, since its IPv4 is not reachable from other machines", () => {
-    for (const m of machinesOf("weaviate")) {
+    expectEach(machinesOf("weaviate"), (m) => {
       const init = (m.config as unknown as { init?: { entrypoint: string[]; cmd: string[] } }).init;
       expect(init?.entrypoint).toEqual(["/bin/sh", "-c"]);
       expect(init?.cmd[0]).toMatch(/^CLUSTER_ADVERTISE_ADDR="\$FLY_PRIVATE_IP" exec \/bin\/weaviate --host :: --port 8080 /);
-    }
+    });
   });
 
-  it("stands three GH200 nodes", () => {
+  it("stands the configured number of GPU nodes, of the configured type, in the pool's region", () => {
     const nodes = plan.ofKind("lambda:Instance");
-    expect(nodes.map((n) => n.inputs.instanceType)).toEqual(["gpu_1x_gh200", "gpu_1x_gh200", "gpu_1x_gh200"]);
+    expect(nodes).toHaveLength(config.gpu.standing);
+    expectEach(nodes, (n) => expect(n.inputs).toMatchObject({ instanceType: config.gpu.instanceType, region: config.gpu.region }));
   });
 
   it("checks each standing node's readiness over SSH", () => {
@@ -142,7 +175,7 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
       "CNAME api",
       "CNAME bridge",
     ]);
-    for (const r of records) expect(r.inputs.ttl).toBe(60);
+    expectEach(records, (r) => expect(r.inputs.ttl).toBe(config.edge.dnsTtl));
   });
 
   it("creates one Vercel project with the app. and apex domains", () => {

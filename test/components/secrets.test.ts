@@ -1,7 +1,9 @@
+import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { beforeAll, describe, expect, it } from "vitest";
 import { planStack, type PlannedStack } from "../helpers/plan";
 import { SERVICE_DEFINITIONS } from "../../components/services";
 import { SECRETS } from "../../src/config/secrets";
+import { expectEach } from "../helpers/expect-each";
 
 /** Recognizable values standing in for what ESC would supply; none may appear in the plan. */
 const testSecrets = {
@@ -30,14 +32,29 @@ const GENERATED: Record<string, string[]> = {
 };
 
 const secretsOf = (service: string) => {
-  const resource = plan.inside("sophia:fly:Service", service).find((r) => r.kind === "fly:Secrets");
+  const resource = plan.inside(FLY_SERVICE_TYPE, service).find((r) => r.kind === "fly:Secrets");
   return (resource?.inputs.values ?? {}) as Record<string, unknown>;
 };
 
 describe("secrets (D12)", () => {
   it.each(Object.keys(GENERATED))("%s's Fly secrets hold exactly its declared and generated keys", (service) => {
-    const declared = SERVICE_DEFINITIONS[service as keyof typeof SERVICE_DEFINITIONS].secrets.map((k) => SECRETS[k].envName);
+    const declared = SERVICE_DEFINITIONS.find((d) => d.name === service)!.secrets.map((k) => SECRETS[k].envName);
     expect(Object.keys(secretsOf(service)).sort()).toEqual([...declared, ...GENERATED[service]].sort());
+  });
+
+  it("gives a service and its callers the same generated key, and a caller only the keys of what it calls", () => {
+    const keysOf = (service: string) => {
+      const secrets = plan.inside(FLY_SERVICE_TYPE, service).find((r) => r.kind === "fly:Secrets");
+      return (secrets?.dependencies ?? []).filter((urn) => urn.includes("random:index/randomPassword:RandomPassword"));
+    };
+    const weaviateKey = keysOf("weaviate");
+    const apiKey = keysOf("agno-bridge");
+    expect(weaviateKey).toHaveLength(1);
+    expect(apiKey).toHaveLength(1);
+    expect(apiKey).not.toEqual(weaviateKey);
+    expect(keysOf("mcp-memory")).toEqual(weaviateKey);
+    expect(keysOf("unified-api").sort()).toEqual([...weaviateKey, ...apiKey].sort());
+    expect(keysOf("agent-ui")).toEqual([]);
   });
 
   it("gives Weaviate none of the API's provider keys or database URLs", () => {
@@ -46,41 +63,39 @@ describe("secrets (D12)", () => {
   });
 
   it("keeps every Fly secret value a Pulumi secret", () => {
-    for (const resource of plan.ofKind("fly:Secrets")) {
-      for (const [key, value] of Object.entries(resource.inputs.values as Record<string, unknown>)) expect(value, `${resource.name}.${key}`).toBe("[secret]");
-    }
+    expectEach(plan.ofKind("fly:Secrets"), (resource) =>
+      expectEach(Object.entries(resource.inputs.values as Record<string, unknown>), ([key, value]) => expect(value, `${resource.name}.${key}`).toBe("[secret]")),
+    );
   });
 
   it("keeps the Fly token a Pulumi secret on every Fly resource", () => {
-    const flyResources = plan.resources.filter((r) => r.kind.startsWith("fly:"));
-    expect(flyResources.length).toBeGreaterThan(0);
-    for (const r of flyResources) expect(r.inputs.apiToken, r.name).toBe("[secret]");
+    expectEach(plan.resources.filter((r) => r.kind.startsWith("fly:")), (r) => expect(r.inputs.apiToken, r.name).toBe("[secret]"));
   });
 
   it("keeps the Lambda key a Pulumi secret on every Lambda resource", () => {
-    for (const r of plan.resources.filter((r) => r.kind.startsWith("lambda:"))) expect(r.inputs.apiKey, r.name).toBe("[secret]");
+    expectEach(plan.resources.filter((r) => r.kind.startsWith("lambda:")), (r) => expect(r.inputs.apiKey, r.name).toBe("[secret]"));
   });
 
   it("never prints a secret value anywhere in the plan", () => {
-    for (const [key, value] of Object.entries(testSecrets)) expect(plan.text.includes(value), key).toBe(false);
+    expectEach(Object.entries(testSecrets), ([key, value]) => expect(plan.text.includes(value), key).toBe(false));
   });
 
   it("leaves restarting machines to the machines' own release order, not the secrets resource", () => {
-    for (const r of plan.ofKind("fly:Secrets")) expect(r.inputs.updateMachines, r.name).toBe(false);
+    expectEach(plan.ofKind("fly:Secrets"), (r) => expect(r.inputs.updateMachines, r.name).toBe(false));
   });
 
   it("carries the secrets version in every machine that has secrets, so new secrets roll out as a machine update", () => {
-    for (const service of Object.keys(GENERATED)) {
-      const machines = plan.inside("sophia:fly:Service", service).filter((r) => r.kind === "fly:Machine");
-      for (const m of machines) expect((m.inputs.config as { metadata: Record<string, string> }).metadata.sophia_secrets_version, m.name).toBe("1");
-    }
+    expectEach(Object.keys(GENERATED), (service) => {
+      const machines = plan.inside(FLY_SERVICE_TYPE, service).filter((r) => r.kind === "fly:Machine");
+      expectEach(machines, (m) => expect((m.inputs.config as { metadata: Record<string, string> }).metadata.sophia_secrets_version, m.name).toBe("1"));
+    });
   });
 
   it("never puts a secret in a machine's plain env", () => {
     const secretNames = new Set([...Object.values(SECRETS).map((s) => s.envName), ...Object.values(GENERATED).flat()]);
-    for (const m of plan.ofKind("fly:Machine")) {
+    expectEach(plan.ofKind("fly:Machine"), (m) => {
       const env = (m.inputs.config as { env: Record<string, string> }).env;
-      for (const key of Object.keys(env)) expect(secretNames.has(key), `${m.name}: ${key}`).toBe(false);
-    }
+      expectEach(Object.keys(env), (key) => expect(secretNames.has(key), `${m.name}: ${key}`).toBe(false));
+    });
   });
 });

@@ -5,6 +5,12 @@ import * as path from "node:path";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
 
+/**
+ * How long a test may wait for one plan process: a guard against a hang, not a speed target (that
+ * is `npm run bench`). A plan takes seconds alone and many times that on a shared, loaded machine.
+ */
+export const PLAN_PROCESS_TIMEOUT_MS = 120_000;
+
 /** The `plan` script from package.json, with `node` resolved to this Node binary. */
 export function planCommand(): { command: string; args: string[] } {
   const scripts = (JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;

@@ -3,39 +3,45 @@
  * so a test file plans exactly one stack configuration (vitest gives each file its own process).
  */
 import * as path from "node:path";
-import { PlanError, placeholderFor, runPlan } from "../../src/planner/engine";
-import type { PlanDocument, PlanResource } from "../../src/planner/document";
-import { buildPlanDocument } from "../../src/planner/report";
-import { loadStackConfig } from "../../src/config";
+import { PlanError, placeholderFor, runPlan, type PlanOptions, type RecordedResource } from "../../src/planner/engine";
+import { shortType } from "../../src/planner/report";
 import { readStackFile } from "../../src/planner/stack-file";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
 
-export interface PlannedStack extends PlanDocument {
+/** A recorded resource with its short kind, e.g. `fly:Machine`. */
+export interface PlanResource extends RecordedResource {
+  kind: string;
+}
+
+/** What the program registered under the mock engine: resources and outputs, no cost or diagram. */
+export interface PlannedStack {
+  resources: PlanResource[];
+  outputs: Record<string, unknown>;
   ofKind(kind: string): PlanResource[];
   /** Resources under the component of the given type and name, at any depth. */
   inside(componentType: string, name: string): PlanResource[];
-  /** The whole plan as JSON text, for scanning. */
+  /** Every recorded input and output as JSON text, for scanning. */
   text: string;
 }
 
 export async function planStack(
   stack: string,
-  options: { configOverrides?: Record<string, string>; secretOverrides?: Record<string, string>; omitSecrets?: string[] } = {},
+  options: Pick<PlanOptions, "configOverrides" | "secretOverrides" | "omitSecrets" | "load"> = {},
 ): Promise<PlannedStack> {
   const run = await runPlan({ stack, projectDir, load: () => import("../../src/index"), ...options });
-  const doc = buildPlanDocument(run, loadStackConfig());
-  const descendants = (urn: string): PlanResource[] =>
-    doc.resources.filter((r) => r.parent === urn).flatMap((r) => [r, ...descendants(r.urn)]);
+  const resources = run.resources.map((r) => ({ ...r, kind: shortType(r.type) }));
+  const descendants = (urn: string): PlanResource[] => resources.filter((r) => r.parent === urn).flatMap((r) => [r, ...descendants(r.urn)]);
   return {
-    ...doc,
-    ofKind: (kind) => doc.resources.filter((r) => r.kind === kind),
+    resources,
+    outputs: run.outputs,
+    ofKind: (kind) => resources.filter((r) => r.kind === kind),
     inside: (componentType, name) => {
-      const component = doc.resources.find((r) => r.type === componentType && r.name === name);
+      const component = resources.find((r) => r.type === componentType && r.name === name);
       if (!component) throw new Error(`no ${componentType} named ${name} in the plan`);
       return descendants(component.urn);
     },
-    text: JSON.stringify(doc),
+    text: JSON.stringify({ resources, outputs: run.outputs }),
   };
 }
 
@@ -84,7 +90,7 @@ export interface MachineInputs {
   };
 }
 
-export function machineInputs(resource: PlanResource): MachineInputs {
+export function machineInputs(resource: Pick<PlanResource, "inputs">): MachineInputs {
   return resource.inputs as unknown as MachineInputs;
 }
 

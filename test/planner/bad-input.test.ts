@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { projectDir, runPlanCli } from "../helpers/cli";
+import { PLAN_PROCESS_TIMEOUT_MS, projectDir, runPlanCli } from "../helpers/cli";
 
 const root = projectDir;
 
@@ -22,7 +22,7 @@ function planWith(edit: ((config: Record<string, Record<string, Record<string, u
   return { status: result.status, stderr: result.stderr, wrote: fs.readdirSync(out) };
 }
 
-describe("bad input fails with its message, registers nothing and writes no plan", () => {
+describe("bad input fails with its message, registers nothing and writes no plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
   it("a canary service with a volume", () => {
     const result = planWith((c) => (c["sophia:services"].weaviate = { strategy: "canary" }));
     expect(result.status).toBe(1);

@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { TYPES } from "../../src/planner/resources";
 import { parseStackConfig } from "../../src/config";
 import { computeCost, estimateCost, flyMachineHourly, type CostInputs, type CostResource } from "../../src/planner/cost";
 import { DEFAULT_PRICES, resolvePrices } from "../../src/planner/prices";
+import { expectEach } from "../helpers/expect-each";
 
 /** Tiny resource builders in the shape the components record (the plan's RESOURCE CONTRACT). */
 let serial = 0;
 const urn = (type: string, name: string) => `urn:pulumi:test::sophia::${type}::${name}-${serial++}`;
 function service(name: string): CostResource {
-  return { urn: urn("sophia:fly:Service", name), type: "sophia:fly:Service", name, parent: null, inputs: {} };
+  return { urn: urn(TYPES.service, name), type: TYPES.service, name, parent: null, inputs: {} };
 }
 function machine(
   parent: CostResource,
@@ -98,7 +100,7 @@ describe("cost model, hand-computed", () => {
   });
 
   it("a standing gpu_1x_gh200 runs 730 h at $1.49/h", () => {
-    const pool = child(null, "sophia:gpu:Pool", {});
+    const pool = child(null, TYPES.gpuPool, {});
     const estimate = cost([pool, child(pool, "pulumi-nodejs:dynamic/lambda:Instance", { instanceType: "gpu_1x_gh200", region: "us-west-1", name: "gpu-0" })]);
     expect(estimate.total).toBeCloseTo(730 * 1.49, 2); // $1,087.70
     expect(estimate.byService["gpu-pool"]).toBeCloseTo(1087.7, 2);
@@ -133,7 +135,7 @@ describe("cost model, hand-computed", () => {
       primaryRegion: "sjc",
       usage: { ...ALWAYS_ON, extraMachineShare: 0.25 },
     });
-    for (const line of estimate.lines) expect(line.formula.endsWith(`= $${line.monthly.toFixed(2)}`), line.formula).toBe(true);
+    expectEach(estimate.lines, (line) => expect(line.formula.endsWith(`= $${line.monthly.toFixed(2)}`), line.formula).toBe(true));
   });
 });
 

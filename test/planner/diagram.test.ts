@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { TYPES } from "../../src/planner/resources";
 import type { RecordedResource } from "../../src/planner/engine";
-import { renderDiagram, serviceCalls } from "../../src/planner/diagram";
+import { gpuCallers, renderDiagram, serviceCalls } from "../../src/planner/diagram";
 import { summarizeServices } from "../../src/planner/report";
 
 /** A small plan in the shape the components record: service components with an app, machines and IPs. */
@@ -12,12 +13,12 @@ function plan(services: { name: string; reach: "public" | "private"; regions: st
     return urn;
   };
   for (const s of services) {
-    const component = add("sophia:fly:Service", s.name, undefined, {});
+    const component = add(TYPES.service, s.name, undefined, {});
     const app = `sophia-dev-${s.name}`;
-    add("pulumi-nodejs:dynamic/fly:App", `${s.name}-app`, component, { name: app, org: "personal" });
-    for (const type of s.reach === "public" ? ["shared_v4", "v6"] : ["private_v6"]) add("pulumi-nodejs:dynamic/fly:IpAddress", `${s.name}-ip-${type}`, component, { app, type });
+    add(TYPES.app, `${s.name}-app`, component, { name: app, org: "personal" });
+    for (const type of s.reach === "public" ? ["shared_v4", "v6"] : ["private_v6"]) add(TYPES.ip, `${s.name}-ip-${type}`, component, { app, type });
     for (const region of s.regions) {
-      add("pulumi-nodejs:dynamic/fly:Machine", `${s.name}-machine-${region}-0`, component, {
+      add(TYPES.machine, `${s.name}-machine-${region}-0`, component, {
         app,
         region,
         config: { guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 }, env: s.env ?? {}, services: [{ autostop: "stop", min_machines_running: 0 }] },
@@ -26,6 +27,11 @@ function plan(services: { name: string; reach: "public" | "private"; regions: st
   }
   resources.push(...extra);
   return { resources: resources.map((r) => ({ ...r, parent: r.parent ?? null })), services: summarizeServices(resources), outputs: { primaryRegion: "lax" } };
+}
+
+/** One recorded resource, for the cases `plan` does not build. */
+function resource(type: string, name: string, parent?: string, dependencies: string[] = []): RecordedResource {
+  return { urn: `urn:pulumi:dev::sophia::${type}::${name}`, type, name, parent, custom: !type.startsWith("sophia:"), inputs: {}, protect: false, retainOnDelete: false, dependencies };
 }
 
 describe("diagram", () => {
@@ -41,12 +47,24 @@ describe("diagram", () => {
     ]);
   });
 
-  it("falls back to SERVICE_CALLS when no machine carries a *_URL env var", () => {
+  it("draws no call between services whose machines carry no *_URL env var", () => {
     const input = plan([
       { name: "weaviate", reach: "private", regions: ["lax"] },
-      { name: "mcp-memory", reach: "private", regions: ["lax"] },
+      { name: "mcp-memory", reach: "private", regions: ["lax"], env: { LOG_LEVEL: "info" } },
     ]);
-    expect(serviceCalls(input, false)).toEqual([{ from: "mcp-memory", to: "weaviate", reach: "Flycast" }]);
+    expect(serviceCalls(input, false)).toEqual([]);
+  });
+
+  it("draws the GPU pool's callers from what depends on the pool, whatever their names", () => {
+    const pool = resource(TYPES.gpuPool, "gpu");
+    const template = resource(TYPES.gpuSshKey, "gpu-ssh-key", pool.urn);
+    const input = plan([{ name: "orchestrator", reach: "public", regions: ["lax"] }, { name: "bridge", reach: "public", regions: ["lax"] }], [pool, template]);
+    const secrets = resource(TYPES.secrets, "orchestrator-secrets", input.resources.find((r) => r.name === "orchestrator")!.urn, [template.urn]);
+    input.resources.push({ ...secrets, parent: secrets.parent ?? null });
+    expect(gpuCallers(input)).toEqual(["orchestrator"]);
+    const diagram = renderDiagram(input);
+    expect(diagram).toContain("svc__orchestrator__lax -->|public| gpu_pool");
+    expect(diagram).not.toContain("svc__bridge__lax -->|public| gpu_pool");
   });
 
   it("a caller in a region without the callee calls the callee's primary-region machines", () => {
@@ -65,19 +83,22 @@ describe("diagram", () => {
     expect(diagram).not.toMatch(/internet -->\|public\| svc__weaviate/);
   });
 
-  it("draws a Vercel project as the agent-ui when agent-ui is not a Fly app", () => {
-    const project: RecordedResource = {
-      urn: "urn:pulumi:dev::sophia::vercel:index/project:Project::edge-ui",
-      type: "vercel:index/project:Project",
-      name: "edge-ui",
-      custom: true,
-      inputs: { name: "sophia-agent-ui" },
-      protect: false,
-      retainOnDelete: false,
-      dependencies: [],
-    };
-    const diagram = renderDiagram(plan([{ name: "agno-bridge", reach: "public", regions: ["lax"] }], [project]));
+  it("draws the Vercel project as the UI, calling the services its variables name", () => {
+    const project: RecordedResource = { ...resource(TYPES.vercelProject, "edge-ui"), inputs: { name: "sophia-agent-ui" } };
+    const variable = (key: string): RecordedResource => ({
+      ...resource(TYPES.vercelEnv, `edge-ui-env-${key}`, project.urn),
+      inputs: { key, value: "[secret]" },
+    });
+    const input = plan(
+      [
+        { name: "agno-bridge", reach: "public", regions: ["lax"] },
+        { name: "unified-api", reach: "public", regions: ["lax"] },
+      ],
+      [project, variable("NEXT_PUBLIC_AGNO_BRIDGE_URL"), variable("NEXT_PUBLIC_API_URL"), variable("SESSION_SECRET")],
+    );
+    const diagram = renderDiagram(input);
     expect(diagram).toContain("internet -->|public| vercel__edge_ui");
     expect(diagram).toContain("vercel__edge_ui -->|public| svc__agno_bridge__lax");
+    expect(diagram).toContain("vercel__edge_ui -->|public| svc__unified_api__lax");
   });
 });

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runPlanCli } from "../helpers/cli";
+import { PLAN_PROCESS_TIMEOUT_MS, runPlanCli } from "../helpers/cli";
+import { expectEach } from "../helpers/expect-each";
 
 
 /** A plan that ran: 0, or 3 when it holds a mandatory policy violation (test/policies covers which). */
@@ -14,14 +15,14 @@ function plan(args: string[]) {
   return { ...result, out };
 }
 
-describe("npm run plan", () => {
+describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
   it.each(["dev", "prod"])("--json for %s prints the documented shape", (stack) => {
     const result = plan(["--stack", stack, "--json"]);
     expect(PLANNED, result.stderr).toContain(result.status);
     const doc = JSON.parse(result.stdout);
     expect(doc).toMatchObject({ schemaVersion: 1, project: "sophia", stack, environments: [`sophia/${stack}`] });
     expect(doc.profile).toBe(stack === "dev" ? "single-user-lax" : "enterprise-multi-region");
-    for (const r of doc.resources) expect(Object.keys(r).sort()).toEqual(["custom", "dependencies", "inputs", "kind", "name", "parent", "protect", "retainOnDelete", "type", "urn"]);
+    expectEach(doc.resources as object[], (r) => expect(Object.keys(r).sort()).toEqual(["custom", "dependencies", "inputs", "kind", "name", "parent", "protect", "retainOnDelete", "type", "urn"]));
     expect(doc.resources.filter((r: { parent: string | null }) => r.parent === null)).toHaveLength(1);
   });
 

@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { computeCost } from "../../src/planner/cost";
 import type { LambdaInstanceType } from "../../src/platform";
 import type { PlanDocument } from "../../src/planner/document";
-import { runPlanCliAsync } from "../helpers/cli";
+import { PLAN_PROCESS_TIMEOUT_MS, runPlanCliAsync } from "../helpers/cli";
+import { expectEach } from "../helpers/expect-each";
 
 
 const plans: Record<string, PlanDocument> = {};
@@ -20,7 +21,7 @@ beforeAll(async () => {
   compare = await runPlanCliAsync(["--compare", "--out", out]);
   if (compare.status !== 0) throw new Error(`plan --compare failed: ${compare.stderr}`);
   for (const stack of ["dev", "prod"]) plans[stack] = JSON.parse(fs.readFileSync(path.join(out, `${stack}.json`), "utf8")) as PlanDocument;
-}, 30_000);
+}, PLAN_PROCESS_TIMEOUT_MS);
 
 const SEED_PROD = { low: 1260, high: 4500 };
 const machinesOf = (doc: PlanDocument) => doc.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/fly:Machine");
@@ -49,19 +50,19 @@ describe("profile totals from the real plan", () => {
   });
 
   it("the compute lines account for every machine the plan holds", () => {
-    for (const doc of Object.values(plans)) {
+    expectEach(Object.values(plans), (doc) => {
       const counted = doc.cost.lines.filter((l) => l.kind === "compute").reduce((n, l) => n + l.quantity, 0);
       expect(counted, doc.stack).toBe(machinesOf(doc).length);
-    }
+    });
   });
 
   it("the cost in the JSON adds up: lines to services, to kinds and to the total", () => {
-    for (const { cost } of Object.values(plans)) {
+    expectEach(Object.values(plans), ({ cost }) => {
       const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
       expect(sum(cost.lines.map((l) => l.monthly))).toBeCloseTo(cost.total, 2);
       expect(sum(Object.values(cost.byService))).toBeCloseTo(cost.total, 1);
       expect(sum(Object.values(cost.byKind) as number[])).toBeCloseTo(cost.total, 1);
-    }
+    });
   });
 });
 

@@ -1,0 +1,89 @@
+/**
+ * The Sophia platform: config → services → GPU pool → edge → outputs. Generic over the service
+ * definitions it is given (components/services.ts); src/index.ts runs it with those.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig } from "./config";
+import { valueOf } from "./output-value";
+import { readSecrets, SECRETS, type ProviderSecretKey } from "./config/secrets";
+import { assertNoPlaceholderSecrets, assertNoPlainTextSecrets } from "./config/secret-guards";
+import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
+import type { ServiceDefinition } from "../components/services";
+import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
+import { Edge, usesVercel } from "../components/edge";
+
+/** Everything that can be wrong fails here, before the first resource exists. */
+async function validate(definitions: readonly ServiceDefinition[]) {
+  const stack = pulumi.getStack();
+  assertNoPlainTextSecrets(stack);
+  const config = loadStackConfig();
+  const plan = planServices(config, definitions);
+  const needed = declaredSecrets(definitions);
+  needed.set("flyApiToken", ["every Fly.io resource"]);
+  needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
+  const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);
+  const secrets = readSecrets(needed, stack, vercel);
+  assertNoPlaceholderSecrets(needed.keys(), vercel.keys(), stack);
+  if (config.preflightChecks) {
+    // Checks against the real world; the offline plan, which has none, turns them off.
+    assertOperatorCidrs(config.gpu);
+    await assertGpuCapacity(config.gpu, config.appPrefix, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
+  }
+  return { config, plan, secrets };
+}
+
+export async function sophia(definitions: readonly ServiceDefinition[]) {
+  // A RunError is shown as its message alone: what to fix, without a stack trace around it.
+  const { config, plan, secrets } = await validate(definitions).catch((err: unknown) => {
+    throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
+  });
+  const flyApiToken = secrets.flyApiToken;
+  const launcher = plan.gpuLauncher;
+
+  const gpu = new GpuPool("gpu", {
+    gpu: config.gpu,
+    namePrefix: config.appPrefix,
+    apiKey: secrets.lambdaApiKey,
+    apiUrl: config.lambdaApiUrl,
+    callbackUrl: publicUrl(config, launcher.spec),
+  });
+  const accessKeys = createAccessKeys(definitions);
+  const services = createPlatformServices({
+    config,
+    plan,
+    secrets,
+    accessKeys,
+    flyApiToken,
+    extraSecrets: { [launcher.definition.name]: { [launcher.definition.gpuLaunchTemplateEnv!]: gpu.launchTemplate } },
+  });
+
+  const publicOnFly = plan.fly.filter((p) => p.spec.reach === "public");
+  const ui = plan.vercelUi;
+  const uiCalls = ui ? callEnv(config, plan, ui, accessKeys) : undefined;
+  const edge = new Edge("edge", {
+    edge: config.edge,
+    fly: Object.fromEntries(
+      publicOnFly.map((p) => [p.definition.name, { appName: services[p.definition.name]!.appName, url: publicUrl(config, p.spec), dependsOn: services[p.definition.name]! }]),
+    ),
+    vercelUi:
+      ui && uiCalls
+        ? {
+            service: ui.name,
+            env: uiCalls.env,
+            secrets: { ...Object.fromEntries(ui.secrets.map((key) => [SECRETS[key].envName, secrets[key]])), ...uiCalls.secrets },
+          }
+        : undefined,
+    flyApiToken,
+    flyApiUrl: config.flyApiUrl,
+  });
+
+  return {
+    profile: config.profile,
+    primaryRegion: config.primaryRegion,
+    regions: config.regions,
+    apps: Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.appName])),
+    publicUrls: edge.urls,
+    privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
+    gpuStandingNodes: gpu.instances.length,
+  };
+}
