@@ -49,7 +49,7 @@ async function main() {
   const endpoint = (name: "unified-api" | "agno-bridge" | "agent-ui") => {
     const service = services[name];
     const plan = planned[name];
-    return service && plan ? { appName: service.appName, url: publicUrl(config, plan.spec), dependsOn: service } : undefined;
+    return service && plan ? { appName: service.appName, url: publicUrl(config, plan.spec), dependsOn: [service.app, ...service.ips] } : undefined;
   };
   const edge = new Edge("edge", {
     edge: config.edge,

@@ -62,6 +62,7 @@ export function maskSecrets(value: unknown): unknown {
 }
 
 interface RegisterRequest {
+  getAdditionalsecretoutputsList(): string[];
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -73,11 +74,38 @@ interface RegisterRequest {
 }
 type Callback = (err: unknown, response: unknown) => void;
 
+/** What a resource hook learns about one registration: the mock engine's arguments and the options it drops. */
+export interface Registration {
+  type: string;
+  name: string;
+  custom: boolean;
+  /** Inputs as the engine would receive them: secrets wrapped, a dynamic resource's `__provider` included. */
+  inputs: Record<string, unknown>;
+  dependencies: string[];
+  protect: boolean;
+  retainOnDelete: boolean;
+  additionalSecretOutputs: string[];
+}
+
+/** Answers a registration in place of the mock outputs, e.g. by running the resource's real provider. */
+export type ResourceHook = (registration: Registration) => Promise<{ id: string | undefined; state: Record<string, unknown> }>;
+
 /** A mock monitor that also records what the standard mocks don't pass on: parents and options. */
 class RecordingMonitor extends MockMonitor {
   readonly recorded: RecordedResource[] = [];
+  /** Options of registrations in flight, by type and name, for the resource hook. */
+  readonly pending = new Map<string, Omit<Registration, "inputs">>();
 
   override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
+    this.pending.set(`${req.getType()}::${req.getName()}`, {
+      type: req.getType(),
+      name: req.getName(),
+      custom: req.getCustom(),
+      dependencies: req.getDependenciesList(),
+      protect: req.getProtect() ?? false,
+      retainOnDelete: req.getRetainondelete() ?? false,
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    });
     return super.registerResource(req, (err: unknown, response: unknown) => {
       if (!err && response) {
         const urn = (response as { getUrn(): string }).getUrn();
@@ -122,6 +150,14 @@ export interface PlanOptions {
   secretOverrides?: Record<string, string>;
   /** Secret keys to leave unset, as if ESC did not provide them. */
   omitSecrets?: string[];
+  /**
+   * Answers each registration instead of the plan's mock outputs. With a hook, dynamic providers
+   * are serialized as for a real deployment and the program's real-world checks run.
+   * @default the plan's mock outputs
+   */
+  resourceHook?: ResourceHook;
+  /** Loads the project's modules afresh, so that one process can run the program more than once. @default false */
+  reload?: boolean;
 }
 
 /**
@@ -138,6 +174,19 @@ function skipProviderSerialization(): void {
   require.cache[modulePath] = stub;
 }
 
+/**
+ * Drops the program's modules (not the providers') from the require cache: the program registers
+ * its resources when loaded, and keeping the providers keeps their serialized form cached.
+ */
+function forgetProgramModules(projectDir: string): void {
+  const providers = path.join(projectDir, "src", "providers") + path.sep;
+  for (const file of Object.keys(require.cache)) {
+    if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(providers)) {
+      delete require.cache[file];
+    }
+  }
+}
+
 /** Runs the program once under mocks and returns what it registered. */
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
@@ -147,15 +196,26 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     if (!options.omitSecrets?.includes(key)) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
   }
   pulumi.runtime.setAllConfig(config, secretKeys);
-  process.env[OFFLINE_PLAN_ENV] = "1";
-  skipProviderSerialization();
+  const hook = options.resourceHook;
+  if (hook) {
+    delete process.env[OFFLINE_PLAN_ENV];
+  } else {
+    process.env[OFFLINE_PLAN_ENV] = "1";
+    skipProviderSerialization();
+  }
+  if (options.reload) forgetProgramModules(options.projectDir);
 
-  const monitor = new RecordingMonitor({
+  const monitor: RecordingMonitor = new RecordingMonitor({
     call: () => ({}),
-    newResource: (args) => ({
-      id: args.custom ? `${args.name}-id` : undefined,
-      state: { ...args.inputs, ...mockOutputs(args.type, args.name, args.inputs as Record<string, unknown>) },
-    }),
+    newResource: (args) => {
+      const inputs = args.inputs as Record<string, unknown>;
+      const registration = monitor.pending.get(`${args.type}::${args.name}`);
+      if (hook && registration) return hook({ ...registration, inputs });
+      return {
+        id: args.custom ? `${args.name}-id` : undefined,
+        state: { ...inputs, ...mockOutputs(args.type, args.name, inputs) },
+      };
+    },
   });
   pulumi.runtime.setMockOptions(monitor, PROJECT_NAME, options.stack, false);
 

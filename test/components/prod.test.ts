@@ -72,15 +72,34 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
     for (const m of plan.ofKind("fly:Machine").map(machineInputs)) expect(m.waitForChecks, m.name).toBe(true);
   });
 
-  it("releases stateful services one machine at a time (rolling)", () => {
-    const machines = inService("weaviate", "fly:Machine");
-    machines.slice(1).forEach((m, i) => expect(m.dependencies).toContain(machines[i].urn));
+  it("updates stateful services one machine at a time (rolling): each machine is released after the previous one", () => {
+    const machines = machinesOf("weaviate");
+    expect(machines.length).toBeGreaterThan(1);
+    expect(machines[0].releaseAfter ?? []).toEqual([]);
+    machines.slice(1).forEach((m, i) => expect(m.releaseAfter, m.name).toEqual([machines[i].name]));
   });
 
-  it("releases the API canary first, then the rest", () => {
-    const [canary, ...rest] = inService("unified-api", "fly:Machine");
-    expect(canary.dependencies.some((d) => d.includes("fly:Machine"))).toBe(false);
-    for (const m of rest) expect(m.dependencies).toContain(canary.urn);
+  it("updates the API canary first, then the rest after it", () => {
+    const [canary, ...rest] = machinesOf("unified-api");
+    expect(rest.length).toBeGreaterThan(0);
+    expect(canary.releaseAfter ?? []).toEqual([]);
+    for (const m of rest) expect(m.releaseAfter, m.name).toEqual([canary.name]);
+  });
+
+  it("creates every machine of a new fleet at once: a machine waits for no other, except Weaviate's nodes for the first node they join", () => {
+    const machines = plan.ofKind("fly:Machine");
+    const [seed] = inService("weaviate", "fly:Machine");
+    expect(machines.length).toBeGreaterThan(0);
+    for (const m of machines) {
+      const joins = inService("weaviate", "fly:Machine").includes(m) && m !== seed ? [seed.urn] : [];
+      expect(m.dependencies.filter((d) => d.includes("fly:Machine")), m.name).toEqual(joins);
+    }
+  });
+
+  it("every machine of a service runs one release id, which names what the fleet shares", () => {
+    const releases = new Set(machinesOf("weaviate").map((m) => m.config.metadata.sophia_release));
+    expect(releases.size).toBe(1);
+    expect([...releases][0]).toMatch(/^[0-9a-f]{8}$/);
   });
 
   it("releases the bridge blue-green: each machine's name carries its config generation, so a change is a create-before-delete replacement", () => {
