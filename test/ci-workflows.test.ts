@@ -168,7 +168,11 @@ describe("secrets", () => {
     const broken = allJobs.flatMap(({ job, where }) =>
       steps(job).some((s) => usesAction(s, "pulumi/auth-actions"))
         ? []
-        : pulumiSteps(job).filter((s) => !/^\$\{\{\s*secrets\.\w+\s*\}\}$/.test(s.env?.PULUMI_ACCESS_TOKEN ?? "")).map(() => where),
+        : pulumiSteps(job)
+            // A step without a command only installs the CLI (the rehearsal's local backend needs no token).
+            .filter((s) => s.with?.command !== undefined)
+            .filter((s) => !/^\$\{\{\s*secrets\.\w+\s*\}\}$/.test(s.env?.PULUMI_ACCESS_TOKEN ?? ""))
+            .map(() => where),
     );
     expectNone(broken);
   });
