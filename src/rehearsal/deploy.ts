@@ -81,6 +81,16 @@ function toleratingFailedRegistrations<T>(run: () => Promise<T>): Promise<T> {
   });
 }
 
+/** A provider's failure in words, whatever it threw. */
+function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err !== null && typeof err === "object") {
+    const { message } = err as { message?: unknown };
+    return typeof message === "string" ? message : JSON.stringify(err);
+  }
+  return String(err);
+}
+
 /** `urn:pulumi:stack::project::parent$type::name` → the state key of that resource. */
 export function keyOfUrn(urn: string): string {
   const parts = urn.split("::");
@@ -186,7 +196,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
   const hook: ResourceHook = (reg) => {
     const operation = operate(reg).catch((err: unknown) => {
       if (err instanceof Interrupted) throw err;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = describeError(err);
       failures.push(`${shortKind(reg.type)} "${reg.name}": ${message}`);
       throw new Error(`${shortKind(reg.type)} "${reg.name}": ${message}`);
     });
