@@ -50,7 +50,7 @@ export interface RehearsalReport {
 export interface RehearsalOptions {
   stack: string;
   projectDir: string;
-  /** Real time per platform time: 0.01 runs a 3-minute GPU boot in 1.8 s. */
+  /** Real time per platform time: 0.1 runs a 3-minute GPU boot in 18 s. */
   timeScale: number;
   /** Creates recorded before phase 3's interruption. @default half the resources */
   interruptAfter?: number;
