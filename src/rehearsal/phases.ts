@@ -277,18 +277,18 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     const scope = scopeOf(state.values(), appPrefix);
     const problems4: string[] = [];
     let retained: ResourceState[] = [];
-    const destroyStarted = new Map<string, number>();
+    const destroyDurations = new Map<string, number>();
     try {
       retained = await destroy({ state, host, onEvent: rec.onEvent });
     } catch (err) {
       problems4.push(`Destroy failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    for (const e of rec.events) destroyStarted.set(e.key, e.ms);
+    for (const e of rec.events) destroyDurations.set(e.key, e.ms);
     problems4.push(...inventoryProblems(intended(retained), await inventory(main.apis, scope)));
     cover(rec.events, "deleted", ["delete"]);
     const dependents = new Map<string, string[]>();
     for (const [key, ds] of deps) for (const d of ds) dependents.set(d, [...(dependents.get(d) ?? []), key]);
-    const destroyMs = longestPath(destroyStarted.keys(), (k) => (dependents.get(k) ?? []).filter((d) => destroyStarted.has(d)), (k) => destroyStarted.get(k) ?? 0);
+    const destroyMs = longestPath(destroyDurations.keys(), (k) => (dependents.get(k) ?? []).filter((d) => destroyDurations.has(d)), (k) => destroyDurations.get(k) ?? 0);
     phases.push(
       rec.finish(main, {
         expectation: "everything deleted in reverse dependency order; only what the stack retains is left",
