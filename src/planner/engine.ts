@@ -1,6 +1,7 @@
 /**
  * Runs the real program under Pulumi's mock engine (D11) and records every resource it registers.
- * No Pulumi CLI, no credentials, no network. One run per process: the Pulumi runtime is global.
+ * No Pulumi CLI, no credentials, no network. The Pulumi runtime is global: one run per process,
+ * unless a run reloads the program (`reload`, as the rehearsal does for each of its phases).
  */
 import Module from "node:module";
 import * as path from "node:path";
