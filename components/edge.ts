@@ -13,8 +13,11 @@ export interface FlyEndpoint {
   appName: pulumi.Input<string>;
   /** Its public URL (see publicUrl in platform-services.ts). */
   url: string;
-  /** The component that owns the app; certificates are created under the edge, after it. */
-  dependsOn: pulumi.Resource;
+  /**
+   * What a certificate for the app waits for: the app and its IPs, not the machines, so that a first
+   * deployment issues certificates while the fleet starts (D3).
+   */
+  dependsOn: pulumi.Resource[];
 }
 
 /** The UI service when Vercel serves it. */
@@ -107,7 +110,7 @@ export class Edge extends pulumi.ComponentResource {
     const certificate = new FlyCertificate(
       `${name}-cert-${hostname}`,
       { app: endpoint.appName, hostname, apiToken: args.flyApiToken, apiUrl: args.flyApiUrl },
-      { parent: this, dependsOn: [endpoint.dependsOn] },
+      { parent: this, dependsOn: endpoint.dependsOn },
     );
     const requirements = certificate.dnsRequirements;
     const record = (suffix: string, type: string, recordName: string, value: pulumi.Input<string>) =>

@@ -184,6 +184,8 @@ export class FlyService extends pulumi.ComponentResource {
   /** Flycast URL that other services call; only private services have one (D5). */
   readonly privateUrl: pulumi.Output<string> | undefined;
   readonly app: FlyApp;
+  /** The app's addresses; a certificate for the app waits for these and the app, not for its machines. */
+  readonly ips: FlyIpAddress[];
   readonly machines: FlyMachine[] = [];
 
   constructor(name: string, args: FlyServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -198,6 +200,7 @@ export class FlyService extends pulumi.ComponentResource {
 
     const ipTypes = spec.reach === "public" ? (["shared_v4", "v6"] as const) : (["private_v6"] as const);
     const ips = ipTypes.map((type) => new FlyIpAddress(`${name}-ip-${type}`, { app, type, ...connection }, { parent: this }));
+    this.ips = ips;
 
     // Every value is wrapped, so a secret stays one even if its source forgot to mark it.
     const secretValues = Object.fromEntries(Object.entries(args.secrets ?? {}).map(([key, value]) => [key, pulumi.secret(value)]));
@@ -212,27 +215,37 @@ export class FlyService extends pulumi.ComponentResource {
     const image = this.resolveImage(name, args.image, spec, args.apiToken, args.env ?? {});
     const env = { PRIMARY_REGION: spec.primaryRegion, ...args.env };
     const waitForChecks = spec.strategy !== "immediate";
+    const machineNames: string[] = [];
 
     for (const region of spec.regions) {
       for (let i = 0; i < spec.maxMachines; i++) {
         const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection) : undefined;
         const machineEnv = args.machineEnv?.(region, i) ?? {};
         const config = pulumi
-          .all([image, pulumi.output({ ...env, ...machineEnv }), volume?.volumeId, secretsVersion])
-          .apply(([image, allEnv, volumeId, version]): FlyMachineConfig => ({
-            image,
-            guest: spec.guest,
-            ...(args.init ? { init: args.init } : {}),
-            env: allEnv,
-            services: proxyServices(spec),
-            checks: { health: { ...healthCheck(spec), port: spec.ports[0].internalPort } },
-            mounts: volumeId && spec.volume ? [{ volume: volumeId, path: spec.volume.mountPath }] : undefined,
-            restart: { policy: "on-failure", max_retries: 10 },
-            // A machine picks up new secrets only when it is updated: a new secrets version changes
-            // its config, so Pulumi updates it, with the service's release strategy.
-            metadata: { "sophia-service": spec.service, fly_process_group: "app", ...(version === undefined ? {} : { sophia_secrets_version: String(version) }) },
-            stop_config: { signal: "SIGTERM", timeout: "30s" },
-          }));
+          .all([image, pulumi.output(env), pulumi.output(machineEnv), volume?.volumeId, secretsVersion])
+          .apply(([image, sharedEnv, ownEnv, volumeId, version]): FlyMachineConfig => {
+            const fleetWide: FlyMachineConfig = {
+              image,
+              guest: spec.guest,
+              ...(args.init ? { init: args.init } : {}),
+              env: sharedEnv,
+              services: proxyServices(spec),
+              checks: { health: { ...healthCheck(spec), port: spec.ports[0].internalPort } },
+              restart: { policy: "on-failure", max_retries: 10 },
+              // A machine picks up new secrets only when it is updated: a new secrets version changes
+              // its config, so Pulumi updates it, with the service's release strategy.
+              metadata: { "sophia-service": spec.service, fly_process_group: "app", ...(version === undefined ? {} : { sophia_secrets_version: String(version) }) },
+              stop_config: { signal: "SIGTERM", timeout: "30s" },
+            };
+            return {
+              ...fleetWide,
+              env: { ...sharedEnv, ...ownEnv },
+              mounts: volumeId && spec.volume ? [{ volume: volumeId, path: spec.volume.mountPath }] : undefined,
+              // The release this machine runs: what the whole fleet shares, so that a machine
+              // released after another can see when that one has taken the same change.
+              metadata: { ...fleetWide.metadata, [RELEASE_KEY]: configDigest(fleetWide) },
+            };
+          });
 
         const baseName = `${spec.appName}-${region}-${i}`;
         // Blue-green: a config change gives the machine a new name, and a changed name is a
@@ -240,10 +253,20 @@ export class FlyService extends pulumi.ComponentResource {
         const machineName = spec.strategy === "bluegreen" ? config.apply((c) => `${baseName}-${configDigest(c)}`) : baseName;
         const machine = new FlyMachine(
           `${name}-machine-${region}-${i}`,
-          { app, name: machineName, region, config, waitForChecks, checksOnCreate: args.checksOnCreate ?? true, ...connection },
-          { parent: this, dependsOn: [...releaseOrder(spec.strategy, this.machines), ...(secrets ? [secrets] : []), ...ips] },
+          {
+            app,
+            name: machineName,
+            region,
+            config,
+            waitForChecks,
+            checksOnCreate: args.checksOnCreate ?? true,
+            releaseAfter: releaseAfter(spec.strategy, machineNames),
+            ...connection,
+          },
+          { parent: this, dependsOn: [...(secrets ? [secrets] : []), ...ips] },
         );
         this.machines.push(machine);
+        machineNames.push(baseName);
       }
     }
 
@@ -306,11 +329,17 @@ export class FlyService extends pulumi.ComponentResource {
   }
 }
 
+/** Metadata key that names the release a machine runs (see FlyMachine's `releaseAfter`). */
+export const RELEASE_KEY = "sophia_release";
+
 /**
- * Release ordering as Pulumi dependencies (D3). Pulumi updates a resource only after the ones it
- * depends on, so a chain gives one-at-a-time and a fan-out after the first gives a canary.
+ * Release ordering (D3), for updates only: which earlier machines must have taken a change before
+ * this one does. It is not a Pulumi dependency, because a dependency would also chain the first
+ * create (one stage per machine) when a new fleet has no traffic to protect; the machine provider
+ * waits instead (FlyMachine `releaseAfter`). Rolling: the previous machine. Canary: the first.
+ * Blue-green needs none: a change is a replacement created before the old machine goes.
  */
-function releaseOrder(strategy: FlyServiceSpec["strategy"], earlier: readonly FlyMachine[]): FlyMachine[] {
+export function releaseAfter(strategy: FlyServiceSpec["strategy"], earlier: readonly string[]): string[] {
   const previous = earlier.at(-1);
   const canary = earlier[0];
   switch (strategy) {

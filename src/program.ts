@@ -63,7 +63,7 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
   const edge = new Edge("edge", {
     edge: config.edge,
     fly: Object.fromEntries(
-      publicOnFly.map((p) => [p.definition.name, { appName: services[p.definition.name]!.appName, url: publicUrl(config, p.spec), dependsOn: services[p.definition.name]! }]),
+      publicOnFly.map((p) => [p.definition.name, { appName: services[p.definition.name]!.appName, url: publicUrl(config, p.spec), dependsOn: [services[p.definition.name]!.app, ...services[p.definition.name]!.ips] }]),
     ),
     vercelUi:
       ui && uiCalls

@@ -91,7 +91,8 @@ const workflows = loadWorkflows(WORKFLOW_DIR);
 const allJobs = jobsOf(workflows);
 const steps = (job: Job): Step[] => job.steps ?? [];
 const usesAction = (step: Step, action: string) => step.uses?.split("@")[0] === action;
-const pulumiSteps = (job: Job) => steps(job).filter((s) => usesAction(s, "pulumi/actions"));
+// A pulumi/actions step with no command only installs the CLI (the rehearsal, on a local backend).
+const pulumiSteps = (job: Job) => steps(job).filter((s) => usesAction(s, "pulumi/actions") && s.with?.command !== undefined);
 const pulumiCommands = (job: Job) => pulumiSteps(job).map((s) => String(s.with?.command));
 /** The stack a job operates on: its `STACK` env, which the stack-name expression reads. */
 const stackOf = (job: Job) => job.env?.STACK;

@@ -1,6 +1,7 @@
 /**
  * Runs the real program under Pulumi's mock engine (D11) and records every resource it registers.
- * No Pulumi CLI, no credentials, no network. One run per process: the Pulumi runtime is global.
+ * No Pulumi CLI, no credentials, no network. The Pulumi runtime is global: one run per process,
+ * unless a run reloads the program (`reload`, as the rehearsal does for each of its phases).
  */
 import Module from "node:module";
 import * as path from "node:path";
@@ -47,6 +48,7 @@ export function placeholderFor(key: string): string {
 }
 
 interface RegisterRequest {
+  getAdditionalsecretoutputsList(): string[];
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -58,11 +60,38 @@ interface RegisterRequest {
 }
 type Callback = (err: unknown, response: unknown) => void;
 
+/** What a resource hook learns about one registration: the mock engine's arguments and the options it drops. */
+export interface Registration {
+  type: string;
+  name: string;
+  custom: boolean;
+  /** Inputs as the engine would receive them: secrets wrapped, a dynamic resource's `__provider` included. */
+  inputs: Record<string, unknown>;
+  dependencies: string[];
+  protect: boolean;
+  retainOnDelete: boolean;
+  additionalSecretOutputs: string[];
+}
+
+/** Answers a registration in place of the mock outputs, e.g. by running the resource's real provider. */
+export type ResourceHook = (registration: Registration) => Promise<{ id: string | undefined; state: Record<string, unknown> }>;
+
 /** A mock monitor that also records what the standard mocks don't pass on: parents and options. */
 class RecordingMonitor extends MockMonitor {
   readonly recorded: RecordedResource[] = [];
+  /** Options of registrations in flight, by type and name, for the resource hook. */
+  readonly pending = new Map<string, Omit<Registration, "inputs">>();
 
   override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
+    this.pending.set(`${req.getType()}::${req.getName()}`, {
+      type: req.getType(),
+      name: req.getName(),
+      custom: req.getCustom(),
+      dependencies: req.getDependenciesList(),
+      protect: req.getProtect() ?? false,
+      retainOnDelete: req.getRetainondelete() ?? false,
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    });
     return super.registerResource(req, (err: unknown, response: unknown) => {
       if (!err && response) {
         const urn = (response as { getUrn(): string }).getUrn();
@@ -107,6 +136,14 @@ export interface PlanOptions {
   secretOverrides?: Record<string, string>;
   /** Secret keys to leave unset, as if ESC did not provide them. */
   omitSecrets?: string[];
+  /**
+   * Answers each registration instead of the plan's mock outputs. With a hook, dynamic providers
+   * are serialized as for a real deployment and the program's real-world checks run.
+   * @default the plan's mock outputs
+   */
+  resourceHook?: ResourceHook;
+  /** Loads the project's modules afresh, so that one process can run the program more than once. @default false */
+  reload?: boolean;
 }
 
 /**
@@ -123,12 +160,28 @@ function skipProviderSerialization(): void {
   require.cache[modulePath] = stub;
 }
 
+/**
+ * Drops the program's modules (not the providers') from the require cache: the program registers
+ * its resources when loaded, and keeping the providers keeps their serialized form cached.
+ */
+function forgetProgramModules(projectDir: string): void {
+  const providers = path.join(projectDir, "src", "providers") + path.sep;
+  for (const file of Object.keys(require.cache)) {
+    if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(providers)) {
+      delete require.cache[file];
+    }
+  }
+}
+
 /** Runs the program once under mocks and returns what it registered. */
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
   const secretKeys = secretConfigKeys().map((s) => s.key);
-  // The plan has no cloud to check against, whatever the stack file says.
-  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides, [`${CONFIG_NAMESPACE}:preflightChecks`]: "false" };
+  const hook = options.resourceHook;
+  // The plan has no cloud to check against, whatever the stack file says; a rehearsal (a resource
+  // hook) has the emulators, so its checks run.
+  const preflight: Record<string, string> = hook ? {} : { [`${CONFIG_NAMESPACE}:preflightChecks`]: "false" };
+  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides, ...preflight };
   // A secret key written in plain text in the stack file reaches the program as plain text, as it
   // would under the Pulumi CLI, so the program's own guard refuses it.
   const plainText = secretKeys.filter((key) => key in config);
@@ -139,14 +192,20 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     secretValues.push({ key, value: config[key] });
   }
   pulumi.runtime.setAllConfig(config, secretKeys.filter((key) => !plainText.includes(key)));
-  skipProviderSerialization();
+  if (!hook) skipProviderSerialization();
+  if (options.reload) forgetProgramModules(options.projectDir);
 
-  const monitor = new RecordingMonitor({
+  const monitor: RecordingMonitor = new RecordingMonitor({
     call: () => ({}),
-    newResource: (args) => ({
-      id: args.custom ? `${args.name}-id` : undefined,
-      state: { ...args.inputs, ...mockOutputs(args.type, args.name, args.inputs as Record<string, unknown>) },
-    }),
+    newResource: (args) => {
+      const inputs = args.inputs as Record<string, unknown>;
+      const registration = monitor.pending.get(`${args.type}::${args.name}`);
+      if (hook && registration) return hook({ ...registration, inputs });
+      return {
+        id: args.custom ? `${args.name}-id` : undefined,
+        state: { ...inputs, ...mockOutputs(args.type, args.name, inputs) },
+      };
+    },
   });
   pulumi.runtime.setMockOptions(monitor, PROJECT_NAME, options.stack, false);
 

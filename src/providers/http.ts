@@ -87,6 +87,9 @@ export class ApiError extends Error {
     readonly apiMessage: string | undefined,
   ) {
     super(message);
+    // Pulumi's closure serializer turns `super(message)` into a call that leaves `this` bare, so a
+    // deployed provider's error would reach the engine with no message: set it here too.
+    this.message = message;
     this.name = "ApiError";
   }
 }

@@ -2,7 +2,8 @@
  * The folders follow the import direction (README, "Architecture"): providers import nothing above
  * them; config reads platform facts; components build on providers and config; the program wires
  * components; the planner runs the program and the policies; the policy pack runs the policies under
- * the Pulumi CLI. A change that imports upward, or closes a cycle, fails here.
+ * the Pulumi CLI; the rehearsal runs the program against the emulators. A change that imports
+ * upward, or closes a cycle, fails here.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -48,6 +49,9 @@ const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
   // The policies read the plan's resource types and cost model, and the plan runs the policies.
   { name: "planner and policies", matches: (f) => f.startsWith("src/planner/") || f.startsWith("src/policies/") },
   { name: "policy pack", matches: (f) => f.startsWith("src/policy-pack/") },
+  // The API emulators stay under test/fakes (the tests' fixtures); only the rehearsal imports them.
+  { name: "emulators", matches: (f) => f.startsWith("test/fakes/") },
+  { name: "rehearsal", matches: (f) => f.startsWith("src/rehearsal/") },
 ];
 
 function layerOf(file: string): number {

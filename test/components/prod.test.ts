@@ -81,15 +81,27 @@ describe("prod stack (enterprise-multi-region)", () => {
     expectEach(plan.ofKind("fly:Machine").map(machineInputs), (m) => expect(m.waitForChecks, m.name).toBe(true));
   });
 
-  it("releases stateful services one machine at a time (rolling)", () => {
-    const machines = inService("weaviate", "fly:Machine");
-    expectEach(machines.slice(1), (m, i) => expect(m.dependencies).toContain(machines[i].urn));
+  it("updates stateful services one machine at a time (rolling): each machine is released after the previous one", () => {
+    const machines = machinesOf("weaviate");
+    expect(machines.length).toBeGreaterThan(1);
+    expect(machines[0].releaseAfter ?? []).toEqual([]);
+    expectEach(machines.slice(1), (m, i) => expect(m.releaseAfter, m.name).toEqual([machines[i].name]));
   });
 
-  it("releases the API canary first, then the rest", () => {
-    const [canary, ...rest] = inService("unified-api", "fly:Machine");
-    expect(canary.dependencies.some((d) => d.includes("fly:Machine"))).toBe(false);
-    expectEach(rest, (m) => expect(m.dependencies).toContain(canary.urn));
+  it("updates the API canary first, then the rest after it", () => {
+    const [canary, ...rest] = machinesOf("unified-api");
+    expect(canary.releaseAfter ?? []).toEqual([]);
+    expectEach(rest, (m) => expect(m.releaseAfter, m.name).toEqual([canary.name]));
+  });
+
+  it("creates every machine of a new fleet at once: a machine waits for no other", () => {
+    expectEach(plan.ofKind("fly:Machine"), (m) => expect(m.dependencies.filter((d) => d.includes("fly:Machine")), m.name).toEqual([]));
+  });
+
+  it("every machine of a service runs one release id, which names what the fleet shares", () => {
+    const releases = new Set(machinesOf("weaviate").map((m) => m.config.metadata.sophia_release));
+    expect(releases.size).toBe(1);
+    expect([...releases][0]).toMatch(/^[0-9a-f]{8}$/);
   });
 
   it("releases the bridge blue-green: each machine's name carries its config generation, so a change is a create-before-delete replacement", () => {

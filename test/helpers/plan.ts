@@ -80,6 +80,7 @@ export interface MachineInputs {
   name: string;
   region: string;
   waitForChecks?: boolean;
+  releaseAfter?: string[];
   config: {
     image: string;
     guest: { cpu_kind: string; cpus: number; memory_mb: number };
@@ -87,6 +88,7 @@ export interface MachineInputs {
     services: { internal_port: number; autostop: string; autostart: boolean; min_machines_running: number; ports: { port: number; handlers?: string[]; force_https?: boolean }[]; concurrency: { type: string; soft_limit: number; hard_limit: number } }[];
     checks: Record<string, { type: string; path: string; interval: string; timeout: string; grace_period: string }>;
     mounts?: { volume: string; path: string }[];
+    metadata: Record<string, string>;
   };
 }
 

@@ -34,6 +34,12 @@ export interface FlyMachineArgs extends FlyConnectionArgs {
   skipLaunch?: pulumi.Input<boolean>;
   /** Upper bound for reaching the intended state and passing checks. @default 300 */
   waitTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Release order on update: machines of the same app (by name) that must run this machine's
+   * release (`config.metadata.sophia_release`), and pass their checks when waitForChecks, before
+   * this one is updated. A create never waits. @default [] (update at once)
+   */
+  releaseAfter?: pulumi.Input<string[]>;
 }
 
 export interface FlyMachineInputs extends FlyConnectionInputs {
@@ -45,6 +51,7 @@ export interface FlyMachineInputs extends FlyConnectionInputs {
   checksOnCreate?: boolean;
   skipLaunch?: boolean;
   waitTimeoutSeconds?: number;
+  releaseAfter?: string[];
 }
 
 export interface FlyMachineOutputs extends FlyMachineInputs {
@@ -67,6 +74,7 @@ function inputSchema() {
     checksOnCreate: z.boolean().optional(),
     skipLaunch: z.boolean().optional(),
     waitTimeoutSeconds: z.int().min(1).max(3600).optional(),
+    releaseAfter: z.array(z.string()).optional(),
     apiToken: z.string().optional(),
     apiUrl: z.string().optional(),
   });
@@ -140,9 +148,17 @@ export const flyMachineProvider = {
     const client = flyClient(news, `FlyMachine "${news.name}"`);
     if (deepEqual(canonicalConfig(olds.config), canonicalConfig(news.config))) {
       return {
-        outs: { ...olds, ...connectionOf(news), waitForChecks: news.waitForChecks, checksOnCreate: news.checksOnCreate, skipLaunch: news.skipLaunch },
+        outs: compact({
+          ...olds,
+          ...connectionOf(news),
+          waitForChecks: news.waitForChecks,
+          checksOnCreate: news.checksOnCreate,
+          skipLaunch: news.skipLaunch,
+          releaseAfter: news.releaseAfter,
+        }),
       };
     }
+    await awaitReleaseOrder(client, news);
     const current = await client.getMachine(news.app, id);
     if (isMachineGone(current)) {
       throw new Error(
@@ -182,6 +198,48 @@ export const flyMachineProvider = {
     });
   },
 };
+
+/**
+ * Release order (D3) for an update: waits until every machine in `releaseAfter` runs this release
+ * and, when the strategy waits for checks, passes them (a machine the proxy stopped counts as
+ * released). The order lives here rather than in Pulumi dependencies because dependencies would
+ * also chain the first create, which has no traffic to protect. The wait fails only when no
+ * machine of the app has moved to the release for a whole timeout, so a long rolling chain works.
+ */
+async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs): Promise<void> {
+  const release = inputs.config.metadata?.sophia_release;
+  const after = inputs.releaseAfter ?? [];
+  if (release === undefined || after.length === 0) return;
+  const timeoutMs = (inputs.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds) * 1000;
+  let deadline = client.now() + timeoutMs;
+  let moved = -1;
+  for (;;) {
+    const machines = (await client.listMachines(inputs.app)).filter((m) => !isMachineGone(m));
+    const releaseOf = (m: FlyMachineInfo) => (m.config as FlyMachineConfig | undefined)?.metadata?.sophia_release;
+    const released = (m: FlyMachineInfo) =>
+      releaseOf(m) === release &&
+      (!inputs.waitForChecks ||
+        m.state === "stopped" ||
+        m.state === "suspended" ||
+        (m.state === "started" && (m.checks ?? []).every((c) => c.status === "passing")));
+    // A predecessor that does not exist (removed, or not created yet) holds nothing up.
+    const pending = after.filter((name) => machines.some((m) => m.name === name && !released(m)));
+    if (pending.length === 0) return;
+    const onRelease = machines.filter((m) => releaseOf(m) === release).length;
+    if (onRelease > moved) {
+      moved = onRelease;
+      deadline = client.now() + timeoutMs;
+    }
+    if (client.now() >= deadline) {
+      throw new Error(
+        `update machine "${inputs.name}" in app "${inputs.app}": it is released after ${pending.join(", ")}, which did not take the new ` +
+          `release (${release})${inputs.waitForChecks ? " and pass its checks" : ""} within ${timeoutMs / 1000}s. See that machine's update ` +
+          `in this deployment's output, fix it, and run the command again.`,
+      );
+    }
+    await client.sleep(client.pollIntervalMs);
+  }
+}
 
 /** Waits for the machine to start and, when asked, for its checks to pass, within the timeout. */
 async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyMachineInfo, action: "create" | "update") {
@@ -239,6 +297,7 @@ function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, confi
     checksOnCreate: inputs.checksOnCreate,
     skipLaunch: inputs.skipLaunch,
     waitTimeoutSeconds: inputs.waitTimeoutSeconds,
+    releaseAfter: inputs.releaseAfter,
     machineId: machine.id,
     instanceId: machine.instance_id ?? undefined,
     privateIp: machine.private_ip ?? undefined,

@@ -45,6 +45,8 @@ export class InsufficientCapacityError extends Error {
     readonly regionsWithCapacity: readonly string[],
   ) {
     super(noCapacityMessage(instanceType, region, regionsWithCapacity));
+    // Set again: a serialized (deployed) copy of this class loses what super() sets (see ApiError).
+    this.message = noCapacityMessage(instanceType, region, regionsWithCapacity);
     this.name = "InsufficientCapacityError";
   }
 }

@@ -97,10 +97,12 @@ export function setConfiguredApiKey(apiKey: string | undefined): void {
 
 export class MissingApiKeyError extends Error {
   constructor() {
-    super(
+    const message =
       `No Lambda Cloud API key. Set it as a secret with \`pulumi config set --secret ${LAMBDA_DEFAULTS.configKey} <key>\` ` +
-        `(or from the ESC environment), or export ${LAMBDA_DEFAULTS.apiKeyEnv}. Create a key at ${KEYS_PAGE}.`,
-    );
+      `(or from the ESC environment), or export ${LAMBDA_DEFAULTS.apiKeyEnv}. Create a key at ${KEYS_PAGE}.`;
+    super(message);
+    // Set again: a serialized (deployed) copy of this class loses what super() sets (see ApiError).
+    this.message = message;
     this.name = "MissingApiKeyError";
   }
 }
@@ -558,10 +560,12 @@ export class WaitTimeoutError extends Error {
     readonly lastStatus: string,
     readonly timeoutMs: number,
   ) {
-    super(
+    const message =
       `${API}: instance "${instanceId}" did not become ${wanted.join(" or ")} within ${Math.round(timeoutMs / 1000)} s ` +
-        `(last status: ${lastStatus}).`,
-    );
+      `(last status: ${lastStatus}).`;
+    super(message);
+    // Set again: a serialized (deployed) copy of this class loses what super() sets (see ApiError).
+    this.message = message;
     this.name = "WaitTimeoutError";
   }
 }
