@@ -31,6 +31,8 @@ export interface Harness {
   apiKey: string;
   /** Present only when running against the in-process emulator. */
   emulator?: LambdaEmulator;
+  /** The in-process emulator; for tests that skip (skipIf(external)) against any other API. */
+  emu(): LambdaEmulator;
   /** Access inputs to pass to a provider. */
   access: { apiUrl: string; apiKey: string };
   client(): LambdaClient;
@@ -72,6 +74,10 @@ export async function startHarness(settings: Partial<LambdaEmulatorSettings> = {
     apiUrl,
     apiKey,
     emulator,
+    emu() {
+      if (!emulator) throw new Error("this test needs the in-process emulator: mark it skipIf(external)");
+      return emulator;
+    },
     access: { apiUrl, apiKey },
     client: () => lambdaClient({ apiUrl, apiKey }),
     name: (prefix) => `${prefix}-${run}`,
