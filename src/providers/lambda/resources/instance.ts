@@ -66,12 +66,12 @@ export const INSTANCE_GONE_STATUSES: readonly string[] = ["terminating", "termin
 
 const TAG_KEY = /^[a-z][a-z0-9-:]+$/;
 /** Tag holding the marker; kept out of `tags`, whose change would replace the instance. */
-const MARKER_TAG = "sophia-resource";
+export const INSTANCE_MARKER_TAG = "sophia-resource";
 const MAX_USER_DATA_BYTES = 1024 * 1024;
 
 function observed(instance: Instance, stored: InstanceOutputs): InstanceOutputs {
   const tags = instance.tags
-    ? Object.fromEntries(instance.tags.filter((tag) => tag.key !== MARKER_TAG).map((tag) => [tag.key, tag.value]))
+    ? Object.fromEntries(instance.tags.filter((tag) => tag.key !== INSTANCE_MARKER_TAG).map((tag) => [tag.key, tag.value]))
     : stored.tags;
   const out: InstanceOutputs = {
     ...stored,
@@ -146,7 +146,7 @@ export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInp
       if (inputs.fileSystemNames?.length) request.file_system_names = inputs.fileSystemNames;
       if (inputs.firewallRulesetId) request.firewall_rulesets = [{ id: inputs.firewallRulesetId }];
       const marker = markerOr(inputs.marker, `lambda-instance:${inputs.name}`);
-      request.tags = [...Object.entries(inputs.tags ?? {}).map(([key, value]) => ({ key, value })), { key: MARKER_TAG, value: marker }];
+      request.tags = [...Object.entries(inputs.tags ?? {}).map(([key, value]) => ({ key, value })), { key: INSTANCE_MARKER_TAG, value: marker }];
       if (inputs.userData !== undefined) request.user_data = inputs.userData;
       // An instance with our name and marker was launched for this resource, by whichever run:
       // adopt it (a second GPU would bill unseen). One with our name but not our marker is not ours.
@@ -208,7 +208,7 @@ export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInp
 };
 
 function markerTag(instance: Instance): string | undefined {
-  return instance.tags?.find((tag) => tag.key === MARKER_TAG)?.value;
+  return instance.tags?.find((tag) => tag.key === INSTANCE_MARKER_TAG)?.value;
 }
 
 export class LambdaInstance extends pulumi.dynamic.Resource {
