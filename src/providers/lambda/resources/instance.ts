@@ -212,12 +212,19 @@ function markerTag(instance: Instance): string | undefined {
 }
 
 export class LambdaInstance extends pulumi.dynamic.Resource {
+  /** Instance type as Lambda reports it, e.g. `gpu_1x_gh200`. */
   declare readonly instanceType: pulumi.Output<string>;
+  /** Lambda region the instance runs in. */
   declare readonly region: pulumi.Output<string>;
+  /** Instance name (renamed in place). */
   declare readonly name: pulumi.Output<string>;
+  /** Lambda's status, e.g. `active`. */
   declare readonly status: pulumi.Output<string>;
+  /** Public IPv4 address, once Lambda assigns one. */
   declare readonly ip: pulumi.Output<string | undefined>;
+  /** Address inside Lambda's private network. */
   declare readonly privateIp: pulumi.Output<string | undefined>;
+  /** Hostname Lambda gives the instance. */
   declare readonly hostname: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: LambdaInstanceArgs, opts?: pulumi.CustomResourceOptions) {
