@@ -9,6 +9,9 @@ import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/provid
 import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
 import { checkAndCreate, external, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
+// Every lifecycle here converges, so no error message is captured to check for leaks: the other
+// suites, which provoke failures, check that.
+
 const sshKeys = full(lambdaSshKeyProvider);
 const filesystems = full(lambdaFilesystemProvider);
 const rulesets = full(lambdaFirewallRulesetProvider);
@@ -88,9 +91,5 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
   it("the emulator really answered with 429 and 503 along the way", () => {
     const statuses = new Set(h.emulator?.log.map((entry) => entry.status));
     expect(statuses.has(429) && statuses.has(503)).toBe(true);
-  });
-
-  it("no captured error message contains the API key or a secret", () => {
-    h.expectNoSecretsInErrors();
   });
 });

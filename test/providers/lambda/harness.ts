@@ -44,7 +44,7 @@ export interface Harness {
   errors: string[];
   /** Awaits a rejection, records its message and returns the error. */
   rejection(promise: Promise<unknown>): Promise<Error>;
-  /** Asserts that no captured message contains a secret. */
+  /** Asserts that messages were captured, and that none contains a secret. */
   expectNoSecretsInErrors(): void;
   close(): Promise<void>;
 }
@@ -94,6 +94,7 @@ export async function startHarness(settings: Partial<LambdaEmulatorSettings> = {
       throw new Error("expected a rejection, but the promise resolved");
     },
     expectNoSecretsInErrors() {
+      expect(errors.length, "no error message was captured, so there is nothing to check").toBeGreaterThan(0);
       for (const message of errors) {
         for (const secret of secrets) expect(message).not.toContain(secret);
       }
