@@ -65,6 +65,11 @@ async function fullLifecycle(label: string): Promise<void> {
   const cert = await flyCertificateProvider.create({ app: app.id, hostname: `${label}.sophia-test.example.com`, ...c });
   expect((await flyCertificateProvider.read(cert.id, cert.outs)).props?.dnsRequirements.a).toEqual([ip.outs.address]);
 
+  // One resource per intended resource, whatever answers were lost on the way.
+  expect((await env.client.listVolumes(app.id)).map((v) => v.id)).toEqual([volume.id]);
+  expect((await env.client.listMachines(app.id)).map((m) => m.id)).toEqual([machine.id]);
+  expect((await env.client.listIps(app.id)).map((i) => i.ip)).toEqual([ip.id]);
+
   // Pulumi deletes dependents first; every delete runs twice to prove idempotence.
   for (let i = 0; i < 2; i++) {
     await flyCertificateProvider.delete(cert.id, cert.outs);
@@ -86,6 +91,16 @@ describe.skipIf(remote)("under injected faults", () => {
       env.emulator?.setFaults({});
     }
     expect(capturedText().filter((line) => / -> (429|503)$/.test(line)).length).toBeGreaterThan(5);
+  });
+
+  test("every lifecycle converges, with one resource each, when a quarter of POSTs lose their answer after acting", async () => {
+    env.emulator?.setFaults({ lostAnswerRate: 0.25 });
+    try {
+      await fullLifecycle("lost");
+    } finally {
+      env.emulator?.setFaults({});
+    }
+    expect(capturedText().filter((line) => line.endsWith("answer lost")).length).toBeGreaterThan(0);
   });
 
   test("every lifecycle converges with connection resets and added latency", async () => {
