@@ -34,8 +34,14 @@ export interface LostAnswerRule {
 export class AnswerLoser {
   private readonly rules: { method: string; path: RegExp; left: number }[];
 
-  constructor(private readonly random: () => number) {
+  // Its own dice, drawn only for POSTs, so other requests (polls, whose number varies) don't shift them.
+  constructor(private random: () => number) {
     this.rules = [];
+  }
+
+  /** Restarts the dice, e.g. when a test turns faults on. */
+  reseed(random: () => number): void {
+    this.random = random;
   }
 
   /** The next `count` requests matching `method` and `path` are processed, then their answer is lost. */

@@ -75,7 +75,7 @@ export class FlyEmulator {
     this.settings = { ...defaults, ...settings, faults: { ...defaults.faults, ...settings.faults } };
     this.random = seededRandom(this.settings.seed);
     this.model = new FlyModel(this.settings, seededRandom(this.settings.seed + 1));
-    this.loser = new AnswerLoser(this.random);
+    this.loser = new AnswerLoser(seededRandom(this.settings.seed + 2));
     this.defineRoutes();
   }
 
@@ -108,6 +108,9 @@ export class FlyEmulator {
   /** Changes fault injection on a running emulator. */
   setFaults(faults: Partial<FaultSettings>): void {
     this.settings.faults = { ...defaultEmulatorSettings().faults, ...faults };
+    // The dice restart from the seed, so a fault run repeats whatever ran before it.
+    this.random = seededRandom(this.settings.seed);
+    this.loser.reseed(seededRandom(this.settings.seed + 2));
   }
 
   /** The next matching request(s) are processed, then the connection drops before the answer. */

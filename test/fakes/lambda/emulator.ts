@@ -180,7 +180,7 @@ export class LambdaEmulator {
   private readonly rulesets = new Map<string, RulesetRecord>();
   private lastLaunchAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
-  private readonly random: () => number;
+  private random: () => number;
   private readonly idRandom: () => number;
   private readonly loser: AnswerLoser;
 
@@ -190,7 +190,14 @@ export class LambdaEmulator {
     this.now = deps.now ?? Date.now;
     this.random = seededRandom(this.settings.seed);
     this.idRandom = seededRandom(this.settings.seed + 1);
-    this.loser = new AnswerLoser(this.random);
+    this.loser = new AnswerLoser(seededRandom(this.settings.seed + 2));
+  }
+
+  /** Changes fault injection; the dice restart from the seed, so a fault run repeats whatever ran before it. */
+  setFaults(faults: Partial<FaultSettings>): void {
+    this.settings.faults = { ...this.settings.faults, ...faults };
+    this.random = seededRandom(this.settings.seed);
+    this.loser.reseed(seededRandom(this.settings.seed + 2));
   }
 
   /** The next matching request(s) are processed, then the connection drops before the answer. */

@@ -65,7 +65,7 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
 
   it("an instance lifecycle converges with 20% 429/503 and dropped connections, launching once", async () => {
     const emulator = h.emu();
-    emulator.settings.faults.resetRate = 0.05;
+    emulator.setFaults({ resetRate: 0.05 });
     try {
       const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("faulty-inst-key") });
       h.secrets.push(String(key.outs.privateKey));
@@ -84,13 +84,13 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
       expect(launches).toHaveLength(1);
       await sshKeys.delete(key.id, key.outs);
     } finally {
-      emulator.settings.faults.resetRate = 0;
+      emulator.setFaults({ resetRate: 0 });
     }
   });
 
   it("a pool's creates leave one resource each when a quarter of POSTs lose their answer after acting", async () => {
     const emulator = h.emu();
-    emulator.settings.faults.lostAnswerRate = 0.25;
+    emulator.setFaults({ lostAnswerRate: 0.25 });
     try {
       const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("lossy-key") });
       h.secrets.push(String(key.outs.privateKey));
@@ -116,7 +116,7 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
       await filesystems.delete(fs.id, fs.outs);
       await sshKeys.delete(key.id, key.outs);
     } finally {
-      emulator.settings.faults.lostAnswerRate = 0;
+      emulator.setFaults({ lostAnswerRate: 0 });
     }
   });
 
