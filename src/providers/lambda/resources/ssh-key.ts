@@ -82,7 +82,8 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs,
       }
       return client.addSshKey(inputs.name, inputs.publicKey, async () => {
         const made = await named();
-        if (!made || inputs.publicKey !== undefined) return made && (samePublicKey(made, inputs.publicKey ?? "") ? (made as AddedSshKey) : undefined);
+        if (!made) return undefined;
+        if (inputs.publicKey !== undefined) return made as AddedSshKey;
         // Our own attempt made it, but its private half was in the lost answer: without it the key
         // is useless, so it goes, and the key is generated again.
         await client.deleteSshKey(made.id);
