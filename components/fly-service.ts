@@ -314,7 +314,7 @@ export class FlyService extends pulumi.ComponentResource {
       `${name}-vol-${region}-${index}`,
       {
         app,
-        name: `${spec.service.replace(/-/g, "_")}_data`,
+        name: volumeName(spec.service, index),
         region,
         sizeGb: volume.sizeGb,
         encrypted: true,
@@ -351,4 +351,13 @@ export function releaseAfter(strategy: FlyServiceSpec["strategy"], earlier: read
     case "bluegreen":
       return [];
   }
+}
+
+/**
+ * One name per volume within its app and region, so a create can tell its own leftover from a
+ * sibling's. Index 0 keeps the plain name it always had: renaming a volume replaces it.
+ */
+export function volumeName(service: string, index: number): string {
+  const base = `${service.replace(/-/g, "_")}_data`;
+  return index === 0 ? base : `${base}_${index}`;
 }

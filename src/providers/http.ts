@@ -21,8 +21,20 @@ export interface ApiRequest<T> {
   schema?: z.ZodType<T>;
   /** Bucket for client-side rate limiting; requests sharing a key share a budget. */
   rateKey?: string | readonly string[];
-  /** Overrides the client's retry policy for this request, e.g. no blind retry of a launch. */
+  /** Overrides the client's retry policy for this request. */
   retry?: RetryPolicy;
+  /**
+   * Safe to send twice with the same effect. @default true for GET, PUT and DELETE; false for POST
+   * and PATCH. A request that is not is never retried after an answer that may hide a success
+   * (timeout, reset, 5xx): it is retried only after 429 or a refused connection, or after `recover`.
+   */
+  idempotent?: boolean;
+  /**
+   * For a create: looks for what an attempt whose answer was lost may have made. Called after an
+   * ambiguous failure; a result is returned as the answer, undefined means nothing was made, so
+   * the request is sent again.
+   */
+  recover?: () => Promise<T | undefined>;
   /** Statuses that are a normal answer rather than an error (e.g. 404 on an idempotent delete). */
   acceptStatuses?: number[];
   /** Per-request timeout override. */
@@ -85,6 +97,8 @@ export class ApiError extends Error {
     readonly operation: string,
     readonly resource: string,
     readonly apiMessage: string | undefined,
+    /** The request may have taken effect although no success answer arrived (timeout, reset, 5xx on a create). */
+    readonly ambiguous = false,
   ) {
     super(message);
     // Pulumi's closure serializer turns `super(message)` into a call that leaves `this` bare, so a
@@ -126,11 +140,14 @@ export class HttpClient {
       maxDelayMs: policy.maxDelayMs ?? 10_000,
     };
     const started = this.now();
+    const idempotent = req.idempotent ?? !(req.method === "POST" || req.method === "PATCH");
     let lastFailure = "";
     for (let attempt = 1; ; attempt++) {
       // A request that counts against several budgets (e.g. a launch) waits for each.
       for (const rateKey of typeof req.rateKey === "string" ? [req.rateKey] : (req.rateKey ?? [])) await this.takeRateToken(rateKey);
       let waitMs: number | undefined;
+      const exhausted = () => attempt >= retry.maxAttempts || this.now() - started >= retry.maxTotalMs;
+      let ambiguous = false;
       try {
         const response = await this.send(req);
         if (response.ok || req.acceptStatuses?.includes(response.status)) {
@@ -139,11 +156,11 @@ export class HttpClient {
         const body = await readBody(response);
         const retryable = response.status === 429 || response.status >= 500;
         if (!retryable) throw this.httpError(req, response.status, body);
+        // A 5xx may come after the API acted; 429 means it did not.
+        ambiguous = !idempotent && response.status !== 429;
         lastFailure = `HTTP ${response.status}${this.apiDetail(body)}`;
         waitMs = retryAfterMs(response.headers.get("retry-after"), this.now());
-        if (attempt >= retry.maxAttempts || this.now() - started >= retry.maxTotalMs) {
-          throw this.httpError(req, response.status, body, attempt);
-        }
+        if (exhausted() || (ambiguous && !req.recover)) throw this.httpError(req, response.status, body, attempt, ambiguous);
       } catch (err) {
         if (err instanceof ApiError) throw err;
         if (!isConnectionError(err)) {
@@ -152,19 +169,27 @@ export class HttpClient {
           throw err;
         }
         lastFailure = connectionFailure(err);
-        if (attempt >= retry.maxAttempts || this.now() - started >= retry.maxTotalMs) {
+        // A refused connection never delivered the request; a reset or timeout may have.
+        ambiguous = !idempotent && !isRefused(err);
+        if (exhausted() || (ambiguous && !req.recover)) {
+          const unsure = ambiguous ? " The request may have taken effect; look for what it made before trying again." : "";
           throw new ApiError(
             this.scrub(
-              `${this.options.api}: ${req.operation} ${req.resource} failed after ${attempt} attempts: ${lastFailure}. ` +
-                `Check that ${this.options.baseUrl} is reachable.`,
+              `${this.options.api}: ${req.operation} ${req.resource} failed after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${lastFailure}. ` +
+                `Check that ${this.options.baseUrl} is reachable.${unsure}`,
             ),
             undefined,
             "connection",
             req.operation,
             req.resource,
             undefined,
+            ambiguous,
           );
         }
+      }
+      if (ambiguous && req.recover) {
+        const found = await req.recover();
+        if (found !== undefined) return { status: 200, data: found };
       }
       const backoff = this.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
       const remaining = retry.maxTotalMs - (this.now() - started);
@@ -222,7 +247,7 @@ export class HttpClient {
     return parsed.data;
   }
 
-  private httpError(req: ApiRequest<unknown>, status: number, body: unknown, attempts?: number): ApiError {
+  private httpError(req: ApiRequest<unknown>, status: number, body: unknown, attempts?: number, ambiguous = false): ApiError {
     const { code, message } = this.options.describeError?.(body) ?? {};
     const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : "";
     const detail = message ? `: ${message}` : "";
@@ -233,6 +258,7 @@ export class HttpClient {
       req.operation,
       req.resource,
       message === undefined ? undefined : this.scrub(message),
+      ambiguous,
     );
   }
 
@@ -296,6 +322,10 @@ function isConnectionError(err: unknown): boolean {
   if (err.name === "AbortError" || err.name === "TimeoutError") return true;
   // undici reports resets and refusals as TypeError("fetch failed") with a system error as cause.
   return err instanceof TypeError && /fetch failed|terminated|socket/i.test(err.message);
+}
+
+function isRefused(err: unknown): boolean {
+  return (err as Error & { cause?: { code?: string } }).cause?.code === "ECONNREFUSED";
 }
 
 function connectionFailure(err: unknown): string {

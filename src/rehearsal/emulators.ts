@@ -65,13 +65,13 @@ export async function startApis(scale: number, env: Env = process.env): Promise<
     machineStartMs: scaled(REAL_TIMINGS.machineStartMs, scale),
     machineStopMs: scaled(REAL_TIMINGS.machineStopMs, scale),
     checksPassAfterMs: scaled(REAL_TIMINGS.checksPassAfterMs, scale),
-    faults: { rate429: 0, rate503: 0, resetRate: 0, latencyMs: scaled(REAL_TIMINGS.flyLatencyMs, scale), retryAfterSeconds: 1 },
+    faults: { rate429: 0, rate503: 0, resetRate: 0, latencyMs: scaled(REAL_TIMINGS.flyLatencyMs, scale), retryAfterSeconds: 1, lostAnswerRate: 0 },
   });
   const lambda = new LambdaEmulator({
     bootMs: scaled(REAL_TIMINGS.gpuBootMs, scale),
     terminateMs: scaled(REAL_TIMINGS.gpuTerminateMs, scale),
     launchIntervalMs: scaled(LAMBDA_DEFAULTS.launchIntervalMs, scale),
-    faults: { errorRate: 0, resetRate: 0, latencyMs: scaled(REAL_TIMINGS.lambdaLatencyMs, scale) },
+    faults: { errorRate: 0, resetRate: 0, lostAnswerRate: 0, latencyMs: scaled(REAL_TIMINGS.lambdaLatencyMs, scale) },
   });
   const flyApiUrl = await fly.listen(0);
   const running = await lambda.listen(0);

@@ -50,6 +50,13 @@ describe("prod stack (enterprise-multi-region)", () => {
     expectEach(volumes, (v) => expect(v.inputs).toMatchObject({ region: "sjc", sizeGb: size }));
   });
 
+  it.each(["weaviate", "mcp-memory", "vector-store"])("every %s volume has its own name in its region, so a create adopts only its own", (service) => {
+    const volumes = inService(service, "fly:Volume");
+    expect(volumes.length).toBeGreaterThan(1);
+    const keys = volumes.map((v) => `${String(v.inputs.region)}/${String(v.inputs.name)}`);
+    expect(new Set(keys).size).toBe(volumes.length);
+  });
+
   it("keeps stateless services free of volumes", () => {
     for (const service of ["unified-api", "agno-bridge"]) expect(inService(service, "fly:Volume"), service).toHaveLength(0);
   });

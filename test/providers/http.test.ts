@@ -158,4 +158,51 @@ describe("HttpClient", () => {
     expect(h.requests[0].init.headers).toEqual(expect.objectContaining({ "x-lease": "n1", authorization: `Bearer ${TOKEN}` }));
     expect(h.requests[0].init.headers).not.toHaveProperty("Authorization");
   });
+
+  describe("a create (POST) is never sent twice blindly", () => {
+    const create = { method: "POST" as const, path: "/things", operation: "create thing", resource: 'thing "a"', body: { name: "a" } };
+    const refused = () => Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } });
+
+    test("a reset after sending is not retried: the error says the request may have taken effect", async () => {
+      const h = harness([reset(), { status: 201, body: {} }]);
+      const err = (await h.client.request(create).catch((e: unknown) => e)) as ApiError;
+      expect(h.requests).toHaveLength(1);
+      expect(err.ambiguous).toBe(true);
+      expect(err.message).toMatch(/failed after 1 attempt: connection error ECONNRESET\..*may have taken effect/);
+    });
+
+    test("a 5xx is not retried either: the API may have acted before failing", async () => {
+      const h = harness([{ status: 502, body: { error: "bad gateway" } }, { status: 201, body: {} }]);
+      const err = (await h.client.request(create).catch((e: unknown) => e)) as ApiError;
+      expect(h.requests).toHaveLength(1);
+      expect([err.status, err.ambiguous]).toEqual([502, true]);
+    });
+
+    test("a 429 and a refused connection are retried: the request was not acted on", async () => {
+      const h = harness([{ status: 429 }, refused(), { status: 201, body: { id: "t1" } }]);
+      expect((await h.client.request(create)).data).toEqual({ id: "t1" });
+      expect(h.requests).toHaveLength(3);
+    });
+
+    test("after a lost answer, what recover finds is the answer, and nothing is sent again", async () => {
+      const h = harness([reset(), { status: 201, body: { id: "second" } }]);
+      const found = await h.client.request({ ...create, recover: async () => ({ id: "first" }) });
+      expect(found.data).toEqual({ id: "first" });
+      expect(h.requests).toHaveLength(1);
+    });
+
+    test("after a lost answer that made nothing, the create is sent again", async () => {
+      const h = harness([reset(), { status: 201, body: { id: "second" } }]);
+      const looked: number[] = [];
+      const made = await h.client.request({ ...create, recover: async () => (looked.push(1), undefined) });
+      expect(made.data).toEqual({ id: "second" });
+      expect([h.requests.length, looked.length]).toEqual([2, 1]);
+    });
+
+    test("a POST marked idempotent (e.g. a whole config under a lease) is retried like a read", async () => {
+      const h = harness([reset(), { status: 200, body: { ok: true } }]);
+      expect((await h.client.request({ ...create, idempotent: true })).data).toEqual({ ok: true });
+      expect(h.requests).toHaveLength(2);
+    });
+  });
 });

@@ -1,12 +1,14 @@
 /**
  * An in-memory Fly Machines API on node:http: exactly the endpoints FlyClient uses, with the
- * platform's rules (model.ts) and fault injection (429 with Retry-After, 503, latency, connection
- * resets, a persistent failure). Faults strike before a request is processed, like an overloaded
- * edge in front of Fly, so a retried request never runs twice.
+ * platform's rules (model.ts) and fault injection: 429 with Retry-After, 503, latency, connection
+ * resets and a persistent failure strike before a request is processed, like an overloaded edge in
+ * front of Fly; a lost answer strikes after, like a connection that drops once the API has acted.
+ * The dice are seeded, so a fault run can be repeated.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FlyFault, FlyModel, type Timing } from "./model";
+import { AnswerLoser, DEFAULT_SEED, seededRandom, type LostAnswerRule } from "../random";
 
 export interface FaultSettings {
   /** Share of requests answered 429 with Retry-After. */
@@ -17,6 +19,8 @@ export interface FaultSettings {
   resetRate: number;
   /** Added to every request. */
   latencyMs: number;
+  /** Share of POSTs (creates, lease acquisitions, ...) that are processed, then lose their answer. */
+  lostAnswerRate: number;
   /** Value of Retry-After on injected 429s, in seconds. */
   retryAfterSeconds: number;
   /** Every matching request fails with this status and Fly-style error text. */
@@ -38,8 +42,8 @@ export const defaultEmulatorSettings = (): FlyEmulatorSettings => ({
   machineStopMs: 20,
   checksPassAfterMs: 60,
   unhealthyImages: [],
-  faults: { rate429: 0, rate503: 0, resetRate: 0, latencyMs: 0, retryAfterSeconds: 1 },
-  seed: 42,
+  faults: { rate429: 0, rate503: 0, resetRate: 0, lostAnswerRate: 0, latencyMs: 0, retryAfterSeconds: 1 },
+  seed: DEFAULT_SEED,
 });
 
 type Json = Record<string, unknown>;
@@ -60,14 +64,18 @@ export class FlyEmulator {
   readonly model: FlyModel;
   private server: Server | undefined;
   private random: () => number;
+  private readonly loser: AnswerLoser;
+  /** Every request handled, in order, with when it arrived: for rate-budget tests. */
+  readonly requests: { method: string; path: string; at: number }[] = [];
   private readonly routes: { method: string; pattern: RegExp; handler: Handler }[] = [];
   url = "";
 
   constructor(settings: Partial<FlyEmulatorSettings> = {}) {
     const defaults = defaultEmulatorSettings();
     this.settings = { ...defaults, ...settings, faults: { ...defaults.faults, ...settings.faults } };
-    this.model = new FlyModel(this.settings);
-    this.random = mulberry32(this.settings.seed);
+    this.random = seededRandom(this.settings.seed);
+    this.model = new FlyModel(this.settings, seededRandom(this.settings.seed + 1));
+    this.loser = new AnswerLoser(seededRandom(this.settings.seed + 2));
     this.defineRoutes();
   }
 
@@ -100,12 +108,21 @@ export class FlyEmulator {
   /** Changes fault injection on a running emulator. */
   setFaults(faults: Partial<FaultSettings>): void {
     this.settings.faults = { ...defaultEmulatorSettings().faults, ...faults };
+    // The dice restart from the seed, so a fault run repeats whatever ran before it.
+    this.random = seededRandom(this.settings.seed);
+    this.loser.reseed(seededRandom(this.settings.seed + 2));
+  }
+
+  /** The next matching request(s) are processed, then the connection drops before the answer. */
+  loseAnswer(rule: LostAnswerRule): void {
+    this.loser.add(rule);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://emulator");
     const path = url.pathname.replace(/^\/v1(?=\/)/, "");
     const method = req.method ?? "GET";
+    this.requests.push({ method, path, at: Date.now() });
     const faults = this.settings.faults;
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
 
@@ -151,7 +168,13 @@ export class FlyEmulator {
       nonce: Array.isArray(nonceHeader) ? nonceHeader[0] : nonceHeader,
     };
     try {
-      return this.send(res, method, path, await route.handler(ctx));
+      const answer = await route.handler(ctx);
+      if (this.loser.loses(method, path, faults.lostAnswerRate)) {
+        this.log(`${method} ${path} -> ${answer.status}, answer lost`);
+        req.socket.destroy();
+        return;
+      }
+      return this.send(res, method, path, answer);
     } catch (err) {
       if (err instanceof FlyFault) return this.send(res, method, path, { status: err.status, body: { error: err.message } });
       throw err;
@@ -215,6 +238,7 @@ export class FlyEmulator {
       status: 201,
       body: m.acquireLease(params[0], params[1], body, nonce),
     }));
+    this.on("GET", "/apps/{app}/machines/{id}/lease", ({ params }) => ok(m.showLease(params[0], params[1])));
     this.on("DELETE", "/apps/{app}/machines/{id}/lease", ({ params, nonce }) => {
       m.releaseLease(params[0], params[1], nonce);
       return ok({ ok: true });
@@ -274,16 +298,4 @@ async function readRaw(req: IncomingMessage): Promise<string> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Small seeded PRNG so fault runs are repeatable. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

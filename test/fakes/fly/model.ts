@@ -3,7 +3,8 @@
  * certificates, with the rules the real platform enforces. Every rule violation throws a
  * FlyFault carrying the status and `{"error": ...}` text the real API would answer with.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
+import { randomString } from "../random";
 
 export class FlyFault extends Error {
   constructor(
@@ -35,6 +36,7 @@ export interface Timing {
 
 interface Lease {
   nonce: string;
+  description: string;
   expires_at: number;
   owner: string;
   version: string;
@@ -119,6 +121,7 @@ export class FlyModel {
 
   constructor(
     readonly timing: Timing,
+    private readonly random: () => number,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -365,12 +368,19 @@ export class FlyModel {
       throw new FlyFault(409, `machine ${id} is leased by ${held.owner} until ${new Date(held.expires_at * 1000).toISOString()}`);
     }
     machine.lease = {
-      nonce: held?.nonce ?? randomBytes(8).toString("hex"),
+      nonce: held?.nonce ?? randomString(this.random, 16),
+      description: str(body.description) ?? held?.description ?? "",
       expires_at: Math.floor(this.now() / 1000) + ttl,
       owner: "emulator@sophia.test",
       version: this.id(""),
     };
     return { ...machine.lease };
+  }
+
+  showLease(appName: string, id: string): Json {
+    const held = this.activeLease(this.liveMachine(this.app(appName), id));
+    if (!held) throw new FlyFault(404, `machine ${id} has no lease`);
+    return { ...held };
   }
 
   releaseLease(appName: string, id: string, nonce: string | undefined): void {
@@ -489,7 +499,7 @@ export class FlyModel {
       created_at: this.timestamp(),
       status: "pending_validation",
       configured: false,
-      challengeToken: randomBytes(4).toString("hex"),
+      challengeToken: randomString(this.random, 8),
     };
     app.certificates.set(hostname, cert);
     return { created: true, cert: this.showCertificate(app, cert) };
@@ -688,9 +698,7 @@ export class FlyModel {
 
   private id(prefix: string): string {
     this.counter += 1;
-    let out = "";
-    for (let i = 0; i < 14; i++) out += ID_ALPHABET[Math.floor(Math.random() * ID_ALPHABET.length)];
-    return prefix + out;
+    return prefix + randomString(this.random, 14, ID_ALPHABET);
   }
 
   private timestamp(): string {

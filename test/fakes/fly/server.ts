@@ -3,10 +3,12 @@
  * at it) can use it:
  *
  *   npm run fly-emulator -- --port 4280 [--host 127.0.0.1] [--rate-429 0.1] [--rate-503 0.1]
- *                           [--reset-rate 0.05] [--latency-ms 50] [--retry-after 1] [--token T] [--quiet]
+ *                           [--reset-rate 0.05] [--lost-answer-rate 0.1] [--latency-ms 50] [--retry-after 1]
+ *                           [--seed 42] [--token T] [--quiet]
  */
 import { parseArgs } from "node:util";
 import { FlyEmulator } from "./emulator";
+import { DEFAULT_SEED } from "../random";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -16,7 +18,9 @@ async function main(): Promise<void> {
       "rate-429": { type: "string", default: "0" },
       "rate-503": { type: "string", default: "0" },
       "reset-rate": { type: "string", default: "0" },
+      "lost-answer-rate": { type: "string", default: "0" },
       "latency-ms": { type: "string", default: "0" },
+      seed: { type: "string", default: String(DEFAULT_SEED) },
       "retry-after": { type: "string", default: "1" },
       token: { type: "string", multiple: true },
       quiet: { type: "boolean", default: false },
@@ -32,9 +36,11 @@ async function main(): Promise<void> {
       rate429: number("rate-429"),
       rate503: number("rate-503"),
       resetRate: number("reset-rate"),
+      lostAnswerRate: number("lost-answer-rate"),
       latencyMs: number("latency-ms"),
       retryAfterSeconds: number("retry-after"),
     },
+    seed: number("seed"),
     tokens: values.token,
     log: values.quiet ? undefined : (line) => console.log(line),
   });

@@ -7,8 +7,9 @@
  * Statuses are computed from timestamps, so the emulator runs no timers of its own.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { AnswerLoser, DEFAULT_SEED, randomString, seededRandom, type LostAnswerRule } from "../random";
 
 export interface FaultSettings {
   /** Share of requests (0..1) answered with 429 or 503 instead of being handled. */
@@ -17,6 +18,8 @@ export interface FaultSettings {
   latencyMs: number;
   /** Share of requests (0..1) whose connection is dropped without an answer (HTTP server only). */
   resetRate: number;
+  /** Share of POSTs (0..1) that are processed, then lose their answer (HTTP server only). */
+  lostAnswerRate: number;
   /** Retry-After sent with injected 429s; omitted when undefined. */
   retryAfterSeconds?: number;
 }
@@ -35,6 +38,8 @@ export interface LambdaEmulatorSettings {
   /** Minimum spacing of launches, answered with 429 when broken; 0 disables the check. */
   launchIntervalMs: number;
   faults: FaultSettings;
+  /** Seed for the fault dice and ids, so that a run can be repeated. */
+  seed: number;
 }
 
 export const DEFAULT_EMULATOR_KEY = "lambda-emulator-key";
@@ -79,7 +84,8 @@ export function defaultEmulatorSettings(): LambdaEmulatorSettings {
     capacity,
     maxInstances: 20,
     launchIntervalMs: 0,
-    faults: { errorRate: 0, latencyMs: 0, resetRate: 0 },
+    faults: { errorRate: 0, latencyMs: 0, resetRate: 0, lostAnswerRate: 0 },
+    seed: DEFAULT_SEED,
   };
 }
 
@@ -174,13 +180,33 @@ export class LambdaEmulator {
   private readonly rulesets = new Map<string, RulesetRecord>();
   private lastLaunchAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
-  private readonly random: () => number;
+  private random: () => number;
+  private readonly idRandom: () => number;
+  private readonly loser: AnswerLoser;
 
-  constructor(settings: Partial<LambdaEmulatorSettings> = {}, deps: { now?: () => number; random?: () => number } = {}) {
+  constructor(settings: Partial<LambdaEmulatorSettings> = {}, deps: { now?: () => number } = {}) {
     const defaults = defaultEmulatorSettings();
     this.settings = { ...defaults, ...settings, faults: { ...defaults.faults, ...settings.faults } };
     this.now = deps.now ?? Date.now;
-    this.random = deps.random ?? Math.random;
+    this.random = seededRandom(this.settings.seed);
+    this.idRandom = seededRandom(this.settings.seed + 1);
+    this.loser = new AnswerLoser(seededRandom(this.settings.seed + 2));
+  }
+
+  /** Changes fault injection; the dice restart from the seed, so a fault run repeats whatever ran before it. */
+  setFaults(faults: Partial<FaultSettings>): void {
+    this.settings.faults = { ...this.settings.faults, ...faults };
+    this.random = seededRandom(this.settings.seed);
+    this.loser.reseed(seededRandom(this.settings.seed + 2));
+  }
+
+  /** The next matching request(s) are processed, then the connection drops before the answer. */
+  loseAnswer(rule: LostAnswerRule): void {
+    this.loser.add(rule);
+  }
+
+  private newId(): string {
+    return randomString(this.idRandom, 32);
   }
 
   // ---- test helpers -------------------------------------------------------------------------
@@ -273,7 +299,9 @@ export class LambdaEmulator {
       };
     }
     try {
-      return { status: 200, body: { data: this.route(req.method, path.replace(/^\/api\/v1/, ""), req.body) } };
+      const data = this.route(req.method, path.replace(/^\/api\/v1/, ""), req.body);
+      if (this.loser.loses(req.method, path.replace(/^\/api\/v1/, ""), faults.lostAnswerRate)) return "reset";
+      return { status: 200, body: { data } };
     } catch (err) {
       if (err instanceof HttpFailure) return { status: err.status, body: errorBody(err.code, err.message, err.suggestion) };
       return { status: 500, body: errorBody("global/internal-error", "An internal server error occurred.") };
@@ -435,7 +463,7 @@ export class LambdaEmulator {
     this.lastLaunchAt = now;
     const n = this.instances.size + 2;
     const instance: InstanceRecord = {
-      id: newId(),
+      id: this.newId(),
       name: req.name as string | undefined,
       type,
       region,
@@ -479,13 +507,13 @@ export class LambdaEmulator {
     if ([...this.sshKeys.values()].some((key) => key.name === name)) invalid(`An SSH key named "${name}" already exists.`);
     if (publicKey !== undefined) {
       if (typeof publicKey !== "string" || !/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(publicKey)) invalid("public_key is not a valid SSH public key.");
-      const key = { id: newId(), name, publicKey };
+      const key = { id: this.newId(), name, publicKey };
       this.sshKeys.set(key.id, key);
       return sshKeyView(key);
     }
     const pair = generateKeyPairSync("ed25519");
     const raw = pair.publicKey.export({ format: "der", type: "spki" }).subarray(-32);
-    const key = { id: newId(), name, publicKey: `ssh-ed25519 ${sshWireKey(raw)} ${name}` };
+    const key = { id: this.newId(), name, publicKey: `ssh-ed25519 ${sshWireKey(raw)} ${name}` };
     this.sshKeys.set(key.id, key);
     return { ...sshKeyView(key), private_key: pair.privateKey.export({ format: "pem", type: "pkcs8" }).toString() };
   }
@@ -521,7 +549,7 @@ export class LambdaEmulator {
     if ([...this.filesystems.values()].some((fs) => fs.name === name)) {
       throw new HttpFailure(400, "global/duplicate", `A filesystem named "${name}" already exists.`);
     }
-    const fs = { id: newId(), name, region, created: new Date(this.now()).toISOString() };
+    const fs = { id: this.newId(), name, region, created: new Date(this.now()).toISOString() };
     this.filesystems.set(fs.id, fs);
     return this.filesystemView(fs);
   }
@@ -568,7 +596,7 @@ export class LambdaEmulator {
     const { name, region, rules } = asObject(body);
     if (typeof name !== "string" || name.length > 64) invalid("name must be at most 64 characters.");
     if (typeof region !== "string" || !(region in REGIONS)) invalid(`Unknown region "${String(region)}".`);
-    const ruleset = { id: newId(), name, region, rules: parseRules(rules), created: new Date(this.now()).toISOString() };
+    const ruleset = { id: this.newId(), name, region, rules: parseRules(rules), created: new Date(this.now()).toISOString() };
     this.rulesets.set(ruleset.id, ruleset);
     return this.rulesetView(ruleset);
   }
@@ -668,9 +696,6 @@ function sshWireKey(raw: Buffer): string {
   return Buffer.concat([part(Buffer.from("ssh-ed25519")), part(raw)]).toString("base64");
 }
 
-function newId(): string {
-  return randomBytes(16).toString("hex");
-}
 
 async function readRequestBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];

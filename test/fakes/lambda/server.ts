@@ -1,10 +1,12 @@
 /**
  * Runs the Lambda emulator standalone:
- *   npm run lambda-emulator -- --port 8790 [--api-key K] [--error-rate 0.2] [--latency-ms 50] [--reset-rate 0.05] [--boot-ms 2000]
+ *   npm run lambda-emulator -- --port 8790 [--api-key K] [--error-rate 0.2] [--latency-ms 50] [--reset-rate 0.05]
+ *     [--lost-answer-rate 0.1] [--boot-ms 2000] [--seed 42]
  * and prints the URL to use as LAMBDA_API_URL.
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_EMULATOR_KEY, LambdaEmulator } from "./emulator";
+import { DEFAULT_SEED } from "../random";
 
 const { values } = parseArgs({
   options: {
@@ -14,7 +16,9 @@ const { values } = parseArgs({
     "error-rate": { type: "string", default: "0" },
     "latency-ms": { type: "string", default: "0" },
     "reset-rate": { type: "string", default: "0" },
+    "lost-answer-rate": { type: "string", default: "0" },
     "boot-ms": { type: "string" },
+    seed: { type: "string", default: String(DEFAULT_SEED) },
   },
 });
 
@@ -37,7 +41,9 @@ async function main(): Promise<void> {
       errorRate: number("error-rate", values["error-rate"]) ?? 0,
       latencyMs: number("latency-ms", values["latency-ms"]) ?? 0,
       resetRate: number("reset-rate", values["reset-rate"]) ?? 0,
+      lostAnswerRate: number("lost-answer-rate", values["lost-answer-rate"]) ?? 0,
     },
+    seed: number("seed", values.seed) ?? DEFAULT_SEED,
   });
   const running = await emulator.listen(number("port", values.port) ?? 0, values.host);
   console.log(`Lambda Cloud API emulator listening on ${running.url}`);

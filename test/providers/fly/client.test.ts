@@ -99,6 +99,6 @@ describe("FlyClient", () => {
   ])("a lease %s yields its nonce", async (_shape, body) => {
     const api = fakeApi(() => ({ status: 200, body }));
     const client = new FlyClient({ apiToken: "t0ken", apiUrl: "http://fly.test/v1", ...api.options });
-    expect((await client.acquireLease("app-a", "m1", 60)).nonce).toBe("n-1");
+    expect((await client.acquireLease("app-a", "m1", 60, "sophia test")).nonce).toBe("n-1");
   });
 });

@@ -92,7 +92,7 @@ describe("FlyMachine", () => {
     const created = await flyMachineProvider.create(news);
     const live = await env.client.getMachine(app, created.id);
     const changed = { ...(live?.config ?? {}), env: { LOG_LEVEL: "debug", EXTRA: "1" } };
-    await env.client.withLease(app, created.id, 30, (nonce) => env.client.updateMachine(app, created.id, { config: changed }, nonce));
+    await env.client.withLease(app, created.id, 30, "out-of-band operator", (nonce) => env.client.updateMachine(app, created.id, { config: changed }, nonce));
     const read = await flyMachineProvider.read(created.id, created.outs);
     expect(read.props?.config.env).toEqual({ LOG_LEVEL: "debug", EXTRA: "1" });
     expect(await flyMachineProvider.diff(created.id, read.props ?? created.outs, news)).toMatchObject({ changes: true, replaces: [] });
@@ -110,7 +110,7 @@ describe("FlyMachine", () => {
     expect(live?.config).toMatchObject({ image: `${env.image}-v2`, env: { LOG_LEVEL: "warn" }, restart: { policy: "on-failure" } });
     expect(updated.outs.instanceId).toBe(live?.instance_id);
     // The lease was released: anyone can take it now.
-    const lease = await env.client.acquireLease(app, created.id, 5);
+    const lease = await env.client.acquireLease(app, created.id, 5, "another deployment");
     await env.client.releaseLease(app, created.id, lease.nonce);
     await flyMachineProvider.delete(created.id, updated.outs);
   });
@@ -118,7 +118,7 @@ describe("FlyMachine", () => {
   test("update fails clearly while another deployment holds the lease", async () => {
     const news = inputs();
     const created = await flyMachineProvider.create(news);
-    const lease = await env.client.acquireLease(app, created.id, 30);
+    const lease = await env.client.acquireLease(app, created.id, 30, "another deployment");
     const message = await failureOf(flyMachineProvider.update(created.id, created.outs, { ...news, config: config({ env: { A: "1" } }) }));
     expect(message).toMatch(new RegExp(`update machine "${news.name}" \\(${created.id}\\) in app "${app}": another deployment holds the machine's lease`));
     await env.client.releaseLease(app, created.id, lease.nonce);
@@ -127,7 +127,7 @@ describe("FlyMachine", () => {
 
   test("Fly rejects an update without the current lease nonce", async () => {
     const created = await flyMachineProvider.create(inputs());
-    const lease = await env.client.acquireLease(app, created.id, 30);
+    const lease = await env.client.acquireLease(app, created.id, 30, "another deployment");
     const message = await failureOf(env.client.updateMachine(app, created.id, { config: config() }, "not-the-nonce"));
     expect(message).toMatch(/update machine \w+ in app ".*" failed with HTTP 412/);
     await env.client.releaseLease(app, created.id, lease.nonce);

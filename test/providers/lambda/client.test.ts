@@ -83,8 +83,7 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
   });
 
   it.skipIf(external)("quota exceeded says what to do", async () => {
-    const emulator = h.emulator;
-    if (!emulator) return;
+    const emulator = h.emu();
     emulator.settings.maxInstances = 0;
     try {
       const error = await h.rejection(instances.create(launchInputs({ instanceType: "gpu_1x_a10" })));
@@ -104,42 +103,43 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
   });
 
   it.skipIf(external)("launches are spaced by the launch interval", async () => {
-    const emulator = h.emulator;
-    if (!emulator) return;
-    emulator.settings.launchIntervalMs = 35;
-    try {
-      const client = new LambdaClient({ ...FAST, ...h.access, launchIntervalMs: 40, launchAttempts: 1 });
-      const launch = () => client.launchInstance({ region_name: "us-east-1", instance_type_name: "gpu_1x_a10", ssh_key_names: [sshKeyName] });
-      const started = Date.now();
-      const ids = [await launch(), await launch()];
-      expect(Date.now() - started).toBeGreaterThanOrEqual(35);
-      for (const id of ids) await client.terminateInstance(id);
-    } finally {
-      emulator.settings.launchIntervalMs = 0;
-    }
+    // A fake clock: the client's waits advance it, and each launch request notes when it left.
+    let clock = 0;
+    const sentAt: number[] = [];
+    const noting: typeof fetch = async (input, init) => {
+      if (String(input).endsWith("/instance-operations/launch")) sentAt.push(clock);
+      return fetch(input, init);
+    };
+    const client = new LambdaClient({
+      ...FAST,
+      ...h.access,
+      launchIntervalMs: LAMBDA_DEFAULTS.launchIntervalMs,
+      fetch: noting,
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+    });
+    const launch = () => client.launchInstance({ region_name: "us-east-1", instance_type_name: "gpu_1x_a10", ssh_key_names: [sshKeyName] });
+    const ids = [await launch(), await launch()];
+    expect(sentAt).toHaveLength(2);
+    expect((sentAt[1] ?? 0) - (sentAt[0] ?? 0)).toBeGreaterThanOrEqual(LAMBDA_DEFAULTS.launchIntervalMs);
+    for (const id of ids) await client.terminateInstance(id);
   });
 
-  it.skipIf(external)("a launch whose answer is lost is adopted rather than repeated", async () => {
-    let dropped = false;
-    const lossy: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      if (!dropped && init?.method === "POST" && String(input).endsWith("/instance-operations/launch")) {
-        dropped = true;
-        throw new TypeError("fetch failed");
-      }
-      return response;
-    };
-    const client = new LambdaClient({ ...FAST, ...h.access, fetch: lossy });
+  it.skipIf(external)("a launch whose answer is lost is not sent again without looking first", async () => {
+    h.emu().loseAnswer({ method: "POST", path: /\/instance-operations\/launch$/ });
+    const client = new LambdaClient({ ...FAST, ...h.access });
     const name = h.name("lost-answer");
-    const id = await client.launchInstance({ region_name: "us-east-1", instance_type_name: "gpu_1x_a10", ssh_key_names: [sshKeyName], name });
+    const error = await h.rejection(client.launchInstance({ region_name: "us-east-1", instance_type_name: "gpu_1x_a10", ssh_key_names: [sshKeyName], name }));
+    expect(error.message).toMatch(/The request may have taken effect/);
     const named = (await client.listInstances()).filter((instance) => instance.name === name);
-    expect(named.map((instance) => instance.id)).toEqual([id]);
-    await client.terminateInstance(id);
+    expect(named).toHaveLength(1);
+    for (const instance of named) await client.terminateInstance(instance.id);
   });
 
   it.skipIf(external)("read and delete fall back to the current key after a rotation", async () => {
-    const emulator = h.emulator;
-    if (!emulator) return;
+    const emulator = h.emu();
     const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("rotation") });
     h.secrets.push(String(key.outs.privateKey));
     emulator.settings.apiKeys = ["rotated-emulator-key"];

@@ -9,6 +9,9 @@ import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/provid
 import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
 import { checkAndCreate, external, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
+// Every lifecycle here converges, so no error message is captured to check for leaks: the other
+// suites, which provoke failures, check that.
+
 const sshKeys = full(lambdaSshKeyProvider);
 const filesystems = full(lambdaFilesystemProvider);
 const rulesets = full(lambdaFirewallRulesetProvider);
@@ -17,7 +20,7 @@ const instances = full(lambdaInstanceProvider);
 describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: TEST_TIMEOUT_MS }, () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ faults: { errorRate: 0.2, latencyMs: 0, resetRate: 0 } });
+    h = await startHarness({ faults: { errorRate: 0.2, latencyMs: 0, resetRate: 0, lostAnswerRate: 0 } });
   });
   afterAll(async () => {
     await h.close();
@@ -61,9 +64,8 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
   });
 
   it("an instance lifecycle converges with 20% 429/503 and dropped connections, launching once", async () => {
-    const emulator = h.emulator;
-    if (!emulator) return;
-    emulator.settings.faults.resetRate = 0.05;
+    const emulator = h.emu();
+    emulator.setFaults({ resetRate: 0.05 });
     try {
       const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("faulty-inst-key") });
       h.secrets.push(String(key.outs.privateKey));
@@ -82,16 +84,44 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
       expect(launches).toHaveLength(1);
       await sshKeys.delete(key.id, key.outs);
     } finally {
-      emulator.settings.faults.resetRate = 0;
+      emulator.setFaults({ resetRate: 0 });
+    }
+  });
+
+  it("a pool's creates leave one resource each when a quarter of POSTs lose their answer after acting", async () => {
+    const emulator = h.emu();
+    emulator.setFaults({ lostAnswerRate: 0.25 });
+    try {
+      const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("lossy-key") });
+      h.secrets.push(String(key.outs.privateKey));
+      const fs = await checkAndCreate(filesystems, { ...h.access, name: h.name("lossy-fs"), region: "us-east-1" });
+      const fw = await checkAndCreate(rulesets, { ...h.access, name: h.name("lossy-fw"), region: "us-east-1", rules: [] });
+      const nodes = [];
+      for (const i of [0, 1, 2]) {
+        nodes.push(await checkAndCreate(instances, {
+          ...h.access, instanceType: "gpu_1x_a10", region: "us-east-1", sshKeyName: key.outs.name, name: h.name(`lossy-gpu-${i}`),
+          fileSystemNames: [fs.outs.name], firewallRulesetId: fw.id, marker: `test/lossy/${i}`,
+        }));
+      }
+      const client = h.client();
+      expect((await client.listSshKeys()).filter((k) => k.name === key.outs.name).map((k) => k.id)).toEqual([key.id]);
+      expect((await client.listFilesystems()).filter((f) => f.name === fs.outs.name).map((f) => f.id)).toEqual([fs.id]);
+      expect((await client.listFirewallRulesets()).filter((r) => r.name === fw.outs.name).map((r) => r.id)).toEqual([fw.id]);
+      const names = nodes.map((n) => n.outs.name);
+      const live = (await client.listInstances()).filter((i) => names.includes(i.name ?? "") && i.status !== "terminated");
+      expect(live.map((i) => i.id).sort()).toEqual(nodes.map((n) => n.id).sort());
+      expect(emulator.log.filter((entry) => entry.status === "reset").length).toBeGreaterThan(0);
+      for (const node of nodes) await instances.delete(node.id, node.outs);
+      await rulesets.delete(fw.id, fw.outs);
+      await filesystems.delete(fs.id, fs.outs);
+      await sshKeys.delete(key.id, key.outs);
+    } finally {
+      emulator.setFaults({ lostAnswerRate: 0 });
     }
   });
 
   it("the emulator really answered with 429 and 503 along the way", () => {
     const statuses = new Set(h.emulator?.log.map((entry) => entry.status));
     expect(statuses.has(429) && statuses.has(503)).toBe(true);
-  });
-
-  it("no captured error message contains the API key or a secret", () => {
-    h.expectNoSecretsInErrors();
   });
 });

@@ -31,6 +31,8 @@ export interface Harness {
   apiKey: string;
   /** Present only when running against the in-process emulator. */
   emulator?: LambdaEmulator;
+  /** The in-process emulator; for tests that skip (skipIf(external)) against any other API. */
+  emu(): LambdaEmulator;
   /** Access inputs to pass to a provider. */
   access: { apiUrl: string; apiKey: string };
   client(): LambdaClient;
@@ -42,7 +44,7 @@ export interface Harness {
   errors: string[];
   /** Awaits a rejection, records its message and returns the error. */
   rejection(promise: Promise<unknown>): Promise<Error>;
-  /** Asserts that no captured message contains a secret. */
+  /** Asserts that messages were captured, and that none contains a secret. */
   expectNoSecretsInErrors(): void;
   close(): Promise<void>;
 }
@@ -72,6 +74,10 @@ export async function startHarness(settings: Partial<LambdaEmulatorSettings> = {
     apiUrl,
     apiKey,
     emulator,
+    emu() {
+      if (!emulator) throw new Error("this test needs the in-process emulator: mark it skipIf(external)");
+      return emulator;
+    },
     access: { apiUrl, apiKey },
     client: () => lambdaClient({ apiUrl, apiKey }),
     name: (prefix) => `${prefix}-${run}`,
@@ -88,6 +94,7 @@ export async function startHarness(settings: Partial<LambdaEmulatorSettings> = {
       throw new Error("expected a rejection, but the promise resolved");
     },
     expectNoSecretsInErrors() {
+      expect(errors.length, "no error message was captured, so there is nothing to check").toBeGreaterThan(0);
       for (const message of errors) {
         for (const secret of secrets) expect(message).not.toContain(secret);
       }

@@ -4,6 +4,7 @@
  * rate-limit keys, "gone" handling and advice on what to do when a call fails.
  */
 import { ApiError, HttpClient, type ApiRequest, type ApiResponse, type HttpClientOptions } from "../../http";
+import { sharedClient, withCredentialFallback, type Credential } from "../../dynamic/clients";
 import { flyTuning, resolveFlyConnection, type FlyClientTuning, type FlyConnectionInputs } from "./connection";
 import {
   describeFlyError,
@@ -73,9 +74,15 @@ export function isVolumeGone(volume: FlyVolumeInfo | undefined): boolean {
 }
 
 export class FlyClient {
-  private http: HttpClient;
-  private fallbackToken: string | undefined;
-  private readonly httpOptions: HttpClientOptions;
+  private credential: Credential;
+  private readonly redact: string[];
+  private readonly httpOptions: Omit<HttpClientOptions, "token">;
+  /** Injected fetch or clock: the client is the test's own, never shared. */
+  private readonly isolated: boolean;
+  /** Its HTTP clients per token, when isolated. */
+  private readonly own: Map<string, HttpClient>;
+  /** Endpoint and tuning: with the token, what makes two clients interchangeable. */
+  private readonly settingsKey: string;
   // No field initializers in serialized classes (see HttpClient): set in the constructor.
   private readonly schemas: ReturnType<typeof responseSchemas>;
   readonly pollIntervalMs: number;
@@ -93,31 +100,48 @@ export class FlyClient {
     this.waitRequestSeconds = tuning.waitRequestSeconds;
     this.sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     this.now = options.now ?? Date.now;
-    this.fallbackToken = connection.fallbackToken;
+    this.credential = { token: connection.token, fallback: connection.fallbackToken };
+    this.redact = [...(options.redact ?? []), ...(connection.fallbackToken ? [connection.fallbackToken] : [])];
+    this.isolated = Boolean(options.fetch || options.sleep || options.now || options.random);
+    this.own = new Map();
+    this.settingsKey = JSON.stringify({ apiUrl: connection.apiUrl, retry: tuning.retry, timeoutMs: tuning.requestTimeoutMs, rateLimit });
     this.httpOptions = {
       api: "Fly Machines API",
       baseUrl: connection.apiUrl,
-      token: connection.token,
       retry: tuning.retry,
       timeoutMs: tuning.requestTimeoutMs,
       rateLimitFor: () => rateLimit ?? undefined,
       describeError: describeFlyError,
-      redact: [...(options.redact ?? []), ...(connection.fallbackToken ? [connection.fallbackToken] : [])],
       fetch: options.fetch,
-      sleep: this.sleep,
-      now: this.now,
+      sleep: options.sleep,
+      now: options.now,
       random: options.random,
     };
-    this.http = new HttpClient(this.httpOptions);
+  }
+
+  /**
+   * The HTTP client for a token: one per endpoint, token and tuning in the whole process, so that
+   * Fly's rate budgets (e.g. creates per app) hold across every resource of a deployment.
+   */
+  private http(token = this.credential.token): HttpClient {
+    if (this.isolated) {
+      if (!this.own.has(token)) this.own.set(token, new HttpClient({ ...this.httpOptions, token, redact: this.redact }));
+      return this.own.get(token) as HttpClient;
+    }
+    return sharedClient(`fly\n${token}\n${this.settingsKey}`, () => new HttpClient({ ...this.httpOptions, token }));
   }
 
   get apiUrl(): string {
-    return this.http.baseUrl;
+    return this.httpOptions.baseUrl;
   }
 
-  /** Removes the token and registered secrets from text that may reach a user. */
+  /** Removes the tokens and registered secrets from text that may reach a user. */
   scrub(text: string): string {
-    return this.http.scrub(text);
+    let out = this.http().scrub(text);
+    for (const secret of this.redact) {
+      if (secret.length >= 4) out = out.split(secret).join("[redacted]");
+    }
+    return out;
   }
 
   // ---- apps ----
@@ -135,7 +159,8 @@ export class FlyClient {
     return res.status === 404 ? undefined : res.data;
   }
 
-  async createApp(req: { name: string; org_slug: string; network?: string }): Promise<void> {
+  /** `recover` looks for the app an attempt whose answer was lost may have made (see ApiRequest). */
+  async createApp(req: { name: string; org_slug: string; network?: string }, recover?: () => Promise<unknown>): Promise<void> {
     await this.call({
       method: "POST",
       path: "/apps",
@@ -143,6 +168,7 @@ export class FlyClient {
       resource: `"${req.name}" in org "${req.org_slug}"`,
       body: req,
       rateKey: `create_app:${req.org_slug}`,
+      recover,
     });
   }
 
@@ -186,7 +212,7 @@ export class FlyClient {
     return res.status === 404 ? undefined : res.data;
   }
 
-  async createVolume(app: string, req: CreateVolumeRequest): Promise<FlyVolumeInfo> {
+  async createVolume(app: string, req: CreateVolumeRequest, recover?: () => Promise<FlyVolumeInfo | undefined>): Promise<FlyVolumeInfo> {
     const res = await this.call({
       method: "POST",
       path: `/apps/${seg(app)}/volumes`,
@@ -195,6 +221,7 @@ export class FlyClient {
       body: req,
       schema: this.schemas.volume,
       rateKey: `create_volume:${app}`,
+      recover,
     });
     return res.data;
   }
@@ -269,7 +296,7 @@ export class FlyClient {
     return res.status === 404 ? undefined : res.data;
   }
 
-  async createMachine(app: string, req: CreateMachineRequest): Promise<FlyMachineInfo> {
+  async createMachine(app: string, req: CreateMachineRequest, recover?: () => Promise<FlyMachineInfo | undefined>): Promise<FlyMachineInfo> {
     const res = await this.call({
       method: "POST",
       path: `/apps/${seg(app)}/machines`,
@@ -278,6 +305,7 @@ export class FlyClient {
       body: req,
       schema: this.schemas.machine,
       rateKey: `create_machine:${app}`,
+      recover,
     });
     return res.data;
   }
@@ -292,6 +320,8 @@ export class FlyClient {
       headers: { "fly-machine-lease-nonce": leaseNonce },
       schema: this.schemas.machine,
       rateKey: `update_machine:${app}/${id}`,
+      // The whole config under our lease: sending it twice has the effect of sending it once.
+      idempotent: true,
     });
     return res.data;
   }
@@ -303,6 +333,7 @@ export class FlyClient {
       operation: "start machine",
       resource: `${id} in app "${app}"`,
       rateKey: `start_machine:${app}/${id}`,
+      idempotent: true,
     });
   }
 
@@ -314,6 +345,7 @@ export class FlyClient {
       resource: `${id} in app "${app}"`,
       body: {},
       rateKey: `stop_machine:${app}/${id}`,
+      idempotent: true,
     });
   }
 
@@ -353,17 +385,47 @@ export class FlyClient {
     return res.status !== 408;
   }
 
-  async acquireLease(app: string, id: string, ttlSeconds: number): Promise<FlyLease> {
+  /**
+   * Takes the machine's lease. `description` names the holder (our resource's marker): a lease
+   * whose answer was lost, or that an interrupted run left behind, carries it, and is taken over
+   * (its nonce reused) rather than mistaken for another deployment's.
+   */
+  async acquireLease(app: string, id: string, ttlSeconds: number, description: string): Promise<FlyLease> {
+    const ours = async () => {
+      const held = await this.getLease(app, id);
+      return held?.description === description ? held : undefined;
+    };
+    try {
+      const res = await this.call({
+        method: "POST",
+        path: `/apps/${seg(app)}/machines/${seg(id)}/lease`,
+        operation: "acquire lease on machine",
+        resource: `${id} in app "${app}"`,
+        body: { ttl: ttlSeconds, description },
+        schema: this.schemas.lease,
+        rateKey: `lease_machine:${app}/${id}`,
+        recover: ours,
+      });
+      return res.data;
+    } catch (err) {
+      const held = err instanceof ApiError && err.status === 409 ? await ours() : undefined;
+      if (held) return held;
+      throw err;
+    }
+  }
+
+  /** The machine's current lease, or undefined when it has none. */
+  async getLease(app: string, id: string): Promise<FlyLease | undefined> {
     const res = await this.call({
-      method: "POST",
+      method: "GET",
       path: `/apps/${seg(app)}/machines/${seg(id)}/lease`,
-      operation: "acquire lease on machine",
+      operation: "get lease on machine",
       resource: `${id} in app "${app}"`,
-      body: { ttl: ttlSeconds },
       schema: this.schemas.lease,
-      rateKey: `lease_machine:${app}/${id}`,
+      rateKey: `get_lease:${app}/${id}`,
+      acceptStatuses: [404],
     });
-    return res.data;
+    return res.status === 404 ? undefined : res.data;
   }
 
   async releaseLease(app: string, id: string, nonce: string): Promise<void> {
@@ -380,8 +442,8 @@ export class FlyClient {
   }
 
   /** Runs `work` holding the machine's lease, and always releases it. */
-  async withLease<T>(app: string, id: string, ttlSeconds: number, work: (nonce: string) => Promise<T>): Promise<T> {
-    const lease = await this.acquireLease(app, id, ttlSeconds);
+  async withLease<T>(app: string, id: string, ttlSeconds: number, description: string, work: (nonce: string) => Promise<T>): Promise<T> {
+    const lease = await this.acquireLease(app, id, ttlSeconds, description);
     try {
       return await work(lease.nonce);
     } finally {
@@ -413,6 +475,8 @@ export class FlyClient {
       body: { values },
       schema: this.schemas.secretsUpdate,
       rateKey: `update_secrets:${app}`,
+      // Setting the same values again changes nothing but the version number.
+      idempotent: true,
     });
     return res.data.version ?? res.data.Version ?? undefined;
   }
@@ -431,7 +495,11 @@ export class FlyClient {
     return res.data.ips ?? [];
   }
 
-  async assignIp(app: string, req: { type: FlyIpType; region?: string; network?: string }): Promise<FlyIpInfo> {
+  async assignIp(
+    app: string,
+    req: { type: FlyIpType; region?: string; network?: string },
+    recover?: () => Promise<FlyIpInfo | undefined>,
+  ): Promise<FlyIpInfo> {
     const res = await this.call({
       method: "POST",
       path: `/apps/${seg(app)}/ip_assignments`,
@@ -440,6 +508,7 @@ export class FlyClient {
       body: req,
       schema: this.schemas.ip,
       rateKey: `assign_ip:${app}`,
+      recover,
     });
     return res.data;
   }
@@ -481,6 +550,8 @@ export class FlyClient {
       body: { hostname },
       schema: this.schemas.certificate,
       rateKey: `create_certificate:${app}`,
+      // Fly answers a request for a hostname it already has with that certificate.
+      idempotent: true,
     });
     return res.data;
   }
@@ -501,26 +572,30 @@ export class FlyClient {
   // ---- plumbing ----
 
   private async call<T>(req: ApiRequest<T>): Promise<ApiResponse<T>> {
+    const rejected = (err: unknown) => err instanceof ApiError && err.status === 401;
     try {
-      return await this.http.request(req);
+      return await withCredentialFallback(this.credential, rejected, async (token) => {
+        const response = await this.http(token).request(req);
+        // The token in state was rejected (rotated?) and the current one worked: keep using it.
+        if (token !== this.credential.token) this.credential = { token };
+        return response;
+      });
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401 && this.fallbackToken) {
-        // The token in state was rejected (rotated?); try the one from the environment once.
-        this.http = new HttpClient({ ...this.httpOptions, token: this.fallbackToken });
-        this.fallbackToken = undefined;
-        return this.call(req);
-      }
-      throw withAdvice(err, this.http);
+      throw withAdvice(err, (text) => this.scrub(text));
     }
   }
 }
 
 /** Appends what to do next to an API error, keeping its fields for callers that branch on them. */
-function withAdvice(err: unknown, http: HttpClient): unknown {
-  if (!(err instanceof ApiError)) return err;
+function withAdvice(err: unknown, scrub: (text: string) => string): unknown {
+  if (!(err instanceof ApiError)) {
+    if (err instanceof Error) err.message = scrub(err.message);
+    return err;
+  }
   const advice = adviceFor(err.status);
-  if (!advice) return err;
-  return new ApiError(http.scrub(`${err.message}. ${advice}`), err.status, err.code, err.operation, err.resource, err.apiMessage);
+  const message = advice ? `${err.message}. ${advice}` : err.message;
+  const apiMessage = err.apiMessage === undefined ? undefined : scrub(err.apiMessage);
+  return new ApiError(scrub(message), err.status, err.code, err.operation, err.resource, apiMessage, err.ambiguous);
 }
 
 function adviceFor(status: number | undefined): string | undefined {

@@ -162,6 +162,7 @@ export function responseSchemas() {
   });
   const leaseData = z.looseObject({
     nonce: z.string(),
+    description: optionalString,
     expires_at: z.number().nullish(),
     owner: optionalString,
     version: optionalString,

@@ -4,8 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ApiError } from "../../http";
-import { APP_NAME, changedKeys, compact, connectionOf, deepEqual, flyClient, validate } from "./common";
+import { isMachineGone, isVolumeGone } from "../api/client";
+import type { FlyAppInfo } from "../api/schemas";
+import { notOursError } from "../../dynamic/identity";
+import { APP_NAME, changedKeys, compact, connectionOf, sameValue, flyClient, validate } from "./common";
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { type FlyConnectionInputs } from "../api/connection";
 
@@ -53,27 +55,36 @@ export const flyAppProvider = {
 
   async create(inputs: FlyAppInputs) {
     const client = flyClient(inputs, `FlyApp "${inputs.name}"`);
-    try {
-      await client.createApp({ name: inputs.name, org_slug: inputs.org });
-    } catch (err) {
-      if (err instanceof ApiError && (err.status === 409 || err.status === 422) && /taken|exists/i.test(err.apiMessage ?? "")) {
-        const existing = await client.getApp(inputs.name).catch(() => undefined);
-        const owner = existing?.organization?.slug;
-        if (owner === inputs.org) {
-          throw new Error(
-            `create app "${inputs.name}": an app with this name already exists in org "${inputs.org}" but is not managed by this stack. ` +
-              `Destroy it (fly apps destroy ${inputs.name}) or choose other names with \`pulumi config set sophia:appPrefix <prefix>\`.`,
-          );
-        }
+    // App names are global and apps carry no marker: an app in our org with nothing in it is what
+    // an interrupted or unanswered create leaves (machines and volumes come only after the app is
+    // recorded), so it is adopted; anything else under the name is not ours to take.
+    const leftover = async (): Promise<FlyAppInfo | undefined> => {
+      const app = await client.getApp(inputs.name);
+      if (!app) return undefined;
+      const org = app.organization?.slug;
+      if (org && org !== inputs.org) {
         throw new Error(
           `create app "${inputs.name}": the name is already taken by another organization. ` +
             "Fly app names are global across all organizations: choose a prefix unique to you with " +
             "`pulumi config set sophia:appPrefix <prefix>` (it names every app).",
         );
       }
-      throw err;
-    }
-    const app = await client.getApp(inputs.name);
+      const [machines, volumes] = await Promise.all([client.listMachines(inputs.name), client.listVolumes(inputs.name)]);
+      const live = machines.filter((m) => !isMachineGone(m)).length + volumes.filter((v) => !isVolumeGone(v)).length;
+      if (live > 0) {
+        throw notOursError(
+          `create app "${inputs.name}": an app with this name in org "${inputs.org}"`,
+          `it already holds ${live} machine(s) or volume(s) that this stack did not record`,
+          {
+            importHint: `pulumi import with id ${inputs.name}`,
+            rename: "`pulumi config set sophia:appPrefix <prefix>`",
+            remove: `fly apps destroy ${inputs.name}`,
+          },
+        );
+      }
+      return app;
+    };
+    const app = (await leftover()) ?? (await client.createApp({ name: inputs.name, org_slug: inputs.org }, leftover), await client.getApp(inputs.name));
     const outs: FlyAppOutputs = compact({
       ...connectionOf(inputs),
       name: inputs.name,
@@ -99,7 +110,7 @@ export const flyAppProvider = {
 
   async update(_id: string, olds: FlyAppOutputs, news: FlyAppInputs) {
     // Only connection settings can reach here (everything else replaces).
-    if (!deepEqual(olds.name, news.name) || !deepEqual(olds.org, news.org)) {
+    if (!sameValue(olds.name, news.name) || !sameValue(olds.org, news.org)) {
       throw new Error(`update app "${olds.name}": name and org cannot change in place; this is a bug in the FlyApp diff.`);
     }
     return { outs: { ...olds, ...connectionOf(news) } };

@@ -1,8 +1,8 @@
-/**
- * What the Fly resource classes share on the program side. Kept apart from the providers' modules:
- * Pulumi serializes whatever a provider touches, and this file needs the whole Pulumi SDK.
- */
-import * as pulumi from "@pulumi/pulumi";
+/** What every Fly resource's Args accept for reaching the API (program side; see ../../dynamic/resource.ts). */
+import type * as pulumi from "@pulumi/pulumi";
+import { withSecretOutputs as secretOutputs } from "../../dynamic/resource";
+
+export { resourceMarker } from "../../dynamic/resource";
 
 /** What every Fly resource's Args accept for reaching the API. */
 export interface FlyConnectionArgs {
@@ -14,5 +14,5 @@ export interface FlyConnectionArgs {
 
 /** The token (and any further listed output) stays secret in state. */
 export function withSecretOutputs(opts: pulumi.CustomResourceOptions | undefined, extra: string[] = []): pulumi.CustomResourceOptions {
-  return pulumi.mergeOptions(opts, { additionalSecretOutputs: ["apiToken", ...extra] });
+  return secretOutputs(opts, ["apiToken", ...extra]);
 }

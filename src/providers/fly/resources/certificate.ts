@@ -78,9 +78,10 @@ export const flyCertificateProvider = {
 
   async create(inputs: FlyCertificateInputs) {
     const client = flyClient(inputs, `FlyCertificate ${inputs.hostname}`);
-    let cert: FlyCertificateInfo;
+    // A hostname has one certificate per app: one already there (an interrupted run's) is adopted.
+    let cert: FlyCertificateInfo | undefined = await client.getCertificate(inputs.app, inputs.hostname);
     try {
-      cert = await client.requestAcmeCertificate(inputs.app, inputs.hostname);
+      cert ??= await client.requestAcmeCertificate(inputs.app, inputs.hostname);
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && /another app|already/i.test(err.apiMessage ?? "")) {
         throw new Error(

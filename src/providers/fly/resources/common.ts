@@ -1,69 +1,14 @@
 /**
- * Helpers shared by the Fly dynamic providers: unknown-aware validation, diffs, and a client per
- * operation. Nothing here may hold a socket, timer or zod instance at module level, because
- * Pulumi serializes the providers' closures (see schemas.ts).
+ * What the Fly dynamic providers share beyond the kit (../../dynamic): connection inputs, a client
+ * per operation, name rules. Nothing here may hold a socket, timer or zod instance at module
+ * level, because Pulumi serializes the providers' closures (see schemas.ts).
  */
-import type { z } from "zod";
 import { FlyClient } from "../api/client";
 import type { FlyConnectionInputs } from "../api/connection";
-import { containsUnknown, isUnknown } from "../../dynamic/unknown";
 
 export { containsUnknown, isUnknown, UNKNOWN } from "../../dynamic/unknown";
-
-export interface Failure {
-  property: string;
-  reason: string;
-}
-
-/**
- * Validates inputs with a schema, ignoring problems in values that are still unknown (preview).
- * Reasons never quote input values: they may be secrets.
- */
-export function validate<T>(schema: z.ZodType<T>, input: unknown): { value?: T; failures: Failure[] } {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return { value: parsed.data, failures: [] };
-  const failures: Failure[] = [];
-  for (const issue of parsed.error.issues) {
-    const path = issue.path.map(String);
-    if (pathTouchesUnknown(input, path)) continue;
-    const keys = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
-    failures.push({ property: path.join(".") || "(inputs)", reason: `${issue.message}${keys}` });
-  }
-  return { failures };
-}
-
-function pathTouchesUnknown(input: unknown, path: string[]): boolean {
-  let current: unknown = input;
-  if (isUnknown(current)) return true;
-  for (const key of path) {
-    if (!current || typeof current !== "object") return false;
-    current = (current as Record<string, unknown>)[key];
-    if (isUnknown(current)) return true;
-  }
-  return containsUnknown(current);
-}
-
-/** Structural equality for JSON-like values, treating missing and undefined keys alike. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => deepEqual(item, b[i]));
-  }
-  if (a && b && typeof a === "object" && typeof b === "object") {
-    const ra = a as Record<string, unknown>;
-    const rb = b as Record<string, unknown>;
-    const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
-    for (const key of keys) if (!deepEqual(ra[key], rb[key])) return false;
-    return true;
-  }
-  return false;
-}
-
-/** The properties among `keys` whose new value differs from the old one (or isn't known yet). */
-export function changedKeys<T extends object>(olds: Partial<T>, news: Partial<T>, keys: readonly (keyof T)[]): string[] {
-  return keys.filter((key) => containsUnknown(news[key]) || !deepEqual(olds[key], news[key])).map(String);
-}
+export { validate, type Failure } from "../../dynamic/check";
+export { changedKeys, sameValue } from "../../dynamic/diff";
 
 /** Only the connection inputs, to carry into outputs so that read and delete can reach the API later. */
 export function connectionOf(inputs: FlyConnectionInputs): FlyConnectionInputs {

@@ -65,7 +65,13 @@ export const flyIpAddressProvider = {
 
   async create(inputs: FlyIpAddressInputs) {
     const client = flyClient(inputs, `FlyIpAddress ${inputs.type} for app "${inputs.app}"`);
-    const ip = await client.assignIp(inputs.app, compact({ type: inputs.type, region: inputs.region, network: inputs.network }));
+    // An address has no name or marker: its identity is its app, type and region. An app of ours
+    // holds one address of each (the service wiring asks for no more), so one already there is
+    // what an interrupted or unanswered allocation left, and is adopted.
+    const leftover = async () => (await client.listIps(inputs.app)).find((ip) => ipType(ip) === inputs.type && (ip.region ?? "global") === (inputs.region ?? "global"));
+    const ip =
+      (await leftover()) ??
+      (await client.assignIp(inputs.app, compact({ type: inputs.type, region: inputs.region, network: inputs.network }), leftover));
     return { id: ip.ip, outs: ipOutputs(inputs, ip) };
   },
 
@@ -118,4 +124,11 @@ export class FlyIpAddress extends pulumi.dynamic.Resource {
   constructor(name: string, args: FlyIpAddressArgs, opts?: pulumi.CustomResourceOptions) {
     super(flyIpAddressProvider, name, { ...args, address: undefined, shared: undefined }, withSecretOutputs(opts), "fly", "IpAddress");
   }
+}
+
+/** The type of a listed address, which the list does not name: shared, private (fdaa::/16), v6 or v4. */
+function ipType(ip: FlyIpInfo): FlyIpType {
+  if (ip.shared) return "shared_v4";
+  if (ip.ip.includes(":")) return ip.ip.toLowerCase().startsWith("fdaa:") ? "private_v6" : "v6";
+  return "v4";
 }

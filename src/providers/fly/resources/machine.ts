@@ -7,8 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ApiError } from "../../http";
 import { isMachineGone, type FlyClient } from "../api/client";
-import { APP_NAME, REGION, compact, connectionOf, containsUnknown, deepEqual, flyClient, isUnknown, validate } from "./common";
-import { withSecretOutputs, type FlyConnectionArgs } from "./args";
+import { APP_NAME, REGION, compact, connectionOf, containsUnknown, sameValue, flyClient, isUnknown, validate } from "./common";
+import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./args";
+import { markerOr, notOursError, ownership, type Marked } from "../../dynamic/identity";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
 
@@ -42,7 +43,8 @@ export interface FlyMachineArgs extends FlyConnectionArgs {
   releaseAfter?: pulumi.Input<string[]>;
 }
 
-export interface FlyMachineInputs extends FlyConnectionInputs {
+/** `marker` goes into the machine's metadata, so that a create can adopt its own leftover. */
+export interface FlyMachineInputs extends FlyConnectionInputs, Marked {
   app: string;
   name: string;
   region: string;
@@ -75,6 +77,7 @@ function inputSchema() {
     skipLaunch: z.boolean().optional(),
     waitTimeoutSeconds: z.int().min(1).max(3600).optional(),
     releaseAfter: z.array(z.string()).optional(),
+    marker: z.string().optional(),
     apiToken: z.string().optional(),
     apiUrl: z.string().optional(),
   });
@@ -95,7 +98,7 @@ export const flyMachineProvider = {
     const newMount = configUnknown ? oldMount : news.config?.mounts?.[0];
     const mountChanged = containsUnknown(newMount) || oldMount?.volume !== newMount?.volume || oldMount?.path !== newMount?.path;
     if (mountChanged) replaces.push("config");
-    const configChanged = containsUnknown(news.config) || !deepEqual(canonicalConfig(olds.config), canonicalConfig(news.config));
+    const configChanged = containsUnknown(news.config) || !sameValue(canonicalConfig(olds.config), canonicalConfig(news.config));
     // The new machine can only mount the volume, or take the name, once the old one is gone.
     const sameVolume = oldMount?.volume !== undefined && oldMount.volume === newMount?.volume;
     const sameName = olds.name === news.name && olds.app === news.app;
@@ -108,29 +111,53 @@ export const flyMachineProvider = {
 
   async create(inputs: FlyMachineInputs) {
     const client = flyClient(inputs, `FlyMachine "${inputs.name}"`);
-    const config = canonicalConfig(inputs.config);
-    // A machine left behind by an interrupted create (same name) is adopted rather than duplicated.
-    const leftover = (await client.listMachines(inputs.app)).find((m) => m.name === inputs.name && !isMachineGone(m));
-    let machine: FlyMachineInfo;
-    if (leftover) {
-      if (leftover.region !== inputs.region) {
-        throw new Error(
-          `create machine "${inputs.name}" in app "${inputs.app}": a machine with this name already exists in region ${leftover.region} ` +
-            `(${leftover.id}). Destroy it (fly machine destroy ${leftover.id} -a ${inputs.app}) or choose another name.`,
+    const marker = machineMarker(inputs);
+    const config = withMarker(canonicalConfig(inputs.config), marker);
+    const what = `machine "${inputs.name}" in app "${inputs.app}"`;
+    // The name is unique in the app; the marker tells our own leftover from someone else's machine.
+    const ours = async (): Promise<FlyMachineInfo | undefined> => {
+      const found = (await client.listMachines(inputs.app)).find((m) => m.name === inputs.name && !isMachineGone(m));
+      if (!found) return undefined;
+      const owner = ownership(markerOf(found), marker);
+      if (owner !== "ours") {
+        throw notOursError(
+          `create ${what}: machine ${found.id} with this name`,
+          owner === "foreign" ? `it belongs to another stack or resource (${markerOf(found)})` : "it carries no marker of this stack",
+          {
+            importHint: `pulumi import with id ${found.id}`,
+            rename: "change the service's app prefix or machine name",
+            remove: `fly machine destroy ${found.id} -a ${inputs.app} --force`,
+          },
         );
       }
-      machine = await client.withLease(inputs.app, leftover.id, flyDefaults.leaseTtlSeconds, (nonce) =>
-        client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false }, nonce),
-      );
-    } else {
-      machine = await client.createMachine(inputs.app, {
-        name: inputs.name,
-        region: inputs.region,
-        config,
-        skip_launch: inputs.skipLaunch ?? false,
-      });
+      if (found.region !== inputs.region) {
+        throw new Error(
+          `create ${what}: this stack's machine with this name (${found.id}) is in region ${found.region}, not ${inputs.region}. ` +
+            `Destroy it (fly machine destroy ${found.id} -a ${inputs.app} --force) and run the command again.`,
+        );
+      }
+      return found;
+    };
+    // A machine left behind by an interrupted run is adopted (and given our config) rather than duplicated.
+    const leftover = await ours();
+    const machine = leftover
+      ? await client.withLease(inputs.app, leftover.id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
+          client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false }, nonce),
+        )
+      : await client.createMachine(inputs.app, { name: inputs.name, region: inputs.region, config, skip_launch: inputs.skipLaunch ?? false }, ours);
+    if (!inputs.skipLaunch) {
+      try {
+        await settle(client, inputs, machine, "create");
+      } catch (err) {
+        // A failed create records nothing, so a machine left running would be half-done and hidden.
+        const reason = err instanceof Error ? err.message : String(err);
+        const destroyed = await client.deleteMachine(inputs.app, machine.id, true).then(
+          () => `Machine ${machine.id} was destroyed, so nothing runs unrecorded; fix the cause and run the command again.`,
+          () => `Destroying machine ${machine.id} failed too: destroy it yourself (fly machine destroy ${machine.id} -a ${inputs.app} --force).`,
+        );
+        throw new Error(`${reason} ${destroyed}`);
+      }
     }
-    if (!inputs.skipLaunch) await settle(client, inputs, machine, "create");
     return { id: machine.id, outs: machineOutputs(inputs, machine, inputs.config) };
   },
 
@@ -146,7 +173,7 @@ export const flyMachineProvider = {
 
   async update(id: string, olds: FlyMachineOutputs, news: FlyMachineInputs) {
     const client = flyClient(news, `FlyMachine "${news.name}"`);
-    if (deepEqual(canonicalConfig(olds.config), canonicalConfig(news.config))) {
+    if (sameValue(canonicalConfig(olds.config), canonicalConfig(news.config))) {
       return {
         outs: compact({
           ...olds,
@@ -169,20 +196,37 @@ export const flyMachineProvider = {
     // Keep scale-to-zero: a machine the proxy stopped stays stopped and picks up the config on its next start.
     const idle = current?.state === "stopped" || current?.state === "suspended";
     const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config));
-    const machine = await client
-      .withLease(news.app, id, flyDefaults.leaseTtlSeconds, (nonce) =>
-        client.updateMachine(news.app, id, { config: canonicalConfig(news.config), skip_launch: skipLaunch }, nonce),
-      )
-      .catch((err: unknown) => {
-        if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
-          throw new Error(
-            `update machine "${news.name}" (${id}) in app "${news.app}": another deployment holds the machine's lease ` +
-              `(${err.apiMessage ?? "leased"}). Wait for it to finish (leases expire) and run the command again.`,
-          );
-        }
-        throw err;
-      });
-    if (!skipLaunch) await settle(client, news, machine, "update");
+    const marker = machineMarker(news);
+    const apply = (config: FlyMachineConfig) =>
+      client
+        .withLease(news.app, id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
+          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker), skip_launch: skipLaunch }, nonce),
+        )
+        .catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
+            throw new Error(
+              `update machine "${news.name}" (${id}) in app "${news.app}": another deployment holds the machine's lease ` +
+                `(${err.apiMessage ?? "leased"}). Wait for it to finish (leases expire) and run the command again.`,
+            );
+          }
+          throw err;
+        });
+    const machine = await apply(news.config);
+    if (!skipLaunch) {
+      try {
+        await settle(client, news, machine, "update");
+      } catch (err) {
+        // The new config failed its checks: put the previous one back, so nothing is left half-done.
+        const reason = err instanceof Error ? err.message : String(err);
+        const rolledBack = await apply(olds.config).then(
+          () => "The machine was rolled back to its previous config; fix the change and run the command again.",
+          (rollbackErr: unknown) =>
+            `Rolling the machine back to its previous config failed as well (${rollbackErr instanceof Error ? rollbackErr.message : String(rollbackErr)}): ` +
+            "run `pulumi refresh`, then the command again.",
+        );
+        throw new Error(`${reason} ${rolledBack}`);
+      }
+    }
     return { outs: machineOutputs(news, machine, news.config) };
   },
 
@@ -277,6 +321,23 @@ async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyM
   }
 }
 
+/** Metadata key holding the marker; kept out of the config Pulumi compares. */
+const MARKER_KEY = "sophia_resource";
+
+function machineMarker(inputs: FlyMachineInputs): string {
+  return markerOr(inputs.marker, `fly-machine:${inputs.app}/${inputs.name}`);
+}
+
+function markerOf(machine: FlyMachineInfo): string | undefined {
+  const metadata = machine.config?.metadata;
+  const value = metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>)[MARKER_KEY] : undefined;
+  return typeof value === "string" ? value : undefined;
+}
+
+function withMarker(config: FlyMachineConfig, marker: string): FlyMachineConfig {
+  return { ...config, metadata: { ...config.metadata, [MARKER_KEY]: marker } };
+}
+
 function countChecks(config: FlyMachineConfig): number {
   const top = Object.keys(config.checks ?? {}).length;
   return top + (config.services ?? []).reduce((n, s) => n + (s.checks?.length ?? 0), 0);
@@ -298,6 +359,7 @@ function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, confi
     skipLaunch: inputs.skipLaunch,
     waitTimeoutSeconds: inputs.waitTimeoutSeconds,
     releaseAfter: inputs.releaseAfter,
+    marker: inputs.marker,
     machineId: machine.id,
     instanceId: machine.instance_id ?? undefined,
     privateIp: machine.private_ip ?? undefined,
@@ -347,7 +409,7 @@ export function projectConfig(desired: FlyMachineConfig | undefined, actual: Rec
     } else if (MAP_KEYS.includes(key) && value && typeof value === "object") {
       const wanted = want[key] as Record<string, unknown>;
       out[key] = Object.fromEntries(
-        Object.entries(value).filter(([k]) => key !== "metadata" || !k.startsWith("fly_") || k in wanted),
+        Object.entries(value).filter(([k]) => key !== "metadata" || k !== MARKER_KEY && (!k.startsWith("fly_") || k in wanted)),
       );
     } else {
       out[key] = project(want[key], value);
@@ -380,6 +442,6 @@ export class FlyMachine extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: FlyMachineArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = { machineId: undefined, instanceId: undefined, privateIp: undefined };
-    super(flyMachineProvider, name, { ...args, ...outputs }, withSecretOutputs(opts), "fly", "Machine");
+    super(flyMachineProvider, name, { ...args, marker: resourceMarker(name), ...outputs }, withSecretOutputs(opts), "fly", "Machine");
   }
 }

@@ -8,8 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ApiError } from "../../http";
 import { isMachineGone, type FlyClient } from "../api/client";
-import { APP_NAME, changedKeys, compact, connectionOf, containsUnknown, deepEqual, flyClient, validate } from "./common";
-import { withSecretOutputs, type FlyConnectionArgs } from "./args";
+import { APP_NAME, changedKeys, compact, connectionOf, containsUnknown, sameValue, flyClient, validate } from "./common";
+import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./args";
+import { markerOr, type Marked } from "../../dynamic/identity";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 
 export interface FlySecretsArgs extends FlyConnectionArgs {
@@ -21,7 +22,7 @@ export interface FlySecretsArgs extends FlyConnectionArgs {
   updateMachines?: pulumi.Input<boolean>;
 }
 
-export interface FlySecretsInputs extends FlyConnectionInputs {
+export interface FlySecretsInputs extends FlyConnectionInputs, Marked {
   app: string;
   values: Record<string, string>;
   updateMachines?: boolean;
@@ -64,7 +65,7 @@ export const flySecretsProvider = {
 
   async diff(_id: string, olds: FlySecretsOutputs, news: FlySecretsInputs) {
     const replaces = changedKeys(olds, news, ["app"] as const);
-    const changed = containsUnknown(news.values) || !deepEqual(olds.values ?? {}, news.values ?? {});
+    const changed = containsUnknown(news.values) || !sameValue(olds.values ?? {}, news.values ?? {});
     return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false };
   },
 
@@ -179,7 +180,8 @@ async function rollMachines(
   for (const machine of machines) {
     const running = machine.state === "started";
     try {
-      const after = await client.withLease(inputs.app, machine.id, flyDefaults.leaseTtlSeconds, (nonce) =>
+      const holder = markerOr(inputs.marker, `fly-secrets:${inputs.app}`);
+      const after = await client.withLease(inputs.app, machine.id, flyDefaults.leaseTtlSeconds, holder, (nonce) =>
         client.updateMachine(
           inputs.app,
           machine.id,
@@ -222,6 +224,6 @@ export class FlySecrets extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: FlySecretsArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = { digests: undefined, version: undefined, machinesUpdated: undefined, unmanagedKeys: undefined, notice: undefined };
-    super(flySecretsProvider, name, { ...args, ...outputs }, withSecretOutputs(opts, ["values", "digests"]), "fly", "Secrets");
+    super(flySecretsProvider, name, { ...args, marker: resourceMarker(name), ...outputs }, withSecretOutputs(opts, ["values", "digests"]), "fly", "Secrets");
   }
 }

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ApiError } from "../../http";
 import { isMachineGone, isVolumeGone } from "../api/client";
+import { notOursError } from "../../dynamic/identity";
 import { APP_NAME, REGION, changedKeys, compact, connectionOf, flyClient, isUnknown, validate, type Failure } from "./common";
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
@@ -14,7 +15,11 @@ import type { FlyVolumeInfo } from "../api/schemas";
 export interface FlyVolumeArgs extends FlyConnectionArgs {
   /** App the volume belongs to. Changing it replaces the volume. */
   app: pulumi.Input<string>;
-  /** Volume name (letters, digits, underscores; at most 30). Machines mount it by id. Changing it replaces the volume. */
+  /**
+   * Volume name (letters, digits, underscores; at most 30), unique per app and region: a create
+   * adopts an unattached volume of this name left by an interrupted run. Machines mount it by id.
+   * Changing it replaces the volume.
+   */
   name: pulumi.Input<string>;
   /** Fly region, e.g. "sjc". A machine can only mount a volume in its own region. Changing it replaces the volume. */
   region: pulumi.Input<string>;
@@ -149,15 +154,49 @@ export const flyVolumeProvider = {
 
   async create(inputs: FlyVolumeInputs) {
     const client = flyClient(inputs, `FlyVolume "${inputs.name}"`);
-    const volume = await client.createVolume(inputs.app, {
-      name: inputs.name,
-      region: inputs.region,
-      size_gb: inputs.sizeGb,
-      encrypted: inputs.encrypted ?? flyDefaults.volume.encrypted,
-      snapshot_retention: inputs.snapshotRetention ?? flyDefaults.volume.snapshotRetention,
-      auto_backup_enabled: inputs.autoBackupEnabled ?? flyDefaults.volume.autoBackupEnabled,
-      ...(inputs.compute ? { compute: inputs.compute } : {}),
-    });
+    const what = `volume "${inputs.name}" in app "${inputs.app}" (${inputs.region})`;
+    // Volumes carry no marker, but each of ours has its own name in its app and region. One with
+    // that name and no machine is what an interrupted or unanswered create leaves: adopt it. One
+    // that a machine mounts was made for that machine, not lost by us.
+    const leftover = async (): Promise<FlyVolumeInfo | undefined> => {
+      const named = (await client.listVolumes(inputs.app)).filter((v) => v.name === inputs.name && v.region === inputs.region && !isVolumeGone(v));
+      const free = named.find((v) => !v.attached_machine_id);
+      if (free || named.length === 0) return free;
+      throw notOursError(
+        `create ${what}: a volume with this name (${named[0]?.id})`,
+        `it is attached to machine ${named[0]?.attached_machine_id} that this stack did not record`,
+        {
+          importHint: `pulumi import with id ${named[0]?.id}`,
+          rename: "choose another volume name",
+          remove: `fly volumes destroy ${named[0]?.id} -a ${inputs.app}, after its machine`,
+        },
+      );
+    };
+    const found = await leftover();
+    let volume =
+      found ??
+      (await client.createVolume(
+        inputs.app,
+        {
+          name: inputs.name,
+          region: inputs.region,
+          size_gb: inputs.sizeGb,
+          encrypted: inputs.encrypted ?? flyDefaults.volume.encrypted,
+          snapshot_retention: inputs.snapshotRetention ?? flyDefaults.volume.snapshotRetention,
+          auto_backup_enabled: inputs.autoBackupEnabled ?? flyDefaults.volume.autoBackupEnabled,
+          ...(inputs.compute ? { compute: inputs.compute } : {}),
+        },
+        leftover,
+      ));
+    if (found) {
+      // An adopted volume gets what this create asks for (it can only grow).
+      if (found.size_gb < inputs.sizeGb) volume = (await client.extendVolume(inputs.app, found.id, inputs.sizeGb)).volume ?? volume;
+      const retention = inputs.snapshotRetention ?? flyDefaults.volume.snapshotRetention;
+      const backup = inputs.autoBackupEnabled ?? flyDefaults.volume.autoBackupEnabled;
+      if (volume.snapshot_retention !== retention || volume.auto_backup_enabled !== backup) {
+        volume = await client.updateVolume(inputs.app, found.id, { snapshot_retention: retention, auto_backup_enabled: backup });
+      }
+    }
     return { id: volume.id, outs: volumeOutputs(inputs, volume) };
   },
 

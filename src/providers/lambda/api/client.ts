@@ -6,6 +6,7 @@
  * that is never repeated blindly, and error messages that say what to do, keyed on `code`.
  */
 import { ApiError, HttpClient, type ApiRequest, type RetryPolicy } from "../../http";
+import { clearSharedClients, sharedClient } from "../../dynamic/clients";
 import { InsufficientCapacityError, regionsWithCapacity } from "./capacity";
 import {
   GONE_STATUSES,
@@ -75,19 +76,17 @@ interface LambdaRuntime {
   configApiKey?: string;
   /** Test and embedding overrides applied to every client this process creates. */
   overrides?: Partial<LambdaClientOptions>;
-  /** Clients per URL and key, so that concurrent operations share one rate budget. */
-  clients: Map<string, LambdaClient>;
 }
 
 function runtime(): LambdaRuntime {
   const store = globalThis as unknown as Record<string, LambdaRuntime | undefined>;
-  return (store.__sophiaLambdaRuntime ??= { clients: new Map() });
+  return (store.__sophiaLambdaRuntime ??= {});
 }
 
 /** Applies options (fast timings, fault-tolerant fetch, …) to every client created afterwards. */
 export function setLambdaClientOverrides(overrides: Partial<LambdaClientOptions> | undefined): void {
   runtime().overrides = overrides;
-  runtime().clients.clear();
+  clearSharedClients();
 }
 
 /** Records the API key from stack config; called by each provider's `configure`. */
@@ -123,13 +122,8 @@ export function lambdaClient(access: { apiKey?: string; apiUrl?: string } = {}):
   const apiKey = access.apiKey || state.overrides?.apiKey || ambientApiKey();
   if (!apiKey) throw new MissingApiKeyError();
   const apiUrl = resolveApiUrl(access.apiUrl || state.overrides?.apiUrl);
-  const cacheKey = `${apiUrl}\n${apiKey}`;
-  let client = state.clients.get(cacheKey);
-  if (!client) {
-    client = new LambdaClient({ ...state.overrides, apiKey, apiUrl });
-    state.clients.set(cacheKey, client);
-  }
-  return client;
+  // One per URL and key, so that concurrent operations share one rate budget.
+  return sharedClient(`lambda\n${apiUrl}\n${apiKey}`, () => new LambdaClient({ ...state.overrides, apiKey, apiUrl }));
 }
 
 /** What a launch is for, to explain failures in the user's terms. */
@@ -229,50 +223,42 @@ export class LambdaClient {
       resource: `instance "${id}"`,
       body: { name },
       schema: lambdaSchemas().instance,
+      idempotent: true,
     });
   }
 
   /**
    * Launches one instance and returns its id. 429 is retried after the launch spacing. A 5xx or
-   * dropped connection may still have launched the instance, so before trying again we look for
-   * a new instance with the same name and adopt it rather than pay for two.
+   * dropped connection may still have launched the instance, so before trying again `recover`
+   * looks for it (by name and marker) and it is adopted rather than paid for twice.
    */
-  async launchInstance(request: LaunchRequest): Promise<string> {
+  async launchInstance(request: LaunchRequest, recover?: () => Promise<Instance | undefined>): Promise<string> {
     const context: LaunchContext = {
       instanceType: request.instance_type_name,
       region: request.region_name,
       fileSystemNames: request.file_system_names ?? [],
     };
     const resource = `instance "${request.name ?? "(unnamed)"}" (${request.instance_type_name} in ${request.region_name})`;
-    const before = request.name ? new Set((await this.listInstances()).map((instance) => instance.id)) : undefined;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // Never retried blindly (a lost answer may mean a running instance): this loop decides.
-        const { data } = await this.http.request({
-          method: "POST",
-          path: "/instance-operations/launch",
-          operation: "launch",
-          resource,
-          body: request,
-          schema: lambdaSchemas().launchResponse,
-          rateKey: [LAUNCH_BUDGET, REQUEST_BUDGET],
-          retry: { maxAttempts: 1 },
-        });
-        const id = data.instance_ids[0];
-        if (!id) throw new Error(`${API}: launch of ${resource} returned no instance id.`);
-        return id;
-      } catch (err) {
-        const transient = err instanceof ApiError && (err.status === 429 || (err.status ?? 0) >= 500 || err.code === "connection");
-        if (!transient || attempt >= this.settings.launchAttempts) {
-          throw await this.explainLaunch(err, context, request.user_data);
-        }
-        if (before && request.name && (err.status !== 429)) {
-          const adopted = (await this.listInstances()).find(
-            (instance) => instance.name === request.name && !before.has(instance.id) && !GONE_STATUSES.includes(instance.status),
-          );
-          if (adopted) return adopted.id;
-        }
-      }
+    try {
+      const { data } = await this.http.request({
+        method: "POST",
+        path: "/instance-operations/launch",
+        operation: "launch",
+        resource,
+        body: request,
+        schema: lambdaSchemas().launchResponse,
+        rateKey: [LAUNCH_BUDGET, REQUEST_BUDGET],
+        retry: { maxAttempts: this.settings.launchAttempts },
+        recover: recover && (async () => {
+          const found = await recover();
+          return found && { instance_ids: [found.id] };
+        }),
+      });
+      const id = data.instance_ids[0];
+      if (!id) throw new Error(`${API}: launch of ${resource} returned no instance id.`);
+      return id;
+    } catch (err) {
+      throw await this.explainLaunch(err, context, request.user_data);
     }
   }
 
@@ -288,6 +274,7 @@ export class LambdaClient {
       resource: `instance "${id}"`,
       body: { instance_ids: [id] },
       acceptStatuses: [404],
+      idempotent: true,
     });
   }
 
@@ -336,7 +323,7 @@ export class LambdaClient {
   }
 
   /** Adds a public key, or has the API generate a pair when `publicKey` is omitted. */
-  async addSshKey(name: string, publicKey?: string): Promise<AddedSshKey> {
+  async addSshKey(name: string, publicKey?: string, recover?: () => Promise<AddedSshKey | undefined>): Promise<AddedSshKey> {
     const added = await this.send({
       method: "POST",
       path: "/ssh-keys",
@@ -344,6 +331,7 @@ export class LambdaClient {
       resource: `SSH key "${name}"`,
       body: publicKey === undefined ? { name } : { name, public_key: publicKey },
       schema: lambdaSchemas().addedSshKey,
+      recover,
     });
     return added;
   }
@@ -371,7 +359,7 @@ export class LambdaClient {
     return (await this.listFilesystems()).find((fs) => fs.id === id);
   }
 
-  async createFilesystem(name: string, region: string): Promise<Filesystem> {
+  async createFilesystem(name: string, region: string, recover?: () => Promise<Filesystem | undefined>): Promise<Filesystem> {
     return this.send({
       method: "POST",
       path: "/filesystems",
@@ -379,6 +367,7 @@ export class LambdaClient {
       resource: `filesystem "${name}" in ${region}`,
       body: { name, region },
       schema: lambdaSchemas().filesystem,
+      recover,
     });
   }
 
@@ -413,7 +402,16 @@ export class LambdaClient {
     });
   }
 
-  async createFirewallRuleset(name: string, region: string, rules: FirewallRule[]): Promise<FirewallRuleset> {
+  async listFirewallRulesets(): Promise<FirewallRuleset[]> {
+    return this.get({ path: "/firewall-rulesets", operation: "list firewall rulesets", resource: "(all)", schema: lambdaSchemas().firewallRulesets });
+  }
+
+  async createFirewallRuleset(
+    name: string,
+    region: string,
+    rules: FirewallRule[],
+    recover?: () => Promise<FirewallRuleset | undefined>,
+  ): Promise<FirewallRuleset> {
     return this.send({
       method: "POST",
       path: "/firewall-rulesets",
@@ -421,6 +419,7 @@ export class LambdaClient {
       resource: `firewall ruleset "${name}" in ${region}`,
       body: { name, region, rules },
       schema: lambdaSchemas().firewallRuleset,
+      recover,
     });
   }
 
@@ -432,6 +431,8 @@ export class LambdaClient {
       resource: `firewall ruleset "${id}"`,
       body: patch,
       schema: lambdaSchemas().firewallRuleset,
+      // The whole rule list replaces the old one: sending it twice is sending it once.
+      idempotent: true,
     });
   }
 
@@ -512,7 +513,7 @@ export class LambdaClient {
       default:
         message = err.code && !err.message.includes(err.code) ? `${err.message} [${err.code}]` : err.message;
     }
-    return new ApiError(this.scrub(message, extraSecrets), err.status, err.code, err.operation, err.resource, err.apiMessage);
+    return new ApiError(this.scrub(message, extraSecrets), err.status, err.code, err.operation, err.resource, err.apiMessage, err.ambiguous);
   }
 
   private async explainLaunch(err: unknown, context: LaunchContext, userData: string | undefined): Promise<unknown> {

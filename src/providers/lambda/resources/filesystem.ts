@@ -13,6 +13,7 @@ import {
   type LambdaAccess,
   type LambdaAccessArgs,
 } from "./common";
+import { notOursError } from "../../dynamic/identity";
 import { LAMBDA_REGIONS, type Filesystem } from "../api/schemas";
 
 export interface LambdaFilesystemArgs extends LambdaAccessArgs {
@@ -60,7 +61,20 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider<Filesyste
   },
 
   async create(inputs) {
-    const fs = await withClient(accessOf(inputs), (client) => client.createFilesystem(inputs.name, inputs.region));
+    const fs = await withClient(accessOf(inputs), async (client) => {
+      // Names are unique in the account and filesystems carry no marker. One with our name in our
+      // region that nothing mounts is what an interrupted or unanswered create leaves: adopt it.
+      const leftover = async (): Promise<Filesystem | undefined> => {
+        const found = (await client.listFilesystems()).find((f) => f.name === inputs.name);
+        if (!found || (found.region.name === inputs.region && !found.is_in_use)) return found;
+        throw notOursError(
+          `create filesystem "${inputs.name}" in ${inputs.region}: a filesystem with this name (${found.id}, in ${found.region.name})`,
+          found.region.name === inputs.region ? "an instance this stack did not launch mounts it" : `it is in ${found.region.name}`,
+          { rename: "change the pool's name prefix", remove: "delete it in the Lambda Cloud dashboard under Storage, after saving its data" },
+        );
+      };
+      return (await leftover()) ?? (await client.createFilesystem(inputs.name, inputs.region, leftover));
+    });
     return { id: fs.id, outs: { ...accessOf(inputs), ...observed(fs) } };
   },
 

@@ -11,10 +11,12 @@ import {
   diffProps,
   containsUnknown,
   withClient,
+  sameValue,
   withSecretOutputs,
   type LambdaAccess,
   type LambdaAccessArgs,
 } from "./common";
+import { notOursError } from "../../dynamic/identity";
 import { LAMBDA_REGIONS, NETWORK_PROTOCOLS, type FirewallRule, type FirewallRuleset, type NetworkProtocol } from "../api/schemas";
 
 export interface FirewallRuleArgs {
@@ -137,9 +139,24 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider<Fire
   },
 
   async create(inputs) {
-    const ruleset = await withClient(accessOf(inputs), (client) =>
-      client.createFirewallRuleset(inputs.name, inputs.region, inputs.rules.map(toApiRule)),
-    );
+    const rules = inputs.rules.map(toApiRule);
+    const ruleset = await withClient(accessOf(inputs), async (client) => {
+      // Rulesets carry no marker. One with our name in our region that no instance uses is what an
+      // interrupted or unanswered create leaves: adopt it, with our rules.
+      const leftover = async (): Promise<FirewallRuleset | undefined> => {
+        const named = (await client.listFirewallRulesets()).filter((r) => r.name === inputs.name && r.region.name === inputs.region);
+        const free = named.find((r) => r.instance_ids.length === 0);
+        if (free || named.length === 0) return free;
+        throw notOursError(
+          `create firewall ruleset "${inputs.name}" in ${inputs.region}: a ruleset with this name (${named[0]?.id})`,
+          `instances this stack did not launch use it (${named[0]?.instance_ids.join(", ")})`,
+          { rename: "change the pool's name prefix", remove: "delete it in the Lambda Cloud dashboard under Firewall, after its instances" },
+        );
+      };
+      const found = await leftover();
+      if (!found) return client.createFirewallRuleset(inputs.name, inputs.region, rules, leftover);
+      return sameValue(found.rules, rules) ? found : client.updateFirewallRuleset(found.id, { rules });
+    });
     return { id: ruleset.id, outs: { ...accessOf(inputs), ...observed(ruleset) } };
   },
 

@@ -11,11 +11,13 @@ import {
   configureFromStack,
   diffProps,
   containsUnknown,
+  resourceMarker,
   withClient,
   withSecretOutputs,
   type LambdaAccess,
   type LambdaAccessArgs,
 } from "./common";
+import { markerOr, notOursError, ownership, type Marked } from "../../dynamic/identity";
 import { LAMBDA_REGIONS, type Instance, type LaunchRequest } from "../api/schemas";
 
 export interface LambdaInstanceArgs extends LambdaAccessArgs {
@@ -37,7 +39,8 @@ export interface LambdaInstanceArgs extends LambdaAccessArgs {
   userData?: pulumi.Input<string>;
 }
 
-export interface InstanceInputs extends LambdaAccess {
+/** `marker` is launched as a tag, so that a create adopts an instance an interrupted run launched. */
+export interface InstanceInputs extends LambdaAccess, Marked {
   instanceType: string;
   region: string;
   sshKeyName: string;
@@ -62,10 +65,14 @@ export interface InstanceOutputs extends InstanceInputs {
 export const INSTANCE_GONE_STATUSES: readonly string[] = ["terminating", "terminated", "preempted"];
 
 const TAG_KEY = /^[a-z][a-z0-9-:]+$/;
+/** Tag holding the marker; kept out of `tags`, whose change would replace the instance. */
+export const INSTANCE_MARKER_TAG = "sophia-resource";
 const MAX_USER_DATA_BYTES = 1024 * 1024;
 
 function observed(instance: Instance, stored: InstanceOutputs): InstanceOutputs {
-  const tags = instance.tags ? Object.fromEntries(instance.tags.map((tag) => [tag.key, tag.value])) : stored.tags;
+  const tags = instance.tags
+    ? Object.fromEntries(instance.tags.filter((tag) => tag.key !== INSTANCE_MARKER_TAG).map((tag) => [tag.key, tag.value]))
+    : stored.tags;
   const out: InstanceOutputs = {
     ...stored,
     instanceType: instance.instance_type.name,
@@ -138,9 +145,26 @@ export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInp
       };
       if (inputs.fileSystemNames?.length) request.file_system_names = inputs.fileSystemNames;
       if (inputs.firewallRulesetId) request.firewall_rulesets = [{ id: inputs.firewallRulesetId }];
-      if (inputs.tags) request.tags = Object.entries(inputs.tags).map(([key, value]) => ({ key, value }));
+      const marker = markerOr(inputs.marker, `lambda-instance:${inputs.name}`);
+      request.tags = [...Object.entries(inputs.tags ?? {}).map(([key, value]) => ({ key, value })), { key: INSTANCE_MARKER_TAG, value: marker }];
       if (inputs.userData !== undefined) request.user_data = inputs.userData;
-      const id = await client.launchInstance(request);
+      // An instance with our name and marker was launched for this resource, by whichever run:
+      // adopt it (a second GPU would bill unseen). One with our name but not our marker is not ours.
+      const ours = async (): Promise<Instance | undefined> => {
+        const named = (await client.listInstances()).filter((i) => i.name === inputs.name && !INSTANCE_GONE_STATUSES.includes(i.status));
+        const mine = named.find((i) => ownership(markerTag(i), marker) === "ours");
+        const other = named.find((i) => i !== mine);
+        if (mine || !other) return mine;
+        throw notOursError(
+          `create instance "${inputs.name}": instance ${other.id} with this name`,
+          markerTag(other) ? `it belongs to another stack or resource (${markerTag(other)})` : "it carries no marker of this stack",
+          {
+            rename: "change the pool's name prefix",
+            remove: `terminate it in the Lambda Cloud dashboard, or with the API: POST /instance-operations/terminate {"instance_ids":["${other.id}"]}`,
+          },
+        );
+      };
+      const id = (await ours())?.id ?? (await client.launchInstance(request, ours));
       let instance: Instance;
       try {
         instance = await client.waitUntilActive(id);
@@ -183,20 +207,31 @@ export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInp
   },
 };
 
+function markerTag(instance: Instance): string | undefined {
+  return instance.tags?.find((tag) => tag.key === INSTANCE_MARKER_TAG)?.value;
+}
+
 export class LambdaInstance extends pulumi.dynamic.Resource {
+  /** Instance type as Lambda reports it, e.g. `gpu_1x_gh200`. */
   declare readonly instanceType: pulumi.Output<string>;
+  /** Lambda region the instance runs in. */
   declare readonly region: pulumi.Output<string>;
+  /** Instance name (renamed in place). */
   declare readonly name: pulumi.Output<string>;
+  /** Lambda's status, e.g. `active`. */
   declare readonly status: pulumi.Output<string>;
+  /** Public IPv4 address, once Lambda assigns one. */
   declare readonly ip: pulumi.Output<string | undefined>;
+  /** Address inside Lambda's private network. */
   declare readonly privateIp: pulumi.Output<string | undefined>;
+  /** Hostname Lambda gives the instance. */
   declare readonly hostname: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: LambdaInstanceArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       lambdaInstanceProvider,
       name,
-      { ...args, status: undefined, ip: undefined, privateIp: undefined, hostname: undefined },
+      { ...args, marker: resourceMarker(name), status: undefined, ip: undefined, privateIp: undefined, hostname: undefined },
       withSecretOutputs(opts, ["apiKey"]),
       "lambda",
       "Instance",

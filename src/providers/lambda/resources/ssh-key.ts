@@ -14,6 +14,8 @@ import {
   type LambdaAccess,
   type LambdaAccessArgs,
 } from "./common";
+import { notOursError } from "../../dynamic/identity";
+import type { AddedSshKey, SshKey } from "../api/schemas";
 
 export interface LambdaSshKeyArgs extends LambdaAccessArgs {
   /** Key name in Lambda; launches refer to the key by it. Changing it replaces the key. */
@@ -64,7 +66,30 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs,
   },
 
   async create(inputs) {
-    const key = await withClient(accessOf(inputs), (client) => client.addSshKey(inputs.name, inputs.publicKey));
+    const key = await withClient(accessOf(inputs), async (client) => {
+      const named = async () => (await client.listSshKeys()).find((k) => k.name === inputs.name);
+      // Names are unique in the account and keys carry no marker: the public key is the proof.
+      const existing = await named();
+      if (existing) {
+        if (inputs.publicKey !== undefined && samePublicKey(existing, inputs.publicKey)) return existing as AddedSshKey;
+        throw notOursError(
+          `create SSH key "${inputs.name}": a key with this name (${existing.id})`,
+          inputs.publicKey === undefined
+            ? "Lambda generated its private half, which only the run that created it ever saw"
+            : "its public key is not the one in publicKey",
+          { rename: "change the pool's name prefix", remove: "delete it in the Lambda Cloud dashboard under SSH keys" },
+        );
+      }
+      return client.addSshKey(inputs.name, inputs.publicKey, async () => {
+        const made = await named();
+        if (!made) return undefined;
+        if (inputs.publicKey !== undefined) return made as AddedSshKey;
+        // Our own attempt made it, but its private half was in the lost answer: without it the key
+        // is useless, so it goes, and the key is generated again.
+        await client.deleteSshKey(made.id);
+        return undefined;
+      });
+    });
     const outs: SshKeyOutputs = {
       ...accessOf(inputs),
       name: key.name,
@@ -91,6 +116,12 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs,
     await withClient(accessOf(props), (client) => client.deleteSshKey(id), true);
   },
 };
+
+/** Same key type and material; the comment does not count. */
+function samePublicKey(key: SshKey, publicKey: string): boolean {
+  const material = (text: string) => text.trim().split(/\s+/).slice(0, 2).join(" ");
+  return material(key.public_key) === material(publicKey);
+}
 
 export class LambdaSshKey extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

@@ -1,0 +1,38 @@
+/**
+ * Deterministic identity for every created resource (safe to repeat a create): a marker naming the
+ * stack and the resource, set where the API allows (machine metadata, instance tags, lease
+ * descriptions), and the one message for a same-named resource we cannot adopt.
+ */
+
+/** Where a found resource came from, judged by its marker. */
+export type Ownership = "ours" | "foreign" | "unmarked";
+
+/** Judges a found resource's marker against ours. */
+export function ownership(found: string | undefined, ours: string): Ownership {
+  if (found === undefined || found === "") return "unmarked";
+  return found === ours ? "ours" : "foreign";
+}
+
+/**
+ * The error for a resource that has our resource's name but is not provably ours: says which, why,
+ * and the three ways out.
+ */
+export function notOursError(what: string, why: string, remedies: { importHint?: string; rename: string; remove: string }): Error {
+  const ways = [
+    remedies.importHint ? `import it into this stack (${remedies.importHint})` : undefined,
+    `rename yours (${remedies.rename})`,
+    `or delete it (${remedies.remove}) and run the command again`,
+  ].filter((way): way is string => way !== undefined);
+  return new Error(`${what} already exists but ${why}, so it was not adopted. To go on, ${ways.join(", ")}.`);
+}
+
+/** A resource's marker when the program gave none (providers driven directly, e.g. in tests). */
+export function markerOr(marker: string | undefined, fallback: string): string {
+  return marker || fallback;
+}
+
+/** The input every resource carries for its marker; the resource classes set it (see resource.ts). */
+export interface Marked {
+  /** Names the stack and the resource; never part of a diff. @default a name derived from the resource's own identity */
+  marker?: string;
+}
