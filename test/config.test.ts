@@ -99,12 +99,12 @@ describe("bad input is rejected with the path, the value and the fix", () => {
   });
 
   it("a typo'd top-level key is rejected with the allowed keys", () => {
-    expect(errorOf({ ...dev, regoins: ["lax"] })).toMatch(/sophia: unknown key "regoins"; allowed keys here: .*regions/);
+    expect(errorOf({ ...dev, regoins: ["lax"] })).toMatch(/sophia: unknown key "regoins", which would be ignored\. Did you mean "regions"\? Allowed keys here: .*regions/);
   });
 
   it("a typo'd service field is rejected with the allowed fields", () => {
     expect(errorOf({ ...dev, services: { weaviate: { maxMachine: 3 } } })).toMatch(
-      /sophia:services\.weaviate: unknown key "maxMachine"; allowed keys here: .*maxMachines/,
+      /sophia:services\.weaviate: unknown key "maxMachine", which would be ignored\. Did you mean "maxMachines"\? Allowed keys here: .*maxMachines/,
     );
   });
 

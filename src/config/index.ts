@@ -3,8 +3,11 @@
  * validates the result against the one schema (./schema.ts). Parsed once, before any resource.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
 import { profiles } from "../../environments/profiles";
 import { CONFIG_NAMESPACE } from "../platform";
+import { configKeyProblem } from "./namespaces";
+import { nearestName } from "./nearest";
 import { isSecretKey } from "./secrets";
 import { PROFILE_NAMES, stackConfigSchema, type ProfileName, type StackConfig } from "./schema";
 
@@ -49,6 +52,56 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
   return path.reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined), root);
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  string: "text",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  array: "a list",
+  object: "a mapping of keys to values",
+};
+
+/**
+ * Plain sentences for zod's generic issues; the schema's own messages take precedence over these.
+ * The path and the value are added around them by parseStackConfig.
+ */
+function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case "invalid_type": {
+      if (issue.input === undefined) return "is missing";
+      const want = TYPE_NAMES[issue.expected] ?? issue.expected;
+      const quoted = typeof issue.input === "string" && /^(-?\d+(\.\d+)?|true|false)$/.test(issue.input.trim());
+      return `must be ${want}${quoted ? "; write it without quotes" : ""}`;
+    }
+    case "too_small":
+      if (issue.origin === "string") return "is blank; give it a value";
+      if (issue.origin === "array") return `needs at least ${String(issue.minimum)} item${issue.minimum === 1 ? "" : "s"}`;
+      return `must be ${issue.inclusive === false ? "more than" : "at least"} ${String(issue.minimum)}`;
+    case "too_big":
+      if (issue.origin === "array") return `may have at most ${String(issue.maximum)} items`;
+      return `must be ${issue.inclusive === false ? "less than" : "at most"} ${String(issue.maximum)}`;
+    case "invalid_value": {
+      const allowed = issue.values.map((v) => JSON.stringify(v));
+      const near = typeof issue.input === "string" ? nearestName(issue.input, issue.values.map(String)) : undefined;
+      return `must be one of ${allowed.join(", ")}${near !== undefined ? `; did you mean "${near}"?` : ""}`;
+    }
+    case "invalid_format":
+      return issue.format === "starts_with" ? `must start with "${(issue as { prefix?: string }).prefix ?? ""}"` : `is not a valid ${issue.format}`;
+    case "not_multiple_of":
+      return `must be a multiple of ${String(issue.divisor)}`;
+    default:
+      return undefined;
+  }
+}
+
+/** What to do about a required value that is absent: a null in the stack file may have removed the profile's. */
+function missingMessage(overrides: Record<string, unknown>, path: PropertyKey[], stack: string): string {
+  const removedByNull = path.some((_, i) => valueAt(overrides, path.slice(0, i + 1)) === null);
+  return removedByNull
+    ? `is required, and a null (or blank) value in Pulumi.${stack}.yaml removed the profile's value; give it a value there, or delete that line to keep the profile's`
+    : `is required and neither the profile nor Pulumi.${stack}.yaml sets it; add it to Pulumi.${stack}.yaml`;
+}
+
 /**
  * Merges the stack's overrides onto its profile and validates the result.
  * `overrides` holds the non-secret `sophia:` keys without their namespace, already JSON-decoded.
@@ -60,17 +113,25 @@ export function parseStackConfig(overrides: Record<string, unknown>, stack: stri
       `sophia:profile: ${describeValue(profileName)} is not a profile; allowed: ${PROFILE_NAMES.join(", ")}. Set it in Pulumi.${stack}.yaml`,
     ]);
   }
-  const defaults = { ...profiles[profileName as ProfileName], appPrefix: `sophia-${stack}` };
-  const merged = deepMerge(defaults as unknown as Json, overrides as Json);
-  const result = stackConfigSchema.safeParse(merged);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => {
-      const path = formatPath(issue.path);
-      if (issue.code === "unrecognized_keys" || issue.code === "custom") return `${path}: ${issue.message}`;
-      return `${path}: ${issue.message} (got ${describeValue(valueAt(merged, issue.path))})`;
-    }),
-  );
+  const defaults: Record<string, unknown> = { ...profiles[profileName as ProfileName], appPrefix: `sophia-${stack}` };
+  // Pulumi reads a blank top-level value as "": refused, since it would become a name like "-weaviate".
+  const blanks = Object.keys(overrides).filter((key) => overrides[key] === "");
+  const present = Object.fromEntries(Object.entries(overrides).filter(([key]) => !blanks.includes(key)));
+  const blankIssues = blanks.map((key) => {
+    const fallback = defaults[key] !== undefined ? `, or delete the line to use the default ${describeValue(defaults[key])}` : ", or delete the line";
+    return `${formatPath([key])}: is blank in Pulumi.${stack}.yaml; give it a value${fallback}`;
+  });
+  const merged = deepMerge(defaults as Json, present as Json);
+  const result = stackConfigSchema.safeParse(merged, { error: plainMessage });
+  if (result.success && blankIssues.length === 0) return result.data;
+  const issues = (result.error?.issues ?? []).map((issue) => {
+    const path = formatPath(issue.path);
+    if (issue.code === "unrecognized_keys" || issue.code === "custom") return `${path}: ${issue.message}`;
+    const value = valueAt(merged, issue.path);
+    if (value === undefined) return `${path}: ${missingMessage(present, issue.path, stack)}`;
+    return `${path}: ${issue.message} (got ${describeValue(value)})`;
+  });
+  throw new ConfigError([...blankIssues, ...issues]);
 }
 
 /** Decodes one raw config string the way `pulumi.Config.getObject` would, keeping plain strings as they are. */
@@ -96,11 +157,19 @@ export function isOfflinePlan(): boolean {
 /** Reads the stack's `sophia:` config (secrets excluded) and parses it. Call once, before any resource. */
 export function loadStackConfig(): StackConfig {
   const overrides: Record<string, unknown> = {};
+  const keyProblems: string[] = [];
   const prefix = `${CONFIG_NAMESPACE}:`;
   for (const [fullKey, raw] of Object.entries(pulumi.runtime.allConfig())) {
-    if (!fullKey.startsWith(prefix)) continue;
-    const key = fullKey.slice(prefix.length);
-    if (!isSecretKey(key)) overrides[key] = decodeConfigValue(raw);
+    const problem = configKeyProblem(fullKey, decodeConfigValue(raw));
+    if (problem !== undefined) keyProblems.push(problem);
+    else if (fullKey.startsWith(prefix) && !isSecretKey(fullKey.slice(prefix.length))) overrides[fullKey.slice(prefix.length)] = decodeConfigValue(raw);
   }
-  return parseStackConfig(overrides, pulumi.getStack());
+  try {
+    const config = parseStackConfig(overrides, pulumi.getStack());
+    if (keyProblems.length > 0) throw new ConfigError(keyProblems);
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError && keyProblems.length > 0 && err.issues !== keyProblems) throw new ConfigError([...keyProblems, ...err.issues]);
+    throw err;
+  }
 }

@@ -1,10 +1,13 @@
 /**
  * The stack config schema: one zod schema with its types and cross-field rules. A profile
- * (environments/profiles.ts) supplies every value; the stack file may override any of them under
- * the `sophia:` namespace. Secrets are not part of this schema: they stay Pulumi secrets and are
- * read in src/config/secrets.ts.
+ * (environments/profiles.ts) supplies the sizes, scaling, regions, GPU pool, edge and cost
+ * assumptions; the stack file may override any of them under the `sophia:` namespace, and gives
+ * what no profile has: the images (and, where the service has no default, the port and health
+ * path) of the services the Sophia team builds. Secrets are not part of this schema: they stay
+ * Pulumi secrets and are read in src/config/secrets.ts.
  */
 import { z } from "zod";
+import { nearestName } from "./nearest";
 import {
   FLY_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -20,14 +23,16 @@ export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as c
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 
-/** A strict object whose unknown-key error lists the keys that are allowed there. */
+/** A strict object whose unknown-key error suggests the nearest key and lists the keys allowed there. */
 function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const allowed = Object.keys(shape).join(", ");
+  const known = Object.keys(shape);
   return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys"
-        ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${allowed}`
-        : undefined,
+    error: (issue) => {
+      if (issue.code !== "unrecognized_keys") return undefined;
+      const guesses = issue.keys.map((k) => nearestName(k, known)).filter((k): k is string => k !== undefined);
+      const guess = guesses.length > 0 ? ` Did you mean ${guesses.map((k) => `"${k}"`).join(", ")}?` : "";
+      return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}, which would be ignored.${guess} Allowed keys here: ${known.join(", ")}`;
+    },
   });
 }
 
@@ -62,7 +67,7 @@ export const serviceSchema = strictObject({
   autostop: z.enum(["off", "stop", "suspend"]),
   /** Whether Fly Proxy starts a stopped machine on the next request. */
   autostart: z.boolean(),
-  /** Release strategy (D3). */
+  /** Release strategy; canary and bluegreen need a service without a volume. */
   strategy: z.enum(["immediate", "rolling", "canary", "bluegreen"]),
   /** Fly Proxy load limits per machine. */
   concurrency: strictObject({
@@ -91,7 +96,30 @@ const servicesSchema = strictObject(
   Object.fromEntries(SERVICE_NAMES.map((name) => [name, serviceSchema])) as Record<ServiceName, typeof serviceSchema>,
 );
 
-const cidr = z.string().regex(/^[0-9.]+\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.7/32");
+/** Why `value` is not an IPv4 CIDR that Lambda's firewall accepts, or undefined when it is one. */
+export function cidrProblem(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (m === null) return `"${value}" is not an IPv4 CIDR; write one address as 203.0.113.7/32, or a network as 198.51.100.0/24`;
+  const octets = m.slice(1, 5).map(Number);
+  const over = octets.find((o) => o > 255);
+  if (over !== undefined) return `"${value}" is not an IPv4 address: ${over} is above 255 (each of the four numbers is 0–255)`;
+  const prefix = Number(m[5]);
+  if (prefix > 32) return `"${value}" has the prefix /${prefix}, above 32; use /32 for one address`;
+  // Lambda checks source_network as an IPv4 network, which refuses bits past the prefix.
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  if (address % size !== 0) {
+    const network = address - (address % size);
+    const dotted = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".");
+    return `"${value}" has address bits past /${prefix}; use ${octets.join(".")}/32 for this one address, or ${dotted}/${prefix} for its network`;
+  }
+  return undefined;
+}
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const gpuSchema = strictObject({
   /** Lambda instance type for standing and on-demand workers. */
@@ -204,9 +232,9 @@ export const stackConfigSchema = strictObject({
   // blue-green digest) stays within Fly's 63.
   appPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,29}$/, "must be 2–30 lower-case letters, digits and dashes, starting with a letter"),
   /** Override of the Fly Machines API endpoint, e.g. a local emulator. */
-  flyApiUrl: z.url().optional(),
+  flyApiUrl: z.url("must be an http(s) URL such as http://127.0.0.1:4280/v1").optional(),
   /** Override of the Lambda Cloud API endpoint. */
-  lambdaApiUrl: z.url().optional(),
+  lambdaApiUrl: z.url("must be an http(s) URL such as http://127.0.0.1:4281/api/v1").optional(),
   /** Region where stateful services and their volumes live. */
   primaryRegion: flyRegion,
   /** Every region the stack uses; stateless services span them all. */
@@ -226,7 +254,7 @@ export type CostConfig = z.infer<typeof costSchema>;
 /** What a profile must supply: everything but the stack-specific keys. */
 export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl">;
 
-/** The regions a service runs in once defaults apply (D8). */
+/** The regions a service runs in once defaults apply: stateful ones stay in the primary region. */
 export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
   return service.regions ?? (service.volumeGb === undefined ? config.regions : [config.primaryRegion]);
 }
@@ -250,7 +278,7 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
     const outside = regions.filter((r) => !c.regions.includes(r));
     if (outside.length > 0) add(at("regions"), `[${outside.join(", ")}] not in the stack's regions [${c.regions.join(", ")}]`);
     if (s.volumeGb !== undefined && regions.length > 1) {
-      add(at("regions"), `a service with a volume stays in the primary region "${c.primaryRegion}" (D8); remove the other regions or the volume`);
+      add(at("regions"), `a service with a volume stays in the primary region "${c.primaryRegion}" (its volume cannot follow it); remove the other regions, or remove the volume`);
     }
     if (s.minMachines > s.maxMachines) {
       add(at("minMachines"), `${s.minMachines} is more than maxMachines ${s.maxMachines}; lower minMachines or raise maxMachines`);

@@ -11,13 +11,21 @@ export interface SecretSpec {
   envName: string;
   /** What it is, for error messages and the ESC templates. */
   description: string;
+  /**
+   * The ESC environment that holds it when every stack shares one value (environments/esc/<name>.yaml,
+   * imported by each stack's own). @default the stack's own environment, sophia/<stack>
+   */
+  sharedIn?: string;
 }
+
+/** The ESC project of the stacks' environments: sophia/dev, sophia/prod, sophia/common. */
+export const ESC_PROJECT = "sophia";
 
 export const SECRETS = {
   flyApiToken: { envName: "FLY_API_TOKEN", description: "Fly.io API token (fly tokens create org)" },
   lambdaApiKey: { envName: "LAMBDA_API_KEY", description: "Lambda Cloud API key" },
-  openaiApiKey: { envName: "OPENAI_API_KEY", description: "OpenAI API key" },
-  anthropicApiKey: { envName: "ANTHROPIC_API_KEY", description: "Anthropic API key" },
+  openaiApiKey: { envName: "OPENAI_API_KEY", description: "OpenAI API key", sharedIn: "common" },
+  anthropicApiKey: { envName: "ANTHROPIC_API_KEY", description: "Anthropic API key", sharedIn: "common" },
   databaseUrl: { envName: "DATABASE_URL", description: "Neon Postgres connection string" },
   redisUrl: { envName: "REDIS_URL", description: "Redis connection string" },
   uiSessionSecret: { envName: "SESSION_SECRET", description: "agent UI server-side session secret" },
@@ -53,10 +61,17 @@ export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
 }
 
 /** The message for a needed secret that is not set: names the key and where to set it, never a value. */
+/** The ESC environment that holds a secret for `stack`, e.g. sophia/common for the LLM keys. */
+export function escEnvironmentOf(spec: SecretSpec, stack: string): string {
+  return `${ESC_PROJECT}/${spec.sharedIn ?? stack}`;
+}
+
 function missingSecretMessage(fullKey: string, spec: SecretSpec, stack: string, neededBy: string, envFallback: boolean): string {
+  const env = escEnvironmentOf(spec, stack);
+  const where = spec.sharedIn !== undefined ? `${env} (shared by every stack; ${ESC_PROJECT}/${stack} imports it)` : env;
   return (
     `${fullKey} (${spec.description}) is not set; needed by ${neededBy}. ` +
-    `Set it in the ESC environment sophia/${stack} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
+    `Set it in the ESC environment ${where} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
     `or run: pulumi config set --secret ${fullKey} <value> --stack ${stack}` +
     (envFallback ? `, or export ${spec.envName}` : "")
   );

@@ -51,4 +51,6 @@ export interface PlanDocument {
   cost: CostEstimate;
   /** Mermaid flowchart of the plan (src/planner/diagram.ts), without the ``` fence. */
   diagram: string;
+  /** Where this offline plan differs from a real `pulumi up`, in plain sentences. */
+  notes: string[];
 }

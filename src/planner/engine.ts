@@ -38,6 +38,8 @@ export interface PlanRun {
   resources: RecordedResource[];
   /** Stack outputs, secrets masked. */
   outputs: Record<string, unknown>;
+  /** Where this offline plan differs from a real run, in plain sentences. */
+  notes: string[];
 }
 
 /** Placeholder that stands in for an ESC-supplied secret. Tests scan plans for these. */
@@ -141,12 +143,27 @@ function skipProviderSerialization(): void {
 /** Runs the program once under mocks and returns what it registered. */
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
-  const secretKeys = secretConfigKeys().map((s) => s.key);
+  const fileName = path.basename(stackFile.path);
   const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides };
-  for (const key of secretKeys) {
-    if (!options.omitSecrets?.includes(key)) config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+  const notes = [...stackFile.notes];
+  if (stackFile.environments.length > 0) {
+    notes.push(`The ESC environment ${stackFile.environments.join(", ")} is not opened offline: the secrets it supplies are placeholders, shown as [secret].`);
   }
-  pulumi.runtime.setAllConfig(config, secretKeys);
+  const secretKeys = secretConfigKeys().map((s) => s.key);
+  const placeheld: string[] = [];
+  for (const key of secretKeys) {
+    if (key in config) {
+      // As in a real run, the file's value wins over ESC: the plan uses what the file holds.
+      notes.push(`${key} is written in plain text in ${fileName}, so the value is in your git history and a real run deploys it. Keep it in the stack's ESC environment or set it with: pulumi config set --secret ${key}`);
+    } else if (!options.omitSecrets?.includes(key)) {
+      config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+      placeheld.push(key);
+    }
+  }
+  for (const key of stackFile.secureKeys.filter((k) => !secretKeys.includes(k))) {
+    notes.push(`${key} is encrypted (secure:) in ${fileName}; the plan cannot decrypt it and plans as if it were not set.`);
+  }
+  pulumi.runtime.setAllConfig(config, placeheld);
   process.env[OFFLINE_PLAN_ENV] = "1";
   skipProviderSerialization();
 
@@ -179,6 +196,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     environments: stackFile.environments,
     resources: monitor.recorded,
     outputs: (await resolveOutputs(stackOutputs ?? {})) as Record<string, unknown>,
+    notes,
   };
 }
 

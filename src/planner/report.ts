@@ -73,5 +73,6 @@ export function buildPlanDocument(run: PlanRun, config: Pick<StackConfig, "cost"
     outputs: run.outputs,
     cost: estimateCost(resources, config),
     diagram: renderDiagram({ resources, services, outputs: run.outputs }),
+    notes: run.notes,
   };
 }

@@ -33,7 +33,7 @@ describe("bad input fails with its message, registers nothing and writes no plan
   it("an unknown region", () => {
     const result = planWith((c) => (c["sophia:regions"] = ["lax", "mars"] as unknown as Record<string, Record<string, unknown>>));
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/sophia:regions\[1\]: Invalid option: expected one of .*\(got "mars"\)/);
+    expect(result.stderr).toMatch(/sophia:regions\[1\]: must be one of .*"lax".*\(got "mars"\)/);
     expect(result.wrote).toEqual([]);
   });
 
