@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, decodeConfigValue, parseStackConfig, serviceRegions } from "../src/config";
+import { cidrProblem, ConfigError, decodeConfigValue, parseStackConfig, serviceRegions } from "../src/config";
+import { CONFIG_NAMESPACES, configKeyProblem } from "../src/config/namespaces";
+import { nearestName } from "../src/config/nearest";
 import { profiles } from "../environments/profiles";
 
 const dev = { profile: "single-user-lax" };
@@ -223,5 +225,34 @@ describe("decodeConfigValue", () => {
   it("keeps plain strings, including ones that look like JSON but are not", () => {
     expect(decodeConfigValue("{not json")).toBe("{not json");
     expect(decodeConfigValue("ghcr.io/x:1.0")).toBe("ghcr.io/x:1.0");
+  });
+});
+
+describe("config key names", () => {
+  it.each(["vercel", "docker"])("the %s settings listed are exactly the installed provider's", async (namespace) => {
+    const pkg = namespace === "vercel" ? await import("@pulumiverse/vercel/config") : await import("@pulumi/docker/config");
+    expect([...(CONFIG_NAMESPACES[namespace]?.keys ?? [])].sort()).toEqual(Object.keys(pkg).filter((k) => k !== "default").sort());
+  });
+
+  it("a key of a known provider setting passes", () => {
+    expect(configKeyProblem("vercel:team")).toBeUndefined();
+  });
+
+  it("a transposed region is one edit from the real one", () => {
+    expect(nearestName("lxa", ["fra", "lax", "sjc"])).toBe("lax");
+  });
+
+  it("a word nothing resembles gets no suggestion", () => {
+    expect(nearestName("kubernetes", ["sophia", "vercel", "docker", "pulumi"])).toBeUndefined();
+  });
+});
+
+describe("cidrProblem", () => {
+  it.each(["203.0.113.7/32", "10.0.0.0/8", "0.0.0.0/0"])("accepts %s", (cidr) => {
+    expect(cidrProblem(cidr)).toBeUndefined();
+  });
+
+  it("names the octet above 255", () => {
+    expect(cidrProblem("10.256.0.0/16")).toMatch(/256 is above 255/);
   });
 });

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { readStackFile } from "../src/planner/stack-file";
-import { secretConfigKeys, type SecretSpec } from "../src/config/secrets";
+import { escEnvironmentOf, secretConfigKeys, type SecretSpec } from "../src/config/secrets";
 
 const ROOT = path.resolve(__dirname, "..");
 const ESC_DIR = path.join(ROOT, "environments", "esc");
@@ -193,6 +193,15 @@ describe("ESC templates (environments/esc)", () => {
 
   it.each(STACKS)("sophia/%s with its imports provides every secret key the program reads, and no other", (stack) => {
     expectNone(coverageProblems(`sophia/${stack}`, templates));
+  });
+
+  it.each(STACKS)("for %s, every secret's missing-secret message names the environment that holds it", (stack) => {
+    const provided = providedConfig(`sophia/${stack}`, templates);
+    const wrong = [...READ]
+      .filter(([key, spec]) => provided.get(key) !== escEnvironmentOf(spec, stack))
+      .map(([key, spec]) => `${key}: the message names ${escEnvironmentOf(spec, stack)}, the templates keep it in ${provided.get(key) ?? "none"}`);
+    expect(READ.size).toBeGreaterThan(0);
+    expectNone(wrong);
   });
 
   it.each(STACKS)("sophia/%s imports sophia/common for the shared values", (stack) => {

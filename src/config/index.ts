@@ -70,8 +70,12 @@ function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
     case "invalid_type": {
       if (issue.input === undefined) return "is missing";
       const want = TYPE_NAMES[issue.expected] ?? issue.expected;
-      const quoted = typeof issue.input === "string" && /^(-?\d+(\.\d+)?|true|false)$/.test(issue.input.trim());
-      return `must be ${want}${quoted ? "; write it without quotes" : ""}`;
+      const input = issue.input;
+      let hint = "";
+      if (typeof input === "string" && issue.expected !== "array" && /^(-?\d+(\.\d+)?|true|false)$/.test(input.trim())) hint = "; write it without quotes";
+      else if (issue.expected === "string" && (typeof input === "number" || typeof input === "boolean")) hint = `; put it in quotes: "${String(input)}"`;
+      else if (issue.expected === "array" && (typeof input === "string" || typeof input === "number")) hint = `; write it as a list: [${String(input)}]`;
+      return `must be ${want}${hint}`;
     }
     case "too_small":
       if (issue.origin === "string") return "is blank; give it a value";

@@ -9,7 +9,7 @@ import { nearestName } from "./nearest";
 /**
  * Each namespace and the keys read there; `undefined` where the keys are checked elsewhere (the
  * program's own, by the schema) or belong to Pulumi itself (`pulumi:tags`, ...). The provider lists
- * are the settings of the installed packages (test/config-keys.test.ts keeps them in step).
+ * are the settings of the installed packages (test/config.test.ts keeps them in step).
  */
 export const CONFIG_NAMESPACES: Record<string, { reader: string; keys?: readonly string[] }> = {
   [CONFIG_NAMESPACE]: { reader: "this program" },

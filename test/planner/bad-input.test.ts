@@ -22,7 +22,8 @@ function planWith(edit: ((config: Record<string, Record<string, Record<string, u
   return { status: result.status, stderr: result.stderr, wrote: fs.readdirSync(out) };
 }
 
-describe("bad input fails with its message, registers nothing and writes no plan", () => {
+// Each case starts a CLI process, which takes seconds on a busy machine.
+describe("bad input fails with its message, registers nothing and writes no plan", { timeout: 60_000 }, () => {
   it("a canary service with a volume", () => {
     const result = planWith((c) => (c["sophia:services"].weaviate = { strategy: "canary" }));
     expect(result.status).toBe(1);
@@ -63,6 +64,13 @@ describe("bad input fails with its message, registers nothing and writes no plan
 
   it("dev without a custom domain needs no Vercel token at all", () => {
     expect(planWith(undefined, ["--omit-secret", "vercel:apiToken"]).status).toBe(0);
+  });
+
+  it("a missing LLM key names the shared environment sophia/common, where the README keeps it", () => {
+    const result = planWith(undefined, ["--omit-secret", "sophia:anthropicApiKey"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:anthropicApiKey \(Anthropic API key\) is not set; needed by unified-api\. Set it in the ESC environment sophia\/common \(shared by every stack; sophia\/dev imports it\)/);
+    expect(result.wrote).toEqual([]);
   });
 
   it("a declared secret missing from ESC names the path to set and never a value", () => {
