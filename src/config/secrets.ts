@@ -77,6 +77,11 @@ function missingSecretMessage(fullKey: string, spec: SecretSpec, stack: string, 
   );
 }
 
+/** A blank line in the stack file sets the key to "" and so hides the ESC value: refused, never deployed. */
+function blankSecretMessage(fullKey: string, spec: SecretSpec, stack: string): string {
+  return `${fullKey} (${spec.description}) is blank in Pulumi.${stack}.yaml, which would hide its value from the ESC environment ${escEnvironmentOf(spec, stack)}; delete that line`;
+}
+
 /**
  * Reads every needed secret as a Pulumi secret, failing once with every missing key named and
  * where to set it (never a value). `needed` maps each key to what needs it; `providerNeeded` does
@@ -90,15 +95,18 @@ export function readSecrets(
   const cfg = new pulumi.Config(CONFIG_NAMESPACE);
   const missing: string[] = [];
   const values = {} as Record<SecretKey, pulumi.Output<string>>;
+  const isBlank = (fullKey: string) => pulumi.runtime.getConfig(fullKey) === "";
   for (const [key, users] of needed) {
     const value = cfg.getSecret(key);
-    if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack, users.join(", "), false));
+    if (isBlank(`${CONFIG_NAMESPACE}:${key}`)) missing.push(blankSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack));
+    else if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack, users.join(", "), false));
     else values[key] = value;
   }
   for (const [fullKey, users] of providerNeeded) {
     const [namespace, name] = fullKey.split(":");
     const spec = PROVIDER_SECRETS[fullKey];
-    if (new pulumi.Config(namespace).getSecret(name) === undefined && !process.env[spec.envName]) {
+    if (isBlank(fullKey)) missing.push(blankSecretMessage(fullKey, spec, stack));
+    else if (new pulumi.Config(namespace).getSecret(name) === undefined && !process.env[spec.envName]) {
       missing.push(missingSecretMessage(fullKey, spec, stack, users.join(", "), true));
     }
   }

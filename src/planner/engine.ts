@@ -147,7 +147,8 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides };
   const notes = [...stackFile.notes];
   if (stackFile.environments.length > 0) {
-    notes.push(`The ESC environment ${stackFile.environments.join(", ")} is not opened offline: the secrets it supplies are placeholders, shown as [secret].`);
+    const several = stackFile.environments.length > 1;
+    notes.push(`The ESC environment${several ? "s" : ""} ${stackFile.environments.join(", ")} ${several ? "are" : "is"} not opened offline: the secrets ${several ? "they supply" : "it supplies"} are placeholders, shown as [secret].`);
   }
   const secretKeys = secretConfigKeys().map((s) => s.key);
   const placeheld: string[] = [];

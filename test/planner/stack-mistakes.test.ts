@@ -65,6 +65,12 @@ const MISTAKES: Mistake[] = [
     fix: /is blank in Pulumi\.dev\.yaml; give it a value, or delete the line to use the default "personal"/,
   },
   {
+    mistake: "a blank secret line that would hide the ESC value",
+    text: devWith("sophia:databaseUrl:"),
+    path: "sophia:databaseUrl",
+    fix: /is blank in Pulumi\.dev\.yaml, which would hide its value from the ESC environment sophia\/dev; delete that line/,
+  },
+  {
     mistake: "a misspelled namespace",
     text: devWith("sopiha:appPrefix: acme-dev"),
     path: "sopiha:appPrefix:",
