@@ -101,12 +101,12 @@ describe("bad input is rejected with the path, the value and the fix", () => {
   });
 
   it("a typo'd top-level key is rejected with the allowed keys", () => {
-    expect(errorOf({ ...dev, regoins: ["lax"] })).toMatch(/sophia: unknown key "regoins", which would be ignored\. Did you mean "regions"\? Allowed keys here: .*regions/);
+    expect(errorOf({ ...dev, regoins: ["lax"] })).toMatch(/sophia: unknown key "regoins"; allowed keys here: .*regions.*\. Did you mean "regions"\?/);
   });
 
   it("a typo'd service field is rejected with the allowed fields", () => {
     expect(errorOf({ ...dev, services: { weaviate: { maxMachine: 3 } } })).toMatch(
-      /sophia:services\.weaviate: unknown key "maxMachine", which would be ignored\. Did you mean "maxMachines"\? Allowed keys here: .*maxMachines/,
+      /sophia:services\.weaviate: unknown key "maxMachine"; allowed keys here: .*maxMachines.*\. Did you mean "maxMachines"\?/,
     );
   });
 
@@ -208,6 +208,17 @@ describe("bad input is rejected with the path, the value and the fix", () => {
 
   it("a Vercel UI with no repository is rejected", () => {
     expect(errorOf({ ...prod, edge: { vercelProject: { repo: null } } })).toMatch(/sophia:edge\.vercelProject\.repo: is required when uiHost is "vercel"/);
+  });
+
+  it("a price override for an unknown region lists the regions", () => {
+    expect(errorOf({ ...dev, cost: { prices: { fly: { regionMultiplier: { mars: 1.2 } } } } })).toMatch(
+      /sophia:cost\.prices\.fly\.regionMultiplier: unknown key "mars"; allowed keys here: ams, .*lax/,
+    );
+  });
+
+  it("no message is zod's generic text", () => {
+    const message = errorOf({ ...dev, flyOrg: "", services: { weaviate: { env: "A=1", cpus: "2" } }, volumes: { protect: "false" } });
+    expect(message).not.toMatch(/Invalid input|Too small|Too big|Unrecognized key|Invalid option|expected \w+, received/);
   });
 
   it("every problem is reported at once, not only the first", () => {

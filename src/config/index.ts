@@ -59,6 +59,7 @@ const TYPE_NAMES: Record<string, string> = {
   boolean: "true or false",
   array: "a list",
   object: "a mapping of keys to values",
+  record: "a mapping of names to values",
 };
 
 /**
@@ -93,6 +94,8 @@ function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
       return issue.format === "starts_with" ? `must start with "${(issue as { prefix?: string }).prefix ?? ""}"` : `is not a valid ${issue.format}`;
     case "not_multiple_of":
       return `must be a multiple of ${String(issue.divisor)}`;
+    case "unrecognized_keys":
+      return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}, which would be ignored; check its spelling`;
     default:
       return undefined;
   }
@@ -168,12 +171,14 @@ export function loadStackConfig(): StackConfig {
     if (problem !== undefined) keyProblems.push(problem);
     else if (fullKey.startsWith(prefix) && !isSecretKey(fullKey.slice(prefix.length))) overrides[fullKey.slice(prefix.length)] = decodeConfigValue(raw);
   }
+  let config: StackConfig | undefined;
+  let issues = keyProblems;
   try {
-    const config = parseStackConfig(overrides, pulumi.getStack());
-    if (keyProblems.length > 0) throw new ConfigError(keyProblems);
-    return config;
+    config = parseStackConfig(overrides, pulumi.getStack());
   } catch (err) {
-    if (err instanceof ConfigError && keyProblems.length > 0 && err.issues !== keyProblems) throw new ConfigError([...keyProblems, ...err.issues]);
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    issues = [...keyProblems, ...err.issues];
   }
+  if (config === undefined || issues.length > 0) throw new ConfigError(issues);
+  return config;
 }

@@ -31,7 +31,7 @@ function strictObject<T extends z.ZodRawShape>(shape: T) {
       if (issue.code !== "unrecognized_keys") return undefined;
       const guesses = issue.keys.map((k) => nearestName(k, known)).filter((k): k is string => k !== undefined);
       const guess = guesses.length > 0 ? ` Did you mean ${guesses.map((k) => `"${k}"`).join(", ")}?` : "";
-      return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}, which would be ignored.${guess} Allowed keys here: ${known.join(", ")}`;
+      return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${known.join(", ")}.${guess}`;
     },
   });
 }
@@ -183,13 +183,24 @@ const volumesSchema = strictObject({
 
 const price = z.number().min(0, "must be a price in USD, 0 or more");
 
+/** A partial record keyed by `keys`, whose unknown-key error lists them. */
+function partialRecordOf<K extends readonly [string, ...string[]], V extends z.ZodType>(keys: K, value: V) {
+  return z.partialRecord(z.enum(keys), value, {
+    // zod types this hook for its key checks only, but it also receives the record's unknown keys.
+    error: (raw) => {
+      const issue = raw as { code?: string; keys?: string[] };
+      return issue.code === "unrecognized_keys" ? `unknown key ${(issue.keys ?? []).map((k) => `"${k}"`).join(", ")}; allowed keys here: ${keys.join(", ")}` : undefined;
+    },
+  });
+}
+
 /** Partial price table; anything left out comes from src/planner/prices.ts. Units as there. */
 const priceOverridesSchema = strictObject({
   fly: strictObject({
     sharedCpuPerHour: price.optional(),
     performanceCpuPerHour: price.optional(),
     ramGbPerHour: price.optional(),
-    regionMultiplier: z.partialRecord(flyRegion, z.number().positive()).optional(),
+    regionMultiplier: partialRecordOf(FLY_REGIONS, z.number().positive()).optional(),
     volumeGbMonth: price.optional(),
     rootfsGbMonth: price.optional(),
     dedicatedIpv4Month: price.optional(),
@@ -198,7 +209,7 @@ const priceOverridesSchema = strictObject({
   }).optional(),
   lambda: strictObject({
     /** $/h per instance type. */
-    perHour: z.partialRecord(z.enum(LAMBDA_INSTANCE_TYPES), price).optional(),
+    perHour: partialRecordOf(LAMBDA_INSTANCE_TYPES, price).optional(),
   }).optional(),
   vercel: strictObject({
     proSeatMonth: price.optional(),

@@ -11,7 +11,8 @@ function plan(args: string[]) {
   return { ...result, out };
 }
 
-describe("npm run plan", () => {
+// Each case starts a CLI process, which takes seconds on a busy machine.
+describe("npm run plan", { timeout: 60_000 }, () => {
   it.each(["dev", "prod"])("--json for %s prints the documented shape", (stack) => {
     const result = plan(["--stack", stack, "--json"]);
     expect(result.status, result.stderr).toBe(0);

@@ -4,8 +4,9 @@
  * config path and the fix, and must leave no plan behind: a stale plan from an earlier run is put in
  * the output folder first and must be gone. Variations that are valid must plan.
  *
- * Each case is its own CLI process (the Pulumi runtime is global, one plan per process); they run
- * concurrently so the file takes a few plans' time rather than thirty.
+ * Each case is its own CLI process (the Pulumi runtime is global: one plan per process, and the CLI
+ * plans one stack file per run). Most cases fail while the program reads its config, so a process
+ * costs little more than loading Pulumi; they run concurrently, one per core (test/helpers/cli.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -98,19 +99,19 @@ const MISTAKES: Mistake[] = [
     mistake: "a misspelled top-level setting",
     text: devWith("sophia:regoins: [lax]"),
     path: "sophia:",
-    fix: /unknown key "regoins", which would be ignored\. Did you mean "regions"\?/,
+    fix: /unknown key "regoins"; allowed keys here: .*\. Did you mean "regions"\?/,
   },
   {
     mistake: "a misspelled service setting",
     text: devSetting(["sophia:services", "weaviate", "maxMachine"], 2),
     path: "sophia:services.weaviate:",
-    fix: /unknown key "maxMachine".*Did you mean "maxMachines"\?/,
+    fix: /unknown key "maxMachine"; allowed keys here: .*\. Did you mean "maxMachines"\?/,
   },
   {
     mistake: "a misspelled service name",
     text: devSetting(["sophia:services", "weaviat", "maxMachines"], 2),
     path: "sophia:services:",
-    fix: /unknown key "weaviat".*Did you mean "weaviate"\?/,
+    fix: /unknown key "weaviat"; allowed keys here: .*\. Did you mean "weaviate"\?/,
   },
   {
     mistake: "an address octet above 255",
