@@ -60,12 +60,12 @@ export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
   ];
 }
 
-/** The message for a needed secret that is not set: names the key and where to set it, never a value. */
 /** The ESC environment that holds a secret for `stack`, e.g. sophia/common for the LLM keys. */
 export function escEnvironmentOf(spec: SecretSpec, stack: string): string {
   return `${ESC_PROJECT}/${spec.sharedIn ?? stack}`;
 }
 
+/** The message for a needed secret that is not set: names the key and where to set it, never a value. */
 function missingSecretMessage(fullKey: string, spec: SecretSpec, stack: string, neededBy: string, envFallback: boolean): string {
   const env = escEnvironmentOf(spec, stack);
   const where = spec.sharedIn !== undefined ? `${env} (shared by every stack; ${ESC_PROJECT}/${stack} imports it)` : env;
