@@ -8,7 +8,7 @@ import { profiles } from "../../environments/profiles";
 import { CONFIG_NAMESPACE } from "../platform";
 import { configKeyProblem } from "./namespaces";
 import { nearestName } from "./nearest";
-import { isSecretKey } from "./secrets";
+import { escEnvironmentOf, isSecretKey, SECRET_KEYS, SECRETS } from "./secrets";
 import { PROFILE_NAMES, stackConfigSchema, type ProfileName, type StackConfig } from "./schema";
 
 export * from "./schema";
@@ -161,15 +161,27 @@ export function isOfflinePlan(): boolean {
   return process.env[OFFLINE_PLAN_ENV] === "1";
 }
 
+/** A misspelled secret key (`sophia:databaseURL`) would be refused as unknown; this names the secret meant and where it belongs. */
+function secretKeyTypo(name: string, stack: string): string | undefined {
+  if (isSecretKey(name) || name in stackConfigSchema.shape) return undefined;
+  const near = nearestName(name, SECRET_KEYS);
+  if (near === undefined || !isSecretKey(near)) return undefined;
+  return (
+    `${CONFIG_NAMESPACE}:${name}: unknown key, which would be ignored. Did you mean ${CONFIG_NAMESPACE}:${near}? ` +
+    `That is a secret: keep it in the ESC environment ${escEnvironmentOf(SECRETS[near], stack)} (values.pulumiConfig, with fn::secret), not in the stack file`
+  );
+}
+
 /** Reads the stack's `sophia:` config (secrets excluded) and parses it. Call once, before any resource. */
 export function loadStackConfig(): StackConfig {
   const overrides: Record<string, unknown> = {};
   const keyProblems: string[] = [];
   const prefix = `${CONFIG_NAMESPACE}:`;
   for (const [fullKey, raw] of Object.entries(pulumi.runtime.allConfig())) {
-    const problem = configKeyProblem(fullKey, decodeConfigValue(raw));
+    const sophiaKey = fullKey.startsWith(prefix) ? fullKey.slice(prefix.length) : undefined;
+    const problem = configKeyProblem(fullKey, decodeConfigValue(raw)) ?? (sophiaKey !== undefined ? secretKeyTypo(sophiaKey, pulumi.getStack()) : undefined);
     if (problem !== undefined) keyProblems.push(problem);
-    else if (fullKey.startsWith(prefix) && !isSecretKey(fullKey.slice(prefix.length))) overrides[fullKey.slice(prefix.length)] = decodeConfigValue(raw);
+    else if (sophiaKey !== undefined && !isSecretKey(sophiaKey)) overrides[sophiaKey] = decodeConfigValue(raw);
   }
   let config: StackConfig | undefined;
   let issues = keyProblems;

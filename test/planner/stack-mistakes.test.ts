@@ -72,6 +72,12 @@ const MISTAKES: Mistake[] = [
     fix: /is blank in Pulumi\.dev\.yaml, which would hide its value from the ESC environment sophia\/dev; delete that line/,
   },
   {
+    mistake: "a misspelled secret key",
+    text: devWith("sophia:databaseURL: postgres://db.example.com/app"),
+    path: "sophia:databaseURL:",
+    fix: /Did you mean sophia:databaseUrl\? That is a secret: keep it in the ESC environment sophia\/dev/,
+  },
+  {
     mistake: "a misspelled namespace",
     text: devWith("sopiha:appPrefix: acme-dev"),
     path: "sopiha:appPrefix:",
