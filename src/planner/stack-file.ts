@@ -22,7 +22,7 @@ export interface StackFile {
 }
 
 /** Top-level keys Pulumi reads from a stack file; it ignores any other. */
-const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"];
+const STACK_FILE_KEYS = ["config", "environment", "mainEnvironment", "secretsprovider", "encryptedkey", "encryptionsalt"];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -87,6 +87,8 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
   const notes: string[] = [];
   for (const key of Object.keys(top).filter((k) => !STACK_FILE_KEYS.includes(k))) checkTopLevelKey(key, name, notes);
   const environments = readEnvironments(top.environment, name, notes);
+  // Newer Pulumi CLIs also take the stack's config from one named environment, `<project>/<env>[@version]`.
+  if (typeof top.mainEnvironment === "string") environments.push(top.mainEnvironment);
   if (top.config !== undefined && top.config !== null && !isObject(top.config)) {
     throw new Error(`${name}: config must be a mapping of "namespace:key: value" lines`);
   }

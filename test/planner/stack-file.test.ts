@@ -50,6 +50,10 @@ describe("readStackFile", () => {
     expect(read("environment:\n  imports:\n    - sophia/dev\n    - sophia/extra: {merge: false}\n").environments).toEqual(["sophia/dev", "sophia/extra"]);
   });
 
+  it("counts mainEnvironment among the stack's environments", () => {
+    expect(read("mainEnvironment: sophia/dev@3\nconfig: {}\n").environments).toEqual(["sophia/dev@3"]);
+  });
+
   it("notes a top-level key Pulumi ignores, such as one that only holds anchors", () => {
     expect(read("x-defaults: &d {cpus: 1}\nconfig:\n  sophia:profile: single-user-lax\n").notes).toEqual([
       expect.stringMatching(/Pulumi ignores the top-level key "x-defaults"/),
