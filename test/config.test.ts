@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, decodeConfigValue, parseStackConfig, serviceRegions } from "../src/config";
+import { cidrProblem, ConfigError, decodeConfigValue, parseStackConfig, serviceRegions } from "../src/config";
+import { CONFIG_NAMESPACES, configKeyProblem } from "../src/config/namespaces";
+import { nearestName } from "../src/config/nearest";
 import { profiles } from "../environments/profiles";
 
 const dev = { profile: "single-user-lax" };
@@ -110,12 +112,12 @@ describe("bad input is rejected with the path, the value and the fix", () => {
   });
 
   it("a typo'd top-level key is rejected with the allowed keys", () => {
-    expect(errorOf({ ...dev, regoins: ["lax"] })).toMatch(/sophia: unknown key "regoins"; allowed keys here: .*regions/);
+    expect(errorOf({ ...dev, regoins: ["lax"] })).toMatch(/sophia: unknown key "regoins"; allowed keys here: .*regions.*\. Did you mean "regions"\?/);
   });
 
   it("a typo'd service field is rejected with the allowed fields", () => {
     expect(errorOf({ ...dev, services: { weaviate: { maxMachine: 3 } } })).toMatch(
-      /sophia:services\.weaviate: unknown key "maxMachine"; allowed keys here: .*maxMachines/,
+      /sophia:services\.weaviate: unknown key "maxMachine"; allowed keys here: .*maxMachines.*\. Did you mean "maxMachines"\?/,
     );
   });
 
@@ -219,6 +221,17 @@ describe("bad input is rejected with the path, the value and the fix", () => {
     expect(errorOf({ ...prod, edge: { vercelProject: { repo: null } } })).toMatch(/sophia:edge\.vercelProject\.repo: is required when uiHost is "vercel"/);
   });
 
+  it("a price override for an unknown region lists the regions", () => {
+    expect(errorOf({ ...dev, cost: { prices: { fly: { regionMultiplier: { mars: 1.2 } } } } })).toMatch(
+      /sophia:cost\.prices\.fly\.regionMultiplier: unknown key "mars"; allowed keys here: ams, .*lax/,
+    );
+  });
+
+  it("no message is zod's generic text", () => {
+    const message = errorOf({ ...dev, flyOrg: "", services: { weaviate: { env: "A=1", cpus: "2" } }, volumes: { protect: "false" } });
+    expect(message).not.toMatch(/Invalid input|Too small|Too big|Unrecognized key|Invalid option|expected \w+, received/);
+  });
+
   it("every problem is reported at once, not only the first", () => {
     const message = errorOf({ ...prod, primaryRegion: "ord", services: { weaviate: { minMachines: 9 } } });
     expect(message).toMatch(/primaryRegion/);
@@ -234,5 +247,34 @@ describe("decodeConfigValue", () => {
   it("keeps plain strings, including ones that look like JSON but are not", () => {
     expect(decodeConfigValue("{not json")).toBe("{not json");
     expect(decodeConfigValue("ghcr.io/x:1.0")).toBe("ghcr.io/x:1.0");
+  });
+});
+
+describe("config key names", () => {
+  it.each(["vercel", "docker"])("the %s settings listed are exactly the installed provider's", async (namespace) => {
+    const pkg = namespace === "vercel" ? await import("@pulumiverse/vercel/config") : await import("@pulumi/docker/config");
+    expect([...(CONFIG_NAMESPACES[namespace]?.keys ?? [])].sort()).toEqual(Object.keys(pkg).filter((k) => k !== "default").sort());
+  });
+
+  it.each(["vercel:team", "pulumi:tags", "sophia:profile"])("%s is a key something reads", (key) => {
+    expect(configKeyProblem(key)).toBeUndefined();
+  });
+
+  it("a transposed region is one edit from the real one", () => {
+    expect(nearestName("lxa", ["fra", "lax", "sjc"])).toBe("lax");
+  });
+
+  it("a word nothing resembles gets no suggestion", () => {
+    expect(nearestName("kubernetes", ["sophia", "vercel", "docker", "pulumi"])).toBeUndefined();
+  });
+});
+
+describe("cidrProblem", () => {
+  it.each(["203.0.113.7/32", "10.0.0.0/8", "0.0.0.0/0"])("accepts %s", (cidr) => {
+    expect(cidrProblem(cidr)).toBeUndefined();
+  });
+
+  it("names the octet above 255", () => {
+    expect(cidrProblem("10.256.0.0/16")).toMatch(/256 is above 255/);
   });
 });

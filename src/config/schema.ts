@@ -1,10 +1,13 @@
 /**
  * The stack config schema: one zod schema with its types and cross-field rules. A profile
- * (environments/profiles.ts) supplies every value; the stack file may override any of them under
- * the `sophia:` namespace. Secrets are not part of this schema: they stay Pulumi secrets and are
- * read in src/config/secrets.ts.
+ * (environments/profiles.ts) supplies the sizes, scaling, regions, GPU pool, edge and cost
+ * assumptions; the stack file may override any of them under the `sophia:` namespace, and gives
+ * what no profile has: the images (and, where the service has no default, the port and health
+ * path) of the services the Sophia team builds. Secrets are not part of this schema: they stay
+ * Pulumi secrets and are read in src/config/secrets.ts.
  */
 import { z } from "zod";
+import { nearestName } from "./nearest";
 import {
   FLY_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -18,14 +21,16 @@ export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as c
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 
-/** A strict object whose unknown-key error lists the keys that are allowed there. */
+/** A strict object whose unknown-key error suggests the nearest key and lists the keys allowed there. */
 function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const allowed = Object.keys(shape).join(", ");
+  const known = Object.keys(shape);
   return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys"
-        ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${allowed}`
-        : undefined,
+    error: (issue) => {
+      if (issue.code !== "unrecognized_keys") return undefined;
+      const guesses = issue.keys.map((k) => nearestName(k, known)).filter((k): k is string => k !== undefined);
+      const guess = guesses.length > 0 ? ` Did you mean ${guesses.map((k) => `"${k}"`).join(", ")}?` : "";
+      return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${known.join(", ")}.${guess}`;
+    },
   });
 }
 
@@ -60,7 +65,7 @@ export const serviceSchema = strictObject({
   autostop: z.enum(["off", "stop", "suspend"]),
   /** Whether Fly Proxy starts a stopped machine on the next request. */
   autostart: z.boolean(),
-  /** Release strategy (D3). */
+  /** Release strategy; canary and bluegreen need a service without a volume. */
   strategy: z.enum(["immediate", "rolling", "canary", "bluegreen"]),
   /** Fly Proxy load limits per machine. */
   concurrency: strictObject({
@@ -88,7 +93,30 @@ export const serviceSchema = strictObject({
 /** Sizes per service name; which names exist is the service definitions' business (components/services.ts). */
 const servicesSchema = z.record(z.string(), serviceSchema);
 
-const cidr = z.string().regex(/^[0-9.]+\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.7/32");
+/** Why `value` is not an IPv4 CIDR that Lambda's firewall accepts, or undefined when it is one. */
+export function cidrProblem(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (m === null) return `"${value}" is not an IPv4 CIDR; write one address as 203.0.113.7/32, or a network as 198.51.100.0/24`;
+  const octets = m.slice(1, 5).map(Number);
+  const over = octets.find((o) => o > 255);
+  if (over !== undefined) return `"${value}" is not an IPv4 address: ${over} is above 255 (each of the four numbers is 0–255)`;
+  const prefix = Number(m[5]);
+  if (prefix > 32) return `"${value}" has the prefix /${prefix}, above 32; use /32 for one address`;
+  // Lambda checks source_network as an IPv4 network, which refuses bits past the prefix.
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  if (address % size !== 0) {
+    const network = address - (address % size);
+    const dotted = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".");
+    return `"${value}" has address bits past /${prefix}; use ${octets.join(".")}/32 for this one address, or ${dotted}/${prefix} for its network`;
+  }
+  return undefined;
+}
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const gpuSchema = strictObject({
   /** Lambda instance type for standing and on-demand workers. */
@@ -148,13 +176,24 @@ const volumesSchema = strictObject({
 
 const price = z.number().min(0, "must be a price in USD, 0 or more");
 
+/** A partial record keyed by `keys`, whose unknown-key error lists them. */
+function partialRecordOf<K extends readonly [string, ...string[]], V extends z.ZodType>(keys: K, value: V) {
+  return z.partialRecord(z.enum(keys), value, {
+    // zod types this hook for its key checks only, but it also receives the record's unknown keys.
+    error: (raw) => {
+      const issue = raw as { code?: string; keys?: string[] };
+      return issue.code === "unrecognized_keys" ? `unknown key ${(issue.keys ?? []).map((k) => `"${k}"`).join(", ")}; allowed keys here: ${keys.join(", ")}` : undefined;
+    },
+  });
+}
+
 /** Partial price table; anything left out comes from src/planner/prices.ts. Units as there. */
 const priceOverridesSchema = strictObject({
   fly: strictObject({
     sharedCpuPerHour: price.optional(),
     performanceCpuPerHour: price.optional(),
     ramGbPerHour: price.optional(),
-    regionMultiplier: z.partialRecord(flyRegion, z.number().positive()).optional(),
+    regionMultiplier: partialRecordOf(FLY_REGIONS, z.number().positive()).optional(),
     volumeGbMonth: price.optional(),
     rootfsGbMonth: price.optional(),
     dedicatedIpv4Month: price.optional(),
@@ -163,7 +202,7 @@ const priceOverridesSchema = strictObject({
   }).optional(),
   lambda: strictObject({
     /** $/h per instance type. */
-    perHour: z.partialRecord(z.enum(LAMBDA_INSTANCE_TYPES), price).optional(),
+    perHour: partialRecordOf(LAMBDA_INSTANCE_TYPES, price).optional(),
   }).optional(),
   vercel: strictObject({
     proSeatMonth: price.optional(),
@@ -197,9 +236,9 @@ export const stackConfigSchema = strictObject({
   // blue-green digest) stays within Fly's 63.
   appPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,29}$/, "must be 2–30 lower-case letters, digits and dashes, starting with a letter"),
   /** Override of the Fly Machines API endpoint, e.g. a local emulator. */
-  flyApiUrl: z.url().optional(),
+  flyApiUrl: z.url("must be an http(s) URL such as http://127.0.0.1:4280/v1").optional(),
   /** Override of the Lambda Cloud API endpoint. */
-  lambdaApiUrl: z.url().optional(),
+  lambdaApiUrl: z.url("must be an http(s) URL such as http://127.0.0.1:4281/api/v1").optional(),
   /** Check the clouds before creating anything (GPU capacity, operator addresses). The offline plan, which has no cloud, turns this off. @default true */
   preflightChecks: z.boolean().default(true),
   /** Region where stateful services and their volumes live. */
@@ -223,7 +262,7 @@ export type CostConfig = z.infer<typeof costSchema>;
 /** What a profile must supply: everything but the stack-specific keys. */
 export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl" | "preflightChecks">;
 
-/** The regions a service runs in once defaults apply (D8). */
+/** The regions a service runs in once defaults apply: stateful ones stay in the primary region. */
 export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
   return service.regions ?? (service.volumeGb === undefined ? config.regions : [config.primaryRegion]);
 }
@@ -246,7 +285,7 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
     const outside = regions.filter((r) => !c.regions.includes(r));
     if (outside.length > 0) add(at("regions"), `[${outside.join(", ")}] not in the stack's regions [${c.regions.join(", ")}]`);
     if (s.volumeGb !== undefined && regions.length > 1) {
-      add(at("regions"), `a service with a volume stays in the primary region "${c.primaryRegion}" (D8); remove the other regions or the volume`);
+      add(at("regions"), `a service with a volume stays in the primary region "${c.primaryRegion}" (its volume cannot follow it); remove the other regions, or remove the volume`);
     }
     if (s.minMachines > s.maxMachines) {
       add(at("minMachines"), `${s.minMachines} is more than maxMachines ${s.maxMachines}; lower minMachines or raise maxMachines`);

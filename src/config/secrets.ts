@@ -11,15 +11,21 @@ export interface SecretSpec {
   envName: string;
   /** What it is, for error messages and the ESC templates. */
   description: string;
-  /** ESC environment that holds it when it is shared by every stack. @default the stack's own, sophia/<stack> */
-  escEnvironment?: string;
+  /**
+   * The ESC environment that holds it when every stack shares one value (environments/esc/<name>.yaml,
+   * imported by each stack's own). @default the stack's own environment, sophia/<stack>
+   */
+  sharedIn?: string;
 }
+
+/** The ESC project of the stacks' environments: sophia/dev, sophia/prod, sophia/common. */
+export const ESC_PROJECT = "sophia";
 
 export const SECRETS = {
   flyApiToken: { envName: "FLY_API_TOKEN", description: "Fly.io API token (fly tokens create org)" },
   lambdaApiKey: { envName: "LAMBDA_API_KEY", description: "Lambda Cloud API key" },
-  openaiApiKey: { envName: "OPENAI_API_KEY", description: "OpenAI API key", escEnvironment: "sophia/common" },
-  anthropicApiKey: { envName: "ANTHROPIC_API_KEY", description: "Anthropic API key", escEnvironment: "sophia/common" },
+  openaiApiKey: { envName: "OPENAI_API_KEY", description: "OpenAI API key", sharedIn: "common" },
+  anthropicApiKey: { envName: "ANTHROPIC_API_KEY", description: "Anthropic API key", sharedIn: "common" },
   databaseUrl: { envName: "DATABASE_URL", description: "Neon Postgres connection string" },
   redisUrl: { envName: "REDIS_URL", description: "Redis connection string" },
   uiSessionSecret: { envName: "SESSION_SECRET", description: "agent UI server-side session secret" },
@@ -54,19 +60,26 @@ export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
   ];
 }
 
-/** The ESC environment a secret is set in: the stack's own unless the catalog says it is shared. */
+/** The ESC environment that holds a secret for `stack`, e.g. sophia/common for the LLM keys. */
 export function escEnvironmentOf(spec: SecretSpec, stack: string): string {
-  return spec.escEnvironment ?? `sophia/${stack}`;
+  return `${ESC_PROJECT}/${spec.sharedIn ?? stack}`;
 }
 
 /** The message for a needed secret that is not set: names the key and where to set it, never a value. */
 function missingSecretMessage(fullKey: string, spec: SecretSpec, stack: string, neededBy: string, envFallback: boolean): string {
+  const env = escEnvironmentOf(spec, stack);
+  const where = spec.sharedIn !== undefined ? `${env} (shared by every stack; ${ESC_PROJECT}/${stack} imports it)` : env;
   return (
     `${fullKey} (${spec.description}) is not set; needed by ${neededBy}. ` +
-    `Set it in the ESC environment ${escEnvironmentOf(spec, stack)} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
+    `Set it in the ESC environment ${where} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
     `or run: pulumi config set --secret ${fullKey} <value> --stack ${stack}` +
     (envFallback ? `, or export ${spec.envName}` : "")
   );
+}
+
+/** A blank line in the stack file sets the key to "" and so hides the ESC value: refused, never deployed. */
+function blankSecretMessage(fullKey: string, spec: SecretSpec, stack: string): string {
+  return `${fullKey} (${spec.description}) is blank in Pulumi.${stack}.yaml, which would hide its value from the ESC environment ${escEnvironmentOf(spec, stack)}; delete that line`;
 }
 
 /**
@@ -82,15 +95,18 @@ export function readSecrets(
   const cfg = new pulumi.Config(CONFIG_NAMESPACE);
   const missing: string[] = [];
   const values = {} as Record<SecretKey, pulumi.Output<string>>;
+  const isBlank = (fullKey: string) => pulumi.runtime.getConfig(fullKey) === "";
   for (const [key, users] of needed) {
     const value = cfg.getSecret(key);
-    if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack, users.join(", "), false));
+    if (isBlank(`${CONFIG_NAMESPACE}:${key}`)) missing.push(blankSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack));
+    else if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack, users.join(", "), false));
     else values[key] = value;
   }
   for (const [fullKey, users] of providerNeeded) {
     const [namespace, name] = fullKey.split(":");
     const spec = PROVIDER_SECRETS[fullKey];
-    if (new pulumi.Config(namespace).getSecret(name) === undefined && !process.env[spec.envName]) {
+    if (isBlank(fullKey)) missing.push(blankSecretMessage(fullKey, spec, stack));
+    else if (new pulumi.Config(namespace).getSecret(name) === undefined && !process.env[spec.envName]) {
       missing.push(missingSecretMessage(fullKey, spec, stack, users.join(", "), true));
     }
   }

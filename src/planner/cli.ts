@@ -83,11 +83,18 @@ async function main(): Promise<number> {
     else console.log(renderCompare(docs));
     return 0;
   }
+  if (!/^[\w.-]+$/.test(args.stack)) {
+    console.error(`"${args.stack}" is not a stack name: use letters, digits, "-", "_" and ".".\n${USAGE}`);
+    return 2;
+  }
+  // A plan that fails must not leave the previous one behind for a tool to read as current.
+  const outDir = path.resolve(projectDir, args.out);
+  for (const ext of ["json", "md"]) fs.rmSync(path.join(outDir, `${args.stack}.${ext}`), { force: true });
+
   const run = await runPlan({ stack: args.stack, projectDir, stackDir, omitSecrets: args["omit-secret"] });
   // The runtime still holds the config the program was given, so this is the config it parsed.
   const doc = buildPlanDocument(run, loadStackConfig());
 
-  const outDir = path.resolve(projectDir, args.out);
   fs.mkdirSync(outDir, { recursive: true });
   const json = JSON.stringify(doc, null, 2) + "\n";
   fs.writeFileSync(path.join(outDir, `${doc.stack}.json`), json);

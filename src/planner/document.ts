@@ -56,4 +56,6 @@ export interface PlanDocument {
   diagram: string;
   /** The guardrails (src/policies) run over the resources above. */
   policies: PolicyReport;
+  /** Where this offline plan differs from a real `pulumi up`, in plain sentences. */
+  notes: string[];
 }

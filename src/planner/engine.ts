@@ -40,6 +40,8 @@ export interface PlanRun {
   outputs: Record<string, unknown>;
   /** The secret config values the program ran with (placeholders unless a test gave some), for the secrets policy. */
   secretValues: SecretValue[];
+  /** Where this offline plan differs from a real run, in plain sentences. */
+  notes: string[];
 }
 
 /** Placeholder that stands in for an ESC-supplied secret. Tests scan plans for these. */
@@ -176,22 +178,35 @@ function forgetProgramModules(projectDir: string): void {
 /** Runs the program once under mocks and returns what it registered. */
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
-  const secretKeys = secretConfigKeys().map((s) => s.key);
+  const fileName = path.basename(stackFile.path);
   const hook = options.resourceHook;
   // The plan has no cloud to check against, whatever the stack file says; a rehearsal (a resource
   // hook) has the emulators, so its checks run.
   const preflight: Record<string, string> = hook ? {} : { [`${CONFIG_NAMESPACE}:preflightChecks`]: "false" };
   const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides, ...preflight };
-  // A secret key written in plain text in the stack file reaches the program as plain text, as it
-  // would under the Pulumi CLI, so the program's own guard refuses it.
-  const plainText = secretKeys.filter((key) => key in config);
+  const notes = [...stackFile.notes];
+  if (stackFile.environments.length > 0) {
+    const several = stackFile.environments.length > 1;
+    notes.push(`The ESC environment${several ? "s" : ""} ${stackFile.environments.join(", ")} ${several ? "are" : "is"} not opened offline: the secrets ${several ? "they supply" : "it supplies"} are placeholders, shown as [secret].`);
+  }
+  const secretKeys = secretConfigKeys().map((s) => s.key);
+  const placeheld: string[] = [];
   const secretValues: SecretValue[] = [];
   for (const key of secretKeys) {
-    if (plainText.includes(key) || options.omitSecrets?.includes(key)) continue;
-    config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
-    secretValues.push({ key, value: config[key] });
+    if (key in config) {
+      // As in a real run, the file's value wins over ESC and reaches the program as plain text, so
+      // the program's own guard refuses it; the plan never hides it behind a placeholder.
+      notes.push(`${key} is written in plain text in ${fileName}, so the value is in your git history. Keep it in the stack's ESC environment or set it with: pulumi config set --secret ${key}`);
+    } else if (!options.omitSecrets?.includes(key)) {
+      config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
+      placeheld.push(key);
+      secretValues.push({ key, value: config[key] });
+    }
   }
-  pulumi.runtime.setAllConfig(config, secretKeys.filter((key) => !plainText.includes(key)));
+  for (const key of stackFile.secureKeys.filter((k) => !secretKeys.includes(k))) {
+    notes.push(`${key} is encrypted (secure:) in ${fileName}; the plan cannot decrypt it and plans as if it were not set.`);
+  }
+  pulumi.runtime.setAllConfig(config, placeheld);
   if (!hook) skipProviderSerialization();
   if (options.reload) forgetProgramModules(options.projectDir);
 
@@ -230,6 +245,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     resources: monitor.recorded,
     outputs: (await resolveOutputs(stackOutputs ?? {})) as Record<string, unknown>,
     secretValues,
+    notes,
   };
 }
 

@@ -101,8 +101,16 @@ export function renderTerminal(doc: PlanDocument): string {
     renderCost(doc.cost),
     "",
     renderPolicies(doc.policies),
+    ...renderNotes(doc.notes),
   ].join("\n");
 }
+
+/** The plan's differences from a real run, under a heading; nothing when there are none. */
+function renderNotes(notes: string[]): string[] {
+  return notes.length === 0 ? [] : ["", `${NOTES_HEADING}:`, ...notes.map((n) => `  - ${n}`)];
+}
+
+const NOTES_HEADING = "Where this offline plan differs from a real run";
 
 function mdTableOf(headers: string[], rows: string[][]): string {
   const cell = (c: string) => c.replace(/\|/g, "\\|");
@@ -149,6 +157,7 @@ export function renderMarkdown(doc: PlanDocument): string {
     "",
     ...renderCostMarkdown(doc.cost),
     ...renderPoliciesMarkdown(doc.policies),
+    ...(doc.notes.length === 0 ? [] : [`## ${NOTES_HEADING}`, "", ...doc.notes.map((n) => `- ${n}`), ""]),
     `## Resources (${doc.resources.length})`,
     "",
     "```",

@@ -71,5 +71,14 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     cost: estimateCost(resources, config),
     diagram: renderDiagram({ resources, services, outputs: run.outputs }),
     policies: evaluatePolicies({ stack: run.stack, config, resources, secretValues: run.secretValues }),
+    notes: [...run.notes, ...realWorldChecks(config.gpu)],
   };
+}
+
+/** The program's checks against the live APIs, which it skips offline (src/index.ts). */
+function realWorldChecks(gpu: StackConfig["gpu"]): string[] {
+  if (gpu.standing === 0) return [];
+  return [
+    `A real run first asks Lambda whether ${gpu.region} has capacity for ${gpu.standing} ${gpu.instanceType} nodes, and refuses example addresses in sophia:gpu.sshAllowedCidrs; offline, the plan checks neither.`,
+  ];
 }

@@ -214,3 +214,13 @@ describe("prod stack (enterprise-multi-region)", () => {
     expect(vars.SESSION_SECRET).toMatchObject({ value: "[secret]", sensitive: true });
   });
 });
+
+describe("prod plan notes", () => {
+  it("says the plan does not check Lambda capacity for the standing GPU nodes, as a real run does", () => {
+    expect(plan.notes).toContainEqual(expect.stringMatching(/^A real run first asks Lambda whether us-west-1 has capacity for 3 gpu_1x_gh200 nodes/));
+  });
+
+  it("says the ESC environment is not opened offline", () => {
+    expect(plan.notes).toContainEqual(expect.stringMatching(/^The ESC environment sophia\/prod is not opened offline/));
+  });
+});

@@ -1,6 +1,7 @@
 /** Runs the plan CLI exactly as `npm run plan` does, minus npm itself. */
 import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
@@ -31,8 +32,28 @@ export function runPlanCli(args: string[]): SpawnSyncReturns<string> {
   return spawnSync(command, [...base, ...args], { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: credentialFreeEnv() });
 }
 
-/** The same, without blocking the test worker, for commands that spawn children of their own. */
+/** CLI processes this test file runs at once: one per core, so concurrent tests queue instead of starving each other. */
+const MAX_RUNNING = Math.max(1, os.availableParallelism());
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withSlot<T>(run: () => Promise<T>): Promise<T> {
+  if (running >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await run();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+/** The same, without blocking the test worker: for commands that spawn children of their own, and for concurrent tests. */
 export function runPlanCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return withSlot(() => spawnPlanCli(args));
+}
+
+function spawnPlanCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const { command, args: base } = planCommand();
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...base, ...args], { cwd: projectDir, env: credentialFreeEnv() });

@@ -18,6 +18,8 @@ export interface PlanResource extends RecordedResource {
 export interface PlannedStack {
   resources: PlanResource[];
   outputs: Record<string, unknown>;
+  /** Where the offline plan differs from a real run. */
+  notes: string[];
   ofKind(kind: string): PlanResource[];
   /** Resources under the component of the given type and name, at any depth. */
   inside(componentType: string, name: string): PlanResource[];
@@ -35,6 +37,7 @@ export async function planStack(
   return {
     resources,
     outputs: run.outputs,
+    notes: run.notes,
     ofKind: (kind) => resources.filter((r) => r.kind === kind),
     inside: (componentType, name) => {
       const component = resources.find((r) => r.type === componentType && r.name === name);

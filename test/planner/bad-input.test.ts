@@ -33,7 +33,7 @@ describe("bad input fails with its message, registers nothing and writes no plan
   it("an unknown region", () => {
     const result = planWith((c) => (c["sophia:regions"] = ["lax", "mars"] as unknown as Record<string, Record<string, unknown>>));
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/sophia:regions\[1\]: Invalid option: expected one of .*\(got "mars"\)/);
+    expect(result.stderr).toMatch(/sophia:regions\[1\]: must be one of .*"lax".*\(got "mars"\)/);
     expect(result.wrote).toEqual([]);
   });
 
@@ -80,6 +80,13 @@ describe("bad input fails with its message, registers nothing and writes no plan
     const result = planWith((c) => (c["sophia:lambdaApiKey"] = { secure: "v1:AAAAAAAAAAAAAAAA:ciphertext" } as unknown as Record<string, Record<string, unknown>>));
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
+  });
+
+  it("a missing LLM key names the shared environment sophia/common, where the README keeps it", () => {
+    const result = planWith(undefined, ["--omit-secret", "sophia:anthropicApiKey"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:anthropicApiKey \(Anthropic API key\) is not set; needed by unified-api\. Set it in the ESC environment sophia\/common \(shared by every stack; sophia\/dev imports it\)/);
+    expect(result.wrote).toEqual([]);
   });
 
   it("a declared secret missing from ESC names the path to set and never a value", () => {

@@ -34,7 +34,7 @@ describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
     expect(result.stdout).toMatch(/"\[secret\]"/);
   });
 
-  it("writes plan/<stack>.json and plan/<stack>.md", () => {
+  it("writes plans/<stack>.json and plans/<stack>.md", () => {
     const result = plan(["--stack", "dev"]);
     expect(result.status, result.stderr).toBe(0);
     expect(fs.existsSync(path.join(result.out, "dev.json"))).toBe(true);
