@@ -46,6 +46,7 @@ export function planServices(config: StackConfig): Record<ServiceName, PlannedSe
         defaults: definition,
         snapshotRetentionDays: config.volumes.snapshotRetentionDays,
         protectVolumes: config.volumes.protect,
+        retainVolumes: config.volumes.retainOnDelete,
       });
       const ref = service.image ?? definition.image;
       let image: ImageSource;

@@ -28,15 +28,17 @@ export const profiles: Record<ProfileName, ProfileData> = {
       "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 256, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
       "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 512, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
     },
-    volumes: { snapshotRetentionDays: 5, protect: false },
+    volumes: { snapshotRetentionDays: 5, protect: false, retainOnDelete: false },
     gpu: {
       instanceType: "gpu_1x_a100",
       region: "us-west-1",
       standing: 0,
       maxInstances: 1,
       idleMinutes: 15,
+      // One multi-arch reference (linux/amd64 + linux/arm64): dev's A100 is x86_64, prod's GH200 arm64.
       workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
       workerPort: 8000,
+      readiness: "dial-out",
       sshAllowedCidrs: [],
       workerSources: [],
     },
@@ -70,15 +72,18 @@ export const profiles: Record<ProfileName, ProfileData> = {
       "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 8, ...prodAutoscale, strategy: "bluegreen", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 6, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
     },
-    volumes: { snapshotRetentionDays: 14, protect: true },
+    // Retention is its own switch: un-protecting never lets an update delete the data as well.
+    volumes: { snapshotRetentionDays: 14, protect: true, retainOnDelete: true },
     gpu: {
       instanceType: "gpu_1x_gh200",
       region: "us-west-1",
       standing: 3,
       maxInstances: 6,
       idleMinutes: 15,
+      // One multi-arch reference (linux/amd64 + linux/arm64): dev's A100 is x86_64, prod's GH200 arm64.
       workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
       workerPort: 8000,
+      readiness: "dial-out",
       sshAllowedCidrs: [],
       workerSources: [],
     },

@@ -38,13 +38,15 @@ async function main() {
     apiKey: secrets.lambdaApiKey,
     apiUrl: config.lambdaApiUrl,
     callbackUrl: apiUrl,
+    protectFilesystem: config.volumes.protect,
+    retainFilesystem: config.volumes.retainOnDelete,
   });
   const services = createPlatformServices({
     config,
     planned,
     secrets,
     flyApiToken,
-    extraSecrets: { "unified-api": { GPU_LAUNCH_TEMPLATE: gpu.launchTemplate } },
+    extraSecrets: { "unified-api": { GPU_LAUNCH_TEMPLATE: gpu.launchTemplate, GPU_POOL_TOKEN: gpu.poolToken } },
   });
   const endpoint = (name: "unified-api" | "agno-bridge" | "agent-ui") => {
     const service = services[name];
@@ -71,6 +73,7 @@ async function main() {
     publicUrls: edge.urls,
     privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
     gpuStandingNodes: gpu.instances.length,
+    gpuReadiness: config.gpu.readiness,
   };
 }
 

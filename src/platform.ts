@@ -22,8 +22,14 @@ export const SERVICE_NAMES = [
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-/** Fly shared and performance CPUs come in these counts. */
-export const FLY_CPU_COUNTS = [1, 2, 4, 8, 16] as const;
+/** vCPU counts Fly sells per CPU kind: shared stops at 8 (fly.io/docs/about/pricing, machine sizing). */
+export const FLY_CPU_COUNTS = {
+  shared: [1, 2, 4, 8],
+  performance: [1, 2, 4, 8, 16],
+} as const;
+
+/** Largest Fly volume in GB (fly.io/docs/volumes/overview: 1–500 GB). */
+export const FLY_VOLUME_MAX_GB = 500;
 
 /** Memory bounds per vCPU (MB), from Fly's machine size table. */
 export const FLY_MEMORY_PER_CPU_MB = {
@@ -33,6 +39,17 @@ export const FLY_MEMORY_PER_CPU_MB = {
 
 /** Fly refuses to suspend machines with more memory than this. */
 export const FLY_SUSPEND_MAX_MEMORY_MB = 2048;
+
+/** How the stack learns that a standing GPU node is ready (see README, "GPU readiness"). */
+export const GPU_READINESS_MODES = ["dial-out", "ssh"] as const;
+export type GpuReadinessMode = (typeof GPU_READINESS_MODES)[number];
+
+/** CPU architecture of a Lambda instance type: GH200 is Grace (arm64), the others x86_64 hosts. */
+export type GpuArchitecture = "arm64" | "x86_64";
+const ARM64_INSTANCE_TYPES: readonly string[] = ["gpu_1x_gh200"];
+export function gpuArchitecture(instanceType: string): GpuArchitecture {
+  return ARM64_INSTANCE_TYPES.includes(instanceType) ? "arm64" : "x86_64";
+}
 
 /** Who calls whom (the service dependency flow in README.md). Components wire URLs from it; the diagram draws it. */
 export const SERVICE_CALLS: Record<ServiceName, readonly ServiceName[]> = {

@@ -38,6 +38,13 @@ export interface ServiceSummary {
   reach: "public" | "private";
 }
 
+/** The GPU pool: how readiness is known, and each standing node with its CPU architecture. */
+export interface GpuSummary {
+  /** "dial-out" (nodes report to unified-api) or "ssh" (pulumi up checks them), or null without a pool. */
+  readiness: string | null;
+  nodes: { name: string; instanceType: string; region: string; architecture: string }[];
+}
+
 export interface PlanDocument {
   schemaVersion: number;
   project: string;
@@ -46,6 +53,7 @@ export interface PlanDocument {
   environments: string[];
   resources: PlanResource[];
   services: ServiceSummary[];
+  gpu: GpuSummary;
   outputs: Record<string, unknown>;
   /** Monthly cost estimate from the resources above (src/planner/cost.ts). */
   cost: CostEstimate;

@@ -1,6 +1,6 @@
 /** Turns a plan document into text for people: the terminal and `plans/<stack>.md`. */
 import { KIND_ORDER, usd, type CostEstimate } from "./cost";
-import type { PlanDocument, PlanResource, ServiceSummary } from "./document";
+import type { GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
 
 /** The resource tree, children under their component. */
 export function renderTree(doc: PlanDocument): string {
@@ -88,6 +88,20 @@ export function renderCost(cost: CostEstimate): string {
   ].join("\n");
 }
 
+const READINESS_TEXT: Record<string, string> = {
+  "dial-out": "dial-out: nodes report to unified-api with the pool token; no inbound SSH, pulumi up does not wait for them",
+  ssh: "ssh: pulumi up checks each node over SSH from the fixed deploy address in sophia:gpu.sshAllowedCidrs",
+};
+
+const GPU_HEADERS = ["node", "type", "region", "arch"];
+const gpuRows = (gpu: GpuSummary) => gpu.nodes.map((n) => [n.name, n.instanceType, n.region, n.architecture]);
+
+/** Readiness mode, then one row per standing node with its architecture (the worker image must run on it). */
+export function renderGpu(gpu: GpuSummary): string {
+  const readiness = gpu.readiness === null ? "—" : (READINESS_TEXT[gpu.readiness] ?? gpu.readiness);
+  return [`Readiness: ${readiness}`, ...(gpu.nodes.length === 0 ? ["No standing nodes (on demand only)."] : table(GPU_HEADERS, gpuRows(gpu)))].join("\n");
+}
+
 export function renderTerminal(doc: PlanDocument): string {
   return [
     `Plan for stack "${doc.stack}" (profile ${doc.profile}), ${doc.resources.length} resources`,
@@ -96,6 +110,9 @@ export function renderTerminal(doc: PlanDocument): string {
     "",
     "Services",
     renderSummary(doc),
+    "",
+    "GPU pool",
+    renderGpu(doc.gpu),
     "",
     renderCost(doc.cost),
   ].join("\n");
@@ -137,6 +154,12 @@ export function renderMarkdown(doc: PlanDocument): string {
     "## Services",
     "",
     mdTable,
+    "",
+    "## GPU pool",
+    "",
+    `Readiness: ${doc.gpu.readiness === null ? "—" : (READINESS_TEXT[doc.gpu.readiness] ?? doc.gpu.readiness)}`,
+    "",
+    doc.gpu.nodes.length === 0 ? "No standing nodes (on demand only)." : mdTableOf(GPU_HEADERS, gpuRows(doc.gpu)),
     "",
     "## Architecture",
     "",

@@ -1,7 +1,8 @@
 /** Builds the plan document (./document.ts) from a recorded run: resources, service summaries, cost, diagram. */
 import type { StackConfig } from "../config";
 import { estimateCost } from "./cost";
-import { PLAN_SCHEMA_VERSION, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
+import { gpuArchitecture } from "../platform";
+import { PLAN_SCHEMA_VERSION, type GpuSummary, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
 import { machineSize, serviceOwner, TYPES, type MachineInputs } from "./resources";
@@ -47,6 +48,17 @@ export function summarizeServices(resources: RecordedResource[]): ServiceSummary
     });
 }
 
+/** The standing GPU nodes from the plan's instances, with the readiness mode the program exported. */
+export function summarizeGpu(resources: RecordedResource[], outputs: Record<string, unknown>): GpuSummary {
+  const nodes = resources
+    .filter((r) => r.type === TYPES.gpuInstance)
+    .map((r) => {
+      const instanceType = String(r.inputs.instanceType);
+      return { name: String(r.inputs.name ?? r.name), instanceType, region: String(r.inputs.region), architecture: gpuArchitecture(instanceType) };
+    });
+  return { readiness: typeof outputs.gpuReadiness === "string" ? outputs.gpuReadiness : null, nodes };
+}
+
 /** `config` is the stack config the program ran with; it supplies the cost assumptions. */
 export function buildPlanDocument(run: PlanRun, config: Pick<StackConfig, "cost" | "primaryRegion" | "gpu" | "profile">): PlanDocument {
   const resources: PlanResource[] = run.resources.map((r) => ({
@@ -70,6 +82,7 @@ export function buildPlanDocument(run: PlanRun, config: Pick<StackConfig, "cost"
     environments: run.environments,
     resources,
     services,
+    gpu: summarizeGpu(run.resources, run.outputs),
     outputs: run.outputs,
     cost: estimateCost(resources, config),
     diagram: renderDiagram({ resources, services, outputs: run.outputs }),

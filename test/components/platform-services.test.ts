@@ -21,7 +21,7 @@ const stackServices = {
 };
 
 const dev = parseStackConfig({ profile: "single-user-lax", services: stackServices }, "dev");
-const prod = parseStackConfig({ profile: "enterprise-multi-region", services: stackServices, gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } }, "prod");
+const prod = parseStackConfig({ profile: "enterprise-multi-region", services: stackServices }, "prod");
 
 /** The error message of a call expected to throw; fails the test if it returns. */
 describe("enabledServices", () => {

@@ -123,13 +123,43 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
     expect(nodes.map((n) => n.inputs.instanceType)).toEqual(["gpu_1x_gh200", "gpu_1x_gh200", "gpu_1x_gh200"]);
   });
 
-  it("checks each standing node's readiness over SSH", () => {
-    expect(plan.ofKind("command:Command")).toHaveLength(3);
+  it("does not reach the GPU nodes from pulumi up: readiness dials out, no SSH check", () => {
+    expect(plan.ofKind("command:Command")).toHaveLength(0);
+    expect(plan.gpu.readiness).toBe("dial-out");
   });
 
-  it("hands the API the GPU launch template as a secret", () => {
+  it("opens no inbound port on the GPU firewall", () => {
+    const firewalls = plan.ofKind("lambda:FirewallRuleset");
+    expect(firewalls).toHaveLength(1);
+    expect(firewalls[0].inputs.rules).toEqual([]);
+  });
+
+  it("hands the API the GPU launch template and the pool token as secrets", () => {
     const secrets = inService("unified-api", "fly:Secrets")[0].inputs.values as Record<string, unknown>;
-    expect(secrets.GPU_LAUNCH_TEMPLATE).toBe("[secret]");
+    expect([secrets.GPU_LAUNCH_TEMPLATE, secrets.GPU_POOL_TOKEN]).toEqual(["[secret]", "[secret]"]);
+  });
+
+  it("generates the pool token with @pulumi/random", () => {
+    expect(plan.ofKind("random:RandomPassword").map((r) => r.name)).toContain("gpu-pool-token");
+  });
+
+  it("keeps the nodes' user data, which carries the pool token, secret", () => {
+    const nodes = plan.ofKind("lambda:Instance");
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const n of nodes) expect(n.inputs.userData).toBe("[secret]");
+  });
+
+  it("shows each GPU node's architecture: GH200 is arm64", () => {
+    expect(plan.gpu.nodes.map((n) => [n.name, n.architecture])).toEqual([
+      ["sophia-prod-gpu-0", "arm64"],
+      ["sophia-prod-gpu-1", "arm64"],
+      ["sophia-prod-gpu-2", "arm64"],
+    ]);
+  });
+
+  it("protects the models filesystem and keeps it when removed from the program", () => {
+    const filesystems = plan.ofKind("lambda:Filesystem");
+    expect(filesystems.map((f) => [f.protect, f.retainOnDelete])).toEqual([[true, true]]);
   });
 
   it("points api. and bridge. at Fly with TTL 60 records and a certificate each", () => {
