@@ -245,7 +245,7 @@ export class FlyService extends pulumi.ComponentResource {
         const machineName = spec.strategy === "bluegreen" ? config.apply((c) => `${baseName}-${configDigest(c)}`) : baseName;
         const machine = new FlyMachine(
           `${name}-machine-${region}-${i}`,
-          { app, name: machineName, region, config, waitForChecks, checksOnCreate: args.checksOnCreate ?? true, ...connection },
+          { app, name: machineName, region, config, waitForChecks, checksOnCreate: args.checksOnCreate ?? true, minSecretsVersion: secretsVersion, ...connection },
           { parent: this, dependsOn: [...releaseOrder(spec.strategy, this.machines), ...(secrets ? [secrets] : []), ...ips] },
         );
         this.machines.push(machine);

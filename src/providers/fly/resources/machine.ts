@@ -34,6 +34,12 @@ export interface FlyMachineArgs extends FlyConnectionArgs {
   skipLaunch?: pulumi.Input<boolean>;
   /** Upper bound for reaching the intended state and passing checks. @default 300 */
   waitTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * The app's secrets version (FlySecrets' `version`): Fly starts the machine only with secrets at
+   * least this new, as flyctl does on every launch and update. Without it a machine can boot with
+   * the previous secrets while a new version is still propagating.
+   */
+  minSecretsVersion?: pulumi.Input<number | undefined>;
 }
 
 export interface FlyMachineInputs extends FlyConnectionInputs {
@@ -45,6 +51,7 @@ export interface FlyMachineInputs extends FlyConnectionInputs {
   checksOnCreate?: boolean;
   skipLaunch?: boolean;
   waitTimeoutSeconds?: number;
+  minSecretsVersion?: number;
 }
 
 export interface FlyMachineOutputs extends FlyMachineInputs {
@@ -67,6 +74,7 @@ function inputSchema() {
     checksOnCreate: z.boolean().optional(),
     skipLaunch: z.boolean().optional(),
     waitTimeoutSeconds: z.int().min(1).max(3600).optional(),
+    minSecretsVersion: z.int().min(0).optional(),
     apiToken: z.string().optional(),
     apiUrl: z.string().optional(),
   });
@@ -112,7 +120,7 @@ export const flyMachineProvider = {
         );
       }
       machine = await client.withLease(inputs.app, leftover.id, flyDefaults.leaseTtlSeconds, (nonce) =>
-        client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false }, nonce),
+        client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce),
       );
     } else {
       machine = await client.createMachine(inputs.app, {
@@ -120,6 +128,7 @@ export const flyMachineProvider = {
         region: inputs.region,
         config,
         skip_launch: inputs.skipLaunch ?? false,
+        ...secretsVersionOf(inputs),
       });
     }
     if (!inputs.skipLaunch) await settle(client, inputs, machine, "create");
@@ -155,7 +164,7 @@ export const flyMachineProvider = {
     const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config));
     const machine = await client
       .withLease(news.app, id, flyDefaults.leaseTtlSeconds, (nonce) =>
-        client.updateMachine(news.app, id, { config: canonicalConfig(news.config), skip_launch: skipLaunch }, nonce),
+        client.updateMachine(news.app, id, { config: canonicalConfig(news.config), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce),
       )
       .catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
@@ -184,6 +193,11 @@ export const flyMachineProvider = {
 };
 
 /** Waits for the machine to start and, when asked, for its checks to pass, within the timeout. */
+/** `min_secrets_version` for a create or update body, when the app has a secrets version. */
+function secretsVersionOf(inputs: FlyMachineInputs): { min_secrets_version?: number } {
+  return inputs.minSecretsVersion === undefined ? {} : { min_secrets_version: inputs.minSecretsVersion };
+}
+
 async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyMachineInfo, action: "create" | "update") {
   const timeoutSeconds = inputs.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds;
   const deadline = client.now() + timeoutSeconds * 1000;
