@@ -4,6 +4,7 @@
  * requirements become Vercel DNS records, so HTTPS on the custom domain needs no manual step (D10).
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as vercel from "@pulumiverse/vercel";
 import type { EdgeConfig } from "../src/config/schema";
 import { FlyCertificate } from "../src/providers/fly";
@@ -23,7 +24,10 @@ export interface EdgeArgs {
   fly: { "unified-api"?: FlyEndpoint; "agno-bridge"?: FlyEndpoint; "agent-ui"?: FlyEndpoint };
   /** Plain environment variables for the Vercel UI, e.g. the public API and bridge URLs. */
   uiEnv: Record<string, pulumi.Input<string>>;
-  /** Secret environment variables for the Vercel UI; always `sensitive`. */
+  /**
+   * Secret environment variables for the Vercel UI, for production only and always `sensitive`.
+   * Preview deployments get a generated value of their own for each.
+   */
   uiSecrets: Record<string, pulumi.Input<string>>;
   flyApiToken: pulumi.Input<string>;
   flyApiUrl?: string;
@@ -80,14 +84,25 @@ export class Edge extends pulumi.ComponentResource {
     hostnames.forEach((domain) => new vercel.ProjectDomain(`${name}-ui-domain-${domain}`, { projectId: project.id, domain, teamId }, { parent: this }));
     this.urls["agent-ui"] = hostnames.length > 0 ? pulumi.output(`https://${hostnames[0]}`) : pulumi.output(`https://${edge.vercelProject.name}.vercel.app`);
 
-    const targets = ["production", "preview"];
+    const sensitive = edge.vercelProject.publicEnvSensitive;
     for (const [key, value] of Object.entries(args.uiEnv)) {
-      new vercel.ProjectEnvironmentVariable(`${name}-ui-env-${key}`, { projectId: project.id, key, value, targets, sensitive: false, teamId }, { parent: this });
+      new vercel.ProjectEnvironmentVariable(
+        `${name}-ui-env-${key}`,
+        { projectId: project.id, key, value, targets: ["production", "preview"], sensitive, teamId },
+        { parent: this },
+      );
     }
+    // A preview builds any branch's code, so it never sees a production secret: it gets its own.
     for (const [key, value] of Object.entries(args.uiSecrets)) {
       new vercel.ProjectEnvironmentVariable(
         `${name}-ui-env-${key}`,
-        { projectId: project.id, key, value: pulumi.secret(value), targets, sensitive: true, teamId },
+        { projectId: project.id, key, value: pulumi.secret(value), targets: ["production"], sensitive: true, teamId },
+        { parent: this },
+      );
+      const previewValue = new random.RandomPassword(`${name}-ui-preview-${key}`, { length: 40, special: false }, { parent: this }).result;
+      new vercel.ProjectEnvironmentVariable(
+        `${name}-ui-env-${key}-preview`,
+        { projectId: project.id, key, value: previewValue, targets: ["preview"], sensitive: true, teamId },
         { parent: this },
       );
     }

@@ -52,7 +52,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
         "agno-bridge": ["dev-bridge.sophia-intel.ai"],
       },
       dnsTtl: 300,
-      vercelProject: { name: "sophia-agent-ui-dev", repoType: "github", framework: "nextjs" },
+      vercelProject: { name: "sophia-agent-ui-dev", repoType: "github", framework: "nextjs", publicEnvSensitive: true },
     },
     /** The seed's usage: 9 am–6 pm on weekdays (≈195 h a month) and 10 GPU-hours a month. */
     cost: { activeHoursPerWeek: 45, extraMachineShare: 1, onDemandGpuHours: 10, rootfsGb: 1, vercelSeats: 1 },
@@ -97,7 +97,10 @@ export const profiles: Record<ProfileName, ProfileData> = {
         "agno-bridge": ["bridge.sophia-intel.ai"],
       },
       dnsTtl: 60,
-      vercelProject: { name: "sophia-agent-ui", repo: "sophia-intel/sophia-agent-ui", repoType: "github", framework: "nextjs" },
+      // publicEnvSensitive: the URLs are public anyway (Next.js puts them in the browser bundle), so
+      // hiding them in Vercel's dashboard costs nothing, and it never fails on a team that enforces
+      // sensitive variables. Set false to read them in the dashboard.
+      vercelProject: { name: "sophia-agent-ui", repo: "sophia-intel/sophia-agent-ui", repoType: "github", framework: "nextjs", publicEnvSensitive: true },
     },
     /** Minimum machines and standing GPUs run all month; machines above the minimum a quarter of it. */
     cost: { activeHoursPerWeek: 168, extraMachineShare: 0.25, onDemandGpuHours: 0, rootfsGb: 1, vercelSeats: 1 },

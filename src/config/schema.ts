@@ -160,6 +160,11 @@ const edgeSchema = strictObject({
     repoType: z.enum(["github", "gitlab", "bitbucket"]),
     rootDirectory: z.string().optional(),
     framework: z.string().min(1),
+    /**
+     * Whether the UI's public variables (NEXT_PUBLIC_*, the API and bridge URLs) are created as
+     * Vercel "sensitive" variables. Teams that enforce sensitive variables refuse any other kind.
+     */
+    publicEnvSensitive: z.boolean(),
   }),
 });
 
