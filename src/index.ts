@@ -74,6 +74,7 @@ async function main() {
     privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
     gpuStandingNodes: gpu.instances.length,
     gpuReadiness: config.gpu.readiness,
+    gpuInstanceType: config.gpu.instanceType,
   };
 }
 

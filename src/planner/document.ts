@@ -42,6 +42,8 @@ export interface ServiceSummary {
 export interface GpuSummary {
   /** "dial-out" (nodes report to unified-api) or "ssh" (pulumi up checks them), or null without a pool. */
   readiness: string | null;
+  /** The pool's instance type and its architecture, which on-demand workers share; null without a pool. */
+  pool: { instanceType: string; architecture: string } | null;
   nodes: { name: string; instanceType: string; region: string; architecture: string }[];
 }
 

@@ -96,10 +96,20 @@ const READINESS_TEXT: Record<string, string> = {
 const GPU_HEADERS = ["node", "type", "region", "arch"];
 const gpuRows = (gpu: GpuSummary) => gpu.nodes.map((n) => [n.name, n.instanceType, n.region, n.architecture]);
 
-/** Readiness mode, then one row per standing node with its architecture (the worker image must run on it). */
-export function renderGpu(gpu: GpuSummary): string {
+/** How readiness is known and which architecture the workers have. */
+function gpuPoolLines(gpu: GpuSummary): string[] {
   const readiness = gpu.readiness === null ? "—" : (READINESS_TEXT[gpu.readiness] ?? gpu.readiness);
-  return [`Readiness: ${readiness}`, ...(gpu.nodes.length === 0 ? ["No standing nodes (on demand only)."] : table(GPU_HEADERS, gpuRows(gpu)))].join("\n");
+  return [
+    `Readiness: ${readiness}`,
+    ...(gpu.pool ? [`Workers: ${gpu.pool.instanceType} (${gpu.pool.architecture}); the worker image must run on ${gpu.pool.architecture}`] : []),
+  ];
+}
+
+const NO_STANDING_NODES = "No standing nodes (on demand only).";
+
+/** The pool's lines, then one row per standing node with its architecture. */
+export function renderGpu(gpu: GpuSummary): string {
+  return [...gpuPoolLines(gpu), ...(gpu.nodes.length === 0 ? [NO_STANDING_NODES] : table(GPU_HEADERS, gpuRows(gpu)))].join("\n");
 }
 
 export function renderTerminal(doc: PlanDocument): string {
@@ -157,9 +167,9 @@ export function renderMarkdown(doc: PlanDocument): string {
     "",
     "## GPU pool",
     "",
-    `Readiness: ${doc.gpu.readiness === null ? "—" : (READINESS_TEXT[doc.gpu.readiness] ?? doc.gpu.readiness)}`,
+    gpuPoolLines(doc.gpu).join("  \n"),
     "",
-    doc.gpu.nodes.length === 0 ? "No standing nodes (on demand only)." : mdTableOf(GPU_HEADERS, gpuRows(doc.gpu)),
+    doc.gpu.nodes.length === 0 ? NO_STANDING_NODES : mdTableOf(GPU_HEADERS, gpuRows(doc.gpu)),
     "",
     "## Architecture",
     "",

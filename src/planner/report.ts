@@ -56,7 +56,12 @@ export function summarizeGpu(resources: RecordedResource[], outputs: Record<stri
       const instanceType = String(r.inputs.instanceType);
       return { name: String(r.inputs.name ?? r.name), instanceType, region: String(r.inputs.region), architecture: gpuArchitecture(instanceType) };
     });
-  return { readiness: typeof outputs.gpuReadiness === "string" ? outputs.gpuReadiness : null, nodes };
+  const poolType = typeof outputs.gpuInstanceType === "string" ? outputs.gpuInstanceType : undefined;
+  return {
+    readiness: typeof outputs.gpuReadiness === "string" ? outputs.gpuReadiness : null,
+    pool: poolType === undefined ? null : { instanceType: poolType, architecture: gpuArchitecture(poolType) },
+    nodes,
+  };
 }
 
 /** `config` is the stack config the program ran with; it supplies the cost assumptions. */

@@ -30,6 +30,13 @@ describe("npm run plan", () => {
     expect(result.stdout).toMatch(/"\[secret\]"/);
   });
 
+  it("shows prod's GPU readiness mode and each GPU node's architecture", () => {
+    const result = plan(["--stack", "prod"]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Readiness: dial-out: nodes report to unified-api/m);
+    for (const i of [0, 1, 2]) expect(result.stdout).toMatch(new RegExp(`^sophia-prod-gpu-${i} +gpu_1x_gh200 +us-west-1 +arm64$`, "m"));
+  });
+
   it("writes plan/<stack>.json and plan/<stack>.md", () => {
     const result = plan(["--stack", "dev"]);
     expect(result.status, result.stderr).toBe(0);
