@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { assertGpuCapacity, assertOperatorCidrs, firewallRules, readinessScript, standingNodeName, workerPublishAddress } from "../../components/gpu-pool";
+import { assertGpuCapacity, assertOperatorCidrs, firewallRules, readinessScript, standingNodeName, workerImageFor, workerPublishAddress } from "../../components/gpu-pool";
 import { IDLE_SAMPLES, NODE_ENDPOINTS, onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInput } from "../../components/gpu-user-data";
 import { parseStackConfig, type GpuConfig } from "../../src/config";
 import { lambdaClient, setLambdaClientOverrides } from "../../src/providers/lambda";
@@ -99,6 +99,22 @@ describe("assertOperatorCidrs", () => {
 
   it("does not care without standing nodes, which get no SSH check", () => {
     expect(() => assertOperatorCidrs({ standing: 0, readiness: "ssh", sshAllowedCidrs: ["203.0.113.10/32"] })).not.toThrow();
+  });
+});
+
+describe("workerImageFor", () => {
+  const perArch = { arm64: "ghcr.io/o/worker:1-arm64", x86_64: "ghcr.io/o/worker:1-amd64" };
+
+  it("gives GH200 nodes the arm64 image", () => {
+    expect(workerImageFor({ instanceType: "gpu_1x_gh200", workerImage: perArch })).toBe(perArch.arm64);
+  });
+
+  it("gives A100 nodes the x86_64 image", () => {
+    expect(workerImageFor({ instanceType: "gpu_1x_a100", workerImage: perArch })).toBe(perArch.x86_64);
+  });
+
+  it("uses a multi-arch reference on every architecture", () => {
+    expect(workerImageFor({ instanceType: "gpu_1x_gh200", workerImage: "ghcr.io/o/worker:1" })).toBe("ghcr.io/o/worker:1");
   });
 });
 
