@@ -4,6 +4,7 @@
  * requirements become Vercel DNS records, so HTTPS on the custom domain needs no manual step (D10).
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as vercel from "@pulumiverse/vercel";
 import type { EdgeConfig } from "../src/config/schema";
 import { FlyCertificate } from "../src/providers/fly";
@@ -26,7 +27,7 @@ export interface VercelUi {
   service: string;
   /** Plain environment variables, e.g. the public URLs it calls. */
   env: Record<string, pulumi.Input<string>>;
-  /** Secret environment variables; always `sensitive`. */
+  /** Secret environment variables, for production only and always `sensitive`; previews get a generated value of their own. */
   secrets: Record<string, pulumi.Input<string>>;
 }
 
@@ -91,14 +92,25 @@ export class Edge extends pulumi.ComponentResource {
     hostnames.forEach((domain) => new vercel.ProjectDomain(`${name}-ui-domain-${domain}`, { projectId: project.id, domain, teamId }, { parent: this }));
     this.urls[ui.service] = hostnames.length > 0 ? pulumi.output(`https://${hostnames[0]}`) : pulumi.output(`https://${edge.vercelProject.name}.vercel.app`);
 
-    const targets = ["production", "preview"];
+    const sensitive = edge.vercelProject.publicEnvSensitive;
     for (const [key, value] of Object.entries(ui.env)) {
-      new vercel.ProjectEnvironmentVariable(`${name}-ui-env-${key}`, { projectId: project.id, key, value, targets, sensitive: false, teamId }, { parent: this });
+      new vercel.ProjectEnvironmentVariable(
+        `${name}-ui-env-${key}`,
+        { projectId: project.id, key, value, targets: ["production", "preview"], sensitive, teamId },
+        { parent: this },
+      );
     }
+    // A preview builds any branch's code, so it never sees a production secret: it gets its own.
     for (const [key, value] of Object.entries(ui.secrets)) {
       new vercel.ProjectEnvironmentVariable(
         `${name}-ui-env-${key}`,
-        { projectId: project.id, key, value: pulumi.secret(value), targets, sensitive: true, teamId },
+        { projectId: project.id, key, value: pulumi.secret(value), targets: ["production"], sensitive: true, teamId },
+        { parent: this },
+      );
+      const previewValue = new random.RandomPassword(`${name}-ui-preview-${key}`, { length: 40, special: false }, { parent: this }).result;
+      new vercel.ProjectEnvironmentVariable(
+        `${name}-ui-env-${key}-preview`,
+        { projectId: project.id, key, value: previewValue, targets: ["preview"], sensitive: true, teamId },
         { parent: this },
       );
     }

@@ -47,7 +47,8 @@ export interface FlyServiceSpec {
   /** Public services get shared IPv4 + IPv6 and force HTTPS; private ones a Flycast address only (D5). */
   reach: "public" | "private";
   /** One volume per machine, in the machine's region (D7). */
-  volume?: { sizeGb: number; mountPath: string; snapshotRetentionDays: number; protect: boolean };
+  /** `protect` guards against destroy; `retain` keeps the volume when Pulumi deletes or replaces it. */
+  volume?: { sizeGb: number; mountPath: string; snapshotRetentionDays: number; protect: boolean; retain: boolean };
 }
 
 /** A pinned image, or a build pushed to registry.fly.io/<app>. */
@@ -84,6 +85,8 @@ export function normalizeFlyService(input: {
   defaults: { port?: number; extraPorts?: ServicePort[]; healthPath?: string; mountPath?: string; reach: "public" | "private" };
   snapshotRetentionDays: number;
   protectVolumes: boolean;
+  /** Keep volumes (and their app) when they leave the program; independent of protectVolumes. */
+  retainVolumes: boolean;
 }): FlyServiceSpec {
   const { service, config, defaults } = input;
   const where = `sophia:services.${service}`;
@@ -113,7 +116,7 @@ export function normalizeFlyService(input: {
     volume:
       config.volumeGb === undefined || defaults.mountPath === undefined
         ? undefined
-        : { sizeGb: config.volumeGb, mountPath: defaults.mountPath, snapshotRetentionDays: input.snapshotRetentionDays, protect: input.protectVolumes },
+        : { sizeGb: config.volumeGb, mountPath: defaults.mountPath, snapshotRetentionDays: input.snapshotRetentionDays, protect: input.protectVolumes, retain: input.retainVolumes },
   };
 }
 
@@ -194,8 +197,11 @@ export class FlyService extends pulumi.ComponentResource {
     const connection = { apiToken: args.apiToken, apiUrl: args.apiUrl };
 
     // Deleting an app deletes its volumes, so an app holding protected data is protected too (D7).
-    const keepData = spec.volume?.protect ?? false;
-    this.app = new FlyApp(`${name}-app`, { name: spec.appName, org: spec.org, ...connection }, { parent: this, protect: keepData, retainOnDelete: keepData });
+    this.app = new FlyApp(
+      `${name}-app`,
+      { name: spec.appName, org: spec.org, ...connection },
+      { parent: this, protect: spec.volume?.protect ?? false, retainOnDelete: spec.volume?.retain ?? false },
+    );
     const app = this.app.name;
 
     const ipTypes = spec.reach === "public" ? (["shared_v4", "v6"] as const) : (["private_v6"] as const);
@@ -261,6 +267,7 @@ export class FlyService extends pulumi.ComponentResource {
             waitForChecks,
             checksOnCreate: args.checksOnCreate ?? true,
             releaseAfter: releaseAfter(spec.strategy, machineNames),
+            minSecretsVersion: secretsVersion,
             ...connection,
           },
           { parent: this, dependsOn: [...(secrets ? [secrets] : []), ...ips] },
@@ -323,8 +330,9 @@ export class FlyService extends pulumi.ComponentResource {
         compute: spec.guest,
         ...connection,
       },
-      // In prod the data outlives the program: protected from destroy and kept when removed (D7).
-      { parent: this, protect: volume.protect, retainOnDelete: volume.protect },
+      // In prod the data outlives the program (D7). Retention does not follow `protect`, so an
+      // update that un-protects and replaces (e.g. a region change) leaves the old volume in place.
+      { parent: this, protect: volume.protect, retainOnDelete: volume.retain },
     );
   }
 }

@@ -1,11 +1,18 @@
 /**
  * GpuPool: the Lambda Labs side of Sophia (D9). An SSH key, a filesystem in the pool's region, a
- * firewall ruleset, the standing nodes with a readiness check, and the launch template the
- * unified API uses to start identical on-demand workers.
+ * firewall ruleset, the standing nodes, the pool token they report readiness with, and the launch
+ * template the unified API uses to start identical on-demand workers.
+ *
+ * Readiness: by default ("dial-out") each node reports itself to the unified API with the pool
+ * token, the firewall admits no inbound SSH, and `pulumi up` waits only for Lambda to call the
+ * instance active; the API knows which nodes are ready. With readiness "ssh", `pulumi up` also
+ * checks each node over SSH from the fixed deploy address the firewall admits.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { GpuConfig } from "../src/config/schema";
+import { gpuArchitecture, type GpuArchitecture } from "../src/platform";
 import {
   checkCapacity,
   INSTANCE_GONE_STATUSES,
@@ -14,7 +21,6 @@ import {
   LambdaFirewallRuleset,
   LambdaInstance,
   LambdaSshKey,
-  resolveApiUrl,
   type FirewallRuleArgs,
 } from "../src/providers/lambda";
 import { onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInput } from "./gpu-user-data";
@@ -30,6 +36,10 @@ export interface GpuPoolArgs {
   apiUrl?: string;
   /** URL the workers call home to. */
   callbackUrl: pulumi.Input<string>;
+  /** Keep the models filesystem when it leaves the program (prod). @default false */
+  retainFilesystem?: boolean;
+  /** Protect the models filesystem from `pulumi destroy`. @default false */
+  protectFilesystem?: boolean;
 }
 
 /** What the API's orchestrator needs to launch a worker identical to the standing ones. */
@@ -40,15 +50,30 @@ export interface LaunchTemplate {
   fileSystemNames: string[];
   firewallRulesetId: string;
   userData: string;
+  /** CPU architecture of the instance type; the worker image must run on it. */
+  architecture: GpuArchitecture;
   maxInstances: number;
   idleMinutes: number;
 }
 
+/** The worker image for the pool's architecture: the one multi-arch reference, or the per-arch entry. */
+export function workerImageFor(gpu: Pick<GpuConfig, "workerImage" | "instanceType">): string {
+  if (typeof gpu.workerImage === "string") return gpu.workerImage;
+  const arch = gpuArchitecture(gpu.instanceType);
+  const image = gpu.workerImage[arch];
+  if (image === undefined) throw new Error(`sophia:gpu.workerImage.${arch} is missing: ${gpu.instanceType} nodes are ${arch}`);
+  return image;
+}
 
-/** Default deny: SSH from the operator CIDRs, the worker port only from configured sources. */
-export function firewallRules(gpu: GpuConfig): FirewallRuleArgs[] {
+
+/**
+ * Default deny. SSH only with readiness "ssh", and then only from the deploy address; the worker
+ * port only from configured sources. Dial-out readiness needs no inbound rule at all.
+ */
+export function firewallRules(gpu: Pick<GpuConfig, "readiness" | "sshAllowedCidrs" | "workerSources" | "workerPort">): FirewallRuleArgs[] {
+  const sshSources = gpu.readiness === "ssh" ? gpu.sshAllowedCidrs : [];
   return [
-    ...gpu.sshAllowedCidrs.map((cidr) => ({ protocol: "tcp" as const, portRange: [22, 22] as [number, number], sourceNetwork: cidr, description: "SSH for the readiness check" })),
+    ...sshSources.map((cidr) => ({ protocol: "tcp" as const, portRange: [22, 22] as [number, number], sourceNetwork: cidr, description: "SSH for the readiness check" })),
     ...gpu.workerSources.map((cidr) => ({
       protocol: "tcp" as const,
       portRange: [gpu.workerPort, gpu.workerPort] as [number, number],
@@ -66,34 +91,43 @@ export function workerPublishAddress(gpu: Pick<GpuConfig, "workerSources">): Wor
 export const GPU_POOL_TYPE = "sophia:gpu:Pool";
 
 export class GpuPool extends pulumi.ComponentResource {
-  /** JSON launch template, a Pulumi secret because its user_data carries the Lambda key. */
+  /** JSON launch template, a Pulumi secret because its user_data carries the pool token. */
   readonly launchTemplate: pulumi.Output<string>;
+  /** The token nodes present to the API's node endpoints; the API gets it as GPU_POOL_TOKEN. */
+  readonly poolToken: pulumi.Output<string>;
   readonly instances: LambdaInstance[] = [];
 
   constructor(name: string, args: GpuPoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super(GPU_POOL_TYPE, name, {}, opts);
     const { gpu } = args;
     const access = { apiKey: args.apiKey, apiUrl: args.apiUrl };
-    // Where the providers send their calls (input, then LAMBDA_API_URL, then Lambda's), so the
-    // watchdog terminates through the same endpoint that launched the worker.
-    const lambdaApiUrl = resolveApiUrl(args.apiUrl);
+    const architecture = gpuArchitecture(gpu.instanceType);
+    // Per pool, never the Lambda key: a node that leaks it can at most report or release itself.
+    this.poolToken = new random.RandomPassword(`${name}-pool-token`, { length: 40, special: false }, { parent: this }).result;
 
     const sshKey = new LambdaSshKey(`${name}-ssh-key`, { name: `${args.namePrefix}-gpu`, ...access }, { parent: this });
-    const filesystem = new LambdaFilesystem(`${name}-fs-${gpu.region}`, { name: `${args.namePrefix}-models`, region: gpu.region, ...access }, { parent: this });
+    const filesystem = new LambdaFilesystem(`${name}-fs-${gpu.region}`, { name: `${args.namePrefix}-models`, region: gpu.region, ...access },
+      // The models live here: in prod the filesystem outlives the program (see README, "Data the stack keeps").
+      { parent: this, protect: args.protectFilesystem ?? false, retainOnDelete: args.retainFilesystem ?? false },
+    );
     const firewall = new LambdaFirewallRuleset(
       `${name}-firewall`,
       { name: `${args.namePrefix}-gpu`, region: gpu.region, rules: firewallRules(gpu), ...access },
       { parent: this },
     );
 
-    const worker = pulumi.all([filesystem.mountPoint, args.callbackUrl]).apply(
-      ([mount, apiUrl]): WorkerUserDataInput => ({
-        workerImage: gpu.workerImage,
-        workerPort: gpu.workerPort,
-        publishAddress: workerPublishAddress(gpu),
-        filesystemMount: mount,
-        apiUrl,
-      }),
+    const worker = pulumi.secret(
+      pulumi.all([filesystem.mountPoint, args.callbackUrl, this.poolToken]).apply(
+        ([mount, apiUrl, poolToken]): WorkerUserDataInput => ({
+          workerImage: workerImageFor(gpu),
+          architecture,
+          workerPort: gpu.workerPort,
+          publishAddress: workerPublishAddress(gpu),
+          filesystemMount: mount,
+          apiUrl,
+          poolToken,
+        }),
+      ),
     );
 
     for (let i = 0; i < gpu.standing; i++) {
@@ -106,30 +140,31 @@ export class GpuPool extends pulumi.ComponentResource {
           fileSystemNames: [filesystem.name],
           firewallRulesetId: firewall.id,
           name: standingNodeName(args.namePrefix, i),
-          tags: { "sophia-pool": args.namePrefix, "sophia-role": "standing" },
+          tags: { "sophia-pool": args.namePrefix, "sophia-role": "standing", "sophia-arch": architecture },
           userData: worker.apply(standingUserData),
           ...access,
         },
         { parent: this },
       );
       this.instances.push(instance);
-      this.checkReadiness(`${name}-node-${i}-ready`, instance, sshKey, gpu.workerPort);
+      if (gpu.readiness === "ssh") this.checkReadiness(`${name}-node-${i}-ready`, instance, sshKey, gpu.workerPort);
     }
 
     const template = pulumi
-      .all([sshKey.name, filesystem.name, firewall.id, worker, pulumi.secret(args.apiKey)])
-      .apply(([sshKeyName, fsName, rulesetId, input, apiKey]): LaunchTemplate => ({
+      .all([sshKey.name, filesystem.name, firewall.id, worker])
+      .apply(([sshKeyName, fsName, rulesetId, input]): LaunchTemplate => ({
         instanceType: gpu.instanceType,
         region: gpu.region,
         sshKeyName,
         fileSystemNames: [fsName],
         firewallRulesetId: rulesetId,
-        userData: onDemandUserData({ ...input, idleMinutes: gpu.idleMinutes, lambdaApiUrl }, apiKey),
+        userData: onDemandUserData({ ...input, idleMinutes: gpu.idleMinutes }),
+        architecture,
         maxInstances: gpu.maxInstances - gpu.standing,
         idleMinutes: gpu.idleMinutes,
       }));
     this.launchTemplate = pulumi.secret(template.apply((t) => JSON.stringify(t)));
-    this.registerOutputs({ launchTemplate: this.launchTemplate });
+    this.registerOutputs({ launchTemplate: this.launchTemplate, poolToken: this.poolToken });
   }
 
   /** nvidia-smi and the worker's health endpoint over SSH; a failure fails the update with the node's output. */
@@ -167,11 +202,11 @@ export function readinessScript(port: number): string {
 const DOCUMENTATION_RANGES = ["192.0.2.", "198.51.100.", "203.0.113."];
 
 /**
- * Before a real deploy: the standing nodes' readiness check needs SSH from where `pulumi up`
- * runs, so an example address left in the stack file would launch GPUs that can never be checked.
+ * Before a real deploy with readiness "ssh": the check needs SSH from where `pulumi up` runs, so
+ * an example address left in the stack file would launch GPUs that can never be checked.
  */
-export function assertOperatorCidrs(gpu: Pick<GpuConfig, "standing" | "sshAllowedCidrs">): void {
-  if (gpu.standing === 0) return;
+export function assertOperatorCidrs(gpu: Pick<GpuConfig, "standing" | "sshAllowedCidrs" | "readiness">): void {
+  if (gpu.standing === 0 || gpu.readiness !== "ssh") return;
   const examples = gpu.sshAllowedCidrs.filter((cidr) => DOCUMENTATION_RANGES.some((range) => cidr.startsWith(range)));
   if (examples.length === 0) return;
   throw new Error(

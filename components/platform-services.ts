@@ -105,6 +105,7 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
         defaults: definition,
         snapshotRetentionDays: config.volumes.snapshotRetentionDays,
         protectVolumes: config.volumes.protect,
+        retainVolumes: config.volumes.retainOnDelete,
       });
       const ref = service.image ?? definition.image;
       let image: ImageSource;

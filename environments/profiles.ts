@@ -28,15 +28,17 @@ export const profiles: Record<ProfileName, ProfileData> = {
       "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 256, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
       "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 512, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
     },
-    volumes: { snapshotRetentionDays: 5, protect: false },
+    volumes: { snapshotRetentionDays: 5, protect: false, retainOnDelete: false },
     gpu: {
       instanceType: "gpu_1x_a100",
       region: "us-west-1",
       standing: 0,
       maxInstances: 1,
       idleMinutes: 15,
+      // One multi-arch reference (linux/amd64 + linux/arm64): dev's A100 is x86_64, prod's GH200 arm64.
       workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
       workerPort: 8000,
+      readiness: "dial-out",
       sshAllowedCidrs: [],
       workerSources: [],
     },
@@ -50,7 +52,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
         "agno-bridge": ["dev-bridge.sophia-intel.ai"],
       },
       dnsTtl: 300,
-      vercelProject: { name: "sophia-agent-ui-dev", repoType: "github", framework: "nextjs" },
+      vercelProject: { name: "sophia-agent-ui-dev", repoType: "github", framework: "nextjs", publicEnvSensitive: true },
     },
     /** The seed's usage: 9 am–6 pm on weekdays (≈195 h a month) and 10 GPU-hours a month. */
     cost: { activeHoursPerWeek: 45, extraMachineShare: 1, onDemandGpuHours: 10, rootfsGb: 1, vercelSeats: 1 },
@@ -72,15 +74,18 @@ export const profiles: Record<ProfileName, ProfileData> = {
       "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 8, ...prodAutoscale, strategy: "bluegreen", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 6, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
     },
-    volumes: { snapshotRetentionDays: 14, protect: true },
+    // Retention is its own switch: un-protecting never lets an update delete the data as well.
+    volumes: { snapshotRetentionDays: 14, protect: true, retainOnDelete: true },
     gpu: {
       instanceType: "gpu_1x_gh200",
       region: "us-west-1",
       standing: 3,
       maxInstances: 6,
       idleMinutes: 15,
+      // One multi-arch reference (linux/amd64 + linux/arm64): dev's A100 is x86_64, prod's GH200 arm64.
       workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
       workerPort: 8000,
+      readiness: "dial-out",
       sshAllowedCidrs: [],
       workerSources: [],
     },
@@ -94,7 +99,10 @@ export const profiles: Record<ProfileName, ProfileData> = {
         "agno-bridge": ["bridge.sophia-intel.ai"],
       },
       dnsTtl: 60,
-      vercelProject: { name: "sophia-agent-ui", repo: "sophia-intel/sophia-agent-ui", repoType: "github", framework: "nextjs" },
+      // publicEnvSensitive: the URLs are public anyway (Next.js puts them in the browser bundle), so
+      // hiding them in Vercel's dashboard costs nothing, and it never fails on a team that enforces
+      // sensitive variables. Set false to read them in the dashboard.
+      vercelProject: { name: "sophia-agent-ui", repo: "sophia-intel/sophia-agent-ui", repoType: "github", framework: "nextjs", publicEnvSensitive: true },
     },
     /** Minimum machines and standing GPUs run all month; machines above the minimum a quarter of it. */
     cost: { activeHoursPerWeek: 168, extraMachineShare: 0.25, onDemandGpuHours: 0, rootfsGb: 1, vercelSeats: 1 },

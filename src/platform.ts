@@ -39,3 +39,15 @@ export const FLY_MEMORY_PER_CPU_MB = {
 
 /** Fly refuses to suspend machines with more memory than this. */
 export const FLY_SUSPEND_MAX_MEMORY_MB = 2048;
+
+/** How the stack learns that a standing GPU node is ready (see README, "GPU readiness"). */
+export const GPU_READINESS_MODES = ["dial-out", "ssh"] as const;
+export type GpuReadinessMode = (typeof GPU_READINESS_MODES)[number];
+
+/** CPU architecture of a Lambda instance type: GH200 is Grace (arm64), the others x86_64 hosts. */
+export type GpuArchitecture = "arm64" | "x86_64";
+const ARM64_INSTANCE_TYPES: readonly string[] = ["gpu_1x_gh200"];
+export function gpuArchitecture(instanceType: string): GpuArchitecture {
+  return ARM64_INSTANCE_TYPES.includes(instanceType) ? "arm64" : "x86_64";
+}
+

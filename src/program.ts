@@ -46,6 +46,8 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     apiKey: secrets.lambdaApiKey,
     apiUrl: config.lambdaApiUrl,
     callbackUrl: publicUrl(config, launcher.spec),
+    protectFilesystem: config.volumes.protect,
+    retainFilesystem: config.volumes.retainOnDelete,
   });
   const accessKeys = createAccessKeys(definitions);
   const services = createPlatformServices({
@@ -54,7 +56,7 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     secrets,
     accessKeys,
     flyApiToken,
-    extraSecrets: { [launcher.definition.name]: { [launcher.definition.gpuLaunchTemplateEnv!]: gpu.launchTemplate } },
+    extraSecrets: { [launcher.definition.name]: { [launcher.definition.gpuLaunchTemplateEnv!]: gpu.launchTemplate, GPU_POOL_TOKEN: gpu.poolToken } },
   });
 
   const publicOnFly = plan.fly.filter((p) => p.spec.reach === "public");
@@ -85,5 +87,7 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     publicUrls: edge.urls,
     privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
     gpuStandingNodes: gpu.instances.length,
+    gpuReadiness: config.gpu.readiness,
+    gpuInstanceType: config.gpu.instanceType,
   };
 }

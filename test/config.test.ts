@@ -5,7 +5,7 @@ import { nearestName } from "../src/config/nearest";
 import { profiles } from "../environments/profiles";
 
 const dev = { profile: "single-user-lax" };
-const prod = { profile: "enterprise-multi-region", gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } };
+const prod = { profile: "enterprise-multi-region" };
 
 /** Parses and returns the error message, failing the test if parsing succeeds. */
 function errorOf(overrides: Record<string, unknown>): string {
@@ -170,7 +170,21 @@ describe("bad input is rejected with the path, the value and the fix", () => {
   });
 
   it("a CPU count Fly does not sell is rejected", () => {
-    expect(errorOf({ ...dev, services: { "agent-ui": { cpus: 3 } } })).toMatch(/cpus: 3 is not a Fly CPU count; use one of 1, 2, 4, 8, 16/);
+    expect(errorOf({ ...dev, services: { "agent-ui": { cpus: 3 } } })).toMatch(/cpus: Fly does not sell shared-cpu-3x; shared CPUs come in 1, 2, 4, 8/);
+  });
+
+  it("16 shared CPUs are rejected: shared stops at 8", () => {
+    expect(errorOf({ ...dev, services: { "agent-ui": { cpus: 16, memoryMb: 4096 } } })).toMatch(
+      /sophia:services\.agent-ui\.cpus: Fly does not sell shared-cpu-16x; shared CPUs come in 1, 2, 4, 8 \(for more, use cpuKind "performance"\)/,
+    );
+  });
+
+  it("16 performance CPUs are accepted", () => {
+    expect(() => parseStackConfig({ ...dev, services: { "agent-ui": { cpuKind: "performance", cpus: 16, memoryMb: 32768 } } }, "dev")).not.toThrow();
+  });
+
+  it("a volume above Fly's maximum is rejected with the allowed range", () => {
+    expect(errorOf({ ...dev, services: { weaviate: { volumeGb: 501 } } })).toMatch(/sophia:services\.weaviate\.volumeGb: Fly volumes are at most 500 GB; allowed 1–500/);
   });
 
   it("memory outside the CPU's range is rejected with the range", () => {
@@ -197,8 +211,32 @@ describe("bad input is rejected with the path, the value and the fix", () => {
     expect(errorOf({ ...prod, gpu: { standing: 7 } })).toMatch(/sophia:gpu\.standing: 7 standing instances is more than maxInstances 6/);
   });
 
-  it("standing GPUs without an SSH source for the readiness check are rejected", () => {
-    expect(errorOf({ profile: "enterprise-multi-region" })).toMatch(/sophia:gpu\.sshAllowedCidrs: is empty, but 3 standing GPU nodes/);
+  it("prod's standing GPUs need no SSH source: readiness dials out by default", () => {
+    expect(parseStackConfig(prod, "prod").gpu).toMatchObject({ readiness: "dial-out", sshAllowedCidrs: [] });
+  });
+
+  it("SSH sources with dial-out readiness are rejected: the firewall opens no SSH then", () => {
+    expect(errorOf({ ...prod, gpu: { sshAllowedCidrs: ["34.82.10.7/32"] } })).toMatch(/sophia:gpu\.sshAllowedCidrs: lists \[34\.82\.10\.7\/32\], but readiness is "dial-out"/);
+  });
+
+  it("SSH readiness without a deploy address is rejected", () => {
+    expect(errorOf({ ...prod, gpu: { readiness: "ssh" } })).toMatch(/sophia:gpu\.sshAllowedCidrs: is empty, but readiness "ssh" checks 3 standing GPU nodes/);
+  });
+
+  it("SSH readiness open to the world (/0) is rejected", () => {
+    expect(errorOf({ ...prod, gpu: { readiness: "ssh", sshAllowedCidrs: ["0.0.0.0/0"] } })).toMatch(/sophia:gpu\.sshAllowedCidrs\[0\]: "0\.0\.0\.0\/0" opens SSH to the whole internet/);
+  });
+
+  it("SSH readiness from a wide range is rejected", () => {
+    expect(errorOf({ ...prod, gpu: { readiness: "ssh", sshAllowedCidrs: ["10.0.0.0/8"] } })).toMatch(/"10\.0\.0\.0\/8" opens SSH to 2\^24 addresses/);
+  });
+
+  it("SSH readiness from a fixed address is accepted", () => {
+    expect(parseStackConfig({ ...prod, gpu: { readiness: "ssh", sshAllowedCidrs: ["34.82.10.7/32"] } }, "prod").gpu.readiness).toBe("ssh");
+  });
+
+  it("a per-arch worker image without the pool's architecture is rejected", () => {
+    expect(errorOf({ ...prod, gpu: { workerImage: { x86_64: "ghcr.io/o/w:1-amd64" } } })).toMatch(/sophia:gpu\.workerImage\.arm64: is missing: gpu_1x_gh200 nodes are arm64/);
   });
 
   it("an unknown GPU type lists the known types", () => {

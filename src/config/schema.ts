@@ -9,10 +9,13 @@
 import { z } from "zod";
 import { nearestName } from "./nearest";
 import {
-  FLY_CPU_COUNTS,
+  FLY_SOLD_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
   FLY_REGIONS,
   FLY_SUSPEND_MAX_MEMORY_MB,
+  FLY_VOLUME_GB,
+  GPU_READINESS_MODES,
+  gpuArchitecture,
   LAMBDA_INSTANCE_TYPES,
   LAMBDA_REGIONS,
 } from "../platform";
@@ -36,6 +39,7 @@ function strictObject<T extends z.ZodRawShape>(shape: T) {
 
 const flyRegion = z.enum(FLY_REGIONS);
 const wholeGb = z.number().int("must be a whole number of GB").positive("must be at least 1 GB");
+const volumeGb = wholeGb.max(FLY_VOLUME_GB.max, `Fly volumes are at most ${FLY_VOLUME_GB.max} GB; allowed 1–${FLY_VOLUME_GB.max}`);
 
 const buildSchema = strictObject({
   /** Docker build context, relative to the project directory. */
@@ -47,14 +51,12 @@ const buildSchema = strictObject({
 export const serviceSchema = strictObject({
   /** Fly CPU class. */
   cpuKind: z.enum(["shared", "performance"]),
-  /** vCPUs per machine. */
-  cpus: z.number().refine((n) => (FLY_CPU_COUNTS as readonly number[]).includes(n), {
-    error: (issue) => `${String(issue.input)} is not a Fly CPU count; use one of ${FLY_CPU_COUNTS.join(", ")}`,
-  }),
+  /** vCPUs per machine: shared 1, 2, 4 or 8; performance 1, 2, 4, 8 or 16. */
+  cpus: z.number().int("must be a whole number of CPUs"),
   /** Memory per machine in MB, a multiple of 256. */
   memoryMb: z.number().int().multipleOf(256, "must be a multiple of 256 MB"),
   /** Data volume per machine in GB; absent means the service is stateless. */
-  volumeGb: wholeGb.optional(),
+  volumeGb: volumeGb.optional(),
   /** Regions the service runs in. @default primary region for stateful services, all regions otherwise */
   regions: z.array(flyRegion).nonempty().optional(),
   /** Machines kept running in the primary region (Fly's min_machines_running). */
@@ -118,6 +120,15 @@ const cidr = z.string().superRefine((value, ctx) => {
   if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
 });
 
+/**
+ * A worker image: one multi-arch reference (an OCI index with linux/arm64 and linux/amd64), or a
+ * reference per architecture. GH200 nodes are arm64, the others x86_64 (src/platform.ts).
+ */
+const workerImageSchema = z.union([
+  z.string().min(1),
+  strictObject({ arm64: z.string().min(1).optional(), x86_64: z.string().min(1).optional() }),
+]);
+
 const gpuSchema = strictObject({
   /** Lambda instance type for standing and on-demand workers. */
   instanceType: z.enum(LAMBDA_INSTANCE_TYPES),
@@ -129,11 +140,17 @@ const gpuSchema = strictObject({
   maxInstances: z.number().int().min(0),
   /** Minutes without GPU work before an on-demand worker terminates itself. */
   idleMinutes: z.number().int().min(1),
-  /** Container image of the GPU worker. */
-  workerImage: z.string().min(1),
+  /** Container image of the GPU worker: multi-arch, or `{arm64, x86_64}` per architecture. */
+  workerImage: workerImageSchema,
   /** Port the worker serves on. */
   workerPort: z.number().int().min(1).max(65535),
-  /** CIDRs allowed to reach the workers over SSH: where `pulumi up` runs, for the readiness check. */
+  /**
+   * How a standing node's readiness is known. "dial-out": the node reports itself to unified-api
+   * with the pool token and no inbound port is open; `pulumi up` does not wait for it. "ssh":
+   * `pulumi up` checks each node over SSH from a fixed deploy address (sshAllowedCidrs).
+   */
+  readiness: z.enum(GPU_READINESS_MODES),
+  /** With readiness "ssh" only: the fixed egress address(es) of where `pulumi up` runs. */
   sshAllowedCidrs: z.array(cidr),
   /** CIDRs allowed to reach the worker port. Empty keeps it closed: workers dial out to the API. */
   workerSources: z.array(cidr),
@@ -164,14 +181,25 @@ const edgeSchema = strictObject({
     repoType: z.enum(["github", "gitlab", "bitbucket"]),
     rootDirectory: z.string().optional(),
     framework: z.string().min(1),
+    /**
+     * Whether the UI's public variables (NEXT_PUBLIC_*, the API and bridge URLs) are created as
+     * Vercel "sensitive" variables. Teams that enforce sensitive variables refuse any other kind.
+     */
+    publicEnvSensitive: z.boolean(),
   }),
 });
 
 const volumesSchema = strictObject({
   /** Days Fly keeps daily volume snapshots. */
   snapshotRetentionDays: z.number().int().min(1).max(60),
-  /** Protect data volumes from `pulumi destroy` and keep them when removed from the program. */
+  /** Protect data stores (volumes, their apps, the GPU models filesystem) from `pulumi destroy`. */
   protect: z.boolean(),
+  /**
+   * Keep data stores when they leave the program or are replaced: Pulumi forgets them, Fly and
+   * Lambda keep them. Separate from `protect`, so that un-protecting is a step of its own that
+   * cannot delete data in the same update (README, "Moving a stateful service").
+   */
+  retainOnDelete: z.boolean(),
 });
 
 const price = z.number().min(0, "must be a price in USD, 0 or more");
@@ -296,6 +324,11 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
     if (s.concurrency.softLimit > s.concurrency.hardLimit) {
       add(["services", name, "concurrency", "softLimit"], `${s.concurrency.softLimit} is more than hardLimit ${s.concurrency.hardLimit}`);
     }
+    const counts: readonly number[] = FLY_SOLD_CPU_COUNTS[s.cpuKind];
+    if (!counts.includes(s.cpus)) {
+      add(at("cpus"), `Fly does not sell ${s.cpuKind}-cpu-${s.cpus}x; ${s.cpuKind} CPUs come in ${counts.join(", ")}${s.cpuKind === "shared" ? ' (for more, use cpuKind "performance")' : ""}`);
+      continue;
+    }
     const perCpu = FLY_MEMORY_PER_CPU_MB[s.cpuKind];
     if (s.memoryMb < perCpu.min * s.cpus || s.memoryMb > perCpu.max * s.cpus) {
       add(at("memoryMb"), `${s.memoryMb} MB does not fit ${s.cpuKind}-cpu-${s.cpus}x; allowed ${perCpu.min * s.cpus}–${perCpu.max * s.cpus} MB`);
@@ -306,14 +339,37 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
     if (s.image !== undefined && s.build !== undefined) add(at("image"), `give either image or build, not both`);
   }
 
-  if (c.gpu.standing > 0 && c.gpu.sshAllowedCidrs.length === 0) {
-    add(["gpu", "sshAllowedCidrs"], `is empty, but ${c.gpu.standing} standing GPU nodes get a readiness check over SSH from where \`pulumi up\` runs; add that egress address as a CIDR (e.g. "203.0.113.7/32")`);
-  }
+  checkGpu(c, add);
   if (c.gpu.standing > c.gpu.maxInstances) {
     add(["gpu", "standing"], `${c.gpu.standing} standing instances is more than maxInstances ${c.gpu.maxInstances}; raise sophia:gpu.maxInstances or lower standing`);
   }
 
   checkEdge(c, add);
+}
+
+/** Prefixes shorter than this are not "a fixed deploy address": /0 is the whole internet. */
+export const SSH_MIN_PREFIX = 24;
+
+function checkGpu(c: StackConfig, add: (path: (string | number)[], message: string) => void): void {
+  const gpu = c.gpu;
+  if (gpu.readiness === "dial-out" && gpu.sshAllowedCidrs.length > 0) {
+    add(["gpu", "sshAllowedCidrs"], `lists [${gpu.sshAllowedCidrs.join(", ")}], but readiness is "dial-out", where the firewall admits no inbound SSH; remove sshAllowedCidrs, or set sophia:gpu.readiness to "ssh" if you deploy from a fixed address`);
+  }
+  if (gpu.readiness === "ssh" && gpu.standing > 0 && gpu.sshAllowedCidrs.length === 0) {
+    add(["gpu", "sshAllowedCidrs"], `is empty, but readiness "ssh" checks ${gpu.standing} standing GPU nodes over SSH from where \`pulumi up\` runs; add that fixed egress address as a CIDR (e.g. "203.0.113.7/32"), or use readiness "dial-out"`);
+  }
+  gpu.sshAllowedCidrs.forEach((entry, i) => {
+    const prefix = Number(entry.split("/")[1]);
+    if (prefix < SSH_MIN_PREFIX) {
+      add(["gpu", "sshAllowedCidrs", i], `"${entry}" opens SSH to ${prefix === 0 ? "the whole internet" : `2^${32 - prefix} addresses`}; SSH readiness is for a fixed deploy address (a /32, or at most a /${SSH_MIN_PREFIX}). Deploys from CI runners without a fixed address use readiness "dial-out"`);
+    }
+  });
+  if (typeof gpu.workerImage !== "string") {
+    const arch = gpuArchitecture(gpu.instanceType);
+    if (gpu.workerImage[arch] === undefined) {
+      add(["gpu", "workerImage", arch], `is missing: ${gpu.instanceType} nodes are ${arch}; give an ${arch} image, or one multi-arch reference as sophia:gpu.workerImage`);
+    }
+  }
 }
 
 function checkEdge(c: StackConfig, add: (path: (string | number)[], message: string) => void): void {

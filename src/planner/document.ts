@@ -41,6 +41,15 @@ export interface ServiceSummary {
   image: string | null;
 }
 
+/** The GPU pool: how readiness is known, and each standing node with its CPU architecture. */
+export interface GpuSummary {
+  /** "dial-out" (nodes report to unified-api) or "ssh" (pulumi up checks them), or null without a pool. */
+  readiness: string | null;
+  /** The pool's instance type and its architecture, which on-demand workers share; null without a pool. */
+  pool: { instanceType: string; architecture: string } | null;
+  nodes: { name: string; instanceType: string; region: string; architecture: string }[];
+}
+
 export interface PlanDocument {
   schemaVersion: number;
   project: string;
@@ -49,6 +58,7 @@ export interface PlanDocument {
   environments: string[];
   resources: PlanResource[];
   services: ServiceSummary[];
+  gpu: GpuSummary;
   outputs: Record<string, unknown>;
   /** Monthly cost estimate from the resources above (src/planner/cost.ts). */
   cost: CostEstimate;

@@ -1,6 +1,6 @@
 /** Turns a plan document into text for people: the terminal and `plans/<stack>.md`. */
 import { KIND_ORDER, usd, type CostEstimate } from "./cost";
-import type { PlanDocument, PlanResource, ServiceSummary } from "./document";
+import type { GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
 import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
 
 /** The resource tree, children under their component. */
@@ -89,6 +89,30 @@ export function renderCost(cost: CostEstimate): string {
   ].join("\n");
 }
 
+const READINESS_TEXT: Record<string, string> = {
+  "dial-out": "dial-out: nodes report to unified-api with the pool token; no inbound SSH, pulumi up does not wait for them",
+  ssh: "ssh: pulumi up checks each node over SSH from the fixed deploy address in sophia:gpu.sshAllowedCidrs",
+};
+
+const GPU_HEADERS = ["node", "type", "region", "arch"];
+const gpuRows = (gpu: GpuSummary) => gpu.nodes.map((n) => [n.name, n.instanceType, n.region, n.architecture]);
+
+/** How readiness is known and which architecture the workers have. */
+function gpuPoolLines(gpu: GpuSummary): string[] {
+  const readiness = gpu.readiness === null ? "—" : (READINESS_TEXT[gpu.readiness] ?? gpu.readiness);
+  return [
+    `Readiness: ${readiness}`,
+    ...(gpu.pool ? [`Workers: ${gpu.pool.instanceType} (${gpu.pool.architecture}); the worker image must run on ${gpu.pool.architecture}`] : []),
+  ];
+}
+
+const NO_STANDING_NODES = "No standing nodes (on demand only).";
+
+/** The pool's lines, then one row per standing node with its architecture. */
+export function renderGpu(gpu: GpuSummary): string {
+  return [...gpuPoolLines(gpu), ...(gpu.nodes.length === 0 ? [NO_STANDING_NODES] : table(GPU_HEADERS, gpuRows(gpu)))].join("\n");
+}
+
 export function renderTerminal(doc: PlanDocument): string {
   return [
     `Plan for stack "${doc.stack}" (profile ${doc.profile}), ${doc.resources.length} resources`,
@@ -97,6 +121,9 @@ export function renderTerminal(doc: PlanDocument): string {
     "",
     "Services",
     renderSummary(doc),
+    "",
+    "GPU pool",
+    renderGpu(doc.gpu),
     "",
     renderCost(doc.cost),
     "",
@@ -148,6 +175,12 @@ export function renderMarkdown(doc: PlanDocument): string {
     "## Services",
     "",
     mdTable,
+    "",
+    "## GPU pool",
+    "",
+    gpuPoolLines(doc.gpu).join("  \n"),
+    "",
+    doc.gpu.nodes.length === 0 ? NO_STANDING_NODES : mdTableOf(GPU_HEADERS, gpuRows(doc.gpu)),
     "",
     "## Architecture",
     "",

@@ -2,7 +2,8 @@
 import type { StackConfig } from "../config";
 import { evaluatePolicies } from "../policies";
 import { estimateCost } from "./cost";
-import { PLAN_SCHEMA_VERSION, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
+import { gpuArchitecture } from "../platform";
+import { PLAN_SCHEMA_VERSION, type GpuSummary, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
 import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "./resources";
@@ -44,6 +45,22 @@ export function summarizeServices(resources: RecordedResource[]): ServiceSummary
     });
 }
 
+/** The standing GPU nodes from the plan's instances, with the readiness mode the program exported. */
+export function summarizeGpu(resources: RecordedResource[], outputs: Record<string, unknown>): GpuSummary {
+  const nodes = resources
+    .filter((r) => r.type === TYPES.gpuInstance)
+    .map((r) => {
+      const instanceType = String(r.inputs.instanceType);
+      return { name: String(r.inputs.name ?? r.name), instanceType, region: String(r.inputs.region), architecture: gpuArchitecture(instanceType) };
+    });
+  const poolType = typeof outputs.gpuInstanceType === "string" ? outputs.gpuInstanceType : undefined;
+  return {
+    readiness: typeof outputs.gpuReadiness === "string" ? outputs.gpuReadiness : null,
+    pool: poolType === undefined ? null : { instanceType: poolType, architecture: gpuArchitecture(poolType) },
+    nodes,
+  };
+}
+
 /** `config` is the stack config the program ran with; it supplies the cost assumptions and what the policies check against. */
 export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocument {
   const resources: PlanResource[] = run.resources.map((r) => ({
@@ -67,6 +84,7 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     environments: run.environments,
     resources,
     services,
+    gpu: summarizeGpu(run.resources, run.outputs),
     outputs: run.outputs,
     cost: estimateCost(resources, config),
     diagram: renderDiagram({ resources, services, outputs: run.outputs }),

@@ -17,7 +17,7 @@ type NormalizeInput = Parameters<typeof normalizeFlyService>[0];
 /** normalizeFlyService for one service of the dev profile, with the given config and defaults changes. */
 function normalize(
   service: string,
-  options: { config?: Partial<ServiceConfig>; defaults?: Partial<NormalizeInput["defaults"]>; snapshotRetentionDays?: number; protectVolumes?: boolean } = {},
+  options: { config?: Partial<ServiceConfig>; defaults?: Partial<NormalizeInput["defaults"]>; snapshotRetentionDays?: number; protectVolumes?: boolean; retainVolumes?: boolean } = {},
 ): FlyServiceSpec {
   return normalizeFlyService({
     service,
@@ -28,6 +28,7 @@ function normalize(
     regions: ["lax"],
     defaults: { ...SERVICE_DEFINITIONS.find((d) => d.name === service)!, ...options.defaults },
     snapshotRetentionDays: options.snapshotRetentionDays ?? 5,
+    retainVolumes: options.retainVolumes ?? false,
     protectVolumes: options.protectVolumes ?? false,
   });
 }
@@ -76,7 +77,12 @@ describe("normalizeFlyService", () => {
       mountPath: "/var/lib/weaviate",
       snapshotRetentionDays: 14,
       protect: true,
+      retain: false,
     });
+  });
+
+  it("takes retention from its own switch, not from protect", () => {
+    expect(normalize("weaviate", { protectVolumes: false, retainVolumes: true }).volume).toMatchObject({ protect: false, retain: true });
   });
 
   it("leaves an unprotected volume unprotected", () => {

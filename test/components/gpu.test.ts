@@ -8,22 +8,30 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { assertGpuCapacity, assertOperatorCidrs, firewallRules, readinessScript, standingNodeName, workerPublishAddress } from "../../components/gpu-pool";
-import { onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInput } from "../../components/gpu-user-data";
+import { assertGpuCapacity, assertOperatorCidrs, firewallRules, readinessScript, standingNodeName, workerImageFor, workerPublishAddress } from "../../components/gpu-pool";
+import { IDLE_SAMPLES, NODE_ENDPOINTS, onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInput } from "../../components/gpu-user-data";
 import { parseStackConfig, type GpuConfig } from "../../src/config";
 import { lambdaClient, setLambdaClientOverrides } from "../../src/providers/lambda";
 import { LambdaEmulator, type RunningEmulator } from "../fakes/lambda/emulator";
 import { expectEach } from "../helpers/expect-each";
 
 const devGpu = parseStackConfig({ profile: "single-user-lax" }, "dev").gpu;
-const prodGpu = parseStackConfig({ profile: "enterprise-multi-region", gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } }, "prod").gpu;
+const prodGpu = parseStackConfig({ profile: "enterprise-multi-region" }, "prod").gpu;
 
 const OPERATORS = ["203.0.113.10/32", "198.51.100.0/24"];
 const WORKER_SOURCES = ["192.0.2.0/24"];
 const gpuWith = (extra: Partial<GpuConfig>): GpuConfig => ({ ...devGpu, workerPort: 8000, ...extra });
 
-describe("firewallRules", () => {
-  const rules = firewallRules(gpuWith({ sshAllowedCidrs: OPERATORS, workerSources: WORKER_SOURCES }));
+describe("firewallRules with readiness dial-out (the default)", () => {
+  it("admits no inbound SSH in either profile", () => {
+    expect([devGpu.readiness, prodGpu.readiness]).toEqual(["dial-out", "dial-out"]);
+    const rules = [...firewallRules(devGpu), ...firewallRules(prodGpu)];
+    expect(rules.filter((r) => r.portRange?.[0] === 22)).toEqual([]);
+  });
+});
+
+describe("firewallRules with readiness ssh", () => {
+  const rules = firewallRules(gpuWith({ readiness: "ssh", sshAllowedCidrs: OPERATORS, workerSources: WORKER_SOURCES }));
   const onPort = (port: number) => rules.filter((r) => r.portRange !== undefined && r.portRange[0] <= port && port <= r.portRange[1]);
 
   it("opens SSH (tcp/22) only to sshAllowedCidrs", () => {
@@ -44,7 +52,7 @@ describe("firewallRules", () => {
   });
 
   it("has no worker-port rule when workerSources is empty", () => {
-    const closed = firewallRules(gpuWith({ sshAllowedCidrs: OPERATORS, workerSources: [] }));
+    const closed = firewallRules(gpuWith({ readiness: "ssh", sshAllowedCidrs: OPERATORS, workerSources: [] }));
     expect(closed.map((r) => r.portRange)).toEqual(OPERATORS.map(() => [22, 22]));
   });
 
@@ -81,17 +89,33 @@ describe("readinessScript (run with stand-ins for the node's commands)", () => {
 
 describe("assertOperatorCidrs", () => {
   it("rejects the example address left in a stack file, saying what to put there", () => {
-    expect(() => assertOperatorCidrs({ standing: 3, sshAllowedCidrs: ["203.0.113.10/32"] })).toThrow(
+    expect(() => assertOperatorCidrs({ standing: 3, readiness: "ssh", sshAllowedCidrs: ["203.0.113.10/32"] })).toThrow(
       /sophia:gpu\.sshAllowedCidrs holds the example address 203\.0\.113\.10\/32.*egress address of where `pulumi up` runs/,
     );
   });
 
   it("accepts a real address", () => {
-    expect(() => assertOperatorCidrs({ standing: 3, sshAllowedCidrs: ["34.82.10.7/32"] })).not.toThrow();
+    expect(() => assertOperatorCidrs({ standing: 3, readiness: "ssh", sshAllowedCidrs: ["34.82.10.7/32"] })).not.toThrow();
   });
 
   it("does not care without standing nodes, which get no SSH check", () => {
-    expect(() => assertOperatorCidrs({ standing: 0, sshAllowedCidrs: ["203.0.113.10/32"] })).not.toThrow();
+    expect(() => assertOperatorCidrs({ standing: 0, readiness: "ssh", sshAllowedCidrs: ["203.0.113.10/32"] })).not.toThrow();
+  });
+});
+
+describe("workerImageFor", () => {
+  const perArch = { arm64: "ghcr.io/o/worker:1-arm64", x86_64: "ghcr.io/o/worker:1-amd64" };
+
+  it("gives GH200 nodes the arm64 image", () => {
+    expect(workerImageFor({ instanceType: "gpu_1x_gh200", workerImage: perArch })).toBe(perArch.arm64);
+  });
+
+  it("gives A100 nodes the x86_64 image", () => {
+    expect(workerImageFor({ instanceType: "gpu_1x_a100", workerImage: perArch })).toBe(perArch.x86_64);
+  });
+
+  it("uses a multi-arch reference on every architecture", () => {
+    expect(workerImageFor({ instanceType: "gpu_1x_gh200", workerImage: "ghcr.io/o/worker:1" })).toBe("ghcr.io/o/worker:1");
   });
 });
 
@@ -111,9 +135,10 @@ const worker: WorkerUserDataInput = {
   publishAddress: workerPublishAddress(devGpu),
   filesystemMount: "/lambda/nfs/sophia-test-models",
   apiUrl: "https://api.sophia-intel.ai",
+  architecture: "x86_64",
+  poolToken: "pool_token_test_7c1e",
 };
-const LAMBDA_KEY = "secret_test_lambda_key_51af";
-const WATCHDOG = { idleMinutes: 23, lambdaApiUrl: "https://cloud.lambda.ai/api/v1" };
+const WATCHDOG = { idleMinutes: 23 };
 
 interface CloudConfig {
   write_files: { path: string; permissions: string; content: string }[];
@@ -159,8 +184,19 @@ describe("standingUserData", () => {
   });
 
   it("carries no Lambda key and no watchdog", () => {
-    expect(userData).not.toMatch(/LAMBDA_API_KEY|lambda\.env|watchdog|cron/i);
-    expect(cloudConfig(userData).write_files.map((f) => f.path).sort()).toEqual(["/etc/sophia/worker.env", START]);
+    expect(userData).not.toMatch(/LAMBDA_API_KEY|lambda\.env|watchdog/i);
+  });
+
+  it("reports readiness by dialing out to the API's ready endpoint with the pool token", () => {
+    const report = fileAt(userData, "/usr/local/bin/sophia-report-ready").content;
+    expect(report).toContain(`"$SOPHIA_API_URL${NODE_ENDPOINTS.ready}"`);
+    expect(report).toContain('Authorization: Bearer $SOPHIA_POOL_TOKEN');
+    expect(fileAt(userData, "/etc/cron.d/sophia-report-ready").content).toMatch(/^\* \* \* \* \* root .*\/usr\/local\/bin\/sophia-report-ready /m);
+  });
+
+  it("keeps the pool token only in /etc/sophia/pool.env, readable by root alone (0600)", () => {
+    const holders = cloudConfig(userData).write_files.filter((f) => f.content.includes(worker.poolToken));
+    expect(holders.map((f) => [f.path, f.permissions])).toEqual([["/etc/sophia/pool.env", "0600"]]);
   });
 
   it("publishes the worker port on 127.0.0.1 only", () => {
@@ -170,7 +206,7 @@ describe("standingUserData", () => {
 });
 
 describe("onDemandUserData", () => {
-  const userData = onDemandUserData({ ...worker, ...WATCHDOG }, LAMBDA_KEY);
+  const userData = onDemandUserData({ ...worker, ...WATCHDOG });
   const watchdog = fileAt(userData, "/usr/local/bin/sophia-idle-watchdog").content;
 
   it("is a #cloud-config document that parses as YAML and runs the worker start script", () => {
@@ -182,33 +218,110 @@ describe("onDemandUserData", () => {
     expect(fileAt(userData, START).content).toBe(fileAt(standingUserData(worker), START).content);
   });
 
-  it("includes the idle watchdog with the configured idle minutes", () => {
-    expect(fileAt(userData, "/usr/local/bin/sophia-idle-watchdog").permissions).toBe("0755");
-    expect(watchdog).toContain(`[ "$idle" -lt ${WATCHDOG.idleMinutes} ] && exit 0`);
+  it("carries no Lambda key: the watchdog asks the API to end the worker", () => {
+    expect(userData).not.toMatch(/LAMBDA_API_KEY|lambda\.env|cloud\.lambda\.ai|instance-operations/i);
+    expect(watchdog).toContain(`"$SOPHIA_API_URL${NODE_ENDPOINTS.release}"`);
   });
 
-  it("has the watchdog terminate its own instance through the configured Lambda API", () => {
-    expect(watchdog).toContain(`${WATCHDOG.lambdaApiUrl}/instances`);
-    expect(watchdog).toContain(`${WATCHDOG.lambdaApiUrl}/instance-operations/terminate`);
-  });
-
-  it("runs the watchdog every minute from cron", () => {
+  it("runs the watchdog every minute from cron, never two at once", () => {
     const cron = fileAt(userData, "/etc/cron.d/sophia-idle-watchdog");
     expect(cron.permissions).toBe("0644");
-    expect(cron.content).toMatch(/^\* \* \* \* \* root \/usr\/local\/bin\/sophia-idle-watchdog( |$)/m);
+    expect(cron.content).toMatch(/^\* \* \* \* \* root flock -n \S+ \/usr\/local\/bin\/sophia-idle-watchdog( |$)/m);
     expect(cron.content.endsWith("\n")).toBe(true);
-  });
-
-  it("puts the Lambda key only in /etc/sophia/lambda.env, readable by root alone (0600)", () => {
-    expect(userData.split(LAMBDA_KEY)).toHaveLength(2);
-    const holders = cloudConfig(userData).write_files.filter((f) => f.content.includes(LAMBDA_KEY));
-    expect(holders.map((f) => [f.path, f.permissions])).toEqual([["/etc/sophia/lambda.env", "0600"]]);
-    expect(watchdog).toContain("source /etc/sophia/lambda.env");
   });
 
   it("publishes the worker port on 127.0.0.1 only", () => {
     const published = [...fileAt(userData, START).content.matchAll(/-p (\S+)/g)].map((m) => m[1]);
     expect(published).toEqual(["127.0.0.1:8000:8000"]);
+  });
+});
+
+/**
+ * The watchdog run under bash with stand-ins on PATH: nvidia-smi prints the utilisation from a
+ * file, date prints the fake clock from a file, sleep does nothing, curl records its call.
+ */
+describe("the idle watchdog's logic (fake nvidia-smi and clock)", () => {
+  const script = fileAt(onDemandUserData({ ...worker, idleMinutes: 15 }), "/usr/local/bin/sophia-idle-watchdog").content;
+
+  function node() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "watchdog-"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    const file = (name: string) => path.join(dir, name);
+    const tool = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+    tool("nvidia-smi", `line=$(head -1 "${file("util")}"); tail -n +2 "${file("util")}" > "${file("util")}.rest"; mv "${file("util")}.rest" "${file("util")}"; [ "$line" = fail ] && exit 9; echo "$line" | tr ',' '\\n'`);
+    tool("date", `cat "${file("clock")}"`);
+    tool("sleep", "true");
+    tool("curl", `echo "$@" >> "${file("curl")}"`);
+    fs.writeFileSync(file("pool.env"), "SOPHIA_API_URL=https://api.test\nSOPHIA_POOL_TOKEN=tok\n");
+    const env = {
+      PATH: `${bin}:/usr/bin:/bin`,
+      SOPHIA_READY_FILE: file("ready"),
+      SOPHIA_IDLE_SINCE_FILE: file("since"),
+      SOPHIA_POOL_ENV: file("pool.env"),
+    };
+    return {
+      ready: () => fs.writeFileSync(file("ready"), ""),
+      /** One watchdog run at `minute`, with every sample reading `util` (comma-separated per GPU, or "fail"). */
+      run(minute: number, util: string) {
+        fs.writeFileSync(file("clock"), String(1_700_000_000 + minute * 60));
+        fs.writeFileSync(file("util"), `${Array(IDLE_SAMPLES).fill(util).join("\n")}\n`);
+        const result = spawnSync("bash", ["--norc", "--noprofile", "-c", script], { encoding: "utf8", env });
+        expect(result.status).toBe(0);
+      },
+      released: () => (fs.existsSync(file("curl")) ? fs.readFileSync(file("curl"), "utf8") : ""),
+    };
+  }
+
+  it("asks the API to end the worker after idleMinutes at 0% utilisation", () => {
+    const n = node();
+    n.ready();
+    for (let minute = 0; minute < 15; minute++) n.run(minute, "0");
+    expect(n.released()).toBe("");
+    n.run(15, "0");
+    expect(n.released()).toContain("-X POST -H Authorization: Bearer tok https://api.test/internal/gpu/nodes/release");
+  });
+
+  it("counts a loaded model at 0% as idle: no process or memory check keeps it alive", () => {
+    const n = node();
+    n.ready();
+    n.run(0, "0,2");
+    n.run(20, "1,0");
+    expect(n.released()).not.toBe("");
+  });
+
+  it("starts counting only once the worker is ready", () => {
+    const n = node();
+    n.run(0, "0");
+    n.run(30, "0");
+    n.ready();
+    n.run(31, "0");
+    n.run(45, "0");
+    expect(n.released()).toBe("");
+    n.run(46, "0");
+    expect(n.released()).not.toBe("");
+  });
+
+  it("restarts the count after work on any GPU", () => {
+    const n = node();
+    n.ready();
+    n.run(0, "0");
+    n.run(10, "0,80");
+    n.run(11, "0");
+    n.run(25, "0");
+    expect(n.released()).toBe("");
+    n.run(26, "0");
+    expect(n.released()).not.toBe("");
+  });
+
+  it("counts a failing or unreadable nvidia-smi as busy", () => {
+    const n = node();
+    n.ready();
+    n.run(0, "0");
+    n.run(20, "fail");
+    n.run(21, "[N/A]");
+    n.run(35, "0");
+    expect(n.released()).toBe("");
   });
 });
 

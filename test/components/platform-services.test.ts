@@ -20,7 +20,7 @@ const stackServices = {
 };
 
 const dev = parseStackConfig({ profile: "single-user-lax", services: stackServices }, "dev");
-const prod = parseStackConfig({ profile: "enterprise-multi-region", services: stackServices, gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } }, "prod");
+const prod = parseStackConfig({ profile: "enterprise-multi-region", services: stackServices }, "prod");
 const names = (plan: { fly: { definition: ServiceDefinition }[] }) => plan.fly.map((p) => p.definition.name);
 const ui = SERVICE_DEFINITIONS.find((d) => d.vercelUi)!;
 const withDefinitions = (change: (defs: ServiceDefinition[]) => ServiceDefinition[]) => change(SERVICE_DEFINITIONS.map((d) => ({ ...d })));

@@ -26,7 +26,7 @@ const GENERATED: Record<string, string[]> = {
   weaviate: ["AUTHENTICATION_APIKEY_ALLOWED_KEYS"],
   "mcp-memory": ["WEAVIATE_API_KEY"],
   "vector-store": ["WEAVIATE_API_KEY"],
-  "unified-api": ["WEAVIATE_API_KEY", "BRIDGE_API_TOKEN", "GPU_LAUNCH_TEMPLATE"],
+  "unified-api": ["WEAVIATE_API_KEY", "BRIDGE_API_TOKEN", "GPU_LAUNCH_TEMPLATE", "GPU_POOL_TOKEN"],
   "agno-bridge": ["UNIFIED_API_TOKEN"],
   "agent-ui": [],
 };

@@ -4,7 +4,8 @@
  */
 import * as path from "node:path";
 import { PlanError, placeholderFor, runPlan, type PlanOptions, type RecordedResource } from "../../src/planner/engine";
-import { shortType } from "../../src/planner/report";
+import { shortType, summarizeGpu } from "../../src/planner/report";
+import type { GpuSummary } from "../../src/planner/document";
 import { readStackFile } from "../../src/planner/stack-file";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
@@ -20,6 +21,8 @@ export interface PlannedStack {
   outputs: Record<string, unknown>;
   /** Where the offline plan differs from a real run. */
   notes: string[];
+  /** The GPU pool as the plan shows it: readiness mode and each node's architecture. */
+  gpu: GpuSummary;
   ofKind(kind: string): PlanResource[];
   /** Resources under the component of the given type and name, at any depth. */
   inside(componentType: string, name: string): PlanResource[];
@@ -38,6 +41,7 @@ export async function planStack(
     resources,
     outputs: run.outputs,
     notes: run.notes,
+    gpu: summarizeGpu(run.resources, run.outputs),
     ofKind: (kind) => resources.filter((r) => r.kind === kind),
     inside: (componentType, name) => {
       const component = resources.find((r) => r.type === componentType && r.name === name);

@@ -34,6 +34,13 @@ describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
     expect(result.stdout).toMatch(/"\[secret\]"/);
   });
 
+  it("shows prod's GPU readiness mode and each GPU node's architecture", () => {
+    const result = plan(["--stack", "prod"]);
+    expect([0, 3], result.stderr).toContain(result.status);
+    expect(result.stdout).toMatch(/^Readiness: dial-out: nodes report to unified-api/m);
+    for (const i of [0, 1, 2]) expect(result.stdout).toMatch(new RegExp(`^sophia-prod-gpu-${i} +gpu_1x_gh200 +us-west-1 +arm64$`, "m"));
+  });
+
   it("writes plans/<stack>.json and plans/<stack>.md", () => {
     const result = plan(["--stack", "dev"]);
     expect(result.status, result.stderr).toBe(0);

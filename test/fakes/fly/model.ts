@@ -53,6 +53,8 @@ interface Machine {
   instance_id: string;
   private_ip: string;
   secrets_version: number;
+  /** min_secrets_version of the last create or update, as sent (undefined when absent). */
+  min_secrets_version_sent?: number;
   lease?: Lease;
   created_at: string;
   updated_at: string;
@@ -276,7 +278,8 @@ export class FlyModel {
       state: "created",
       instance_id: this.id("").toUpperCase(),
       private_ip: `fdaa:0:1:a7b:${(this.counter % 0xffff).toString(16)}::2`,
-      secrets_version: app.secretsVersion,
+      secrets_version: typeof body.min_secrets_version === "number" ? body.min_secrets_version : app.secretsVersion,
+      min_secrets_version_sent: typeof body.min_secrets_version === "number" ? body.min_secrets_version : undefined,
       created_at: this.timestamp(),
       updated_at: this.timestamp(),
     };
@@ -306,6 +309,7 @@ export class FlyModel {
     machine.updated_at = this.timestamp();
     if (typeof body.min_secrets_version === "number") machine.secrets_version = body.min_secrets_version;
     else machine.secrets_version = app.secretsVersion;
+    machine.min_secrets_version_sent = typeof body.min_secrets_version === "number" ? body.min_secrets_version : undefined;
     const state = this.settle(machine).state;
     if (state === "started" || state === "starting" || state === "replacing") this.beginStart(machine, "replacing");
     else if (body.skip_launch === true) machine.state = "stopped";
@@ -427,6 +431,11 @@ export class FlyModel {
   /** Which secrets version a machine runs with. Not an API endpoint. */
   machineSecretsVersion(appName: string, id: string): number {
     return this.machine(this.app(appName), id).secrets_version;
+  }
+
+  /** The min_secrets_version the last create or update of a machine sent. Not an API endpoint. */
+  machineMinSecretsVersionSent(appName: string, id: string): number | undefined {
+    return this.machine(this.app(appName), id).min_secrets_version_sent;
   }
 
   secretsVersion(appName: string): number {

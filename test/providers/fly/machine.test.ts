@@ -99,6 +99,21 @@ describe("FlyMachine", () => {
     await flyMachineProvider.delete(created.id, created.outs);
   });
 
+  test.skipIf(remote)("create sends the app's secrets version as min_secrets_version", async () => {
+    const created = await flyMachineProvider.create(inputs({ minSecretsVersion: 7 }));
+    expect(env.emulator?.model.machineMinSecretsVersionSent(app, created.id)).toBe(7);
+    await flyMachineProvider.delete(created.id, created.outs);
+  });
+
+  test.skipIf(remote)("update sends the app's secrets version as min_secrets_version", async () => {
+    const news = inputs({ minSecretsVersion: 7 });
+    const created = await flyMachineProvider.create(news);
+    const next = { ...news, minSecretsVersion: 8, config: config({ metadata: { "sophia-service": "test", sophia_secrets_version: "8" } }) };
+    await flyMachineProvider.update(created.id, created.outs, next);
+    expect(env.emulator?.model.machineMinSecretsVersionSent(app, created.id)).toBe(8);
+    await flyMachineProvider.delete(created.id, created.outs);
+  });
+
   test("update sends the whole config under a lease and waits for the machine", async () => {
     const news = inputs();
     const created = await flyMachineProvider.create(news);

@@ -56,6 +56,20 @@ describe("FlySecrets", () => {
     await flySecretsProvider.delete(created.id, created.outs);
   });
 
+  test("create exposes the app's secrets version from Fly's answer", async () => {
+    const created = await flySecretsProvider.create(inputs({ API_KEY }));
+    expect(created.outs.version).toEqual(expect.any(Number));
+    if (env.emulator) expect(created.outs.version).toBe(env.emulator.model.secretsVersion(app));
+    await flySecretsProvider.delete(created.id, created.outs);
+  });
+
+  test("an update that sets nothing keeps the secrets version, which machines send as their minimum", async () => {
+    const created = await flySecretsProvider.create(inputs({ API_KEY }));
+    const updated = await flySecretsProvider.update(created.id, created.outs, inputs({ API_KEY }, { updateMachines: false }));
+    expect(updated.outs.version).toBe(created.outs.version);
+    await flySecretsProvider.delete(created.id, updated.outs);
+  });
+
   test("keys removed from config are unset", async () => {
     const created = await flySecretsProvider.create(inputs({ DATABASE_URL: DB_URL, API_KEY }));
     const next = inputs({ DATABASE_URL: DB_URL });

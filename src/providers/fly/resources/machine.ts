@@ -41,6 +41,12 @@ export interface FlyMachineArgs extends FlyConnectionArgs {
    * this one is updated. A create never waits. @default [] (update at once)
    */
   releaseAfter?: pulumi.Input<string[]>;
+  /**
+   * The app's secrets version (FlySecrets' `version`): Fly starts the machine only with secrets at
+   * least this new, as flyctl does on every launch and update. Without it a machine can boot with
+   * the previous secrets while a new version is still propagating.
+   */
+  minSecretsVersion?: pulumi.Input<number | undefined>;
 }
 
 /** `marker` goes into the machine's metadata, so that a create can adopt its own leftover. */
@@ -54,6 +60,7 @@ export interface FlyMachineInputs extends FlyConnectionInputs, Marked {
   skipLaunch?: boolean;
   waitTimeoutSeconds?: number;
   releaseAfter?: string[];
+  minSecretsVersion?: number;
 }
 
 export interface FlyMachineOutputs extends FlyMachineInputs {
@@ -78,6 +85,7 @@ function inputSchema() {
     waitTimeoutSeconds: z.int().min(1).max(3600).optional(),
     releaseAfter: z.array(z.string()).optional(),
     marker: z.string().optional(),
+    minSecretsVersion: z.int().min(0).optional(),
     apiToken: z.string().optional(),
     apiUrl: z.string().optional(),
   });
@@ -142,9 +150,9 @@ export const flyMachineProvider = {
     const leftover = await ours();
     const machine = leftover
       ? await client.withLease(inputs.app, leftover.id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false }, nonce),
+          client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce),
         )
-      : await client.createMachine(inputs.app, { name: inputs.name, region: inputs.region, config, skip_launch: inputs.skipLaunch ?? false }, ours);
+      : await client.createMachine(inputs.app, { name: inputs.name, region: inputs.region, config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, ours);
     if (!inputs.skipLaunch) {
       try {
         await settle(client, inputs, machine, "create");
@@ -200,7 +208,7 @@ export const flyMachineProvider = {
     const apply = (config: FlyMachineConfig) =>
       client
         .withLease(news.app, id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker), skip_launch: skipLaunch }, nonce),
+          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce),
         )
         .catch((err: unknown) => {
           if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
@@ -286,6 +294,11 @@ async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs): P
 }
 
 /** Waits for the machine to start and, when asked, for its checks to pass, within the timeout. */
+/** `min_secrets_version` for a create or update body, when the app has a secrets version. */
+function secretsVersionOf(inputs: FlyMachineInputs): { min_secrets_version?: number } {
+  return inputs.minSecretsVersion === undefined ? {} : { min_secrets_version: inputs.minSecretsVersion };
+}
+
 async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyMachineInfo, action: "create" | "update") {
   const timeoutSeconds = inputs.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds;
   const deadline = client.now() + timeoutSeconds * 1000;

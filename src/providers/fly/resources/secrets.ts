@@ -100,7 +100,7 @@ export const flySecretsProvider = {
   },
 
   async update(_id: string, olds: FlySecretsOutputs, news: FlySecretsInputs) {
-    return { outs: await apply(secretsClient(news), news, olds.values ?? {}, news.values) };
+    return { outs: await apply(secretsClient(news), news, olds.values ?? {}, news.values, olds.version) };
   },
 
   async delete(_id: string, props: FlySecretsOutputs) {
@@ -128,11 +128,13 @@ async function apply(
   inputs: FlySecretsInputs,
   previous: Record<string, string>,
   next: Record<string, string>,
+  previousVersion?: number,
 ): Promise<FlySecretsOutputs> {
   const changes: Record<string, string | null> = {};
   for (const key of Object.keys(previous)) if (!(key in next)) changes[key] = null;
   for (const [key, value] of Object.entries(next)) if (previous[key] !== value) changes[key] = value;
-  let version: number | undefined;
+  // Kept when nothing changed: machines send it as min_secrets_version, and it must not vanish.
+  let version = previousVersion;
   let machinesUpdated: string[] = [];
   let notice: string | undefined;
   if (Object.keys(changes).length > 0) {
