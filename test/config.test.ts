@@ -59,9 +59,9 @@ describe("profiles", () => {
     expect(row("agent-ui")).toEqual([1, 1024, undefined, 2, 6]);
   });
 
-  it("enterprise-multi-region stands three GH200 nodes", () => {
+  it("enterprise-multi-region stands one GH200 node", () => {
     const gpu = parseStackConfig(prod, "prod").gpu;
-    expect([gpu.standing, gpu.instanceType]).toEqual([3, "gpu_1x_gh200"]);
+    expect([gpu.standing, gpu.instanceType]).toEqual([1, "gpu_1x_gh200"]);
   });
 
   it("keeps stateful services in the primary region and spans stateless ones", () => {
@@ -185,7 +185,7 @@ describe("bad input is rejected with the path, the value and the fix", () => {
   });
 
   it("standing GPUs without an SSH source for the readiness check are rejected", () => {
-    expect(errorOf({ profile: "enterprise-multi-region" })).toMatch(/sophia:gpu\.sshAllowedCidrs: is empty, but 3 standing GPU nodes/);
+    expect(errorOf({ profile: "enterprise-multi-region" })).toMatch(/sophia:gpu\.sshAllowedCidrs: is empty, but 1 standing GPU nodes/);
   });
 
   it("an unknown GPU type lists the known types", () => {

@@ -164,13 +164,17 @@ const priceOverridesSchema = strictObject({
     regionMultiplier: z.partialRecord(flyRegion, z.number().positive()).optional(),
     volumeGbMonth: price.optional(),
     rootfsGbMonth: price.optional(),
+    snapshotGbMonth: price.optional(),
+    freeSnapshotGb: z.number().min(0).optional(),
     dedicatedIpv4Month: price.optional(),
     certificateMonth: price.optional(),
     freeCertificates: z.number().int().min(0).optional(),
+    egressGb: z.partialRecord(flyRegion, price).optional(),
   }).optional(),
   lambda: strictObject({
     /** $/h per instance type. */
     perHour: z.partialRecord(z.enum(LAMBDA_INSTANCE_TYPES), price).optional(),
+    filesystemGbMonth: price.optional(),
   }).optional(),
   vercel: strictObject({
     proSeatMonth: price.optional(),
@@ -183,8 +187,20 @@ const costSchema = strictObject({
   activeHoursPerWeek: z.number().min(0).max(168),
   /** Share (0–1) of the active hours that machines above the minimum are running. */
   extraMachineShare: z.number().min(0).max(1),
-  /** Instance-hours a month of on-demand GPU workers, priced at the pool's instance type. */
+  /** Instance-hours a month of on-demand GPU work, priced at the pool's instance type. */
   onDemandGpuHours: z.number().min(0),
+  /** On-demand GPU sessions a month; each also pays its boot and its idle tail (gpu.idleMinutes). */
+  gpuSessionsPerMonth: z.number().int().min(0),
+  /** Minutes a session is billed before its worker serves: boot, image pull, model load. */
+  gpuBootMinutes: z.number().min(0),
+  /** GiB stored on the GPU pool's shared filesystem (model weights and caches). */
+  gpuFilesystemGb: z.number().min(0),
+  /** GB a month sent from the Fly apps to the internet, priced at the primary region's rate. */
+  egressGbPerMonth: z.number().min(0),
+  /** Share (0–1) of each volume that holds data; snapshots store data, not provisioned size. */
+  volumeUsedShare: z.number().min(0).max(1),
+  /** Share (0–1) of a volume's data that changes each day; each retained daily snapshot stores that. */
+  snapshotDailyChangeShare: z.number().min(0).max(1),
   /** Root filesystem of a stopped machine in GB, about its image size. */
   rootfsGb: z.number().positive(),
   /** Vercel Pro seats billed when the plan holds a Vercel project. */

@@ -12,6 +12,7 @@ export const TYPES = {
   certificate: "pulumi-nodejs:dynamic/fly:Certificate",
   gpuPool: "sophia:gpu:Pool",
   gpuInstance: "pulumi-nodejs:dynamic/lambda:Instance",
+  gpuFilesystem: "pulumi-nodejs:dynamic/lambda:Filesystem",
   vercelProject: "vercel:index/project:Project",
   vercelEnv: "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable",
   dnsRecord: "vercel:index/dnsRecord:DnsRecord",

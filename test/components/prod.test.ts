@@ -118,13 +118,14 @@ describe("prod stack (enterprise-multi-region): the seed's production table", ()
     }
   });
 
-  it("stands three GH200 nodes", () => {
+  it("stands one GH200 node; bursts are on demand", () => {
     const nodes = plan.ofKind("lambda:Instance");
-    expect(nodes.map((n) => n.inputs.instanceType)).toEqual(["gpu_1x_gh200", "gpu_1x_gh200", "gpu_1x_gh200"]);
+    expect(nodes.map((n) => n.inputs.instanceType)).toEqual(["gpu_1x_gh200"]);
   });
 
   it("checks each standing node's readiness over SSH", () => {
-    expect(plan.ofKind("command:Command")).toHaveLength(3);
+    expect(plan.ofKind("lambda:Instance").length).toBeGreaterThan(0);
+    expect(plan.ofKind("command:Command")).toHaveLength(plan.ofKind("lambda:Instance").length);
   });
 
   it("hands the API the GPU launch template as a secret", () => {
