@@ -2,8 +2,6 @@
  * Runs the real program under Pulumi's mock engine (D11) and records every resource it registers.
  * No Pulumi CLI, no credentials, no network. One run per process: the Pulumi runtime is global.
  */
-import Module from "node:module";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { mockOutputs } from "./mock-outputs";
@@ -11,6 +9,7 @@ import { readStackFile } from "./stack-file";
 import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../config/secrets";
 import { OFFLINE_PLAN_ENV } from "../config";
+import { prepareOfflineProcess } from "./offline-process";
 
 export const PROJECT_NAME = "sophia";
 export const SECRET_MASK = "[secret]";
@@ -114,7 +113,7 @@ export interface PlanOptions {
   projectDir: string;
   /** Directory holding `Pulumi.<stack>.yaml`. @default projectDir */
   stackDir?: string;
-  /** Loads the program. @default require(<projectDir>/src/index.ts); tests pass a dynamic import */
+  /** Loads the program. @default require("../index"), the program beside this plan tool; tests pass a dynamic import */
   load?: () => Promise<unknown>;
   /** Extra config, e.g. from tests; wins over the stack file. */
   configOverrides?: Record<string, string>;
@@ -122,20 +121,6 @@ export interface PlanOptions {
   secretOverrides?: Record<string, string>;
   /** Secret keys to leave unset, as if ESC did not provide them. */
   omitSecrets?: string[];
-}
-
-/**
- * Dynamic resources serialize their provider's code for the engine. The offline plan never runs
- * that code and drops it from the report, and serializing it is most of a plan's time.
- */
-function skipProviderSerialization(): void {
-  // Stub the module before anything loads it: the real one pulls in npm's package tooling.
-  const modulePath = require.resolve("@pulumi/pulumi/runtime/closure/serializeClosure");
-  const stub = new Module(modulePath);
-  stub.filename = modulePath;
-  stub.loaded = true;
-  stub.exports = { serializeFunction: async () => ({ text: "", exportName: "handler", containsSecrets: false }) };
-  require.cache[modulePath] = stub;
 }
 
 /** Runs the program once under mocks and returns what it registered. */
@@ -148,7 +133,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   }
   pulumi.runtime.setAllConfig(config, secretKeys);
   process.env[OFFLINE_PLAN_ENV] = "1";
-  skipProviderSerialization();
+  prepareOfflineProcess();
 
   const monitor = new RecordingMonitor({
     call: () => ({}),
@@ -159,8 +144,9 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   });
   pulumi.runtime.setMockOptions(monitor, PROJECT_NAME, options.stack, false);
 
+  // A static path, so that it resolves to index.ts under tsx and to index.js in the compiled plan.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const load = options.load ?? (async () => require(path.join(options.projectDir, "src", "index.ts")) as unknown);
+  const load = options.load ?? (async () => require("../index") as unknown);
   let stackOutputs: Record<string, unknown> | undefined;
   try {
     stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
