@@ -6,6 +6,9 @@ import { readSecrets, SECRETS, type ProviderSecretKey } from "./config/secrets";
 import { createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge, usesVercel } from "../components/edge";
+import { livePriceReport } from "../components/gpu-prices";
+import { resolvePrices } from "./config/prices";
+import { lambdaClient } from "./providers/lambda";
 
 /** Everything that can be wrong fails here, before the first resource exists. */
 async function validate() {
@@ -20,8 +23,19 @@ async function validate() {
     // Checks against the real world, which the offline plan has no access to.
     assertOperatorCidrs(config.gpu);
     await assertGpuCapacity(config.gpu, config.appPrefix, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
+    await reportLiveGpuPrices(config, await valueOf(secrets.lambdaApiKey));
   }
   return { config, planned, secrets };
+}
+
+/** Lambda's prices for the pool's type now, beside the cost table's; a failed read only warns. */
+async function reportLiveGpuPrices(config: ReturnType<typeof loadStackConfig>, apiKey: string): Promise<void> {
+  try {
+    const client = lambdaClient({ apiKey, apiUrl: config.lambdaApiUrl });
+    for (const line of await livePriceReport(client, [config.gpu.instanceType], resolvePrices(config.cost.prices).prices)) pulumi.log.info(line);
+  } catch (err) {
+    pulumi.log.warn(`Could not read Lambda's live GPU prices (the cost table still applies): ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 async function main() {

@@ -155,7 +155,7 @@ const volumesSchema = strictObject({
 
 const price = z.number().min(0, "must be a price in USD, 0 or more");
 
-/** Partial price table; anything left out comes from src/planner/prices.ts. Units as there. */
+/** Partial price table; anything left out comes from src/config/prices.ts. Units as there. */
 const priceOverridesSchema = strictObject({
   fly: strictObject({
     sharedCpuPerHour: price.optional(),

@@ -18,7 +18,7 @@ import {
   type PriceSource,
   type PriceSourceId,
   type PriceTable,
-} from "./prices";
+} from "../config/prices";
 
 export type { SeedReference } from "../../environments/profiles";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../src/config";
 import { computeCost, estimateCost, flyMachineHourly, type CostInputs, type CostResource } from "../../src/planner/cost";
-import { DEFAULT_PRICES, resolvePrices } from "../../src/planner/prices";
+import { DEFAULT_PRICES, resolvePrices } from "../../src/config/prices";
 
 /** Tiny resource builders in the shape the components record (the plan's RESOURCE CONTRACT). */
 let serial = 0;

@@ -3,7 +3,7 @@
  * change; override any of them under `sophia:cost.prices` in the stack file rather than editing
  * the estimate. Fly's hourly rates are its 30-day prices / 720 h.
  */
-import type { CostConfig } from "../config";
+import type { CostConfig } from "./schema";
 import type { FlyRegion, LambdaInstanceType } from "../platform";
 
 /** A month of always-on running, in hours (365 × 24 / 12). Fly quotes 30-day months (720 h). */
