@@ -125,9 +125,28 @@ export interface SeedReference {
   /** GPU instance spend (standing, on-demand, session overhead) the seed allows, if it says. */
   gpu?: { low: number; high: number };
   source: string;
+  /** Why the profile's defaults are what they are, at current prices; the plan prints these. */
+  choices: string[];
 }
 
 export const seedReferences: Record<ProfileName, SeedReference> = {
-  "single-user-lax": { low: 0, high: 25, source: "seed: single-user plan at most $25/month (45 active h a week, 10 GPU-hours a month)" },
-  "enterprise-multi-region": { low: 1260, high: 4500, gpu: { low: 500, high: 2000 }, source: "seed: enterprise production $1,260–4,500/month, GPU $500–2,000 of it" },
+  "single-user-lax": {
+    low: 0,
+    high: 25,
+    source: "seed: single-user plan at most $25/month (45 active h a week, 10 GPU-hours a month)",
+    choices: [
+      "every service stops when idle and wakes on the next request, so Fly bills only the 45 active hours a week",
+      "the GPU is a gpu_1x_a10 ($0.86/h): the 1x A100 PCIe is no longer listed, and the A10 keeps 10 GPU-hours, the sessions' boot and idle tail and 15 GiB of model weights inside $25",
+    ],
+  },
+  "enterprise-multi-region": {
+    low: 1260,
+    high: 4500,
+    gpu: { low: 500, high: 2000 },
+    source: "seed: enterprise production $1,260–4,500/month, GPU $500–2,000 of it",
+    choices: [
+      "one standing gpu_1x_gh200 (≈ $1,672 a month at $2.29/h) answers at once; bursts run on demand up to gpu.maxInstances: three standing ones alone would cost ≈ $5,015",
+      "minimum machine counts stay up in the primary region for availability; machines above them run on demand",
+    ],
+  },
 };

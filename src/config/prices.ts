@@ -90,7 +90,12 @@ export const PRICE_SOURCES = {
     asOf: "2026-11-28",
     note: "billed per GiB used per month while the filesystem exists; $0.20 is the billing page's example rate, and Lambda shows the actual rate when the filesystem is created",
   },
-  vercel: { name: "Vercel Pro plan", url: "https://vercel.com/pricing", asOf: "2025-11-01" },
+  vercel: {
+    name: "Vercel Pro plan",
+    url: "https://vercel.com/docs/plans/pro-plan",
+    asOf: "2026-05-20",
+    note: "$20 per member a month, with $20 of usage credit and 1 TB of data transfer included (a copy of Vercel's pricing page verified 2026-05-20)",
+  },
 } satisfies Record<string, PriceSource>;
 export type PriceSourceId = keyof typeof PRICE_SOURCES;
 

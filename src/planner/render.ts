@@ -57,6 +57,11 @@ function seedText(cost: CostEstimate): string | undefined {
   return `Seed estimate: ${seedRange(cost)}/month (${seed.source}); difference: ${seedDifference(cost)}.${gpu}`;
 }
 
+/** Why the profile is sized as it is, from the profile's data. */
+function choicesText(cost: CostEstimate): string[] {
+  return (cost.seedReference?.choices ?? []).map((c) => `Profile choice: ${c}.`);
+}
+
 function assumptionsText(cost: CostEstimate): string {
   const a = cost.assumptions;
   return [
@@ -109,6 +114,7 @@ export function renderCost(cost: CostEstimate): string {
     `Assumptions: ${assumptionsText(cost)}`,
     ...pricesText(cost).map((p) => `Prices: ${p}`),
     ...[seedText(cost)].filter((line): line is string => line !== undefined),
+    ...choicesText(cost),
   ].join("\n");
 }
 
@@ -146,6 +152,7 @@ function renderCostMarkdown(cost: CostEstimate): string[] {
     "",
     ...pricesText(cost).map((p) => `- Prices: ${p}`),
     ...[seedText(cost)].flatMap((line) => (line === undefined ? [] : ["", line])),
+    ...choicesText(cost).flatMap((line) => ["", line]),
     "",
   ];
 }
@@ -223,6 +230,7 @@ export function renderCompare(docs: PlanDocument[]): string {
     ...docs.flatMap((d) => [`${d.stack} lines (monthly, formula, prices as of):`, ...d.cost.lines.map((l) => `  ${l.service} ${l.kind}: ${l.formula} (as of ${l.asOf})`)]),
     "",
     ...docs.map((d) => `${d.stack}: ${assumptionsText(d.cost)}`),
+    ...docs.flatMap((d) => choicesText(d.cost).map((c) => `${d.stack}: ${c}`)),
     "",
     ...pricesText(docs[0].cost).map((p) => `Prices: ${p}`),
   ].join("\n");

@@ -106,6 +106,14 @@ describe("npm run plan -- --compare", () => {
     expect(row("GPU difference")).toMatch(/—\s+inside the range/);
   });
 
+  it("explains each profile's sizing choices", () => {
+    for (const stack of ["dev", "prod"]) {
+      const choices = compare.stdout.split("\n").filter((l) => l.startsWith(`${stack}: Profile choice: `));
+      expect(choices.length, stack).toBeGreaterThan(0);
+      expect(choices.length).toBe(plans[stack].cost.seedReference?.choices.length);
+    }
+  });
+
   it("lists every line of both stacks with the date of its price source", () => {
     const dated = compare.stdout.split("\n").filter((l) => /^ {2}\S+ \S+: .* = \$[\d,.]+ \(as of \d{4}-\d{2}-\d{2}\)$/.test(l));
     expect(dated.length).toBe(plans.dev.cost.lines.length + plans.prod.cost.lines.length);
