@@ -120,8 +120,11 @@ export interface CostInputs {
 }
 
 const cents = (n: number) => Math.round(n * 100) / 100;
-/** Dollars as people read them: $1,234.56. */
-export const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/** Dollars as people read them: $1,234.56. (Not toLocaleString: loading Intl costs a tenth of a plan.) */
+export const usd = (n: number) => {
+  const [whole, fraction] = Math.abs(n).toFixed(2).split(".");
+  return `${n < 0 ? "-" : ""}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${fraction}`;
+};
 /** Unit prices with enough digits that quantity × price × hours reproduces the line. */
 const rate = (n: number) => `$${n >= 1 || cents(n) === n ? n.toFixed(2) : Number(n.toPrecision(4)).toString()}`;
 const hoursText = (h: number) => `${Number(h.toFixed(1))} h`;

@@ -1,5 +1,5 @@
 /**
- * Process settings for the offline plan, applied before @pulumi/pulumi loads where possible (the
+ * Process settings for the offline plan, applied before @pulumi/pulumi and zod load where possible (the
  * `npm run plan` launcher does that; the engine applies them again, which is then a no-op).
  * Imports nothing from Pulumi, so that requiring it loads nothing slow.
  */
@@ -35,6 +35,13 @@ export function prepareOfflineProcess(): void {
     computeCodePaths: notOffline("computeCodePaths"),
     findWorkspaceRoot: notOffline("findWorkspaceRoot"),
   });
+  // zod loads all of its ~60 message locales eagerly as `z.locales`, which nothing here reads;
+  // its English messages load on their own. Skipped if a zod release moves the file.
+  try {
+    stubModule("zod/v4/locales", {});
+  } catch {
+    // not stubbed: slower, same plan
+  }
   // Pulumi records a stack trace for every promise and resource, which the plan never reads and
   // which is a third of its time (source-mapped, more).
   process.setSourceMapsEnabled(false);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../src/config";
-import { computeCost, estimateCost, flyMachineHourly, type CostInputs, type CostResource } from "../../src/planner/cost";
+import { computeCost, estimateCost, flyMachineHourly, usd, type CostInputs, type CostResource } from "../../src/planner/cost";
 import { DEFAULT_PRICES, resolvePrices } from "../../src/config/prices";
 
 /** Tiny resource builders in the shape the components record (the plan's RESOURCE CONTRACT). */
@@ -221,5 +221,11 @@ describe("prices", () => {
     expect(() => parseStackConfig({ profile: "single-user-lax", cost: { prices: { fly: { volumePerGb: 1 } } } }, "dev")).toThrow(
       /sophia:cost\.prices\.fly: unknown key "volumePerGb"; allowed keys here: sharedCpuPerHour/,
     );
+  });
+});
+
+describe("usd", () => {
+  it("writes dollars with thousands separators and cents", () => {
+    expect([0, 1.5, 999.999, 1234.5, 1234567.891].map(usd)).toEqual(["$0.00", "$1.50", "$1,000.00", "$1,234.50", "$1,234,567.89"]);
   });
 });
