@@ -5,10 +5,13 @@
  */
 import Module from "node:module";
 
-/** Installs `exports` as the module at `request` before anything requires it. */
+/**
+ * Installs `exports` as the module at `request`. Best before anything requires it; afterwards it
+ * still takes effect for code that requires the module at call time, as Pulumi's dynamic
+ * resources do with the serializer.
+ */
 function stubModule(request: string, exports: Record<string, unknown>): void {
   const modulePath = require.resolve(request);
-  if (require.cache[modulePath]?.loaded) return;
   const stub = new Module(modulePath);
   stub.filename = modulePath;
   stub.loaded = true;

@@ -15,7 +15,7 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..", "..");
 const SOURCE_DIRS = ["src", "components", "environments"];
 const cacheDir = path.join(root, "node_modules", ".cache", "sophia-plan");
-/** Builds older than this are removed when a new one is made; a running plan has long loaded its files. */
+/** Builds unused for this long are removed when a new one is made; a running plan has long loaded its files. */
 const STALE_BUILD_MS = 10 * 60 * 1000;
 
 function sources() {
@@ -58,7 +58,11 @@ function build(files, outDir) {
 function compiledTree() {
   const files = sources();
   const outDir = path.join(cacheDir, signature(files));
-  if (!fs.existsSync(outDir)) {
+  if (fs.existsSync(outDir)) {
+    // Marks the build as in use, so that another project's build does not prune it.
+    const now = new Date();
+    fs.utimesSync(outDir, now, now);
+  } else {
     fs.mkdirSync(cacheDir, { recursive: true });
     build(files, outDir);
   }
