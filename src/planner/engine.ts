@@ -2,6 +2,7 @@
  * Runs the real program under Pulumi's mock engine (D11) and records every resource it registers.
  * No Pulumi CLI, no credentials, no network. One run per process: the Pulumi runtime is global.
  */
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { mockOutputs } from "./mock-outputs";
@@ -71,29 +72,60 @@ interface RegisterRequest {
   getObject(): { toJavaScript(): unknown } | undefined;
 }
 type Callback = (err: unknown, response: unknown) => void;
+type Wire = Record<string, unknown>;
 
-/** A mock monitor that also records what the standard mocks don't pass on: parents and options. */
+// The engine's protobuf messages, from the copies @pulumi/pulumi itself uses.
+const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi"));
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [pulumiDir] })) as {
+  Struct: { fromJavaScript(value: Wire): unknown };
+};
+const { RegisterResourceResponse } = require("@pulumi/pulumi/proto/resource_pb") as {
+  RegisterResourceResponse: new () => { setUrn(urn: string): void; setId(id: string): void; setObject(object: unknown): void };
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The id the mock engine gives a custom resource; components have none. */
+const mockId = (name: string, custom: boolean) => (custom ? `${name}-id` : undefined);
+
+/**
+ * A mock monitor that records what the standard mocks don't pass on (parents and options), and
+ * answers a registration with the inputs as they arrived in the engine's wire form plus the mock
+ * outputs. The standard monitor decodes the inputs and encodes them again for the answer, which
+ * gives the same wire form back (secrets, unknowns and references stay marked), only slower.
+ */
 class RecordingMonitor extends MockMonitor {
   readonly recorded: RecordedResource[] = [];
 
   override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
-    return super.registerResource(req, (err: unknown, response: unknown) => {
-      if (!err && response) {
-        const urn = (response as { getUrn(): string }).getUrn();
-        this.recorded.push({
-          urn,
-          type: req.getType(),
-          name: req.getName(),
-          parent: req.getParent() || undefined,
-          custom: req.getCustom(),
-          inputs: (maskSecrets(req.getObject()?.toJavaScript() ?? {}) ?? {}) as Record<string, unknown>,
-          protect: req.getProtect() ?? false,
-          retainOnDelete: req.getRetainondelete() ?? false,
-          dependencies: req.getDependenciesList(),
-        });
-      }
-      callback(err, response);
-    });
+    try {
+      const type = req.getType();
+      const name = req.getName();
+      const custom = req.getCustom();
+      const inputs = (req.getObject()?.toJavaScript() ?? {}) as Wire;
+      const urn = (this as unknown as { newUrn(parent: string, type: string, name: string): string }).newUrn(req.getParent(), type, name);
+      const id = mockId(name, custom);
+      const state = { ...inputs, ...mockOutputs(type, name, inputs) };
+      this.resources.set(urn, { urn, id: id ?? null, state });
+      this.recorded.push({
+        urn,
+        type,
+        name,
+        parent: req.getParent() || undefined,
+        custom,
+        inputs: (maskSecrets(inputs) ?? {}) as Wire,
+        protect: req.getProtect() ?? false,
+        retainOnDelete: req.getRetainondelete() ?? false,
+        dependencies: req.getDependenciesList(),
+      });
+      const response = new RegisterResourceResponse();
+      response.setUrn(urn);
+      response.setId(id ?? "");
+      response.setObject(Struct.fromJavaScript(state));
+      callback(null, response);
+    } catch (err) {
+      callback(err, undefined);
+    }
   }
 }
 
@@ -137,8 +169,9 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
 
   const monitor = new RecordingMonitor({
     call: () => ({}),
+    // Reads only (registrations are answered by RecordingMonitor itself).
     newResource: (args) => ({
-      id: args.custom ? `${args.name}-id` : undefined,
+      id: mockId(args.name, args.custom ?? true),
       state: { ...args.inputs, ...mockOutputs(args.type, args.name, args.inputs as Record<string, unknown>) },
     }),
   });
