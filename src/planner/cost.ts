@@ -59,7 +59,7 @@ export interface CostLine {
   formula: string;
   /** The usage assumption behind the quantity, when it is not read from the plan's resources. */
   assumption?: string;
-  /** The price source (see `sources`) and its date. */
+  /** The id of the price source (see `sources`) and its date. */
   source: PriceSourceId;
   asOf: string;
 }
@@ -94,7 +94,8 @@ export interface CostEstimate {
   prices: PriceTable;
   /** Dotted paths of prices overridden in config, e.g. "fly.volumeGbMonth". */
   priceOverrides: string[];
-  sources: Record<PriceSourceId, PriceSource>;
+  /** Every price source, each with the id that lines name in `source`. */
+  sources: (PriceSource & { id: PriceSourceId })[];
   lines: CostLine[];
   byService: Record<string, number>;
   byKind: Partial<Record<CostKind, number>>;
@@ -450,7 +451,7 @@ export function computeCost(input: CostInputs): CostEstimate {
     },
     prices: input.prices,
     priceOverrides: input.priceOverrides ?? [],
-    sources: PRICE_SOURCES,
+    sources: (Object.keys(PRICE_SOURCES) as PriceSourceId[]).map((id) => ({ id, ...PRICE_SOURCES[id] })),
     lines,
     byService: sum((l) => l.service),
     byKind: sum((l) => l.kind),

@@ -75,7 +75,7 @@ function assumptionsText(cost: CostEstimate): string {
 
 function pricesText(cost: CostEstimate): string[] {
   return [
-    ...Object.values(cost.sources).map((s) => `${s.name}: ${s.url} (as of ${s.asOf})${s.note ? `; note: ${s.note}` : ""}`),
+    ...cost.sources.map((s) => `${s.name}: ${s.url} (as of ${s.asOf})${s.note ? `; note: ${s.note}` : ""}`),
     ...(cost.priceOverrides.length > 0 ? [`Overridden in sophia:cost.prices: ${cost.priceOverrides.join(", ")}`] : []),
   ];
 }

@@ -172,7 +172,7 @@ describe("cost model, hand-computed", () => {
     expect(estimate.lines.length).toBeGreaterThan(2);
     for (const line of estimate.lines) {
       expect(line.asOf, line.formula).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-      expect(estimate.sources[line.source].asOf).toBe(line.asOf);
+      expect(estimate.sources.find((s) => s.id === line.source)?.asOf).toBe(line.asOf);
     }
   });
 
