@@ -30,7 +30,9 @@ export const profiles: Record<ProfileName, ProfileData> = {
     },
     volumes: { snapshotRetentionDays: 5, protect: false, retainOnDelete: false },
     gpu: {
-      instanceType: "gpu_1x_a100",
+      // An A10 (24 GB) at $0.86/h: the 1x A100 PCIe is no longer listed, and the A10 keeps the
+      // seed's 10 GPU-hours, their session overhead and the filesystem inside the $25 budget.
+      instanceType: "gpu_1x_a10",
       region: "us-west-1",
       standing: 0,
       maxInstances: 1,
@@ -54,8 +56,15 @@ export const profiles: Record<ProfileName, ProfileData> = {
       dnsTtl: 300,
       vercelProject: { name: "sophia-agent-ui-dev", repoType: "github", framework: "nextjs", publicEnvSensitive: true },
     },
-    /** The seed's usage: 9 am–6 pm on weekdays (≈195 h a month) and 10 GPU-hours a month. */
-    cost: { activeHoursPerWeek: 45, extraMachineShare: 1, onDemandGpuHours: 10, rootfsGb: 1, vercelSeats: 1 },
+    /**
+     * The seed's usage: 9 am–6 pm on weekdays (≈195 h a month) and 10 GPU-hours a month, in 8
+     * sessions (each pays 10 min of boot and the 15 min idle timeout), 15 GiB of model weights on
+     * the filesystem (a 7B model in fp16), 5 GB of egress, volumes half full.
+     */
+    cost: {
+      activeHoursPerWeek: 45, extraMachineShare: 1, onDemandGpuHours: 10, gpuSessionsPerMonth: 8, gpuBootMinutes: 10, gpuFilesystemGb: 15,
+      rootfsGb: 1, egressGbPerMonth: 5, volumeUsedShare: 0.5, snapshotDailyChangeShare: 0.05, vercelSeats: 1,
+    },
     /** The seeds' dev budget, USD a month. */
     budget: 25,
   },
@@ -79,7 +88,9 @@ export const profiles: Record<ProfileName, ProfileData> = {
     gpu: {
       instanceType: "gpu_1x_gh200",
       region: "us-west-1",
-      standing: 3,
+      // One standing GH200 ($2.29/h, ≈ $1,672 a month) answers at once; bursts run on demand up to
+      // maxInstances. Three standing ones (≈ $5,015) alone were above the seed's whole range.
+      standing: 1,
       maxInstances: 6,
       idleMinutes: 15,
       // One multi-arch reference (linux/amd64 + linux/arm64): dev's A100 is x86_64, prod's GH200 arm64.
@@ -104,9 +115,50 @@ export const profiles: Record<ProfileName, ProfileData> = {
       // sensitive variables. Set false to read them in the dashboard.
       vercelProject: { name: "sophia-agent-ui", repo: "sophia-intel/sophia-agent-ui", repoType: "github", framework: "nextjs", publicEnvSensitive: true },
     },
-    /** Minimum machines and standing GPUs run all month; machines above the minimum a quarter of it. */
-    cost: { activeHoursPerWeek: 168, extraMachineShare: 0.25, onDemandGpuHours: 0, rootfsGb: 1, vercelSeats: 1 },
+    /**
+     * Minimum machines and the standing GPU run all month; machines above the minimum a quarter of
+     * it. Bursts: 80 on-demand GPU-hours in 40 sessions (10 min boot, 15 min idle each). 200 GiB of
+     * model weights, 500 GB of egress, volumes half full with 5% changing a day.
+     */
+    cost: {
+      activeHoursPerWeek: 168, extraMachineShare: 0.25, onDemandGpuHours: 80, gpuSessionsPerMonth: 40, gpuBootMinutes: 10, gpuFilesystemGb: 200,
+      rootfsGb: 1, egressGbPerMonth: 500, volumeUsedShare: 0.5, snapshotDailyChangeShare: 0.05, vercelSeats: 1,
+    },
     /** The top of the seeds' enterprise range, USD a month. */
     budget: 4500,
+  },
+};
+
+/** The seed's monthly figures for each profile, which the plan compares its estimate against. */
+export interface SeedReference {
+  /** Monthly total in USD; equal bounds are a single figure, a low of 0 is a ceiling. */
+  low: number;
+  high: number;
+  /** GPU instance spend (standing, on-demand, session overhead) the seed allows, if it says. */
+  gpu?: { low: number; high: number };
+  source: string;
+  /** Why the profile's defaults are what they are, at current prices; the plan prints these. */
+  choices: string[];
+}
+
+export const seedReferences: Record<ProfileName, SeedReference> = {
+  "single-user-lax": {
+    low: 0,
+    high: 25,
+    source: "seed: single-user plan at most $25/month (45 active h a week, 10 GPU-hours a month)",
+    choices: [
+      "every service stops when idle and wakes on the next request, so Fly bills only the 45 active hours a week",
+      "the GPU is a gpu_1x_a10 ($0.86/h): the 1x A100 PCIe is no longer listed, and the A10 keeps 10 GPU-hours, the sessions' boot and idle tail and 15 GiB of model weights inside $25",
+    ],
+  },
+  "enterprise-multi-region": {
+    low: 1260,
+    high: 4500,
+    gpu: { low: 500, high: 2000 },
+    source: "seed: enterprise production $1,260–4,500/month, GPU $500–2,000 of it",
+    choices: [
+      "one standing gpu_1x_gh200 (≈ $1,672 a month at $2.29/h) answers at once; bursts run on demand up to gpu.maxInstances: three standing ones alone would cost ≈ $5,015",
+      "minimum machine counts stay up in the primary region for availability; machines above them run on demand",
+    ],
   },
 };

@@ -11,6 +11,9 @@ import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, pla
 import type { ServiceDefinition } from "../components/services";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge, usesVercel } from "../components/edge";
+import { livePriceReport } from "../components/gpu-prices";
+import { resolvePrices } from "./config/prices";
+import { lambdaClient } from "./providers/lambda";
 
 /** Everything that can be wrong fails here, before the first resource exists. */
 async function validate(definitions: readonly ServiceDefinition[]) {
@@ -28,8 +31,19 @@ async function validate(definitions: readonly ServiceDefinition[]) {
     // Checks against the real world; the offline plan, which has none, turns them off.
     assertOperatorCidrs(config.gpu);
     await assertGpuCapacity(config.gpu, config.appPrefix, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
+    await reportLiveGpuPrices(config, await valueOf(secrets.lambdaApiKey));
   }
   return { config, plan, secrets };
+}
+
+/** Lambda's prices for the pool's type now, beside the cost table's; a failed read only warns. */
+async function reportLiveGpuPrices(config: ReturnType<typeof loadStackConfig>, apiKey: string): Promise<void> {
+  try {
+    const client = lambdaClient({ apiKey, apiUrl: config.lambdaApiUrl });
+    for (const line of await livePriceReport(client, [config.gpu.instanceType], resolvePrices(config.cost.prices).prices)) pulumi.log.info(line);
+  } catch (err) {
+    pulumi.log.warn(`Could not read Lambda's live GPU prices (the cost table still applies): ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 export async function sophia(definitions: readonly ServiceDefinition[]) {

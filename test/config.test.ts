@@ -61,9 +61,9 @@ describe("profiles", () => {
     expect(row("agent-ui")).toEqual([1, 1024, undefined, 2, 6]);
   });
 
-  it("enterprise-multi-region stands three GH200 nodes", () => {
+  it("enterprise-multi-region stands one GH200 node", () => {
     const gpu = parseStackConfig(prod, "prod").gpu;
-    expect([gpu.standing, gpu.instanceType]).toEqual([3, "gpu_1x_gh200"]);
+    expect([gpu.standing, gpu.instanceType]).toEqual([1, "gpu_1x_gh200"]);
   });
 
   it("keeps stateful services in the primary region and spans stateless ones", () => {
@@ -220,7 +220,7 @@ describe("bad input is rejected with the path, the value and the fix", () => {
   });
 
   it("SSH readiness without a deploy address is rejected", () => {
-    expect(errorOf({ ...prod, gpu: { readiness: "ssh" } })).toMatch(/sophia:gpu\.sshAllowedCidrs: is empty, but readiness "ssh" checks 3 standing GPU nodes/);
+    expect(errorOf({ ...prod, gpu: { readiness: "ssh" } })).toMatch(/sophia:gpu\.sshAllowedCidrs: is empty, but readiness "ssh" checks 1 standing GPU node/);
   });
 
   it("SSH readiness open to the world (/0) is rejected", () => {

@@ -215,7 +215,7 @@ function partialRecordOf<K extends readonly [string, ...string[]], V extends z.Z
   });
 }
 
-/** Partial price table; anything left out comes from src/planner/prices.ts. Units as there. */
+/** Partial price table; anything left out comes from src/config/prices.ts. Units as there. */
 const priceOverridesSchema = strictObject({
   fly: strictObject({
     sharedCpuPerHour: price.optional(),
@@ -224,13 +224,17 @@ const priceOverridesSchema = strictObject({
     regionMultiplier: partialRecordOf(FLY_REGIONS, z.number().positive()).optional(),
     volumeGbMonth: price.optional(),
     rootfsGbMonth: price.optional(),
+    snapshotGbMonth: price.optional(),
+    freeSnapshotGb: z.number().min(0).optional(),
     dedicatedIpv4Month: price.optional(),
     certificateMonth: price.optional(),
     freeCertificates: z.number().int().min(0).optional(),
+    egressGb: z.partialRecord(flyRegion, price).optional(),
   }).optional(),
   lambda: strictObject({
     /** $/h per instance type. */
     perHour: partialRecordOf(LAMBDA_INSTANCE_TYPES, price).optional(),
+    filesystemGbMonth: price.optional(),
   }).optional(),
   vercel: strictObject({
     proSeatMonth: price.optional(),
@@ -243,8 +247,20 @@ const costSchema = strictObject({
   activeHoursPerWeek: z.number().min(0).max(168),
   /** Share (0–1) of the active hours that machines above the minimum are running. */
   extraMachineShare: z.number().min(0).max(1),
-  /** Instance-hours a month of on-demand GPU workers, priced at the pool's instance type. */
+  /** Instance-hours a month of on-demand GPU work, priced at the pool's instance type. */
   onDemandGpuHours: z.number().min(0),
+  /** On-demand GPU sessions a month; each also pays its boot and its idle tail (gpu.idleMinutes). */
+  gpuSessionsPerMonth: z.number().int().min(0),
+  /** Minutes a session is billed before its worker serves: boot, image pull, model load. */
+  gpuBootMinutes: z.number().min(0),
+  /** GiB stored on the GPU pool's shared filesystem (model weights and caches). */
+  gpuFilesystemGb: z.number().min(0),
+  /** GB a month sent from the Fly apps to the internet, priced at the primary region's rate. */
+  egressGbPerMonth: z.number().min(0),
+  /** Share (0–1) of each volume that holds data; snapshots store data, not provisioned size. */
+  volumeUsedShare: z.number().min(0).max(1),
+  /** Share (0–1) of a volume's data that changes each day; each retained daily snapshot stores that. */
+  snapshotDailyChangeShare: z.number().min(0).max(1),
   /** Root filesystem of a stopped machine in GB, about its image size. */
   rootfsGb: z.number().positive(),
   /** Vercel Pro seats billed when the plan holds a Vercel project. */
@@ -356,7 +372,7 @@ function checkGpu(c: StackConfig, add: (path: (string | number)[], message: stri
     add(["gpu", "sshAllowedCidrs"], `lists [${gpu.sshAllowedCidrs.join(", ")}], but readiness is "dial-out", where the firewall admits no inbound SSH; remove sshAllowedCidrs, or set sophia:gpu.readiness to "ssh" if you deploy from a fixed address`);
   }
   if (gpu.readiness === "ssh" && gpu.standing > 0 && gpu.sshAllowedCidrs.length === 0) {
-    add(["gpu", "sshAllowedCidrs"], `is empty, but readiness "ssh" checks ${gpu.standing} standing GPU nodes over SSH from where \`pulumi up\` runs; add that fixed egress address as a CIDR (e.g. "203.0.113.7/32"), or use readiness "dial-out"`);
+    add(["gpu", "sshAllowedCidrs"], `is empty, but readiness "ssh" checks ${gpu.standing} standing GPU node${gpu.standing === 1 ? "" : "s"} over SSH from where \`pulumi up\` runs; add that fixed egress address as a CIDR (e.g. "203.0.113.7/32"), or use readiness "dial-out"`);
   }
   gpu.sshAllowedCidrs.forEach((entry, i) => {
     const prefix = Number(entry.split("/")[1]);

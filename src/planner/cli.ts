@@ -1,24 +1,24 @@
 /**
- * `npm run plan [-- --stack dev|prod] [--json] [--out DIR]`: the offline plan (D11).
+ * `npm run plan [-- --stack dev|prod] [--json] [--out DIR]`: the offline plan.
  * Runs the real program under mocks with the stack's config; writes plans/<stack>.json and .md.
  * `--compare` plans dev and prod side by side, each in a child process of this same CLI.
  * Exits 3 when a mandatory policy (src/policies) is violated, 1 when the plan fails, 2 on bad usage.
+ * `npm run plan` starts it through ./start.js, which runs it compiled; tsx runs it as well.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { prepareOfflineProcess } from "./offline-process";
 import { loadStackConfig } from "../config";
 import { PlanError, runPlan } from "./engine";
 import type { PlanDocument } from "./document";
 import { buildPlanDocument } from "./report";
 import { renderCompare, renderMarkdown, renderTerminal } from "./render";
 import { policySummary } from "./render-policies";
+import { usd } from "./cost";
 
-// Pulumi records a stack trace for every promise and resource, which the plan never reads and
-// which is a third of its time (source-mapped, more).
-process.setSourceMapsEnabled(false);
-Error.stackTraceLimit = 0;
+prepareOfflineProcess();
 
 const USAGE =
   "usage: npm run plan -- [--stack <name> | --compare] [--json] [--out <dir>] [--stack-dir <dir with Pulumi.<stack>.yaml>] [--omit-secret <key>]...";
@@ -32,10 +32,19 @@ function writeStdout(text: string): Promise<void> {
   return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
 }
 
+/**
+ * The project the plan was started from: argv[1] is its src/planner/start.js (or cli.ts under
+ * tsx). Not __dirname, because this file runs compiled from node_modules/.cache.
+ */
+function projectRoot(): string {
+  return path.resolve(path.dirname(process.argv[1]), "..", "..");
+}
+
 /** Plans one stack in a child process: the Pulumi runtime is global, so one plan per process. */
 function planInChild(stack: string, passThrough: string[]): Promise<PlanDocument> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, __filename, "--stack", stack, "--json", ...passThrough], {
+    // argv[1] is the script this process started from: the launcher, or this file under tsx.
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], "--stack", stack, "--json", ...passThrough], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -74,11 +83,20 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const projectDir = path.resolve(__dirname, "..", "..");
+  const projectDir = projectRoot();
   const stackDir = args["stack-dir"] ? path.resolve(args["stack-dir"]) : projectDir;
   if (args.compare) {
     const passThrough = ["--out", args.out, ...(args["stack-dir"] ? ["--stack-dir", args["stack-dir"]] : [])];
-    const docs = await Promise.all(COMPARE_STACKS.map((stack) => planInChild(stack, passThrough)));
+    // Progress goes to stderr, so that stdout stays the comparison (or its JSON).
+    const started = Date.now();
+    process.stderr.write(`Planning ${COMPARE_STACKS.join(" and ")}, each in its own process…\n`);
+    const docs = await Promise.all(
+      COMPARE_STACKS.map(async (stack) => {
+        const doc = await planInChild(stack, passThrough);
+        process.stderr.write(`  ${stack}: ${doc.resources.length} resources, ${usd(doc.cost.total)}/month (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+        return doc;
+      }),
+    );
     if (args.json) await writeStdout(JSON.stringify(docs.map((d) => ({ stack: d.stack, profile: d.profile, cost: d.cost })), null, 2) + "\n");
     else console.log(renderCompare(docs));
     return 0;

@@ -1,9 +1,11 @@
 /**
  * Monthly cost estimate, computed from the resources the plan holds (machines, sizes, counts,
- * volumes, IPs, certificates, GPU instances, Vercel projects) with the profile's usage assumptions
- * and the price table. Pure: no Pulumi, no I/O. Every line says how it was computed.
+ * volumes, IPs, certificates, GPU instances and filesystems, Vercel projects) with the profile's
+ * usage assumptions and the price table. Pure: no Pulumi, no I/O. One function per cost kind; every
+ * line says how it was computed and which dated price source it used.
  */
-import type { CostConfig, StackConfig } from "../config";
+import type { CostConfig, GpuConfig, StackConfig } from "../config";
+import { seedReferences, type SeedReference } from "../../environments/profiles";
 import type { LambdaInstanceType } from "../platform";
 import { machineSize, serviceOwner, TYPES, type Guest, type MachineInputs } from "./resources";
 import {
@@ -11,10 +13,14 @@ import {
   HOURS_PER_MONTH,
   PRICE_SOURCES,
   WEEKS_PER_MONTH,
+  lambdaPriceSource,
   resolvePrices,
   type PriceSource,
+  type PriceSourceId,
   type PriceTable,
-} from "./prices";
+} from "../config/prices";
+
+export type { SeedReference } from "../../environments/profiles";
 
 /** What the estimate needs of a resource; both RecordedResource and PlanResource fit. */
 export interface CostResource {
@@ -25,19 +31,25 @@ export interface CostResource {
   inputs: Record<string, unknown>;
 }
 
-export const KIND_ORDER = ["compute", "rootfs", "volume", "ipv4", "certificate", "gpu-standing", "gpu-on-demand", "vercel"] as const;
+export const KIND_ORDER = [
+  "compute", "rootfs", "volume", "snapshot", "ipv4", "certificate", "egress",
+  "gpu-standing", "gpu-on-demand", "gpu-session-overhead", "gpu-filesystem", "vercel",
+] as const;
 export type CostKind = (typeof KIND_ORDER)[number];
 
+/** Kinds that are GPU instance time, the seed's "GPU spend". */
+export const GPU_KINDS: readonly CostKind[] = ["gpu-standing", "gpu-on-demand", "gpu-session-overhead"];
+
 export interface CostLine {
-  /** Service name, or "gpu-pool" / "edge" for the pool and the edge. */
+  /** Service name, or "gpu-pool" / "edge" / "fly-org" for the pool, the edge and organization-wide lines. */
   service: string;
   kind: CostKind;
   /** What is being paid for, e.g. "machines kept running (min 2)". */
   description: string;
   quantity: number;
-  /** USD per unit per hour (priceUnit "hour") or per month. */
+  /** USD per unit per hour (priceUnit "hour"), per month, or per GB (priceUnit "gb"). */
   unitPrice: number;
-  priceUnit: "hour" | "month";
+  priceUnit: "hour" | "month" | "gb";
   /** Hours a month, for hourly prices. */
   hours?: number;
   /** Share of the month, for rootfs of machines that are stopped part of it. */
@@ -45,6 +57,11 @@ export interface CostLine {
   monthly: number;
   /** quantity × unit price × hours = monthly, as text. */
   formula: string;
+  /** The usage assumption behind the quantity, when it is not read from the plan's resources. */
+  assumption?: string;
+  /** The id of the price source (see `sources`) and its date. */
+  source: PriceSourceId;
+  asOf: string;
 }
 
 export interface CostAssumptions {
@@ -54,25 +71,21 @@ export interface CostAssumptions {
   extraMachineHours: number;
   extraMachineShare: number;
   onDemandGpuHours: number;
+  gpuSessionsPerMonth: number;
+  gpuBootMinutes: number;
+  /** The pool's idle timeout: each on-demand session runs at least this long after its last job. */
+  gpuIdleMinutes: number;
+  gpuFilesystemGb: number;
   /** Instance type the on-demand hours are priced at. */
   gpuInstanceType: string;
   rootfsGb: number;
+  egressGbPerMonth: number;
+  volumeUsedShare: number;
+  snapshotDailyChangeShare: number;
   vercelSeats: number;
   /** Region where min_machines_running applies (Fly counts it there only). */
   primaryRegion: string;
 }
-
-/** The seeds' monthly figures for each profile, to compare against. */
-export interface SeedReference {
-  low: number;
-  high: number;
-  source: string;
-}
-
-export const SEED_REFERENCES: Record<string, SeedReference> = {
-  "single-user-lax": { low: 38, high: 38, source: "seed: single-user setup ≈ $38/month" },
-  "enterprise-multi-region": { low: 1260, high: 4500, source: "seed: enterprise production $1,260–4,500/month" },
-};
 
 export interface CostEstimate {
   currency: "USD";
@@ -81,35 +94,43 @@ export interface CostEstimate {
   prices: PriceTable;
   /** Dotted paths of prices overridden in config, e.g. "fly.volumeGbMonth". */
   priceOverrides: string[];
-  sources: PriceSource[];
+  /** Every price source, each with the id that lines name in `source`. */
+  sources: (PriceSource & { id: PriceSourceId })[];
   lines: CostLine[];
   byService: Record<string, number>;
   byKind: Partial<Record<CostKind, number>>;
+  /** GPU instance time: standing, on-demand and session overhead. */
+  gpuTotal: number;
   total: number;
   seedReference: SeedReference | null;
 }
 
+export type CostUsage = Omit<CostConfig, "prices">;
+
 export interface CostInputs {
   resources: CostResource[];
-  usage: Omit<CostConfig, "prices">;
+  usage: CostUsage;
   prices: PriceTable;
   priceOverrides?: string[];
   primaryRegion: string;
   /** Pool instance type from config; a recorded lambda:Instance's type wins. */
   gpuInstanceType: LambdaInstanceType;
+  /** The pool's idle timeout in minutes. @default 15 */
+  gpuIdleMinutes?: number;
   profile?: string;
 }
 
-
-
-
 const cents = (n: number) => Math.round(n * 100) / 100;
-/** Dollars as people read them: $1,234.56. */
-export const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/** Dollars as people read them: $1,234.56. (Not toLocaleString: loading Intl costs a tenth of a plan.) */
+export const usd = (n: number) => {
+  const [whole, fraction] = Math.abs(n).toFixed(2).split(".");
+  return `${n < 0 ? "-" : ""}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${fraction}`;
+};
 /** Unit prices with enough digits that quantity × price × hours reproduces the line. */
 const rate = (n: number) => `$${n >= 1 || cents(n) === n ? n.toFixed(2) : Number(n.toPrecision(4)).toString()}`;
 const hoursText = (h: number) => `${Number(h.toFixed(1))} h`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const percent = (share: number) => `${Number((share * 100).toFixed(1))}%`;
 
 /** $/h of a Fly machine of this size in this region. */
 export function flyMachineHourly(guest: Guest, region: string, prices: PriceTable): number {
@@ -119,29 +140,35 @@ export function flyMachineHourly(guest: Guest, region: string, prices: PriceTabl
   return (guest.cpus * cpuRate + extraRamGb * prices.fly.ramGbPerHour) * multiplier;
 }
 
+/** A line before rounding: `monthly` is rounded and appended to the formula, the source dated. */
+type Draft = Omit<CostLine, "asOf">;
 
-export function computeCost(input: CostInputs): CostEstimate {
-  const { resources, usage, prices } = input;
-  const ownerOf = serviceOwner(resources);
-  const serviceOf = (r: CostResource) => ownerOf(r) ?? String(r.inputs.app ?? r.name);
-  const ofType = (type: string) => resources.filter((r) => r.type === type);
-  const lines: CostLine[] = [];
-  const add = (line: CostLine) => {
-    const monthly = cents(line.monthly);
-    lines.push({ ...line, monthly, formula: `${line.formula} = ${usd(monthly)}` });
-  };
+/** What every per-kind function reads. */
+interface CostContext {
+  input: CostInputs;
+  usage: CostUsage;
+  prices: PriceTable;
+  ofType(type: string): CostResource[];
+  serviceOf(resource: CostResource): string;
+  /** Hours a month a machine above its app's minimum runs. */
+  extraHours: number;
+  activeHours: number;
+  /** The pool's instance type: the standing instances' type, else config's. */
+  poolType: LambdaInstanceType;
+  gpuPrice(type: string): number;
+}
 
-  const activeHours = usage.activeHoursPerWeek * WEEKS_PER_MONTH;
-  const extraHours = Math.min(HOURS_PER_MONTH, activeHours * usage.extraMachineShare);
-
+function machineLines(c: CostContext): Draft[] {
+  const { usage, prices, extraHours, activeHours, input } = c;
+  const lines: Draft[] = [];
   // Machines, grouped by service, region and size; min_machines_running counts in the primary region only.
   const groups = new Map<string, { service: string; region: string; guest: Guest; autostop: string; min: number; count: number }>();
-  for (const m of ofType(TYPES.machine)) {
+  for (const m of c.ofType(TYPES.machine)) {
     const inputs = m.inputs as MachineInputs;
     const g = inputs.config?.guest;
     const guest: Guest = { cpu_kind: g?.cpu_kind ?? "shared", cpus: g?.cpus ?? 1, memory_mb: g?.memory_mb ?? 256 };
     const proxy = inputs.config?.services?.[0];
-    const service = serviceOf(m);
+    const service = c.serviceOf(m);
     const region = inputs.region ?? input.primaryRegion;
     const key = [service, region, guest.cpu_kind, guest.cpus, guest.memory_mb].join("|");
     const group = groups.get(key) ?? { service, region, guest, autostop: proxy?.autostop ?? "off", min: proxy?.min_machines_running ?? 0, count: 0 };
@@ -159,37 +186,40 @@ export function computeCost(input: CostInputs): CostEstimate {
     if (group.region === input.primaryRegion) minLeft.set(group.service, left - alwaysOn);
     const extra = group.count - alwaysOn;
     if (alwaysOn > 0) {
-      add({
-        service: group.service, kind: "compute", quantity: alwaysOn, unitPrice: hourly, priceUnit: "hour", hours: HOURS_PER_MONTH,
+      lines.push({
+        service: group.service, kind: "compute", quantity: alwaysOn, unitPrice: hourly, priceUnit: "hour", hours: HOURS_PER_MONTH, source: "fly",
         description: group.autostop === "off" ? `machines always on (autostop off), ${where}` : `machines kept running (min ${group.min}), ${where}`,
         monthly: alwaysOn * hourly * HOURS_PER_MONTH,
         formula: `${alwaysOn} × ${size} (${group.region}) × ${rate(hourly)}/h × ${hoursText(HOURS_PER_MONTH)}`,
       });
     }
     if (extra > 0 && extraHours > 0) {
-      const share = `${Number((usage.extraMachineShare * 100).toFixed(1))}% of ${hoursText(activeHours)} active`;
-      add({
-        service: group.service, kind: "compute", quantity: extra, unitPrice: hourly, priceUnit: "hour", hours: extraHours,
+      lines.push({
+        service: group.service, kind: "compute", quantity: extra, unitPrice: hourly, priceUnit: "hour", hours: extraHours, source: "fly",
         description: `machines above the minimum, started on demand, ${where}`,
         monthly: extra * hourly * extraHours,
-        formula: `${extra} × ${size} (${group.region}) × ${rate(hourly)}/h × ${hoursText(extraHours)} (${share})`,
+        formula: `${extra} × ${size} (${group.region}) × ${rate(hourly)}/h × ${hoursText(extraHours)}`,
+        assumption: `they run ${percent(usage.extraMachineShare)} of ${hoursText(activeHours)} active a month (cost.activeHoursPerWeek, cost.extraMachineShare)`,
       });
     }
     const stoppedShare = 1 - extraHours / HOURS_PER_MONTH;
     if (extra > 0 && stoppedShare > 0) {
-      add({
-        service: group.service, kind: "rootfs", quantity: extra * usage.rootfsGb, unitPrice: prices.fly.rootfsGbMonth, priceUnit: "month", share: Number(stoppedShare.toFixed(4)),
+      lines.push({
+        service: group.service, kind: "rootfs", quantity: extra * usage.rootfsGb, unitPrice: prices.fly.rootfsGbMonth, priceUnit: "month", share: Number(stoppedShare.toFixed(4)), source: "fly",
         description: `rootfs of stopped machines (${usage.rootfsGb} GB each), ${group.region}`,
         monthly: extra * usage.rootfsGb * prices.fly.rootfsGbMonth * stoppedShare,
-        formula: `${plural(extra, "machine")} × ${usage.rootfsGb} GB × ${rate(prices.fly.rootfsGbMonth)}/GB-mo × ${Number((stoppedShare * 100).toFixed(1))}% of the month stopped`,
+        formula: `${plural(extra, "machine")} × ${usage.rootfsGb} GB × ${rate(prices.fly.rootfsGbMonth)}/GB-mo × ${percent(stoppedShare)} of the month stopped`,
+        assumption: "a stopped machine's rootfs is about its image size (cost.rootfsGb)",
       });
     }
   }
+  return lines;
+}
 
-  // Volumes, grouped by service, region and size.
+function volumeLines(c: CostContext): Draft[] {
   const volumes = new Map<string, { service: string; region: string; sizeGb: number; count: number }>();
-  for (const v of ofType(TYPES.volume)) {
-    const service = serviceOf(v);
+  for (const v of c.ofType(TYPES.volume)) {
+    const service = c.serviceOf(v);
     const region = String(v.inputs.region ?? "?");
     const sizeGb = Number(v.inputs.sizeGb ?? 0);
     const key = `${service}|${region}|${sizeGb}`;
@@ -197,111 +227,248 @@ export function computeCost(input: CostInputs): CostEstimate {
     group.count++;
     volumes.set(key, group);
   }
-  for (const v of volumes.values()) {
-    add({
-      service: v.service, kind: "volume", quantity: v.count * v.sizeGb, unitPrice: prices.fly.volumeGbMonth, priceUnit: "month",
-      description: `volumes in ${v.region}`,
-      monthly: v.count * v.sizeGb * prices.fly.volumeGbMonth,
-      formula: `${plural(v.count, "volume")} × ${v.sizeGb} GB × ${rate(prices.fly.volumeGbMonth)}/GB-mo`,
-    });
-  }
+  const price = c.prices.fly.volumeGbMonth;
+  return [...volumes.values()].map((v) => ({
+    service: v.service, kind: "volume", quantity: v.count * v.sizeGb, unitPrice: price, priceUnit: "month", source: "fly",
+    description: `volumes in ${v.region}`,
+    monthly: v.count * v.sizeGb * price,
+    formula: `${plural(v.count, "volume")} × ${v.sizeGb} GB × ${rate(price)}/GB-mo`,
+  }));
+}
 
-  // Dedicated IPv4 only; shared IPv4, IPv6 and Flycast addresses are free.
+/**
+ * Snapshots store data, not provisioned size, and each daily one after the first stores what
+ * changed that day. The free allowance is per organization, so one line for all volumes.
+ */
+function snapshotLines(c: CostContext): Draft[] {
+  const { usage, prices } = c;
+  const volumes = c.ofType(TYPES.volume).filter((v) => v.inputs.autoBackupEnabled !== false);
+  if (volumes.length === 0) return [];
+  let storedGb = 0;
+  const retentions = new Set<number>();
+  for (const v of volumes) {
+    const retention = Number(v.inputs.snapshotRetention ?? 5);
+    retentions.add(retention);
+    storedGb += Number(v.inputs.sizeGb ?? 0) * usage.volumeUsedShare * (1 + usage.snapshotDailyChangeShare * (retention - 1));
+  }
+  storedGb = Number(storedGb.toFixed(2));
+  const billable = Math.max(0, storedGb - prices.fly.freeSnapshotGb);
+  const days = [...retentions].sort((a, b) => a - b).join("/");
+  return [{
+    service: "fly-org", kind: "snapshot", quantity: Number(billable.toFixed(2)), unitPrice: prices.fly.snapshotGbMonth, priceUnit: "month", source: "fly",
+    description: `daily volume snapshots, ${days} days kept, first ${prices.fly.freeSnapshotGb} GB free`,
+    monthly: billable * prices.fly.snapshotGbMonth,
+    formula: `max(0, ${storedGb} GB stored − ${prices.fly.freeSnapshotGb} GB free) × ${rate(prices.fly.snapshotGbMonth)}/GB-mo`,
+    assumption:
+      `stored = Σ volume GB × ${percent(usage.volumeUsedShare)} used (cost.volumeUsedShare) × ` +
+      `(1 + ${percent(usage.snapshotDailyChangeShare)} changed a day (cost.snapshotDailyChangeShare) × (days kept − 1))`,
+  }];
+}
+
+/** Dedicated IPv4 only; shared IPv4, IPv6 and Flycast addresses are free. */
+function ipv4Lines(c: CostContext): Draft[] {
   const dedicated = new Map<string, number>();
-  for (const ip of ofType(TYPES.ip).filter((r) => r.inputs.type === "v4")) dedicated.set(serviceOf(ip), (dedicated.get(serviceOf(ip)) ?? 0) + 1);
-  for (const [service, count] of dedicated) {
-    add({
-      service, kind: "ipv4", quantity: count, unitPrice: prices.fly.dedicatedIpv4Month, priceUnit: "month",
-      description: "dedicated IPv4 addresses",
-      monthly: count * prices.fly.dedicatedIpv4Month,
-      formula: `${count} × ${rate(prices.fly.dedicatedIpv4Month)}/mo`,
-    });
-  }
+  for (const ip of c.ofType(TYPES.ip).filter((r) => r.inputs.type === "v4")) dedicated.set(c.serviceOf(ip), (dedicated.get(c.serviceOf(ip)) ?? 0) + 1);
+  const price = c.prices.fly.dedicatedIpv4Month;
+  return [...dedicated].map(([service, count]) => ({
+    service, kind: "ipv4", quantity: count, unitPrice: price, priceUnit: "month", source: "fly",
+    description: "dedicated IPv4 addresses",
+    monthly: count * price,
+    formula: `${count} × ${rate(price)}/mo`,
+  }));
+}
 
-  // Certificates: the free allowance is per organization, so one line for all of them.
-  const certificates = ofType(TYPES.certificate).length;
-  if (certificates > 0) {
-    const billable = Math.max(0, certificates - prices.fly.freeCertificates);
-    add({
-      service: "edge", kind: "certificate", quantity: billable, unitPrice: prices.fly.certificateMonth, priceUnit: "month",
-      description: `${plural(certificates, "Fly certificate")}, first ${prices.fly.freeCertificates} free`,
-      monthly: billable * prices.fly.certificateMonth,
-      formula: `max(0, ${certificates} − ${prices.fly.freeCertificates} free) × ${rate(prices.fly.certificateMonth)}/mo`,
-    });
-  }
+/** The free allowance is per organization, so one line for all certificates. */
+function certificateLines(c: CostContext): Draft[] {
+  const certificates = c.ofType(TYPES.certificate).length;
+  if (certificates === 0) return [];
+  const { certificateMonth, freeCertificates } = c.prices.fly;
+  const billable = Math.max(0, certificates - freeCertificates);
+  return [{
+    service: "edge", kind: "certificate", quantity: billable, unitPrice: certificateMonth, priceUnit: "month", source: "fly",
+    description: `${plural(certificates, "Fly certificate")}, first ${freeCertificates} free`,
+    monthly: billable * certificateMonth,
+    formula: `max(0, ${certificates} − ${freeCertificates} free) × ${rate(certificateMonth)}/mo`,
+  }];
+}
 
-  // GPUs: standing instances run all month; on-demand hours are priced at the pool's type.
+/** Outbound data to the internet, at the primary region's rate; Lambda and inbound data are free. */
+function egressLines(c: CostContext): Draft[] {
+  const gb = c.usage.egressGbPerMonth;
+  if (gb === 0 || c.ofType(TYPES.machine).length === 0) return [];
+  const region = c.input.primaryRegion;
+  const price = (c.prices.fly.egressGb as Record<string, number | undefined>)[region] ?? Math.max(...Object.values(c.prices.fly.egressGb));
+  return [{
+    service: "fly-org", kind: "egress", quantity: gb, unitPrice: price, priceUnit: "gb", source: "fly",
+    description: `outbound data to the internet, at ${region}'s rate`,
+    monthly: gb * price,
+    formula: `${gb} GB × ${rate(price)}/GB`,
+    assumption: "an estimate of responses and UI traffic leaving Fly (cost.egressGbPerMonth); traffic within a region is free",
+  }];
+}
+
+/** Standing instances run all month. */
+function gpuStandingLines(c: CostContext): Draft[] {
   const standing = new Map<string, number>();
-  for (const gpu of ofType(TYPES.gpuInstance)) {
-    const type = String(gpu.inputs.instanceType ?? input.gpuInstanceType);
+  for (const gpu of c.ofType(TYPES.gpuInstance)) {
+    const type = String(gpu.inputs.instanceType ?? c.input.gpuInstanceType);
     standing.set(type, (standing.get(type) ?? 0) + 1);
   }
-  const gpuPrice = (type: string) => {
-    const price = prices.lambda.perHour[type as LambdaInstanceType];
-    if (price === undefined) throw new Error(`no price for Lambda instance type "${type}"; add it under sophia:cost.prices.lambda.perHour`);
-    return price;
-  };
-  for (const [type, count] of standing) {
-    add({
-      service: "gpu-pool", kind: "gpu-standing", quantity: count, unitPrice: gpuPrice(type), priceUnit: "hour", hours: HOURS_PER_MONTH,
-      description: `standing ${type} instances, 24/7`,
-      monthly: count * gpuPrice(type) * HOURS_PER_MONTH,
-      formula: `${count} × ${type} × ${rate(gpuPrice(type))}/h × ${hoursText(HOURS_PER_MONTH)}`,
-    });
-  }
-  const poolType = [...standing.keys()][0] ?? input.gpuInstanceType;
-  if (usage.onDemandGpuHours > 0) {
-    add({
-      service: "gpu-pool", kind: "gpu-on-demand", quantity: 1, unitPrice: gpuPrice(poolType), priceUnit: "hour", hours: usage.onDemandGpuHours,
-      description: `on-demand ${poolType} workers`,
-      monthly: usage.onDemandGpuHours * gpuPrice(poolType),
-      formula: `${hoursText(usage.onDemandGpuHours)} × ${poolType} × ${rate(gpuPrice(poolType))}/h`,
-    });
-  }
+  return [...standing].map(([type, count]) => ({
+    service: "gpu-pool", kind: "gpu-standing", quantity: count, unitPrice: c.gpuPrice(type), priceUnit: "hour", hours: HOURS_PER_MONTH,
+    source: lambdaPriceSource(type as LambdaInstanceType),
+    description: `standing ${type} instances, 24/7`,
+    monthly: count * c.gpuPrice(type) * HOURS_PER_MONTH,
+    formula: `${count} × ${type} × ${rate(c.gpuPrice(type))}/h × ${hoursText(HOURS_PER_MONTH)}`,
+  }));
+}
 
-  // Vercel: a fixed plan line, only when the plan holds a Vercel project.
-  if (ofType(TYPES.vercelProject).length > 0 && usage.vercelSeats > 0) {
-    add({
-      service: "edge", kind: "vercel", quantity: usage.vercelSeats, unitPrice: prices.vercel.proSeatMonth, priceUnit: "month",
-      description: "Vercel Pro plan",
-      monthly: usage.vercelSeats * prices.vercel.proSeatMonth,
-      formula: `${plural(usage.vercelSeats, "seat")} × ${rate(prices.vercel.proSeatMonth)}/mo`,
-    });
-  }
+/** On-demand work, priced at the pool's type; only when the plan has a GPU pool. */
+function gpuOnDemandLines(c: CostContext): Draft[] {
+  const hours = c.usage.onDemandGpuHours;
+  if (hours === 0 || c.ofType(TYPES.gpuPool).length === 0) return [];
+  const price = c.gpuPrice(c.poolType);
+  return [{
+    service: "gpu-pool", kind: "gpu-on-demand", quantity: 1, unitPrice: price, priceUnit: "hour", hours, source: lambdaPriceSource(c.poolType),
+    description: `on-demand ${c.poolType} workers, working`,
+    monthly: hours * price,
+    formula: `${hoursText(hours)} × ${c.poolType} × ${rate(price)}/h`,
+    assumption: "GPU-hours of work a month (cost.onDemandGpuHours)",
+  }];
+}
+
+/**
+ * Each on-demand session is billed from launch: its boot before the worker serves, and after the
+ * last job the idle timeout before it terminates itself.
+ */
+function gpuSessionOverheadLines(c: CostContext): Draft[] {
+  const { gpuSessionsPerMonth: sessions, gpuBootMinutes: boot } = c.usage;
+  const idle = c.input.gpuIdleMinutes ?? 15;
+  if (sessions === 0 || c.usage.onDemandGpuHours === 0 || c.ofType(TYPES.gpuPool).length === 0) return [];
+  const hours = (sessions * (boot + idle)) / 60;
+  const price = c.gpuPrice(c.poolType);
+  return [{
+    service: "gpu-pool", kind: "gpu-session-overhead", quantity: sessions, unitPrice: price, priceUnit: "hour", hours: Number(hours.toFixed(2)),
+    source: lambdaPriceSource(c.poolType),
+    description: `on-demand ${c.poolType} boot and idle tail, per session`,
+    monthly: hours * price,
+    formula: `${plural(sessions, "session")} × (${boot} min boot + ${idle} min idle) = ${hoursText(hours)} × ${rate(price)}/h`,
+    assumption: "sessions a month (cost.gpuSessionsPerMonth), boot minutes each (cost.gpuBootMinutes), idle timeout gpu.idleMinutes",
+  }];
+}
+
+/** The pool's shared filesystem bills per GiB used while it exists. */
+function gpuFilesystemLines(c: CostContext): Draft[] {
+  const filesystems = c.ofType(TYPES.gpuFilesystem).length;
+  const gb = c.usage.gpuFilesystemGb;
+  if (filesystems === 0 || gb === 0) return [];
+  const price = c.prices.lambda.filesystemGbMonth;
+  return [{
+    service: "gpu-pool", kind: "gpu-filesystem", quantity: filesystems * gb, unitPrice: price, priceUnit: "month", source: "lambdaFilesystem",
+    description: "Lambda filesystem storage (model weights)",
+    monthly: filesystems * gb * price,
+    formula: `${plural(filesystems, "filesystem")} × ${gb} GiB × ${rate(price)}/GiB-mo`,
+    assumption: "GiB stored (cost.gpuFilesystemGb)",
+  }];
+}
+
+/** A fixed plan line, only when the plan holds a Vercel project. */
+function vercelLines(c: CostContext): Draft[] {
+  const seats = c.usage.vercelSeats;
+  if (c.ofType(TYPES.vercelProject).length === 0 || seats === 0) return [];
+  const price = c.prices.vercel.proSeatMonth;
+  return [{
+    service: "edge", kind: "vercel", quantity: seats, unitPrice: price, priceUnit: "month", source: "vercel",
+    description: "Vercel Pro plan",
+    monthly: seats * price,
+    formula: `${plural(seats, "seat")} × ${rate(price)}/mo`,
+  }];
+}
+
+/** One function per cost kind, in the order the estimate lists them. */
+const LINE_BUILDERS = [
+  machineLines, volumeLines, snapshotLines, ipv4Lines, certificateLines, egressLines,
+  gpuStandingLines, gpuOnDemandLines, gpuSessionOverheadLines, gpuFilesystemLines, vercelLines,
+];
+
+function context(input: CostInputs): CostContext {
+  const { resources, usage, prices } = input;
+  const ownerOf = serviceOwner(resources);
+  const ofType = (type: string) => resources.filter((r) => r.type === type);
+  const activeHours = usage.activeHoursPerWeek * WEEKS_PER_MONTH;
+  const firstStanding = ofType(TYPES.gpuInstance)[0]?.inputs.instanceType;
+  return {
+    input,
+    usage,
+    prices,
+    ofType,
+    serviceOf: (r) => ownerOf(r) ?? String(r.inputs.app ?? r.name),
+    activeHours,
+    extraHours: Math.min(HOURS_PER_MONTH, activeHours * usage.extraMachineShare),
+    poolType: (typeof firstStanding === "string" ? firstStanding : input.gpuInstanceType) as LambdaInstanceType,
+    gpuPrice: (type) => {
+      const price = prices.lambda.perHour[type as LambdaInstanceType];
+      if (price === undefined) throw new Error(`no price for Lambda instance type "${type}"; add it under sophia:cost.prices.lambda.perHour`);
+      return price;
+    },
+  };
+}
+
+export function computeCost(input: CostInputs): CostEstimate {
+  const c = context(input);
+  const lines: CostLine[] = LINE_BUILDERS.flatMap((build) => build(c)).map((line) => {
+    const monthly = cents(line.monthly);
+    return { ...line, monthly, formula: `${line.formula} = ${usd(monthly)}`, asOf: PRICE_SOURCES[line.source].asOf };
+  });
 
   // Group the lines by service (in plan order), then by kind.
-  const serviceOrder = [...resources.filter((r) => r.type === TYPES.service).map((r) => r.name), "gpu-pool", "edge"];
+  const serviceOrder = [...input.resources.filter((r) => r.type === TYPES.service).map((r) => r.name), "fly-org", "gpu-pool", "edge"];
   const rank = (l: CostLine) => [serviceOrder.indexOf(l.service) === -1 ? serviceOrder.length : serviceOrder.indexOf(l.service), KIND_ORDER.indexOf(l.kind)];
   lines.sort((a, b) => rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1]);
 
   const sum = (pick: (l: CostLine) => string) =>
     lines.reduce<Record<string, number>>((acc, l) => ({ ...acc, [pick(l)]: cents((acc[pick(l)] ?? 0) + l.monthly) }), {});
+  const { usage } = input;
   return {
     currency: "USD",
     assumptions: {
       hoursPerMonth: HOURS_PER_MONTH,
       activeHoursPerWeek: usage.activeHoursPerWeek,
-      extraMachineHours: Number(extraHours.toFixed(2)),
+      extraMachineHours: Number(c.extraHours.toFixed(2)),
       extraMachineShare: usage.extraMachineShare,
       onDemandGpuHours: usage.onDemandGpuHours,
-      gpuInstanceType: poolType,
+      gpuSessionsPerMonth: usage.gpuSessionsPerMonth,
+      gpuBootMinutes: usage.gpuBootMinutes,
+      gpuIdleMinutes: input.gpuIdleMinutes ?? 15,
+      gpuFilesystemGb: usage.gpuFilesystemGb,
+      gpuInstanceType: c.poolType,
       rootfsGb: usage.rootfsGb,
+      egressGbPerMonth: usage.egressGbPerMonth,
+      volumeUsedShare: usage.volumeUsedShare,
+      snapshotDailyChangeShare: usage.snapshotDailyChangeShare,
       vercelSeats: usage.vercelSeats,
       primaryRegion: input.primaryRegion,
     },
-    prices,
+    prices: input.prices,
     priceOverrides: input.priceOverrides ?? [],
-    sources: PRICE_SOURCES,
+    sources: (Object.keys(PRICE_SOURCES) as PriceSourceId[]).map((id) => ({ id, ...PRICE_SOURCES[id] })),
     lines,
     byService: sum((l) => l.service),
     byKind: sum((l) => l.kind),
+    gpuTotal: cents(lines.filter((l) => GPU_KINDS.includes(l.kind)).reduce((acc, l) => acc + l.monthly, 0)),
     total: cents(lines.reduce((acc, l) => acc + l.monthly, 0)),
-    seedReference: (input.profile !== undefined ? SEED_REFERENCES[input.profile] : undefined) ?? null,
+    seedReference: (input.profile !== undefined ? (seedReferences as Record<string, SeedReference | undefined>)[input.profile] : undefined) ?? null,
   };
 }
 
-/** The estimate for a stack: the plan's resources with the stack's usage assumptions and prices. */
-export function estimateCost(resources: CostResource[], config: Pick<StackConfig, "cost" | "primaryRegion" | "gpu" | "profile">): CostEstimate {
+/** What the estimate reads of the stack config. */
+export type CostStackConfig = Pick<StackConfig, "cost" | "primaryRegion" | "profile"> & { gpu: Pick<GpuConfig, "instanceType" | "idleMinutes"> };
+
+/**
+ * The monthly estimate for a stack: its recorded resources with the stack's usage assumptions and
+ * prices. The plan and the budget policy both call this.
+ */
+export function estimateCost(resources: CostResource[], config: CostStackConfig): CostEstimate {
   const { prices: overrides, ...usage } = config.cost;
   const { prices, overridden } = resolvePrices(overrides);
   return computeCost({
@@ -311,6 +478,7 @@ export function estimateCost(resources: CostResource[], config: Pick<StackConfig
     priceOverrides: overridden,
     primaryRegion: config.primaryRegion,
     gpuInstanceType: config.gpu.instanceType,
+    gpuIdleMinutes: config.gpu.idleMinutes,
     profile: config.profile,
   });
 }

@@ -3,7 +3,6 @@
  * No Pulumi CLI, no credentials, no network. The Pulumi runtime is global: one run per process,
  * unless a run reloads the program (`reload`, as the rehearsal does for each of its phases).
  */
-import Module from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
@@ -14,6 +13,7 @@ import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../config/secrets";
 import type { SecretValue } from "../policies/types";
 import { CONFIG_NAMESPACE } from "../platform";
+import { prepareOfflineProcess } from "./offline-process";
 
 export const PROJECT_NAME = "sophia";
 export { SECRET_MASK, maskSecrets };
@@ -61,6 +61,7 @@ interface RegisterRequest {
   getObject(): { toJavaScript(): unknown } | undefined;
 }
 type Callback = (err: unknown, response: unknown) => void;
+type Wire = Record<string, unknown>;
 
 /** What a resource hook learns about one registration: the mock engine's arguments and the options it drops. */
 export interface Registration {
@@ -78,13 +79,68 @@ export interface Registration {
 /** Answers a registration in place of the mock outputs, e.g. by running the resource's real provider. */
 export type ResourceHook = (registration: Registration) => Promise<{ id: string | undefined; state: Record<string, unknown> }>;
 
-/** A mock monitor that also records what the standard mocks don't pass on: parents and options. */
+
+// The engine's protobuf messages, from the copies @pulumi/pulumi itself uses.
+const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi"));
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [pulumiDir] })) as {
+  Struct: { fromJavaScript(value: Wire): unknown };
+};
+const { RegisterResourceResponse } = require("@pulumi/pulumi/proto/resource_pb") as {
+  RegisterResourceResponse: new () => { setUrn(urn: string): void; setId(id: string): void; setObject(object: unknown): void };
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The id the mock engine gives a custom resource; components have none. */
+const mockId = (name: string, custom: boolean) => (custom ? `${name}-id` : undefined);
+
+/**
+ * A mock monitor that records what the standard mocks don't pass on (parents and options), and
+ * answers a registration with the inputs as they arrived in the engine's wire form plus the mock
+ * outputs. The standard monitor decodes the inputs and encodes them again for the answer, which
+ * gives the same wire form back (secrets, unknowns and references stay marked), only slower. With a
+ * resource hook (the rehearsal) registrations go through the standard path to the hook instead.
+ */
 class RecordingMonitor extends MockMonitor {
   readonly recorded: RecordedResource[] = [];
   /** Options of registrations in flight, by type and name, for the resource hook. */
   readonly pending = new Map<string, Omit<Registration, "inputs">>();
+  /** Registrations go to a resource hook (the rehearsal) rather than the plan's fast answer. */
+  hooked = false;
 
   override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
+    if (this.hooked) return this.registerThroughHook(req, callback);
+    try {
+      const type = req.getType();
+      const name = req.getName();
+      const custom = req.getCustom();
+      const inputs = (req.getObject()?.toJavaScript() ?? {}) as Wire;
+      const urn = (this as unknown as { newUrn(parent: string, type: string, name: string): string }).newUrn(req.getParent(), type, name);
+      const id = mockId(name, custom);
+      const state = { ...inputs, ...mockOutputs(type, name, inputs) };
+      this.resources.set(urn, { urn, id: id ?? null, state });
+      this.recorded.push({
+        urn,
+        type,
+        name,
+        parent: req.getParent() || undefined,
+        custom,
+        inputs: (maskSecrets(inputs) ?? {}) as Wire,
+        protect: req.getProtect() ?? false,
+        retainOnDelete: req.getRetainondelete() ?? false,
+        dependencies: req.getDependenciesList(),
+      });
+      const response = new RegisterResourceResponse();
+      response.setUrn(urn);
+      response.setId(id ?? "");
+      response.setObject(Struct.fromJavaScript(state));
+      callback(null, response);
+    } catch (err) {
+      callback(err, undefined);
+    }
+  }
+
+  private registerThroughHook(req: RegisterRequest, callback: Callback): Promise<void> {
     this.pending.set(`${req.getType()}::${req.getName()}`, {
       type: req.getType(),
       name: req.getName(),
@@ -130,7 +186,7 @@ export interface PlanOptions {
   projectDir: string;
   /** Directory holding `Pulumi.<stack>.yaml`. @default projectDir */
   stackDir?: string;
-  /** Loads the program. @default require(<projectDir>/src/index.ts); tests pass a dynamic import */
+  /** Loads the program. @default require("../index"), the program beside this plan tool; tests pass a dynamic import */
   load?: () => Promise<unknown>;
   /** Extra config, e.g. from tests; wins over the stack file. */
   configOverrides?: Record<string, string>;
@@ -146,20 +202,6 @@ export interface PlanOptions {
   resourceHook?: ResourceHook;
   /** Loads the project's modules afresh, so that one process can run the program more than once. @default false */
   reload?: boolean;
-}
-
-/**
- * Dynamic resources serialize their provider's code for the engine. The offline plan never runs
- * that code and drops it from the report, and serializing it is most of a plan's time.
- */
-function skipProviderSerialization(): void {
-  // Stub the module before anything loads it: the real one pulls in npm's package tooling.
-  const modulePath = require.resolve("@pulumi/pulumi/runtime/closure/serializeClosure");
-  const stub = new Module(modulePath);
-  stub.filename = modulePath;
-  stub.loaded = true;
-  stub.exports = { serializeFunction: async () => ({ text: "", exportName: "handler", containsSecrets: false }) };
-  require.cache[modulePath] = stub;
 }
 
 /**
@@ -207,25 +249,25 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     notes.push(`${key} is encrypted (secure:) in ${fileName}; the plan cannot decrypt it and plans as if it were not set.`);
   }
   pulumi.runtime.setAllConfig(config, placeheld);
-  if (!hook) skipProviderSerialization();
+  if (!hook) prepareOfflineProcess();
   if (options.reload) forgetProgramModules(options.projectDir);
 
   const monitor: RecordingMonitor = new RecordingMonitor({
     call: () => ({}),
+    // With a hook, registrations reach it here; without, only reads do (RecordingMonitor answers registrations itself).
     newResource: (args) => {
       const inputs = args.inputs as Record<string, unknown>;
       const registration = monitor.pending.get(`${args.type}::${args.name}`);
       if (hook && registration) return hook({ ...registration, inputs });
-      return {
-        id: args.custom ? `${args.name}-id` : undefined,
-        state: { ...inputs, ...mockOutputs(args.type, args.name, inputs) },
-      };
+      return { id: mockId(args.name, args.custom ?? true), state: { ...inputs, ...mockOutputs(args.type, args.name, inputs) } };
     },
   });
+  monitor.hooked = hook !== undefined;
   pulumi.runtime.setMockOptions(monitor, PROJECT_NAME, options.stack, false);
 
+  // A static path, so that it resolves to index.ts under tsx and to index.js in the compiled plan.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const load = options.load ?? (async () => require(path.join(options.projectDir, "src", "index.ts")) as unknown);
+  const load = options.load ?? (async () => require("../index") as unknown);
   let stackOutputs: Record<string, unknown> | undefined;
   try {
     stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {

@@ -42,15 +42,25 @@ export function renderSummary(doc: PlanDocument): string {
 }
 
 
+function range(r: { low: number; high: number }): string {
+  if (r.low === r.high) return usd(r.low);
+  return r.low === 0 ? `≤ ${usd(r.high)}` : `${usd(r.low)}–${usd(r.high)}`;
+}
+
 function seedRange(cost: CostEstimate): string {
-  const seed = cost.seedReference;
-  if (!seed) return "—";
-  return seed.low === seed.high ? usd(seed.low) : `${usd(seed.low)}–${usd(seed.high)}`;
+  return cost.seedReference ? range(cost.seedReference) : "—";
 }
 
 function seedText(cost: CostEstimate): string | undefined {
-  if (!cost.seedReference) return undefined;
-  return `Seed estimate: ${seedRange(cost)}/month (${cost.seedReference.source}); difference: ${seedDifference(cost)}.`;
+  const seed = cost.seedReference;
+  if (!seed) return undefined;
+  const gpu = seed.gpu ? ` GPU spend ${usd(cost.gpuTotal)} against the seed's ${range(seed.gpu)}: ${difference(cost.gpuTotal, seed.gpu)}.` : "";
+  return `Seed estimate: ${seedRange(cost)}/month (${seed.source}); difference: ${seedDifference(cost)}.${gpu}`;
+}
+
+/** Why the profile is sized as it is, from the profile's data. */
+function choicesText(cost: CostEstimate): string[] {
+  return (cost.seedReference?.choices ?? []).map((c) => `Profile choice: ${c}.`);
 }
 
 function assumptionsText(cost: CostEstimate): string {
@@ -58,7 +68,9 @@ function assumptionsText(cost: CostEstimate): string {
   return [
     `${a.hoursPerMonth} h/month; machines kept by min_machines_running (in ${a.primaryRegion}) run all month;`,
     `machines above the minimum run ${a.extraMachineHours} h (${a.extraMachineShare * 100}% of ${a.activeHoursPerWeek} active h/week) and are stopped otherwise (rootfs ${a.rootfsGb} GB each);`,
-    `on-demand GPU: ${a.onDemandGpuHours} h of ${a.gpuInstanceType}; Vercel Pro seats: ${a.vercelSeats} (billed only when the plan has a Vercel project).`,
+    `on-demand GPU: ${a.onDemandGpuHours} h of ${a.gpuInstanceType} in ${a.gpuSessionsPerMonth} sessions, each also billed ${a.gpuBootMinutes} min of boot and ${a.gpuIdleMinutes} min idle;`,
+    `${a.gpuFilesystemGb} GiB on the GPU filesystem; ${a.egressGbPerMonth} GB egress; volumes ${a.volumeUsedShare * 100}% full, ${a.snapshotDailyChangeShare * 100}% changing a day;`,
+    `Vercel Pro seats: ${a.vercelSeats} (billed only when the plan has a Vercel project).`,
   ].join(" ");
 }
 
@@ -69,8 +81,24 @@ function pricesText(cost: CostEstimate): string[] {
   ];
 }
 
-const COST_HEADERS = ["service", "kind", "monthly", "formula"];
-const costRows = (cost: CostEstimate) => cost.lines.map((l) => [l.service, l.kind, usd(l.monthly), l.formula]);
+/** Each line's assumption, numbered so the table can point at it. */
+function assumptionNotes(cost: CostEstimate): { ref: Map<number, string>; notes: string[] } {
+  const ref = new Map<number, string>();
+  const notes: string[] = [];
+  cost.lines.forEach((l, i) => {
+    if (!l.assumption) return;
+    let at = notes.indexOf(l.assumption);
+    if (at === -1) at = notes.push(l.assumption) - 1;
+    ref.set(i, `[${at + 1}]`);
+  });
+  return { ref, notes: notes.map((n, i) => `[${i + 1}] ${n}`) };
+}
+
+const COST_HEADERS = ["service", "kind", "monthly", "formula", "prices as of"];
+const costRows = (cost: CostEstimate) => {
+  const { ref } = assumptionNotes(cost);
+  return cost.lines.map((l, i) => [l.service, l.kind, usd(l.monthly), `${l.formula}${ref.has(i) ? ` ${ref.get(i)}` : ""}`, l.asOf]);
+};
 const totals = (record: Record<string, number>) => Object.entries(record).map(([k, v]) => [k, usd(v)]);
 
 /** The cost estimate for the terminal: every line with its formula, then subtotals and the total. */
@@ -83,9 +111,11 @@ export function renderCost(cost: CostEstimate): string {
     "",
     ...table(["per kind", "monthly"], [...totals(cost.byKind), ["total", usd(cost.total)]]),
     "",
+    ...assumptionNotes(cost).notes,
     `Assumptions: ${assumptionsText(cost)}`,
     ...pricesText(cost).map((p) => `Prices: ${p}`),
     ...[seedText(cost)].filter((line): line is string => line !== undefined),
+    ...choicesText(cost),
   ].join("\n");
 }
 
@@ -154,10 +184,13 @@ function renderCostMarkdown(cost: CostEstimate): string[] {
     "",
     mdTableOf(["per kind", "monthly"], [...totals(cost.byKind), ["**total**", `**${usd(cost.total)}**`]]),
     "",
+    ...assumptionNotes(cost).notes.map((n) => `- ${n}`),
+    "",
     `Assumptions: ${assumptionsText(cost)}`,
     "",
     ...pricesText(cost).map((p) => `- Prices: ${p}`),
     ...[seedText(cost)].flatMap((line) => (line === undefined ? [] : ["", line])),
+    ...choicesText(cost).flatMap((line) => ["", line]),
     "",
   ];
 }
@@ -200,18 +233,21 @@ export function renderMarkdown(doc: PlanDocument): string {
   ].join("\n");
 }
 
-/** Difference from the seed's figure: signed against a single figure, or where a range sits. */
-export function seedDifference(cost: CostEstimate): string {
-  const seed = cost.seedReference;
-  if (!seed) return "—";
+/** Where an amount sits against a figure or a range: signed against a single figure. */
+function difference(amount: number, seed: { low: number; high: number }): string {
   const signed = (n: number) => `${n < 0 ? "−" : "+"}${usd(Math.abs(n))}`;
   if (seed.low === seed.high) {
-    const percent = Math.round(((cost.total - seed.low) / seed.low) * 100);
-    return `${signed(cost.total - seed.low)} (${percent < 0 ? "−" : "+"}${Math.abs(percent)}%)`;
+    const percent = Math.round(((amount - seed.low) / seed.low) * 100);
+    return `${signed(amount - seed.low)} (${percent < 0 ? "−" : "+"}${Math.abs(percent)}%)`;
   }
-  if (cost.total < seed.low) return `${signed(cost.total - seed.low)} below the range`;
-  if (cost.total > seed.high) return `${signed(cost.total - seed.high)} above the range`;
-  return "inside the range";
+  if (amount < seed.low) return `${signed(amount - seed.low)} below the range`;
+  if (amount > seed.high) return `${signed(amount - seed.high)} ${seed.low === 0 ? "over the budget" : "above the range"}`;
+  return seed.low === 0 ? `within the budget (${usd(seed.high - amount)} to spare)` : "inside the range";
+}
+
+/** Difference from the seed's figure: signed against a single figure, or where a range sits. */
+export function seedDifference(cost: CostEstimate): string {
+  return cost.seedReference ? difference(cost.total, cost.seedReference) : "—";
 }
 
 /** `--compare`: the stacks side by side, per kind and per service, with the seeds' figures. */
@@ -229,11 +265,19 @@ export function renderCompare(docs: PlanDocument[]): string {
       ["total", ...docs.map((d) => usd(d.cost.total))],
       ["seed estimate", ...docs.map((d) => seedRange(d.cost))],
       ["difference", ...docs.map((d) => seedDifference(d.cost))],
+      ["GPU spend", ...docs.map((d) => usd(d.cost.gpuTotal))],
+      ["seed GPU", ...docs.map((d) => (d.cost.seedReference?.gpu ? range(d.cost.seedReference.gpu) : "—"))],
+      ["GPU difference", ...docs.map((d) => (d.cost.seedReference?.gpu ? difference(d.cost.gpuTotal, d.cost.seedReference.gpu) : "—"))],
     ]),
     "",
     "Per service",
     ...table(heads, rowsOf((c) => c.byService)),
     "",
+    ...docs.flatMap((d) => [`${d.stack} lines (monthly, formula, prices as of):`, ...d.cost.lines.map((l) => `  ${l.service} ${l.kind}: ${l.formula} (as of ${l.asOf})`)]),
+    "",
     ...docs.map((d) => `${d.stack}: ${assumptionsText(d.cost)}`),
+    ...docs.flatMap((d) => choicesText(d.cost).map((c) => `${d.stack}: ${c}`)),
+    "",
+    ...pricesText(docs[0].cost).map((p) => `Prices: ${p}`),
   ].join("\n");
 }

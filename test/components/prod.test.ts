@@ -169,7 +169,8 @@ describe("prod stack (enterprise-multi-region)", () => {
     });
   });
 
-  it("stands the configured number of GPU nodes, of the configured type, in the pool's region", () => {
+  it("stands the configured number of GPU nodes (one GH200 in the profile; bursts are on demand), of the configured type, in the pool's region", () => {
+    expect(config.gpu).toMatchObject({ standing: 1, instanceType: "gpu_1x_gh200" });
     const nodes = plan.ofKind("lambda:Instance");
     expect(nodes).toHaveLength(config.gpu.standing);
     expectEach(nodes, (n) => expect(n.inputs).toMatchObject({ instanceType: config.gpu.instanceType, region: config.gpu.region }));

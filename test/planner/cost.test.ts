@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { TYPES } from "../../src/planner/resources";
 import { parseStackConfig } from "../../src/config";
-import { computeCost, estimateCost, flyMachineHourly, type CostInputs, type CostResource } from "../../src/planner/cost";
-import { DEFAULT_PRICES, resolvePrices } from "../../src/planner/prices";
+import { computeCost, estimateCost, flyMachineHourly, usd, type CostInputs, type CostResource } from "../../src/planner/cost";
+import { DEFAULT_PRICES, resolvePrices } from "../../src/config/prices";
 import { expectEach } from "../helpers/expect-each";
 
 /** Tiny resource builders in the shape the components record (the plan's RESOURCE CONTRACT). */
@@ -36,36 +36,42 @@ function child(parent: CostResource | null, type: string, inputs: Record<string,
 }
 
 /** Usage where every machine runs all month unless a test says otherwise. */
-const ALWAYS_ON = { activeHoursPerWeek: 168, extraMachineShare: 1, onDemandGpuHours: 0, rootfsGb: 1, vercelSeats: 1 };
+const ALWAYS_ON = {
+  activeHoursPerWeek: 168, extraMachineShare: 1, onDemandGpuHours: 0, gpuSessionsPerMonth: 0, gpuBootMinutes: 0, gpuFilesystemGb: 0,
+  rootfsGb: 1, egressGbPerMonth: 0, volumeUsedShare: 0.5, snapshotDailyChangeShare: 0, vercelSeats: 1,
+};
+/** The table's rates, as Fly publishes them: 30-day prices over 720 h. */
+const SHARED_CPU_HOUR = 2.19 / 720;
+const RAM_GB_HOUR = 6 / 720;
 
 function cost(resources: CostResource[], overrides: Partial<CostInputs> = {}) {
   return computeCost({ resources, usage: ALWAYS_ON, prices: DEFAULT_PRICES, primaryRegion: "iad", gpuInstanceType: "gpu_1x_a100", ...overrides });
 }
 
 describe("cost model, hand-computed", () => {
-  it("one shared-cpu-1x 256MB machine kept running in iad for 730 h costs 730 × $0.0027", () => {
+  it("one shared-cpu-1x 256MB machine kept running in iad for 730 h costs 730 × $2.19/720 h", () => {
     const api = service("api");
     const estimate = cost([api, machine(api, { region: "iad", min: 1 })]);
-    expect(estimate.total).toBeCloseTo(730 * 0.0027, 2); // $1.97
+    expect(estimate.total).toBeCloseTo(730 * SHARED_CPU_HOUR, 2); // $2.22
     expect(estimate.lines).toHaveLength(1);
-    expect(estimate.lines[0].formula).toBe("1 × shared-cpu-1x 256MB (iad) × $0.0027/h × 730 h = $1.97");
+    expect(estimate.lines[0].formula).toBe("1 × shared-cpu-1x 256MB (iad) × $0.003042/h × 730 h = $2.22");
   });
 
   it("one machine above the minimum runs the active hours (45 h a week ≈ 195.5 h) and pays rootfs while stopped", () => {
     const api = service("api");
     const estimate = cost([api, machine(api, { region: "iad", min: 0 })], { usage: { ...ALWAYS_ON, activeHoursPerWeek: 45 } });
     const hours = (45 * 730) / 168;
-    expect(estimate.byKind.compute).toBeCloseTo(hours * 0.0027, 2);
+    expect(estimate.byKind.compute).toBeCloseTo(hours * SHARED_CPU_HOUR, 2);
     expect(estimate.byKind.rootfs).toBeCloseTo(1 * 0.15 * (1 - hours / 730), 2);
   });
 
   it("a shared-cpu-2x 2048MB machine pays for 1.5 GB of RAM above the 512 MB its CPUs include, at sjc's markup", () => {
     const hourly = flyMachineHourly({ cpu_kind: "shared", cpus: 2, memory_mb: 2048 }, "sjc", DEFAULT_PRICES);
-    expect(hourly).toBeCloseTo((2 * 0.0027 + 1.5 * 0.006948) * 1.192307692, 8);
+    expect(hourly).toBeCloseTo((2 * SHARED_CPU_HOUR + 1.5 * RAM_GB_HOUR) * 1.192307692, 8);
   });
 
-  it("a performance-1x 2GB machine costs the performance vCPU rate with no extra RAM", () => {
-    expect(flyMachineHourly({ cpu_kind: "performance", cpus: 1, memory_mb: 2048 }, "iad", DEFAULT_PRICES)).toBeCloseTo(0.043056, 8);
+  it("a performance-1x 2GB machine costs the performance vCPU rate ($33 per 30 days) with no extra RAM", () => {
+    expect(flyMachineHourly({ cpu_kind: "performance", cpus: 1, memory_mb: 2048 }, "iad", DEFAULT_PRICES)).toBeCloseTo(33 / 720, 8);
   });
 
   it("min_machines_running keeps machines on in the primary region only", () => {
@@ -81,13 +87,13 @@ describe("cost model, hand-computed", () => {
   it("a machine with autostop off runs all month whatever its minimum", () => {
     const api = service("api");
     const estimate = cost([api, machine(api, { region: "iad", min: 0, autostop: "off" })], { usage: { ...ALWAYS_ON, extraMachineShare: 0 } });
-    expect(estimate.total).toBeCloseTo(730 * 0.0027, 2);
+    expect(estimate.total).toBeCloseTo(730 * SHARED_CPU_HOUR, 2);
   });
 
   it("one volume of 10 GB costs 10 × $0.15 a month", () => {
     const db = service("db");
     const estimate = cost([db, child(db, "pulumi-nodejs:dynamic/fly:Volume", { app: "app-db", name: "data", region: "iad", sizeGb: 10 })]);
-    expect(estimate.total).toBe(1.5);
+    expect(estimate.byKind.volume).toBe(1.5);
     expect(estimate.lines[0]).toMatchObject({ service: "db", kind: "volume", formula: "1 volume × 10 GB × $0.15/GB-mo = $1.50" });
   });
 
@@ -99,23 +105,77 @@ describe("cost model, hand-computed", () => {
     expect(estimate.byKind.ipv4).toBe(2);
   });
 
-  it("a standing gpu_1x_gh200 runs 730 h at $1.49/h", () => {
+  it("a standing gpu_1x_gh200 runs 730 h at $2.29/h", () => {
     const pool = child(null, TYPES.gpuPool, {});
     const estimate = cost([pool, child(pool, "pulumi-nodejs:dynamic/lambda:Instance", { instanceType: "gpu_1x_gh200", region: "us-west-1", name: "gpu-0" })]);
-    expect(estimate.total).toBeCloseTo(730 * 1.49, 2); // $1,087.70
-    expect(estimate.byService["gpu-pool"]).toBeCloseTo(1087.7, 2);
+    expect(estimate.total).toBeCloseTo(730 * 2.29, 2); // $1,671.70
+    expect(estimate.byService["gpu-pool"]).toBeCloseTo(1671.7, 2);
+    expect(estimate.gpuTotal).toBeCloseTo(1671.7, 2);
   });
 
-  it("10 on-demand GPU-hours of gpu_1x_h100_pcie cost 10 × $2.49", () => {
-    const estimate = cost([], { usage: { ...ALWAYS_ON, onDemandGpuHours: 10 }, gpuInstanceType: "gpu_1x_h100_pcie" });
-    expect(estimate.total).toBeCloseTo(24.9, 2);
-    expect(estimate.lines[0].formula).toBe("10 h × gpu_1x_h100_pcie × $2.49/h = $24.90");
+  it("10 on-demand GPU-hours of gpu_1x_h100_pcie cost 10 × $2.86", () => {
+    const estimate = cost([child(null, "sophia:gpu:Pool", {})], { usage: { ...ALWAYS_ON, onDemandGpuHours: 10 }, gpuInstanceType: "gpu_1x_h100_pcie" });
+    expect(estimate.total).toBeCloseTo(28.6, 2);
+    expect(estimate.lines[0].formula).toBe("10 h × gpu_1x_h100_pcie × $2.86/h = $28.60");
   });
 
   it("on-demand GPU-hours are priced at the standing instances' type when the pool has some", () => {
-    const gpu = child(null, "pulumi-nodejs:dynamic/lambda:Instance", { instanceType: "gpu_1x_gh200" });
-    const estimate = cost([gpu], { usage: { ...ALWAYS_ON, onDemandGpuHours: 10 }, gpuInstanceType: "gpu_1x_a100" });
-    expect(estimate.byKind["gpu-on-demand"]).toBeCloseTo(14.9, 2);
+    const pool = child(null, "sophia:gpu:Pool", {});
+    const gpu = child(pool, "pulumi-nodejs:dynamic/lambda:Instance", { instanceType: "gpu_1x_gh200" });
+    const estimate = cost([pool, gpu], { usage: { ...ALWAYS_ON, onDemandGpuHours: 10 }, gpuInstanceType: "gpu_1x_a10" });
+    expect(estimate.byKind["gpu-on-demand"]).toBeCloseTo(22.9, 2);
+  });
+
+  it("each on-demand session also pays its boot and the pool's idle timeout: 8 × (10 + 15) min at $0.86/h", () => {
+    const pool = child(null, "sophia:gpu:Pool", {});
+    const usage = { ...ALWAYS_ON, onDemandGpuHours: 10, gpuSessionsPerMonth: 8, gpuBootMinutes: 10 };
+    const estimate = cost([pool], { usage, gpuInstanceType: "gpu_1x_a10", gpuIdleMinutes: 15 });
+    expect(estimate.byKind["gpu-session-overhead"]).toBeCloseTo(((8 * 25) / 60) * 0.86, 2); // $2.87
+    expect(estimate.gpuTotal).toBeCloseTo(8.6 + 2.87, 2);
+  });
+
+  it("a longer idle timeout raises the session overhead by the extra minutes per session", () => {
+    const pool = child(null, "sophia:gpu:Pool", {});
+    const usage = { ...ALWAYS_ON, onDemandGpuHours: 10, gpuSessionsPerMonth: 8, gpuBootMinutes: 10 };
+    const short = cost([pool], { usage, gpuInstanceType: "gpu_1x_a10", gpuIdleMinutes: 15 });
+    const long = cost([pool], { usage, gpuInstanceType: "gpu_1x_a10", gpuIdleMinutes: 45 });
+    expect(long.total - short.total).toBeCloseTo(((8 * 30) / 60) * 0.86, 1);
+  });
+
+  it("the GPU filesystem bills the GiB it stores at $0.20/GiB-month while it exists", () => {
+    const pool = child(null, "sophia:gpu:Pool", {});
+    const fs = child(pool, "pulumi-nodejs:dynamic/lambda:Filesystem", { name: "models", region: "us-west-1" });
+    expect(cost([pool, fs], { usage: { ...ALWAYS_ON, gpuFilesystemGb: 200 } }).byKind["gpu-filesystem"]).toBe(40);
+    expect(cost([pool], { usage: { ...ALWAYS_ON, gpuFilesystemGb: 200 } }).byKind["gpu-filesystem"]).toBeUndefined();
+  });
+
+  it("volume snapshots above the free 10 GB bill $0.08/GB for the data they store, growing with days kept", () => {
+    const db = service("db");
+    const volume = (retention: number) => child(db, "pulumi-nodejs:dynamic/fly:Volume", { region: "iad", sizeGb: 100, snapshotRetention: retention, autoBackupEnabled: true });
+    const usage = { ...ALWAYS_ON, volumeUsedShare: 0.5, snapshotDailyChangeShare: 0.05 };
+    // 100 GB × 50% used × (1 + 5% × 13 more days) = 82.5 GB stored; 72.5 GB billed.
+    expect(cost([db, volume(14)], { usage }).byKind.snapshot).toBeCloseTo(72.5 * 0.08, 2);
+    // 100 GB × 50% × (1 + 5% × 0) = 50 GB; 40 GB billed.
+    expect(cost([db, volume(1)], { usage }).byKind.snapshot).toBeCloseTo(40 * 0.08, 2);
+  });
+
+  it("egress is priced at the primary region's group: $0.02/GB in sjc, $0.04/GB in sin", () => {
+    const api = service("api");
+    const usage = { ...ALWAYS_ON, egressGbPerMonth: 100 };
+    expect(cost([api, machine(api, { region: "sjc" })], { usage, primaryRegion: "sjc" }).byKind.egress).toBe(2);
+    expect(cost([api, machine(api, { region: "sin" })], { usage, primaryRegion: "sin" }).byKind.egress).toBe(4);
+  });
+
+  it("every line names a dated price source from the estimate's sources", () => {
+    const pool = child(null, "sophia:gpu:Pool", {});
+    const api = service("api");
+    const usage = { ...ALWAYS_ON, onDemandGpuHours: 5, gpuSessionsPerMonth: 2, egressGbPerMonth: 10 };
+    const estimate = cost([api, machine(api, { region: "iad", min: 1 }), pool], { usage, gpuInstanceType: "gpu_1x_gh200" });
+    expect(estimate.lines.length).toBeGreaterThan(2);
+    for (const line of estimate.lines) {
+      expect(line.asOf, line.formula).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(estimate.sources.find((s) => s.id === line.source)?.asOf).toBe(line.asOf);
+    }
   });
 
   it("the first 10 certificates are free and each one after costs $0.10 a month", () => {
@@ -144,7 +204,7 @@ describe("prices", () => {
     const { prices, overridden } = resolvePrices({ fly: { volumeGbMonth: 0.3, regionMultiplier: { sjc: 1 } }, lambda: { perHour: { gpu_1x_gh200: 2 } } });
     expect(prices.fly.volumeGbMonth).toBe(0.3);
     expect(prices.fly.regionMultiplier).toMatchObject({ sjc: 1, lax: DEFAULT_PRICES.fly.regionMultiplier.lax });
-    expect(prices.lambda.perHour).toMatchObject({ gpu_1x_gh200: 2, gpu_1x_a100: 1.29 });
+    expect(prices.lambda.perHour).toMatchObject({ gpu_1x_gh200: 2, gpu_1x_a10: DEFAULT_PRICES.lambda.perHour.gpu_1x_a10 });
     expect(overridden.sort()).toEqual(["fly.regionMultiplier.sjc", "fly.volumeGbMonth", "lambda.perHour.gpu_1x_gh200"]);
   });
 
@@ -152,6 +212,7 @@ describe("prices", () => {
     const db = service("db");
     const resources = [db, child(db, "pulumi-nodejs:dynamic/fly:Volume", { region: "lax", sizeGb: 3 })];
     const base = estimateCost(resources, parseStackConfig({ profile: "single-user-lax" }, "dev"));
+    expect(base.byKind.volume).toBeCloseTo(3 * 0.15, 2);
     const repriced = estimateCost(resources, parseStackConfig({ profile: "single-user-lax", cost: { prices: { fly: { volumeGbMonth: 0.25 } } } }, "dev"));
     expect(repriced.total - base.total).toBeCloseTo(3 * (0.25 - 0.15), 2);
     expect(repriced.priceOverrides).toEqual(["fly.volumeGbMonth"]);
@@ -161,5 +222,11 @@ describe("prices", () => {
     expect(() => parseStackConfig({ profile: "single-user-lax", cost: { prices: { fly: { volumePerGb: 1 } } } }, "dev")).toThrow(
       /sophia:cost\.prices\.fly: unknown key "volumePerGb"; allowed keys here: sharedCpuPerHour/,
     );
+  });
+});
+
+describe("usd", () => {
+  it("writes dollars with thousands separators and cents", () => {
+    expect([0, 1.5, 999.999, 1234.5, 1234567.891].map(usd)).toEqual(["$0.00", "$1.50", "$1,000.00", "$1,234.50", "$1,234,567.89"]);
   });
 });

@@ -9,8 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { computeCost } from "../../src/planner/cost";
 import type { LambdaInstanceType } from "../../src/platform";
 import type { PlanDocument } from "../../src/planner/document";
-import { PLAN_PROCESS_TIMEOUT_MS, runPlanCliAsync } from "../helpers/cli";
-import { expectEach } from "../helpers/expect-each";
+import { runPlanCliAsync } from "../helpers/cli";
 
 
 const plans: Record<string, PlanDocument> = {};
@@ -21,25 +20,32 @@ beforeAll(async () => {
   compare = await runPlanCliAsync(["--compare", "--out", out]);
   if (compare.status !== 0) throw new Error(`plan --compare failed: ${compare.stderr}`);
   for (const stack of ["dev", "prod"]) plans[stack] = JSON.parse(fs.readFileSync(path.join(out, `${stack}.json`), "utf8")) as PlanDocument;
-}, PLAN_PROCESS_TIMEOUT_MS);
+}, 30_000);
 
 const SEED_PROD = { low: 1260, high: 4500 };
 const machinesOf = (doc: PlanDocument) => doc.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/fly:Machine");
 
 describe("profile totals from the real plan", () => {
-  it("dev at the seed's usage (45 h a week, 10 GPU-hours) costs at most $25 a month", () => {
+  it("dev at the seed's usage (45 h a week, 10 GPU-hours) costs at most $25 a month, GPU overhead and filesystem included", () => {
     const { cost } = plans.dev;
     expect(machinesOf(plans.dev).length).toBeGreaterThan(0);
     expect(cost.assumptions).toMatchObject({ activeHoursPerWeek: 45, onDemandGpuHours: 10 });
-    expect(cost.byKind["gpu-on-demand"]).toBeCloseTo(10 * 1.29, 2);
+    const a10 = cost.prices.lambda.perHour.gpu_1x_a10 ?? NaN;
+    expect(cost.byKind["gpu-on-demand"]).toBeCloseTo(10 * a10, 2);
+    expect(cost.byKind["gpu-session-overhead"]).toBeGreaterThan(0);
+    expect(cost.byKind["gpu-filesystem"]).toBeGreaterThan(0);
     expect(cost.total).toBeLessThanOrEqual(25);
   });
 
   it("prod at its minimum machine counts (nothing above the minimum running) falls inside the seed's $1,260–4,500", () => {
     const { assumptions: a, prices } = plans.prod.cost;
-    const usage = { activeHoursPerWeek: a.activeHoursPerWeek, extraMachineShare: 0, onDemandGpuHours: a.onDemandGpuHours, rootfsGb: a.rootfsGb, vercelSeats: a.vercelSeats };
+    const usage = {
+      activeHoursPerWeek: a.activeHoursPerWeek, extraMachineShare: 0, onDemandGpuHours: a.onDemandGpuHours, gpuSessionsPerMonth: a.gpuSessionsPerMonth,
+      gpuBootMinutes: a.gpuBootMinutes, gpuFilesystemGb: a.gpuFilesystemGb, rootfsGb: a.rootfsGb, egressGbPerMonth: a.egressGbPerMonth,
+      volumeUsedShare: a.volumeUsedShare, snapshotDailyChangeShare: a.snapshotDailyChangeShare, vercelSeats: a.vercelSeats,
+    };
     const gpuInstanceType = a.gpuInstanceType as LambdaInstanceType;
-    const { total } = computeCost({ resources: plans.prod.resources, usage, prices, primaryRegion: a.primaryRegion, gpuInstanceType });
+    const { total } = computeCost({ resources: plans.prod.resources, usage, prices, primaryRegion: a.primaryRegion, gpuInstanceType, gpuIdleMinutes: a.gpuIdleMinutes });
     expect(total).toBeGreaterThanOrEqual(SEED_PROD.low);
     expect(total).toBeLessThanOrEqual(SEED_PROD.high);
   });
@@ -49,20 +55,30 @@ describe("profile totals from the real plan", () => {
     expect(plans.prod.cost.total).toBeLessThanOrEqual(SEED_PROD.high);
   });
 
+  it("prod's GPU spend (standing, on-demand bursts and their session overhead) stays inside the seed's $500–2,000", () => {
+    const { cost } = plans.prod;
+    expect(cost.byKind["gpu-standing"]).toBeGreaterThan(0);
+    expect(cost.byKind["gpu-on-demand"]).toBeGreaterThan(0);
+    expect(cost.gpuTotal).toBeGreaterThanOrEqual(500);
+    expect(cost.gpuTotal).toBeLessThanOrEqual(2000);
+  });
+
   it("the compute lines account for every machine the plan holds", () => {
-    expectEach(Object.values(plans), (doc) => {
+    expect(Object.keys(plans)).toEqual(["dev", "prod"]);
+    for (const doc of Object.values(plans)) {
       const counted = doc.cost.lines.filter((l) => l.kind === "compute").reduce((n, l) => n + l.quantity, 0);
       expect(counted, doc.stack).toBe(machinesOf(doc).length);
-    });
+    }
   });
 
   it("the cost in the JSON adds up: lines to services, to kinds and to the total", () => {
-    expectEach(Object.values(plans), ({ cost }) => {
+    expect(Object.keys(plans)).toEqual(["dev", "prod"]);
+    for (const { cost } of Object.values(plans)) {
       const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
       expect(sum(cost.lines.map((l) => l.monthly))).toBeCloseTo(cost.total, 2);
       expect(sum(Object.values(cost.byService))).toBeCloseTo(cost.total, 1);
       expect(sum(Object.values(cost.byKind) as number[])).toBeCloseTo(cost.total, 1);
-    });
+    }
   });
 });
 
@@ -85,7 +101,21 @@ describe("npm run plan -- --compare", () => {
     const row = (label: string) => compare.stdout.split("\n").find((l) => l.startsWith(label)) ?? "";
     expect(compare.stdout).toMatch(/dev \(single-user-lax\)\s+prod \(enterprise-multi-region\)/);
     expect(row("total")).toContain(`$${plans.dev.cost.total.toFixed(2)}`);
-    expect(row("seed estimate")).toMatch(/\$38\.00\s+\$1,260\.00–\$4,500\.00/);
-    expect(row("difference")).toMatch(/−\$\d+\.\d\d \(−\d+%\)\s+inside the range/);
+    expect(row("seed estimate")).toMatch(/≤ \$25\.00\s+\$1,260\.00–\$4,500\.00/);
+    expect(row("difference")).toMatch(/within the budget \(\$\d+\.\d\d to spare\)\s+inside the range/);
+    expect(row("GPU difference")).toMatch(/—\s+inside the range/);
+  });
+
+  it("explains each profile's sizing choices", () => {
+    for (const stack of ["dev", "prod"]) {
+      const choices = compare.stdout.split("\n").filter((l) => l.startsWith(`${stack}: Profile choice: `));
+      expect(choices.length, stack).toBeGreaterThan(0);
+      expect(choices.length).toBe(plans[stack].cost.seedReference?.choices.length);
+    }
+  });
+
+  it("lists every line of both stacks with the date of its price source", () => {
+    const dated = compare.stdout.split("\n").filter((l) => /^ {2}\S+ \S+: .* = \$[\d,.]+ \(as of \d{4}-\d{2}-\d{2}\)$/.test(l));
+    expect(dated.length).toBe(plans.dev.cost.lines.length + plans.prod.cost.lines.length);
   });
 });

@@ -1,9 +1,9 @@
 /**
  * Price tables for the cost estimate: dated data with the page each figure came from. Prices
  * change; override any of them under `sophia:cost.prices` in the stack file rather than editing
- * the estimate. Hourly rates are the published per-second rates × 3600.
+ * the estimate. Fly's hourly rates are its 30-day prices / 720 h.
  */
-import type { CostConfig } from "../config";
+import type { CostConfig } from "./schema";
 import type { FlyRegion, LambdaInstanceType } from "../platform";
 
 /** A month of always-on running, in hours (365 × 24 / 12). Fly quotes 30-day months (720 h). */
@@ -15,7 +15,7 @@ export interface PriceSource {
   /** What the figures cover. */
   name: string;
   url: string;
-  /** When the figures were published or checked, YYYY-MM-DD. */
+  /** When the figures were last checked against the page, YYYY-MM-DD. */
   asOf: string;
   /** What to watch for when the figures may be out of date. */
   note?: string;
@@ -35,17 +35,25 @@ export interface PriceTable {
     volumeGbMonth: number;
     /** $ per GB-month of a stopped or suspended machine's root filesystem. */
     rootfsGbMonth: number;
+    /** $ per GB-month of volume snapshots stored beyond the free allowance. */
+    snapshotGbMonth: number;
+    /** GB of snapshot storage free each month, per organization. */
+    freeSnapshotGb: number;
     /** $ per month of a dedicated IPv4; shared IPv4, IPv6 and Flycast (private_v6) are free. */
     dedicatedIpv4Month: number;
     /** $ per month of a single-hostname certificate beyond the free ones. */
     certificateMonth: number;
     /** Single-hostname certificates free per organization. */
     freeCertificates: number;
+    /** $ per GB of outbound data to the internet, by the region the data leaves. */
+    egressGb: Record<FlyRegion, number>;
   };
   lambda: {
     /** $/h of one on-demand instance, per instance type. */
     /** Types without a known list price are missing; the cost model then asks for an override. */
     perHour: Partial<Record<LambdaInstanceType, number>>;
+    /** $ per GiB-month of filesystem storage used, billed while the filesystem exists. */
+    filesystemGbMonth: number;
   };
   vercel: {
     /** $ per member-month of the Pro plan (the UI's project needs Pro for a team). */
@@ -56,23 +64,59 @@ export interface PriceTable {
 /** RAM that each vCPU includes, in GB: Fly's presets. A fact of the price model, not a price. */
 export const FLY_INCLUDED_RAM_GB_PER_CPU = { shared: 0.25, performance: 2 } as const;
 
-export const PRICE_SOURCES: PriceSource[] = [
-  // The rates below are the page's RegionPricingSelector constants (superfly/docs snippets/RegionPricingSelector.jsx).
-  {
-    name: "Fly.io machines, volumes, rootfs, IPv4, certificates",
+/** Where each group of figures comes from; every cost line names one of these. */
+export const PRICE_SOURCES = {
+  fly: {
+    name: "Fly.io machines, volumes, snapshots, rootfs, IPv4, certificates, egress",
     url: "https://fly.io/docs/about/pricing/",
-    asOf: "2025-11-01",
-    note: "a later revision of the page lists shared-cpu-1x 256MB at $2.19 and extra RAM at $6/GB (iad); override fly.* if your invoice shows those",
+    asOf: "2026-11-28",
+    note: "the page's table: shared-cpu-1x 256MB $2.19, performance-1x $33.00, extra RAM $6.00/GB per 30 days in iad; region markups from its region selector",
   },
-  { name: "Lambda on-demand GPU instances", url: "https://lambda.ai/pricing", asOf: "2025-11-01" },
-  { name: "Vercel Pro plan", url: "https://vercel.com/pricing", asOf: "2025-11-01" },
-];
+  lambdaChecked: {
+    name: "Lambda on-demand GPU instances (re-checked types)",
+    url: "https://lambda.ai/pricing",
+    asOf: "2026-05-07",
+    note: "gpu_1x_gh200 $2.29, gpu_1x_h100_sxm5 $3.78, gpu_1x_h100_pcie $2.86, gpu_1x_a100_sxm4 (A100 40GB) $1.48, gpu_1x_a10 $0.86, from published copies of Lambda's page dated 2026; a real preview or up prints Lambda's live prices beside these",
+  },
+  lambdaOlder: {
+    name: "Lambda on-demand GPU instances (other types, not re-checked)",
+    url: "https://lambda.ai/pricing",
+    asOf: "2025-11-01",
+    note: "late-2025 list prices; gpu_1x_a100 (PCIe) is no longer listed; override lambda.perHour if you use one of these",
+  },
+  lambdaFilesystem: {
+    name: "Lambda filesystems",
+    url: "https://docs.lambda.ai/public-cloud/billing",
+    asOf: "2026-11-28",
+    note: "billed per GiB used per month while the filesystem exists; $0.20 is the billing page's example rate, and Lambda shows the actual rate when the filesystem is created",
+  },
+  vercel: {
+    name: "Vercel Pro plan",
+    url: "https://vercel.com/docs/plans/pro-plan",
+    asOf: "2026-05-20",
+    note: "$20 per member a month, with $20 of usage credit and 1 TB of data transfer included (a copy of Vercel's pricing page verified 2026-05-20)",
+  },
+} satisfies Record<string, PriceSource>;
+export type PriceSourceId = keyof typeof PRICE_SOURCES;
+
+/** Lambda types whose price was re-checked; the rest carry the older source. */
+const LAMBDA_CHECKED: readonly LambdaInstanceType[] = ["gpu_1x_gh200", "gpu_1x_h100_sxm5", "gpu_1x_h100_pcie", "gpu_1x_a100_sxm4", "gpu_1x_a10"];
+
+/** The source of a Lambda instance type's hourly price. */
+export function lambdaPriceSource(type: LambdaInstanceType): PriceSourceId {
+  return LAMBDA_CHECKED.includes(type) ? "lambdaChecked" : "lambdaOlder";
+}
+
+/** Outbound data to the internet, $/GB, by Fly's region groups. */
+const EGRESS = { americasEurope: 0.02, asiaPacificSouthAmerica: 0.04, africaIndia: 0.12 };
 
 export const DEFAULT_PRICES: PriceTable = {
   fly: {
-    sharedCpuPerHour: 0.0027, // $0.00000075/s: shared-cpu-1x 256MB ≈ $1.94 per 30 days in iad
-    performanceCpuPerHour: 0.043056, // $0.00001196/s: performance-1x 2GB ≈ $31 per 30 days in iad
-    ramGbPerHour: 0.006948, // $0.00000193/s: ≈ $5 per GB for 30 days
+    // Hourly = the page's 30-day price / 720 h: $2.19 for a shared vCPU with 256MB, $33.00 for a
+    // performance vCPU with 2GB, $6.00 per GB of RAM above that.
+    sharedCpuPerHour: 2.19 / 720,
+    performanceCpuPerHour: 33 / 720,
+    ramGbPerHour: 6 / 720,
     regionMultiplier: {
       ams: 1.038461538, arn: 1.038461538, bom: 1.076923077, cdg: 1.134615385, dfw: 1.25, ewr: 1,
       fra: 1.153846154, gru: 1.615384615, iad: 1, jnb: 1.302884615, lax: 1.199519231, lhr: 1.134615385,
@@ -80,20 +124,30 @@ export const DEFAULT_PRICES: PriceTable = {
     },
     volumeGbMonth: 0.15,
     rootfsGbMonth: 0.15,
+    snapshotGbMonth: 0.08,
+    freeSnapshotGb: 10,
     dedicatedIpv4Month: 2,
     certificateMonth: 0.1,
     freeCertificates: 10,
+    egressGb: {
+      ams: EGRESS.americasEurope, arn: EGRESS.americasEurope, cdg: EGRESS.americasEurope, dfw: EGRESS.americasEurope,
+      ewr: EGRESS.americasEurope, fra: EGRESS.americasEurope, iad: EGRESS.americasEurope, lax: EGRESS.americasEurope,
+      lhr: EGRESS.americasEurope, ord: EGRESS.americasEurope, sjc: EGRESS.americasEurope, yyz: EGRESS.americasEurope,
+      gru: EGRESS.asiaPacificSouthAmerica, nrt: EGRESS.asiaPacificSouthAmerica, sin: EGRESS.asiaPacificSouthAmerica, syd: EGRESS.asiaPacificSouthAmerica,
+      bom: EGRESS.africaIndia, jnb: EGRESS.africaIndia,
+    },
   },
   lambda: {
-    // Late-2025 list prices. gpu_1x_gh200 and gpu_8x_a100 match the examples in Lambda's API document.
     perHour: {
-      gpu_1x_a10: 0.75,
+      // Re-checked (PRICE_SOURCES.lambdaChecked).
+      gpu_1x_a10: 0.86,
+      gpu_1x_a100_sxm4: 1.48,
+      gpu_1x_gh200: 2.29,
+      gpu_1x_h100_pcie: 2.86,
+      gpu_1x_h100_sxm5: 3.78,
+      // Late-2025 figures (PRICE_SOURCES.lambdaOlder).
       gpu_1x_a100: 1.29,
-      gpu_1x_a100_sxm4: 1.29,
       gpu_1x_a6000: 0.8,
-      gpu_1x_gh200: 1.49,
-      gpu_1x_h100_pcie: 2.49,
-      gpu_1x_h100_sxm5: 3.29,
       gpu_2x_a100: 2.58,
       gpu_2x_h100_sxm5: 6.38,
       gpu_4x_a100: 5.16,
@@ -103,6 +157,7 @@ export const DEFAULT_PRICES: PriceTable = {
       gpu_8x_h100_sxm5: 23.92,
       gpu_8x_b200_sxm6: 39.92,
     },
+    filesystemGbMonth: 0.2,
   },
   vercel: { proSeatMonth: 20 },
 };
