@@ -143,8 +143,10 @@ export function parseStackConfig(overrides: Record<string, unknown>, stack: stri
   });
   const strangerIssues = [...strangers].map(
     (service) =>
-      `sophia:services: unknown key "${service}"; the profile's services are ${profileServices.join(", ")}. ` +
-      "A new service needs its definition in components/services.ts and every size key (cpuKind, cpus, memoryMb, ...)",
+      `sophia:services: unknown key "${service}"; allowed keys here: ${profileServices.join(", ")}.` +
+      (nearestName(service, profileServices) ? ` Did you mean "${nearestName(service, profileServices)}"?` : "") +
+      " Adding a service? " +
+      "It needs its definition in components/services.ts and every size key (cpuKind, cpus, memoryMb, ...)",
   );
   const issues = kept.map((issue) => {
     const path = formatPath(issue.path);

@@ -97,6 +97,6 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
 function realWorldChecks(gpu: StackConfig["gpu"]): string[] {
   if (gpu.standing === 0) return [];
   return [
-    `A real run first asks Lambda whether ${gpu.region} has capacity for ${gpu.standing} ${gpu.instanceType} nodes, and refuses example addresses in sophia:gpu.sshAllowedCidrs; offline, the plan checks neither.`,
+    `A real run first asks Lambda whether ${gpu.region} has capacity for ${gpu.standing} ${gpu.instanceType} node${gpu.standing === 1 ? "" : "s"}, and refuses example addresses in sophia:gpu.sshAllowedCidrs; offline, the plan checks neither.`,
   ];
 }

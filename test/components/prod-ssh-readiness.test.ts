@@ -8,7 +8,9 @@ describe("prod stack with SSH readiness from a fixed deploy address", () => {
   }, 60_000);
 
   it("checks each standing node over SSH", () => {
-    expect(ssh.ofKind("command:Command")).toHaveLength(3);
+    const nodes = ssh.ofKind("lambda:Instance");
+    expect(nodes.length).toBeGreaterThan(0);
+    expect(ssh.ofKind("command:Command")).toHaveLength(nodes.length);
     expect(ssh.gpu.readiness).toBe("ssh");
   });
 

@@ -45,7 +45,8 @@ describe("secrets (D12)", () => {
   it("gives a service and its callers the same generated key, and a caller only the keys of what it calls", () => {
     const keysOf = (service: string) => {
       const secrets = plan.inside(FLY_SERVICE_TYPE, service).find((r) => r.kind === "fly:Secrets");
-      return (secrets?.dependencies ?? []).filter((urn) => urn.includes("random:index/randomPassword:RandomPassword"));
+      // Access keys only: the GPU launcher also holds the pool's token, which is not a service key.
+      return (secrets?.dependencies ?? []).filter((urn) => urn.includes("random:index/randomPassword:RandomPassword") && urn.endsWith("-access-key"));
     };
     const weaviateKey = keysOf("weaviate");
     const apiKey = keysOf("agno-bridge");

@@ -347,10 +347,11 @@ describe.concurrent("valid variations plan", () => {
 });
 
 describe("a plain-text secret in the stack file", () => {
-  it("is never hidden behind a placeholder: the output names the key as plain text", { timeout: TIMEOUT_MS }, async () => {
+  it("is never hidden behind a placeholder: the plan refuses it, naming the key as plain text", { timeout: TIMEOUT_MS }, async () => {
     const result = await planText(devWith("sophia:databaseUrl: postgres://app:hunter2@db.example.com/app"));
     const output = result.stdout + result.stderr;
-    expect(output).toMatch(/sophia:databaseUrl is written in plain text in Pulumi\.dev\.yaml/);
+    expect(result.status).toBe(1);
+    expect(output).toMatch(/sophia:databaseUrl \(Neon Postgres connection string\) is set in plain text, in Pulumi\.dev\.yaml/);
     expect(output).not.toMatch(/plan-placeholder-sophia-databaseUrl/);
     expect(output).not.toMatch(/hunter2/);
   });

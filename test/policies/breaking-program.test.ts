@@ -41,13 +41,25 @@ describe("a program that breaks the promises the real one keeps", () => {
     expect(messages("secrets-stay-secret")).toContainEqual(expect.stringMatching(/^fly:Secrets unified-api-secrets receives values\.REDIS_URL as plain text/));
   });
 
+  it("a GPU firewall that opens SSH to the world is named, with the sshAllowedCidrs fix", () => {
+    expect(messages("gpu-firewall-not-world-open")).toEqual([
+      expect.stringMatching(/^lambda:FirewallRuleset gpu-firewall opens SSH to 0\.0\.0\.0\/0, which is the whole internet\. Fix: list only your own egress address in sophia:gpu.sshAllowedCidrs/),
+    ]);
+  });
+
+  it("sizes Fly does not sell: names the machine and the volume, with the service's config keys", () => {
+    const found = messages("fly-sizes-sold");
+    expect(found).toContainEqual(expect.stringMatching(/^fly:Machine vector-store-machine-sjc-0: shared-cpu-16x is not sold; shared CPUs come in 1, 2, 4, 8\. Fix: set sophia:services.vector-store.cpuKind, cpus and memoryMb/));
+    expect(found).toContainEqual(expect.stringMatching(/^fly:Volume vector-store-vol-sjc-0 asks for 600 GB; Fly volumes are whole GB from 1 to 500\. Fix: set sophia:services.vector-store.volumeGb/));
+  });
+
   it("no secret value is in any message", () => {
     const text = JSON.stringify(doc.policies);
     expect(text).not.toMatch(/plan-placeholder|hunter2/);
   });
 
   it("production data stores created protected and retained pass", () => {
-    expect(doc.resources.filter((r) => r.protect && r.retainOnDelete).map((r) => r.kind).sort()).toEqual(["fly:App", "fly:Volume", "lambda:Filesystem"]);
+    expect(doc.resources.filter((r) => r.protect && r.retainOnDelete).map((r) => r.kind).sort()).toEqual(["fly:App", "fly:Volume", "fly:Volume", "lambda:Filesystem"]);
     expect(doc.policies.results.find((r) => r.name === "prod-data-protected")).toMatchObject({ enforcement: "mandatory", violations: [] });
   });
 });

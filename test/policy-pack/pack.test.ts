@@ -23,7 +23,7 @@ const SECRET = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1e
 const stackOf = (stack: "dev" | "prod"): PackStack => ({
   stack,
   config: parseStackConfig(
-    stack === "dev" ? { profile: "single-user-lax" } : { profile: "enterprise-multi-region", gpu: { sshAllowedCidrs: ["203.0.113.10/32"] } },
+    stack === "dev" ? { profile: "single-user-lax" } : { profile: "enterprise-multi-region" },
     stack,
   ),
   secretValues: [{ key: "sophia:databaseUrl", value: "postgres://app:correct-horse-battery@db/sophia" }],
