@@ -1,7 +1,7 @@
 /**
  * Edge: the Vercel project for the agent UI (when the profile serves it there), its domains and
  * environment variables, and for every hostname served by Fly a Fly ACME certificate whose DNS
- * requirements become Vercel DNS records, so HTTPS on the custom domain needs no manual step (D10).
+ * requirements become Vercel DNS records, so HTTPS on the custom domain needs no manual step.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -16,7 +16,7 @@ export interface FlyEndpoint {
   url: string;
   /**
    * What a certificate for the app waits for: the app and its IPs, not the machines, so that a first
-   * deployment issues certificates while the fleet starts (D3).
+   * deployment issues certificates while the fleet starts.
    */
   dependsOn: pulumi.Resource[];
 }

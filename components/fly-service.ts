@@ -44,9 +44,9 @@ export interface FlyServiceSpec {
   healthCheck: { path: string; intervalSeconds: number; gracePeriodSeconds: number; timeoutSeconds: number };
   /** The first port is the one health checks and URLs use. */
   ports: ServicePort[];
-  /** Public services get shared IPv4 + IPv6 and force HTTPS; private ones a Flycast address only (D5). */
+  /** Public services get shared IPv4 + IPv6 and force HTTPS; private ones a Flycast address only. */
   reach: "public" | "private";
-  /** One volume per machine, in the machine's region (D7). */
+  /** One volume per machine, in the machine's region. */
   /** `protect` guards against destroy; `retain` keeps the volume when Pulumi deletes or replaces it. */
   volume?: { sizeGb: number; mountPath: string; snapshotRetentionDays: number; protect: boolean; retain: boolean };
 }
@@ -120,7 +120,7 @@ export function normalizeFlyService(input: {
   };
 }
 
-/** The Flycast address other services use to reach a private service; it wakes stopped machines (D4). */
+/** The Flycast address other services use to reach a private service; it wakes stopped machines. */
 export function flycastUrl(spec: Pick<FlyServiceSpec, "appName" | "ports">): string {
   return `http://${spec.appName}.flycast:${spec.ports[0].internalPort}`;
 }
@@ -166,7 +166,7 @@ export function proxyServices(spec: FlyServiceSpec): FlyMachineService[] {
             { port: 80, handlers: ["http"], force_https: true },
             { port: 443, handlers: ["tls", "http"] },
           ]
-        : // Flycast is plain HTTP inside the private network, so no TLS and no force_https (D5).
+        : // Flycast is plain HTTP inside the private network, so no TLS and no force_https.
           [{ port: p.internalPort, ...(p.kind === "http" ? { handlers: ["http"] } : {}) }];
     return {
       protocol: "tcp" as const,
@@ -184,7 +184,7 @@ export function proxyServices(spec: FlyServiceSpec): FlyMachineService[] {
 
 export class FlyService extends pulumi.ComponentResource {
   readonly appName: pulumi.Output<string>;
-  /** Flycast URL that other services call; only private services have one (D5). */
+  /** Flycast URL that other services call; only private services have one. */
   readonly privateUrl: pulumi.Output<string> | undefined;
   readonly app: FlyApp;
   /** The app's addresses; a certificate for the app waits for these and the app, not for its machines. */
@@ -196,7 +196,7 @@ export class FlyService extends pulumi.ComponentResource {
     const { spec } = args;
     const connection = { apiToken: args.apiToken, apiUrl: args.apiUrl };
 
-    // Deleting an app deletes its volumes, so an app holding protected data is protected too (D7).
+    // Deleting an app deletes its volumes, so an app holding protected data is protected too.
     this.app = new FlyApp(
       `${name}-app`,
       { name: spec.appName, org: spec.org, ...connection },
@@ -330,7 +330,7 @@ export class FlyService extends pulumi.ComponentResource {
         compute: spec.guest,
         ...connection,
       },
-      // In prod the data outlives the program (D7). Retention does not follow `protect`, so an
+      // In prod the data outlives the program. Retention does not follow `protect`, so an
       // update that un-protects and replaces (e.g. a region change) leaves the old volume in place.
       { parent: this, protect: volume.protect, retainOnDelete: volume.retain },
     );
@@ -341,7 +341,7 @@ export class FlyService extends pulumi.ComponentResource {
 export const RELEASE_KEY = "sophia_release";
 
 /**
- * Release ordering (D3), for updates only: which earlier machines must have taken a change before
+ * Release ordering, for updates only: which earlier machines must have taken a change before
  * this one does. It is not a Pulumi dependency, because a dependency would also chain the first
  * create (one stage per machine) when a new fleet has no traffic to protect; the machine provider
  * waits instead (FlyMachine `releaseAfter`). Rolling: the previous machine. Canary: the first.

@@ -1,5 +1,5 @@
 /**
- * GpuPool: the Lambda Labs side of Sophia (D9). An SSH key, a filesystem in the pool's region, a
+ * GpuPool: the Lambda Labs side of Sophia. An SSH key, a filesystem in the pool's region, a
  * firewall ruleset, the standing nodes, the pool token they report readiness with, and the launch
  * template the unified API uses to start identical on-demand workers.
  *

@@ -33,7 +33,7 @@ export function publicUrl(config: Pick<StackConfig, "edge">, spec: Pick<FlyServi
   return custom ? `https://${custom}` : `https://${spec.appName}.fly.dev`;
 }
 
-/** The URL other services are given for a planned one: Flycast when private (D4), public otherwise. */
+/** The URL other services are given for a planned one: Flycast when private, public otherwise. */
 export function serviceUrl(config: Pick<StackConfig, "edge">, planned: PlannedService): string {
   return planned.spec.reach === "private" ? flycastUrl(planned.spec) : publicUrl(config, planned.spec);
 }
@@ -165,7 +165,7 @@ export function callEnv(
   return { env, secrets };
 }
 
-/** One generated key per service that declares an `accessKey` (D12), by service name. */
+/** One generated key per service that declares an `accessKey`, by service name. */
 export function createAccessKeys(definitions: readonly ServiceDefinition[]): Record<string, pulumi.Output<string>> {
   return Object.fromEntries(
     definitions

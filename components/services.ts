@@ -10,7 +10,7 @@ import type { FlyServiceArgs, FlyServiceSpec, ServicePort } from "./fly-service"
 
 /** How a service reaches one it calls. */
 export interface ServiceCall {
-  /** Env var that carries the callee's URL: Flycast for a private callee, its public URL otherwise (D4, D5). */
+  /** Env var that carries the callee's URL: Flycast for a private callee, its public URL otherwise. */
   url: string;
   /** Env var that carries the callee's access key; only for a callee that has one (`accessKey`). @default none */
   key?: string;
@@ -29,14 +29,14 @@ export interface ServiceDefinition {
   mountPath?: string;
   /** Default image; services built by the Sophia team have none and take theirs from config. */
   image?: string;
-  /** Public services get IPv4 + IPv6 and a public URL (custom hostnames from `sophia:edge.hostnames`); private ones Flycast only (D5). */
+  /** Public services get IPv4 + IPv6 and a public URL (custom hostnames from `sophia:edge.hostnames`); private ones Flycast only. */
   reach: "public" | "private";
-  /** ESC-supplied secrets this service may receive, and nothing else (D12). */
+  /** ESC-supplied secrets this service may receive, and nothing else. */
   secrets: SecretKey[];
   /** The services it calls, by name. @default none */
   calls?: Record<string, ServiceCall>;
   /**
-   * A key the stack generates (D12) that callers must present: this service receives it as `env`,
+   * A key the stack generates that callers must present: this service receives it as `env`,
    * and each caller under the env var its `calls` entry names. @default none
    */
   accessKey?: {

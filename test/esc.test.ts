@@ -1,5 +1,5 @@
 /**
- * The ESC templates in environments/esc/ and the program agree (D12): each stack's environment,
+ * The ESC templates in environments/esc/ and the program agree: each stack's environment,
  * with its imports, provides exactly the secret config keys the program reads, every one of them
  * as a secret, and the stack files import the matching environment. Offline: only YAML is read.
  */

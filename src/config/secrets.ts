@@ -1,5 +1,5 @@
 /**
- * Every secret the program reads, in one place (D12). Values come from the stack's ESC
+ * Every secret the program reads, in one place. Values come from the stack's ESC
  * environment (`values.pulumiConfig`) or `pulumi config set --secret`, and stay Pulumi secrets:
  * nothing here ever reads a value into a plain string.
  */

@@ -21,7 +21,7 @@ export interface PlanResource {
   retainOnDelete: boolean;
   /** Non-secret inputs; secrets read "[secret]". */
   inputs: Record<string, unknown>;
-  /** URNs this resource waits for; release order (D3) shows here. */
+  /** URNs this resource waits for; release order shows here. */
   dependencies: string[];
 }
 

@@ -1,5 +1,5 @@
 /**
- * Runs the real program under Pulumi's mock engine (D11) and records every resource it registers.
+ * Runs the real program under Pulumi's mock engine and records every resource it registers.
  * No Pulumi CLI, no credentials, no network. The Pulumi runtime is global: one run per process,
  * unless a run reloads the program (`reload`, as the rehearsal does for each of its phases).
  */

@@ -1,4 +1,4 @@
-/** The data promises: prod data survives `pulumi destroy`, and data services are never public (D5, D7). */
+/** The data promises: prod data survives `pulumi destroy`, and data services are never public. */
 import { byService, describe, isProduction, isUnknown, ofType, POLICY_TYPES, TYPES } from "./inspect";
 import type { PolicyResource, SophiaPolicy, Violation } from "./types";
 

@@ -1,4 +1,4 @@
-/** The GPU nodes' firewall never admits the world to SSH or to the worker port (D9). */
+/** The GPU nodes' firewall never admits the world to SSH or to the worker port. */
 import { describe, isUnknown, ofType, POLICY_TYPES } from "./inspect";
 import type { SophiaPolicy, Violation } from "./types";
 

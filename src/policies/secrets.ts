@@ -1,5 +1,5 @@
 /**
- * Secrets stay Pulumi secrets (D12): every field that carries a credential is a secret, and no
+ * Secrets stay Pulumi secrets: every field that carries a credential is a secret, and no
  * secret config value appears in plain text in any resource, wherever it travelled.
  */
 import { describe, isUnknown, POLICY_TYPES, SECRET_MASK } from "./inspect";

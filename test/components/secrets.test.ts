@@ -36,7 +36,7 @@ const secretsOf = (service: string) => {
   return (resource?.inputs.values ?? {}) as Record<string, unknown>;
 };
 
-describe("secrets (D12)", () => {
+describe("secrets", () => {
   it.each(Object.keys(GENERATED))("%s's Fly secrets hold exactly its declared and generated keys", (service) => {
     const declared = SERVICE_DEFINITIONS.find((d) => d.name === service)!.secrets.map((k) => SECRETS[k].envName);
     expect(Object.keys(secretsOf(service)).sort()).toEqual([...declared, ...GENERATED[service]].sort());

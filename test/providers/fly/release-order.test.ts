@@ -1,5 +1,5 @@
 /**
- * Release order on update (D3) lives in the machine provider: a machine released after another
+ * Release order on update lives in the machine provider: a machine released after another
  * waits, inside its update, until that one runs the new release and passes its checks. A create
  * never waits, so a first deployment starts the whole fleet at once.
  */

@@ -1,6 +1,6 @@
 /**
  * FlyCertificate: an ACME certificate for a hostname served by a Fly app. Its DNS requirements
- * come out shaped for the edge to turn into DNS records (D10), so issuance needs no manual step.
+ * come out shaped for the edge to turn into DNS records, so issuance needs no manual step.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";

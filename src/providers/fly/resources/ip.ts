@@ -1,6 +1,6 @@
 /**
  * FlyIpAddress: an address allocated to an app: shared IPv4, dedicated IPv4, IPv6, or a private
- * Flycast IPv6 (D4, D5). Nothing about an address changes in place; it is released on delete.
+ * Flycast IPv6. Nothing about an address changes in place; it is released on delete.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";

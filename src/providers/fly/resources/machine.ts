@@ -252,7 +252,7 @@ export const flyMachineProvider = {
 };
 
 /**
- * Release order (D3) for an update: waits until every machine in `releaseAfter` runs this release
+ * Release order for an update: waits until every machine in `releaseAfter` runs this release
  * and, when the strategy waits for checks, passes them (a machine the proxy stopped counts as
  * released). The order lives here rather than in Pulumi dependencies because dependencies would
  * also chain the first create, which has no traffic to protect. The wait fails only when no

@@ -1,5 +1,5 @@
 /**
- * FlyVolume: a Fly volume, bound to one region and attached to at most one machine (D7).
+ * FlyVolume: a Fly volume, bound to one region and attached to at most one machine.
  * Volumes only grow: a larger size extends in place, a smaller one fails at check.
  */
 import * as pulumi from "@pulumi/pulumi";
