@@ -136,7 +136,7 @@ export class GpuPool extends pulumi.ComponentResource {
         {
           instanceType: gpu.instanceType,
           region: gpu.region,
-          sshKeyName: sshKey.name,
+          sshKeyName: sshKey.keyName,
           fileSystemNames: [filesystem.name],
           firewallRulesetId: firewall.id,
           name: standingNodeName(args.namePrefix, i),
@@ -151,7 +151,7 @@ export class GpuPool extends pulumi.ComponentResource {
     }
 
     const template = pulumi
-      .all([sshKey.name, filesystem.name, firewall.id, worker])
+      .all([sshKey.keyName, filesystem.name, firewall.id, worker])
       .apply(([sshKeyName, fsName, rulesetId, input]): LaunchTemplate => ({
         instanceType: gpu.instanceType,
         region: gpu.region,

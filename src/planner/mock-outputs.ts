@@ -30,7 +30,8 @@ const byType: Record<string, (name: string, inputs: Inputs) => Inputs> = {
   [TYPES.secrets]: () => ({ version: 1 }),
   [TYPES.gpuInstance]: (name) => ({ ip: `198.51.100.${hash(name) % 254 + 1}`, status: "active" }),
   [TYPES.gpuFilesystem]: (_name, inputs) => ({ mountPoint: `/lambda/nfs/${String(inputs.name)}`, isInUse: false }),
-  [TYPES.gpuSshKey]: () => ({ privateKey: "plan-generated-private-key" }),
+  // A generated key's name in Lambda carries a digest of its marker; the plan shows the requested name.
+  [TYPES.gpuSshKey]: (_name, inputs) => ({ keyName: inputs.name, privateKey: "plan-generated-private-key" }),
   [TYPES.dockerImage]: (name, inputs) => ({
     repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:${hash(name).toString(16).padStart(64, "0")}`,
   }),

@@ -1,6 +1,6 @@
 /**
  * `npm run rehearse [-- --stack dev|prod] [--time-scale S] [--interrupt-after N] [--json]`: the
- * deploy rehearsal (D15). Runs the real program with its real, serialized dynamic providers
+ * deploy rehearsal. Runs the real program with its real, serialized dynamic providers
  * against the Fly and Lambda emulators through four phases, prints a line per resource as it
  * happens and a report at the end, and exits non-zero when a phase fails its expectation.
  * FLY_API_URL and LAMBDA_API_URL (with FLY_API_TOKEN and LAMBDA_API_KEY) point it at running emulators instead.
@@ -54,7 +54,9 @@ async function main(): Promise<number> {
     return 2;
   }
   scaleClients(timeScale);
-  // Progress goes to stderr with --json, so that stdout is the report alone.
+  // Progress goes to stderr with --json, so that stdout is the report alone; so do the program's
+  // own log lines, which Pulumi's runtime prints with console.log when no engine is attached.
+  if (args.json) console.log = (...parts: unknown[]) => console.error(...parts);
   const progress = args.json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
   const report = await rehearse({
     stack: args.stack,

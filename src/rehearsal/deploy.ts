@@ -126,6 +126,11 @@ export async function up(options: UpOptions): Promise<UpResult> {
   let recordedCreates = 0;
   let interrupted = false;
   const failures: string[] = [];
+  // A failed create leaves whatever depends on its outputs waiting forever under the mock engine;
+  // the Pulumi CLI ends the update at its first failure, and so does a rehearsal.
+  let failRun: (err: Error) => void = () => undefined;
+  const firstFailure = new Promise<never>((_, reject) => (failRun = reject));
+  firstFailure.catch(() => undefined);
 
   const operate = async (reg: Registration): Promise<{ id: string | undefined; state: Record<string, unknown> }> => {
     const key = stateKey(reg.type, reg.name);
@@ -198,6 +203,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
       if (err instanceof Interrupted) throw err;
       const message = describeError(err);
       failures.push(`${shortKind(reg.type)} "${reg.name}": ${message}`);
+      failRun(new Error(`${shortKind(reg.type)} "${reg.name}": ${message}`));
       throw new Error(`${shortKind(reg.type)} "${reg.name}": ${message}`);
     });
     inflight.add(operation);
@@ -208,14 +214,17 @@ export async function up(options: UpOptions): Promise<UpResult> {
   let registered: RecordedResource[] = [];
   let error: string | undefined;
   try {
-    const run = await toleratingFailedRegistrations(() => runPlan({
-      stack: options.stack,
-      projectDir: options.projectDir,
-      configOverrides: options.configOverrides,
-      secretOverrides: options.secretOverrides,
-      resourceHook: hook,
-      reload: true,
-    }));
+    const run = await Promise.race([
+      toleratingFailedRegistrations(() => runPlan({
+        stack: options.stack,
+        projectDir: options.projectDir,
+        configOverrides: options.configOverrides,
+        secretOverrides: options.secretOverrides,
+        resourceHook: hook,
+        reload: true,
+      })),
+      firstFailure,
+    ]);
     registered = run.resources;
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);

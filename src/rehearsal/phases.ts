@@ -1,8 +1,8 @@
 /**
- * The four phases of a rehearsal and what each must show (D15): a first `up` that creates
+ * The four phases of a rehearsal and what each must show: a first `up` that creates
  * everything, as concurrently as dependencies allow; a second `up` that changes nothing and sends
  * only reads; an `up` interrupted after some creates and run again on fresh APIs, which must leave
- * no duplicate and no orphan (D14); and a `destroy` that leaves only what the stack retains.
+ * no duplicate and no orphan; and a `destroy` that leaves only what the stack retains.
  */
 import { readStackFile } from "../planner/stack-file";
 import { customDependencies, destroy, up, type Action, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";

@@ -1,5 +1,5 @@
 /**
- * The CI job that rehearses a deployment with the real Pulumi CLI (D15) cannot run here, so its
+ * The CI job that rehearses a deployment with the real Pulumi CLI cannot run here, so its
  * shape is checked: it installs the CLI, keeps state in a local file backend with a passphrase,
  * starts both emulators, points dev at them, and runs up, a no-change preview and destroy, with
  * no secret and no write permission.

@@ -1,11 +1,11 @@
 /**
- * The dev rehearsal (D15), all four phases, at a small time scale. It runs the CLI in a child
+ * The dev rehearsal all four phases, at a small time scale. It runs the CLI in a child
  * process: Pulumi's closure serializer needs CommonJS modules in require.cache, which vitest's
  * module runner does not provide. Most of its time is that serialization (about 2 s per provider).
  *
  * Phase 3 interrupts after 0 recorded creates, so the creates then in flight (the GPU pool's key,
  * filesystem and ruleset, and every app) are made on the API but never recorded: a run with every
- * create safe to repeat (D14) adopts them all. With today's providers it does not; see below.
+ * create safe to repeat adopts them all (a generated SSH key, whose private half was lost, is made again).
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -72,10 +72,7 @@ describe("dev rehearsal", () => {
     expect(interrupted.interruption?.dropped.length).toBeGreaterThan(0);
   });
 
-  // Fails until issue 11 lands: today the Lambda key, filesystem and ruleset and the Fly apps are not
-  // found and adopted after a lost create answer, so the run after the interruption fails or leaves
-  // a duplicate. When this starts passing, vitest reports it: turn `it.fails` into `it`.
-  it.fails("after the interrupted up, a second up leaves exactly what the plan intends: no duplicate, no orphan", () => {
+  it("after the interrupted up, a second up leaves exactly what the plan intends: no duplicate, no orphan", () => {
     expect(phase("interrupted up").problems).toEqual([]);
   });
 

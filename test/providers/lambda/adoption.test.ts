@@ -35,7 +35,7 @@ describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeo
     h = await startHarness();
     const key = await checkAndCreate(sshKeys, { ...h.access, name: unique("adopt-key") });
     h.secrets.push(String(key.outs.privateKey));
-    sshKeyName = key.outs.name;
+    sshKeyName = key.outs.keyName;
   });
   afterAll(async () => {
     await h.close();
@@ -56,7 +56,26 @@ describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeo
     const { id, outs } = await checkAndCreate(sshKeys, { ...h.access, name });
     h.secrets.push(String(outs.privateKey));
     expect(outs.privateKey).toMatch(/PRIVATE KEY/);
-    expect((await named(h.client().listSshKeys(), name)).map((k) => k.id)).toEqual([id]);
+    expect((await named(h.client().listSshKeys(), outs.keyName)).map((k) => k.id)).toEqual([id]);
+  });
+
+  it("a generated SSH key left by an interrupted earlier run is replaced: one key, whose private half is known", async () => {
+    const name = unique("left-gen");
+    const first = await checkAndCreate(sshKeys, { ...h.access, name, marker: "test/stack/left-gen" });
+    // The earlier run's answer never reached state; the next run creates the same resource again.
+    const { id, outs } = await checkAndCreate(sshKeys, { ...h.access, name, marker: "test/stack/left-gen" });
+    h.secrets.push(String(outs.privateKey), String(first.outs.privateKey));
+    expect(outs.keyName).toBe(first.outs.keyName);
+    expect(outs.privateKey).toMatch(/PRIVATE KEY/);
+    expect((await named(h.client().listSshKeys(), outs.keyName)).map((k) => k.id)).toEqual([id]);
+  });
+
+  it("a generated key's name carries its marker's digest, so a same-named key of someone else's is left alone", async () => {
+    const name = unique("plain-gen");
+    const theirs = await h.client().addSshKey(name, publicKey());
+    const { outs } = await checkAndCreate(sshKeys, { ...h.access, name, marker: "test/stack/plain-gen" });
+    expect(outs.keyName).toMatch(new RegExp(`^${name}-[0-9a-f]{8}$`));
+    expect((await named(h.client().listSshKeys(), name)).map((k) => k.id)).toEqual([theirs.id]);
   });
 
   it("an SSH key with the same public key left by an interrupted run is adopted", async () => {

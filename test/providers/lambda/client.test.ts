@@ -18,7 +18,7 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
     h.secrets.push(BAD_KEY, "rotated-emulator-key");
     const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("client-key") });
     h.secrets.push(String(key.outs.privateKey));
-    sshKeyName = key.outs.name;
+    sshKeyName = key.outs.keyName;
   });
   afterEach(() => {
     vi.unstubAllEnvs();

@@ -69,7 +69,7 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
     try {
       const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("faulty-inst-key") });
       h.secrets.push(String(key.outs.privateKey));
-      const news: InstanceInputs = { ...h.access, instanceType: "gpu_1x_a10", region: "us-east-1", sshKeyName: key.outs.name, name: h.name("faulty-gpu") };
+      const news: InstanceInputs = { ...h.access, instanceType: "gpu_1x_a10", region: "us-east-1", sshKeyName: key.outs.keyName, name: h.name("faulty-gpu") };
       const { id, inputs, outs } = await checkAndCreate(instances, news);
       expect(outs.status).toBe("active");
       const renamed = { ...inputs, name: h.name("faulty-gpu-2") };
@@ -99,12 +99,12 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
       const nodes = [];
       for (const i of [0, 1, 2]) {
         nodes.push(await checkAndCreate(instances, {
-          ...h.access, instanceType: "gpu_1x_a10", region: "us-east-1", sshKeyName: key.outs.name, name: h.name(`lossy-gpu-${i}`),
+          ...h.access, instanceType: "gpu_1x_a10", region: "us-east-1", sshKeyName: key.outs.keyName, name: h.name(`lossy-gpu-${i}`),
           fileSystemNames: [fs.outs.name], firewallRulesetId: fw.id, marker: `test/lossy/${i}`,
         }));
       }
       const client = h.client();
-      expect((await client.listSshKeys()).filter((k) => k.name === key.outs.name).map((k) => k.id)).toEqual([key.id]);
+      expect((await client.listSshKeys()).filter((k) => k.name === key.outs.keyName).map((k) => k.id)).toEqual([key.id]);
       expect((await client.listFilesystems()).filter((f) => f.name === fs.outs.name).map((f) => f.id)).toEqual([fs.id]);
       expect((await client.listFirewallRulesets()).filter((r) => r.name === fw.outs.name).map((r) => r.id)).toEqual([fw.id]);
       const names = nodes.map((n) => n.outs.name);

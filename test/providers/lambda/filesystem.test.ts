@@ -28,7 +28,7 @@ describe("LambdaFilesystem provider", { timeout: TEST_TIMEOUT_MS }, () => {
     return h.client().launchInstance({
       region_name: region,
       instance_type_name: "gpu_1x_a10",
-      ssh_key_names: [key.outs.name],
+      ssh_key_names: [key.outs.keyName],
       file_system_names: [fsName],
       name: h.name("mounter"),
     });

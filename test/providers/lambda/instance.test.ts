@@ -31,7 +31,7 @@ describe("LambdaInstance provider", { timeout: TEST_TIMEOUT_MS }, () => {
       rules: [{ protocol: "tcp", portRange: [22, 22], sourceNetwork: "203.0.113.7/32", description: "SSH" }],
     });
     h.secrets.push(String(key.outs.privateKey));
-    sshKeyName = key.outs.name;
+    sshKeyName = key.outs.keyName;
     fileSystemName = fs.outs.name;
     firewallRulesetId = fw.id;
     cleanup.push(

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const instance = await run("lambdaInstanceProvider", {
       instanceType: "gpu_1x_a10",
       region: "us-west-1",
-      sshKeyName: "ser-key",
+      sshKeyName: String((key?.outs as Props | undefined)?.keyName ?? "ser-key"),
       fileSystemNames: ["ser-fs"],
       firewallRulesetId: fw?.id,
       name: "ser-gpu",

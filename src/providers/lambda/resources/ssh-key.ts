@@ -3,18 +3,20 @@
  * one, Lambda generates the pair and the private half becomes the secret output `privateKey`
  * (Lambda keeps no copy, so it exists only in Pulumi state).
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import {
   accessOf,
   Checker,
   configureFromStack,
   diffProps,
+  resourceMarker,
   withClient,
   withSecretOutputs,
   type LambdaAccess,
   type LambdaAccessArgs,
 } from "./common";
-import { notOursError } from "../../dynamic/identity";
+import { markerOr, notOursError, type Marked } from "../../dynamic/identity";
 import type { AddedSshKey, SshKey } from "../api/schemas";
 
 export interface LambdaSshKeyArgs extends LambdaAccessArgs {
@@ -24,12 +26,15 @@ export interface LambdaSshKeyArgs extends LambdaAccessArgs {
   publicKey?: pulumi.Input<string>;
 }
 
-export interface SshKeyInputs extends LambdaAccess {
+/** `marker` names the stack and resource; a generated key's name in Lambda carries a digest of it. */
+export interface SshKeyInputs extends LambdaAccess, Marked {
   name: string;
   publicKey?: string;
 }
 
 export interface SshKeyOutputs extends SshKeyInputs {
+  /** The key's name in Lambda, which launches refer to; a generated key's carries a marker digest. */
+  keyName: string;
   publicKey: string;
   /** Only when Lambda generated the pair. */
   privateKey?: string;
@@ -66,21 +71,26 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs,
   },
 
   async create(inputs) {
+    const name = lambdaKeyName(inputs);
     const key = await withClient(accessOf(inputs), async (client) => {
-      const named = async () => (await client.listSshKeys()).find((k) => k.name === inputs.name);
-      // Names are unique in the account and keys carry no marker: the public key is the proof.
+      const named = async () => (await client.listSshKeys()).find((k) => k.name === name);
+      // Names are unique in the account and keys carry no marker: the public key is the proof of
+      // an uploaded key, and the marker digest in its name the proof of a generated one.
       const existing = await named();
       if (existing) {
         if (inputs.publicKey !== undefined && samePublicKey(existing, inputs.publicKey)) return existing as AddedSshKey;
-        throw notOursError(
-          `create SSH key "${inputs.name}": a key with this name (${existing.id})`,
-          inputs.publicKey === undefined
-            ? "Lambda generated its private half, which only the run that created it ever saw"
-            : "its public key is not the one in publicKey",
-          { rename: "change the pool's name prefix", remove: "delete it in the Lambda Cloud dashboard under SSH keys" },
-        );
+        if (inputs.publicKey !== undefined) {
+          throw notOursError(`create SSH key "${name}": a key with this name (${existing.id})`, "its public key is not the one in publicKey", {
+            rename: "change the pool's name prefix",
+            remove: "delete it in the Lambda Cloud dashboard under SSH keys",
+          });
+        }
+        // This stack's generated key from an interrupted run (its name carries this resource's
+        // marker digest): its private half was in the lost answer, so it is useless; it goes, and
+        // the key is generated again below.
+        await client.deleteSshKey(existing.id);
       }
-      return client.addSshKey(inputs.name, inputs.publicKey, async () => {
+      return client.addSshKey(name, inputs.publicKey, async () => {
         const made = await named();
         if (!made) return undefined;
         if (inputs.publicKey !== undefined) return made as AddedSshKey;
@@ -92,7 +102,8 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs,
     });
     const outs: SshKeyOutputs = {
       ...accessOf(inputs),
-      name: key.name,
+      name: inputs.name,
+      keyName: key.name,
       publicKey: key.public_key,
       generated: inputs.publicKey === undefined,
     };
@@ -101,10 +112,11 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs,
   },
 
   async read(id, props) {
-    const stored = props ?? ({ name: "", publicKey: "", generated: false } as SshKeyOutputs);
+    const stored = props ?? ({ name: "", keyName: "", publicKey: "", generated: false } as SshKeyOutputs);
     const key = await withClient(accessOf(stored), (client) => client.getSshKey(id), true);
     if (!key) return {};
-    return { id, props: { ...stored, name: key.name, publicKey: key.public_key } };
+    // An imported key (nothing stored) is named as Lambda names it.
+    return { id, props: { ...stored, name: stored.name || key.name, keyName: key.name, publicKey: key.public_key } };
   },
 
   // Every real change replaces; an update only ever carries new credentials.
@@ -117,6 +129,16 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs,
   },
 };
 
+/**
+ * The key's name in Lambda. A generated key's name carries a digest of the resource's marker, so a
+ * same-named leftover is provably this stack's; an uploaded key keeps its name (its public key is the proof).
+ */
+function lambdaKeyName(inputs: SshKeyInputs): string {
+  if (inputs.publicKey !== undefined) return inputs.name;
+  const digest = createHash("sha256").update(markerOr(inputs.marker, `lambda-ssh-key:${inputs.name}`)).digest("hex").slice(0, 8);
+  return `${inputs.name.slice(0, 64 - digest.length - 1)}-${digest}`;
+}
+
 /** Same key type and material; the comment does not count. */
 function samePublicKey(key: SshKey, publicKey: string): boolean {
   const material = (text: string) => text.trim().split(/\s+/).slice(0, 2).join(" ");
@@ -125,6 +147,8 @@ function samePublicKey(key: SshKey, publicKey: string): boolean {
 
 export class LambdaSshKey extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
+  /** The key's name in Lambda, which launches refer to. */
+  declare readonly keyName: pulumi.Output<string>;
   declare readonly publicKey: pulumi.Output<string>;
   /** Secret; set only when Lambda generated the pair. */
   declare readonly privateKey: pulumi.Output<string | undefined>;
@@ -133,7 +157,7 @@ export class LambdaSshKey extends pulumi.dynamic.Resource {
     super(
       lambdaSshKeyProvider,
       name,
-      { ...args, publicKey: args.publicKey, privateKey: undefined, generated: undefined },
+      { ...args, marker: resourceMarker(name), publicKey: args.publicKey, keyName: undefined, privateKey: undefined, generated: undefined },
       withSecretOutputs(opts, ["apiKey", "privateKey"]),
       "lambda",
       "SshKey",
