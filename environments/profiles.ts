@@ -14,6 +14,19 @@ const devConcurrency = { type: "connections", softLimit: 5, hardLimit: 10 } as c
 const prodCheck = { intervalSeconds: 15, gracePeriodSeconds: 30, timeoutSeconds: 5 };
 const prodAutoscale = { autostop: "stop", autostart: true } as const;
 
+/**
+ * The GPU worker, the same in both profiles. One multi-arch image (linux/amd64 + linux/arm64):
+ * dev's A10 is x86_64, prod's GH200 arm64. Workers dial out to announce readiness, so no SSH is open.
+ * A function, so that neither profile shares an array with the other.
+ */
+const gpuWorker = () => ({
+  workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
+  workerPort: 8000,
+  readiness: "dial-out" as const,
+  sshAllowedCidrs: [] as string[],
+  workerSources: [] as string[],
+});
+
 export const profiles: Record<ProfileName, ProfileData> = {
   /** One person in Las Vegas; everything in lax; the smallest monthly bill. */
   "single-user-lax": {
@@ -37,12 +50,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
       standing: 0,
       maxInstances: 1,
       idleMinutes: 15,
-      // One multi-arch reference (linux/amd64 + linux/arm64): dev's A100 is x86_64, prod's GH200 arm64.
-      workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
-      workerPort: 8000,
-      readiness: "dial-out",
-      sshAllowedCidrs: [],
-      workerSources: [],
+      ...gpuWorker(),
     },
     edge: {
       domain: "sophia-intel.ai",
@@ -93,12 +101,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
       standing: 1,
       maxInstances: 6,
       idleMinutes: 15,
-      // One multi-arch reference (linux/amd64 + linux/arm64): dev's A100 is x86_64, prod's GH200 arm64.
-      workerImage: "ghcr.io/sophia-intel/gpu-worker:0.1.0",
-      workerPort: 8000,
-      readiness: "dial-out",
-      sshAllowedCidrs: [],
-      workerSources: [],
+      ...gpuWorker(),
     },
     edge: {
       domain: "sophia-intel.ai",

@@ -8,7 +8,6 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { prepareOfflineProcess } from "./offline-process";
 import { loadStackConfig } from "../config";
 import { PlanError, runPlan } from "./engine";
@@ -17,6 +16,7 @@ import { buildPlanDocument } from "./report";
 import { renderCompare, renderMarkdown, renderTerminal } from "./render";
 import { policySummary } from "./render-policies";
 import { usd } from "./cost";
+import { parseCommandLine, runCommand, usageError, writeStdout } from "./command-line";
 
 prepareOfflineProcess();
 
@@ -26,11 +26,6 @@ const USAGE =
 const POLICY_VIOLATION_EXIT = 3;
 /** The stacks `--compare` puts side by side. */
 const COMPARE_STACKS = ["dev", "prod"];
-
-/** Resolves once the text is handed to the OS, so that process.exit cannot cut a piped plan short. */
-function writeStdout(text: string): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
-}
 
 /**
  * The project the plan was started from: argv[1] is its src/planner/start.js (or cli.ts under
@@ -61,28 +56,17 @@ function planInChild(stack: string, passThrough: string[]): Promise<PlanDocument
 }
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        stack: { type: "string", short: "s", default: "dev" },
-        json: { type: "boolean", default: false },
-        out: { type: "string", default: "plans" },
-        "stack-dir": { type: "string" },
-        compare: { type: "boolean", default: false },
-        // Plans as if ESC did not supply this secret, to see what a user would be told.
-        "omit-secret": { type: "string", multiple: true, default: [] },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = parseCommandLine(USAGE, {
+    stack: { type: "string", short: "s", default: "dev" },
+    json: { type: "boolean", default: false },
+    out: { type: "string", default: "plans" },
+    "stack-dir": { type: "string" },
+    compare: { type: "boolean", default: false },
+    // Plans as if ESC did not supply this secret, to see what a user would be told.
+    "omit-secret": { type: "string", multiple: true, default: [] },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof args === "number") return args;
   const projectDir = projectRoot();
   const stackDir = args["stack-dir"] ? path.resolve(args["stack-dir"]) : projectDir;
   if (args.compare) {
@@ -102,8 +86,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!/^[\w.-]+$/.test(args.stack)) {
-    console.error(`"${args.stack}" is not a stack name: use letters, digits, "-", "_" and ".".\n${USAGE}`);
-    return 2;
+    return usageError(`"${args.stack}" is not a stack name: use letters, digits, "-", "_" and ".".`, USAGE);
   }
   // A plan that fails must not leave the previous one behind for a tool to read as current.
   const outDir = path.resolve(projectDir, args.out);
@@ -127,13 +110,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`plan failed: ${err instanceof Error ? err.message : String(err)}`);
-    if (err instanceof PlanError) {
-      console.error(err.registered.length === 0 ? "No resource was registered." : `${err.registered.length} resources had been registered.`);
-    }
-    process.exit(1);
-  },
-);
+runCommand("plan failed", main, (err) => {
+  if (err instanceof PlanError) {
+    console.error(err.registered.length === 0 ? "No resource was registered." : `${err.registered.length} resources had been registered.`);
+  }
+});

@@ -6,7 +6,7 @@
  * FLY_API_URL and LAMBDA_API_URL (with FLY_API_TOKEN and LAMBDA_API_KEY) point it at running emulators instead.
  */
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, runCommand, usageError, writeStdout } from "../planner/command-line";
 import { scaleClients } from "./emulators";
 import { rehearse } from "./phases";
 import { progressLine, renderReport } from "./report";
@@ -18,40 +18,23 @@ const USAGE = "usage: npm run rehearse -- [--stack <name>] [--time-scale <real s
 /** A 3-minute GPU boot takes 18 s, a machine start 0.4 s: slow enough that the rehearsal's own work distorts little. */
 const DEFAULT_TIME_SCALE = 0.1;
 
-function writeStdout(text: string): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
-}
-
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        stack: { type: "string", short: "s", default: "dev" },
-        "time-scale": { type: "string", default: String(DEFAULT_TIME_SCALE) },
-        "interrupt-after": { type: "string" },
-        json: { type: "boolean", default: false },
-        quiet: { type: "boolean", short: "q", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = parseCommandLine(USAGE, {
+    stack: { type: "string", short: "s", default: "dev" },
+    "time-scale": { type: "string", default: String(DEFAULT_TIME_SCALE) },
+    "interrupt-after": { type: "string" },
+    json: { type: "boolean", default: false },
+    quiet: { type: "boolean", short: "q", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof args === "number") return args;
   const timeScale = Number(args["time-scale"]);
   if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > 1) {
-    console.error(`--time-scale must be a number above 0 and at most 1 (real seconds per platform second), not "${args["time-scale"]}".\n${USAGE}`);
-    return 2;
+    return usageError(`--time-scale must be a number above 0 and at most 1 (real seconds per platform second), not "${args["time-scale"]}".`, USAGE);
   }
   const interruptAfter = args["interrupt-after"] === undefined ? undefined : Number(args["interrupt-after"]);
   if (interruptAfter !== undefined && (!Number.isInteger(interruptAfter) || interruptAfter < 0)) {
-    console.error(`--interrupt-after must be a whole number of creates, not "${args["interrupt-after"]}".\n${USAGE}`);
-    return 2;
+    return usageError(`--interrupt-after must be a whole number of creates, not "${args["interrupt-after"]}".`, USAGE);
   }
   scaleClients(timeScale);
   // Progress goes to stderr with --json, so that stdout is the report alone; so do the program's
@@ -70,10 +53,4 @@ async function main(): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`rehearsal failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+runCommand("rehearsal failed", main);
