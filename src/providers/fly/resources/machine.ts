@@ -293,12 +293,12 @@ async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs): P
   }
 }
 
-/** Waits for the machine to start and, when asked, for its checks to pass, within the timeout. */
 /** `min_secrets_version` for a create or update body, when the app has a secrets version. */
 function secretsVersionOf(inputs: FlyMachineInputs): { min_secrets_version?: number } {
   return inputs.minSecretsVersion === undefined ? {} : { min_secrets_version: inputs.minSecretsVersion };
 }
 
+/** Waits for the machine to start and, when asked, for its checks to pass, within the timeout. */
 async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyMachineInfo, action: "create" | "update") {
   const timeoutSeconds = inputs.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds;
   const deadline = client.now() + timeoutSeconds * 1000;
