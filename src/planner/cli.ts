@@ -64,7 +64,6 @@ async function main(): Promise<number> {
     compare: { type: "boolean", default: false },
     // Plans as if ESC did not supply this secret, to see what a user would be told.
     "omit-secret": { type: "string", multiple: true, default: [] },
-    help: { type: "boolean", short: "h", default: false },
   });
   if (typeof args === "number") return args;
   const projectDir = projectRoot();

@@ -6,25 +6,25 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** Exit code for bad usage: an unknown flag or a value the command cannot use. */
-export const USAGE_EXIT = 2;
+const USAGE_EXIT = 2;
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-/**
- * The parsed flags, or the exit code when there is nothing to run (bad usage, or --help).
- * `options` must declare a boolean `help`.
- */
-export function parseCommandLine<const O extends Options & { help: { type: "boolean" } }>(usage: string, options: O) {
+/** Every command answers -h/--help with its usage line. */
+const HELP_OPTION = { help: { type: "boolean", short: "h", default: false } } as const;
+
+/** The parsed flags (with `help`, which this answers), or the exit code when there is nothing to run: bad usage, or --help. */
+export function parseCommandLine<const O extends Options>(usage: string, options: O) {
   try {
-    const { values } = parseArgs({ options, args: process.argv.slice(2) });
-    if ((values as { help?: boolean }).help) {
+    const { values } = parseArgs({ options: { ...options, ...HELP_OPTION } });
+    // The parsed type of a generic option set does not resolve here, so `help` is read by name.
+    if ("help" in values && values.help === true) {
       console.log(usage);
       return 0;
     }
     return values;
   } catch (err) {
-    console.error(`${(err as Error).message}\n${usage}`);
-    return USAGE_EXIT;
+    return usageError((err as Error).message, usage);
   }
 }
 

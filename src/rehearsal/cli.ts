@@ -25,7 +25,6 @@ async function main(): Promise<number> {
     "interrupt-after": { type: "string" },
     json: { type: "boolean", default: false },
     quiet: { type: "boolean", short: "q", default: false },
-    help: { type: "boolean", short: "h", default: false },
   });
   if (typeof args === "number") return args;
   const timeScale = Number(args["time-scale"]);
