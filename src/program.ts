@@ -3,7 +3,7 @@
  * definitions it is given (components/services.ts); src/index.ts runs it with those.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "./config";
+import { loadStackConfig } from "./stack-config";
 import { valueOf } from "./output-value";
 import { readSecrets, SECRETS, type ProviderSecretKey } from "./config/secrets";
 import { assertNoPlaceholderSecrets, assertNoPlainTextSecrets } from "./config/secret-guards";

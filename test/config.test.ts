@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cidrProblem, ConfigError, decodeConfigValue, parseStackConfig, serviceRegions } from "../src/config";
+import { cidrProblem, ConfigError, decodeConfigValue, parseStackConfig, serviceRegions } from "../src/stack-config";
 import { CONFIG_NAMESPACES, configKeyProblem } from "../src/config/namespaces";
 import { nearestName } from "../src/config/nearest";
 import { profiles } from "../environments/profiles";

@@ -241,7 +241,7 @@ const priceOverridesSchema = strictObject({
   }).optional(),
 });
 
-/** Usage assumptions behind the plan's monthly cost estimate (src/planner/cost.ts). */
+/** Usage assumptions behind the plan's monthly cost estimate (src/estimate/cost.ts). */
 const costSchema = strictObject({
   /** Hours a week the platform is in use; machines above the minimum run only then. */
   activeHoursPerWeek: z.number().min(0).max(168),

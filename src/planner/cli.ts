@@ -9,13 +9,13 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { prepareOfflineProcess } from "./offline-process";
-import { loadStackConfig } from "../config";
+import { loadStackConfig } from "../stack-config";
 import { PlanError, runPlan } from "./engine";
 import type { PlanDocument } from "./document";
 import { buildPlanDocument } from "./report";
 import { renderCompare, renderMarkdown, renderTerminal } from "./render";
 import { policySummary } from "./render-policies";
-import { usd } from "./cost";
+import { usd } from "../estimate/cost";
 import { parseCommandLine, runCommand, usageError, writeStdout } from "./command-line";
 
 prepareOfflineProcess();

@@ -4,7 +4,7 @@
  * read from the plan's resources.
  */
 import type { PlanResource, ServiceSummary } from "./document";
-import { serviceOwner, TYPES } from "./resources";
+import { serviceOwner, TYPES } from "../estimate/resources";
 
 
 type Reach = "Flycast" | "public";

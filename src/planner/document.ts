@@ -3,7 +3,7 @@
  * in the README and versioned by `schemaVersion`; add fields, never rename them.
  */
 import type { PolicyReport } from "../policies";
-import type { CostEstimate } from "./cost";
+import type { CostEstimate } from "../estimate/cost";
 
 export const PLAN_SCHEMA_VERSION = 1;
 
@@ -60,7 +60,7 @@ export interface PlanDocument {
   services: ServiceSummary[];
   gpu: GpuSummary;
   outputs: Record<string, unknown>;
-  /** Monthly cost estimate from the resources above (src/planner/cost.ts). */
+  /** Monthly cost estimate from the resources above (src/estimate/cost.ts). */
   cost: CostEstimate;
   /** Mermaid flowchart of the plan (src/planner/diagram.ts), without the ``` fence. */
   diagram: string;

@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { maskSecrets, SECRET_MASK } from "./masking";
+import { maskSecrets, SECRET_MASK } from "../estimate/masking";
 import { mockOutputs } from "./mock-outputs";
 import { readStackFile } from "./stack-file";
 import { valueOf } from "../output-value";

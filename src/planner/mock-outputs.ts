@@ -2,7 +2,7 @@
  * What the mock engine answers for each resource type: the outputs a real provider would compute,
  * with documentation-range addresses (RFC 5737 / RFC 3849) so nothing looks like a real host.
  */
-import { TYPES } from "./resources";
+import { TYPES } from "../estimate/resources";
 
 type Inputs = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 /** Turns a plan document into text for people: the terminal and `plans/<stack>.md`. */
-import { KIND_ORDER, usd, type CostEstimate } from "./cost";
+import { KIND_ORDER, usd, type CostEstimate } from "../estimate/cost";
 import type { GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
 import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
 

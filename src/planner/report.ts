@@ -1,12 +1,12 @@
 /** Builds the plan document (./document.ts) from a recorded run: resources, service summaries, cost, diagram. */
-import type { StackConfig } from "../config";
+import type { StackConfig } from "../stack-config";
 import { evaluatePolicies } from "../policies";
-import { estimateCost } from "./cost";
+import { estimateCost } from "../estimate/cost";
 import { gpuArchitecture } from "../platform";
 import { PLAN_SCHEMA_VERSION, type GpuSummary, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
-import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "./resources";
+import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "../estimate/resources";
 
 export { shortType };
 

@@ -1,5 +1,5 @@
 /** The availability promises: public prod services never drop below two running machines, and every machine is health-checked. */
-import { serviceOwner, type MachineInputs } from "../planner/resources";
+import { serviceOwner, type MachineInputs } from "../estimate/resources";
 import { byService, describe, isProduction, isUnknown, ofType, TYPES } from "./inspect";
 import type { PolicyResource, SophiaPolicy, Violation } from "./types";
 

@@ -1,6 +1,6 @@
 /** The stack's monthly cost estimate, from the project's own cost model, stays within `sophia:budget`. */
-import { estimateCost, usd } from "../planner/cost";
-import type { MachineInputs } from "../planner/resources";
+import { estimateCost, usd } from "../estimate/cost";
+import type { MachineInputs } from "../estimate/resources";
 import { isProduction, isUnknown, ofType, TYPES } from "./inspect";
 import type { SophiaPolicy } from "./types";
 

@@ -1,6 +1,6 @@
 /** Small readers the policies share: which resources are which, and what a value means. */
-import { SECRET_MASK, UNKNOWN_MASK } from "../planner/masking";
-import { serviceOwner, shortType, TYPES } from "../planner/resources";
+import { SECRET_MASK, UNKNOWN_MASK } from "../estimate/masking";
+import { serviceOwner, shortType, TYPES } from "../estimate/resources";
 import type { StackConfig } from "../config/schema";
 import type { PolicyResource } from "./types";
 

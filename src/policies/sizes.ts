@@ -1,6 +1,6 @@
 /** Machine and volume sizes are ones Fly sells, so that a deploy never fails halfway on a size Fly refuses. */
 import { FLY_MEMORY_PER_CPU_MB, FLY_SOLD_CPU_COUNTS, FLY_VOLUME_GB } from "../platform";
-import { serviceOwner, type MachineInputs } from "../planner/resources";
+import { serviceOwner, type MachineInputs } from "../estimate/resources";
 import { describe, isUnknown, ofType, TYPES } from "./inspect";
 import type { PolicyResource, SophiaPolicy, Violation } from "./types";
 

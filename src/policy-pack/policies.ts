@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyResource as AnalyzerResource, StackValidationPolicy } from "@pulumi/policy";
-import { loadStackConfig, type StackConfig } from "../config";
+import { loadStackConfig, type StackConfig } from "../stack-config";
 import { secretConfigKeys } from "../config/secrets";
 import { POLICIES, type PolicyResource, type SecretValue, type SophiaPolicy } from "../policies";
 

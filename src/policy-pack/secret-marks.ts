@@ -9,7 +9,7 @@
  * library's own handling. package.json pins @pulumi/policy to the version this was written for, and
  * test/policy-pack/pack.test.ts drives the library's real analyzeStack through it.
  */
-import { maskSecrets } from "../planner/masking";
+import { maskSecrets } from "../estimate/masking";
 
 interface Struct {
   toJavaScript(): Record<string, unknown>;

@@ -3,8 +3,8 @@
  * realistic timings scaled by the time scale, or external ones from FLY_API_URL / LAMBDA_API_URL
  * (with FLY_API_TOKEN / LAMBDA_API_KEY), e.g. behind a validating proxy.
  */
-import { FlyEmulator } from "../../test/fakes/fly/emulator";
-import { DEFAULT_EMULATOR_KEY, LambdaEmulator } from "../../test/fakes/lambda/emulator";
+import { FlyEmulator } from "../emulators/fly/emulator";
+import { DEFAULT_EMULATOR_KEY, LambdaEmulator } from "../emulators/lambda/emulator";
 import { setFlyClientTuning } from "../providers/fly/api/connection";
 import { LAMBDA_DEFAULTS, setLambdaClientOverrides } from "../providers/lambda/api/client";
 

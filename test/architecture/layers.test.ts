@@ -1,9 +1,11 @@
 /**
- * The folders follow the import direction (README, "Architecture"): providers import nothing above
- * them; config reads platform facts; components build on providers and config; the program wires
- * components; the planner runs the program and the policies; the policy pack runs the policies under
- * the Pulumi CLI; the rehearsal runs the program against the emulators. A change that imports
- * upward, or closes a cycle, fails here.
+ * The folders follow the import direction (README, "How it is built"): the emulators import nothing of
+ * the product; providers import nothing above them; config reads platform facts; the profiles are
+ * typed config; the stack config merges a stack file onto a profile; components build on providers
+ * and config; the program wires components; the estimate reads a set of resources; the policies read
+ * the estimate; the policy pack runs the policies under the Pulumi CLI; the planner runs the program
+ * and the policies; the rehearsal runs the program against the emulators. A change that imports
+ * upward, closes a cycle, or imports from test/ fails here.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -41,16 +43,20 @@ function importGraph(): Map<string, string[]> {
 
 /** Layers from the bottom up; a file may import its own layer or any below it. */
 const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
+  // The emulators are an independent reading of the APIs: they import nothing of the product (checked below).
+  { name: "emulators", matches: (f) => f.startsWith("src/emulators/") },
   { name: "providers", matches: (f) => f.startsWith("src/providers/") },
   { name: "platform facts", matches: (f) => f === "src/platform.ts" },
-  { name: "config", matches: (f) => f.startsWith("src/config/") || f.startsWith("environments/") },
+  { name: "config", matches: (f) => f.startsWith("src/config/") },
+  { name: "environments", matches: (f) => f.startsWith("environments/") },
+  { name: "stack config", matches: (f) => f === "src/stack-config.ts" },
   { name: "components", matches: (f) => f.startsWith("components/") },
   { name: "program", matches: (f) => f === "src/index.ts" || f === "src/program.ts" || f === "src/output-value.ts" },
-  // The policies read the plan's resource types and cost model, and the plan runs the policies.
-  { name: "planner and policies", matches: (f) => f.startsWith("src/planner/") || f.startsWith("src/policies/") },
+  // What reads a set of resources (cost, per-service inspection): the policies and the plan share it.
+  { name: "estimate", matches: (f) => f.startsWith("src/estimate/") },
+  { name: "policies", matches: (f) => f.startsWith("src/policies/") },
   { name: "policy pack", matches: (f) => f.startsWith("src/policy-pack/") },
-  // The API emulators stay under test/fakes (the tests' fixtures); only the rehearsal imports them.
-  { name: "emulators", matches: (f) => f.startsWith("test/fakes/") },
+  { name: "planner", matches: (f) => f.startsWith("src/planner/") },
   { name: "rehearsal", matches: (f) => f.startsWith("src/rehearsal/") },
 ];
 
@@ -76,6 +82,18 @@ describe("import direction", () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it("the emulators import nothing of the product, so they stay an independent reading of the APIs", () => {
+    const emulatorFiles = [...graph.keys()].filter((file) => file.startsWith("src/emulators/"));
+    expect(emulatorFiles.length).toBeGreaterThan(0);
+    const outside = emulatorFiles.flatMap((file) => graph.get(file)!.filter((target) => !target.startsWith("src/emulators/")).map((target) => `${file} imports ${target}`));
+    expect(outside).toEqual([]);
+  });
+
+  it("nothing outside test/ imports from test/", () => {
+    const fromTests = [...graph].flatMap(([file, imports]) => imports.filter((target) => target.startsWith("test/")).map((target) => `${file} imports ${target}`));
+    expect(fromTests).toEqual([]);
   });
 
   it("the source files import each other without a cycle", () => {

@@ -1,6 +1,6 @@
 import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadStackConfig } from "../../src/config";
+import { loadStackConfig } from "../../src/stack-config";
 import { expectEach } from "../helpers/expect-each";
 import { planStack, type PlannedStack } from "../helpers/plan";
 

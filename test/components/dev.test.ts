@@ -1,7 +1,7 @@
 import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { SERVICE_DEFINITIONS } from "../../components/services";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadStackConfig, type StackConfig } from "../../src/config";
+import { loadStackConfig, type StackConfig } from "../../src/stack-config";
 import { expectEach } from "../helpers/expect-each";
 import { machineInputs, planStack, type PlannedStack } from "../helpers/plan";
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { configDigest, flycastUrl, normalizeFlyService, proxyServices, type FlyServiceSpec } from "../../components/fly-service";
 import { SERVICE_DEFINITIONS } from "../../components/services";
-import { parseStackConfig, type ServiceConfig } from "../../src/config";
+import { parseStackConfig, type ServiceConfig } from "../../src/stack-config";
 import type { FlyMachineConfig } from "../../src/providers/fly";
 import { errorOf } from "../helpers/errors";
 import { expectEach } from "../helpers/expect-each";

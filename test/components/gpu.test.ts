@@ -10,9 +10,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { assertGpuCapacity, assertOperatorCidrs, firewallRules, readinessScript, standingNodeName, workerImageFor, workerPublishAddress } from "../../components/gpu-pool";
 import { IDLE_SAMPLES, NODE_ENDPOINTS, onDemandUserData, READY_FILE, standingUserData, type WorkerUserDataInput } from "../../components/gpu-user-data";
-import { parseStackConfig, type GpuConfig } from "../../src/config";
+import { parseStackConfig, type GpuConfig } from "../../src/stack-config";
 import { lambdaClient, setLambdaClientOverrides } from "../../src/providers/lambda";
-import { LambdaEmulator, type RunningEmulator } from "../fakes/lambda/emulator";
+import { LambdaEmulator, type RunningEmulator } from "../../src/emulators/lambda/emulator";
 import { expectEach } from "../helpers/expect-each";
 
 const devGpu = parseStackConfig({ profile: "single-user-lax" }, "dev").gpu;

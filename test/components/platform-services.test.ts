@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { declaredSecrets, planServices, publicUrl, runsOnFly } from "../../components/platform-services";
 import { SERVICE_DEFINITIONS, type ServiceDefinition } from "../../components/services";
-import { parseStackConfig } from "../../src/config";
+import { parseStackConfig } from "../../src/stack-config";
 import { SECRET_KEYS } from "../../src/config/secrets";
 import { errorOf } from "../helpers/errors";
 import { expectEach } from "../helpers/expect-each";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { SERVICE_DEFINITIONS, WEAVIATE_VERSION } from "../../components/services";
-import { loadStackConfig, serviceRegions, type StackConfig } from "../../src/config";
+import { loadStackConfig, serviceRegions, type StackConfig } from "../../src/stack-config";
 import { expectEach } from "../helpers/expect-each";
 import { machineInputs, planStack, type PlannedStack } from "../helpers/plan";
 

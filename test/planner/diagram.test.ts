@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TYPES } from "../../src/planner/resources";
+import { TYPES } from "../../src/estimate/resources";
 import type { RecordedResource } from "../../src/planner/engine";
 import { gpuCallers, renderDiagram, serviceCalls } from "../../src/planner/diagram";
 import { summarizeServices } from "../../src/planner/report";

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { computeCost } from "../../src/planner/cost";
+import { computeCost } from "../../src/estimate/cost";
 import type { LambdaInstanceType } from "../../src/platform";
 import type { PlanDocument } from "../../src/planner/document";
 import { runPlanCliAsync } from "../helpers/cli";

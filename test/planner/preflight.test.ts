@@ -3,7 +3,7 @@
  * the offline plan, which has no cloud, always turns them off through that key (no env flag).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../src/config";
+import { parseStackConfig } from "../../src/stack-config";
 import { planStack, type PlannedStack } from "../helpers/plan";
 
 let plan: PlannedStack;

@@ -3,7 +3,7 @@
  * (fixtures/breaking-program.ts) and planned under the mock engine with the prod stack's config.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadStackConfig } from "../../src/config";
+import { loadStackConfig } from "../../src/stack-config";
 import type { PlanDocument } from "../../src/planner/document";
 import { runPlan } from "../../src/planner/engine";
 import { buildPlanDocument } from "../../src/planner/report";

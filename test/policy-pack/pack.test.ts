@@ -11,7 +11,7 @@ import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../src/config";
+import { parseStackConfig } from "../../src/stack-config";
 import { POLICIES } from "../../src/policies";
 import { packPolicies, type PackStack } from "../../src/policy-pack/policies";
 import { readStackFile } from "../../src/planner/stack-file";

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { expect, vi } from "vitest";
 import { FlyClient } from "../../../src/providers/fly/api/client";
 import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
-import { FlyEmulator, type FlyEmulatorSettings } from "../../fakes/fly/emulator";
+import { FlyEmulator, type FlyEmulatorSettings } from "../../../src/emulators/fly/emulator";
 
 export interface FlyTestEnv {
   apiUrl: string;

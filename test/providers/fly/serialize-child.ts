@@ -18,7 +18,7 @@ import {
   flyVolumeProvider,
 } from "../../../src/providers/fly";
 import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
-import { FlyEmulator } from "../../fakes/fly/emulator";
+import { FlyEmulator } from "../../../src/emulators/fly/emulator";
 
 type Props = Record<string, unknown>;
 interface Loaded {

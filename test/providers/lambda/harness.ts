@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { expect } from "vitest";
 import { lambdaClient, setLambdaClientOverrides, type LambdaClient, type LambdaClientOptions } from "../../../src/providers/lambda/api/client";
-import { DEFAULT_EMULATOR_KEY, LambdaEmulator, type LambdaEmulatorSettings, type RunningEmulator } from "../../fakes/lambda/emulator";
+import { DEFAULT_EMULATOR_KEY, LambdaEmulator, type LambdaEmulatorSettings, type RunningEmulator } from "../../../src/emulators/lambda/emulator";
 
 export const EXTERNAL_URL = process.env.LAMBDA_API_URL || undefined;
 /** True when the tests run against a real (or separately started) API rather than the in-process emulator. */

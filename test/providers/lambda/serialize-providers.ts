@@ -14,7 +14,7 @@ import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resource
 import { lambdaFirewallRulesetProvider } from "../../../src/providers/lambda/resources/firewall";
 import { lambdaInstanceProvider } from "../../../src/providers/lambda/resources/instance";
 import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
-import { LambdaEmulator } from "../../fakes/lambda/emulator";
+import { LambdaEmulator } from "../../../src/emulators/lambda/emulator";
 
 type Provider = pulumi.dynamic.ResourceProvider;
 type Props = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * usage assumptions and the price table. Pure: no Pulumi, no I/O. One function per cost kind; every
  * line says how it was computed and which dated price source it used.
  */
-import type { CostConfig, GpuConfig, StackConfig } from "../config";
+import type { CostConfig, GpuConfig, StackConfig } from "../config/schema";
 import { seedReferences, type SeedReference } from "../../environments/profiles";
 import type { LambdaInstanceType } from "../platform";
 import { machineSize, serviceOwner, TYPES, type Guest, type MachineInputs } from "./resources";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { TYPES } from "../../src/planner/resources";
-import { parseStackConfig } from "../../src/config";
-import { computeCost, estimateCost, flyMachineHourly, usd, type CostInputs, type CostResource } from "../../src/planner/cost";
+import { TYPES } from "../../src/estimate/resources";
+import { parseStackConfig } from "../../src/stack-config";
+import { computeCost, estimateCost, flyMachineHourly, usd, type CostInputs, type CostResource } from "../../src/estimate/cost";
 import { DEFAULT_PRICES, resolvePrices } from "../../src/config/prices";
 import { expectEach } from "../helpers/expect-each";
 

@@ -1,17 +1,18 @@
 /**
  * Reads the stack config: merges the stack file's `sophia:` keys onto the chosen profile and
- * validates the result against the one schema (./schema.ts). Parsed once, before any resource.
+ * validates the result against the one schema (config/schema.ts). Parsed once, before any resource.
+ * It reads the profiles, so it sits above environments/ rather than in config/.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { profiles } from "../../environments/profiles";
-import { CONFIG_NAMESPACE } from "../platform";
-import { configKeyProblem } from "./namespaces";
-import { nearestName } from "./nearest";
-import { escEnvironmentOf, isSecretKey, SECRET_KEYS, SECRETS } from "./secrets";
-import { PROFILE_NAMES, stackConfigSchema, type ProfileName, type StackConfig } from "./schema";
+import { profiles } from "../environments/profiles";
+import { CONFIG_NAMESPACE } from "./platform";
+import { configKeyProblem } from "./config/namespaces";
+import { nearestName } from "./config/nearest";
+import { escEnvironmentOf, isSecretKey, SECRET_KEYS, SECRETS } from "./config/secrets";
+import { PROFILE_NAMES, stackConfigSchema, type ProfileName, type StackConfig } from "./config/schema";
 
-export * from "./schema";
+export * from "./config/schema";
 
 /** A config problem, with every issue on its own line. Thrown before any resource exists. */
 export class ConfigError extends Error {
