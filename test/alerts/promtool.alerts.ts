@@ -145,16 +145,22 @@ describe("promtool", () => {
     });
   });
 
-  it("the health-check trigger fires once one machine has failed every request for 3 check intervals", () => {
+  it("the health-check trigger fires once one machine has failed every request for 3 check intervals, not 2", () => {
+    const responses = (instance: string, status: string, values: string) => ({ series: `fly_app_http_responses_count{app="${app("agno-bridge")}",instance="${instance}",status="${status}"}`, values });
     const series = [
-      { series: `fly_app_http_responses_count{app="${app("agno-bridge")}",instance="good",status="200"}`, values: counter([80, 100]) },
-      { series: `fly_app_http_responses_count{app="${app("agno-bridge")}",instance="bad",status="200"}`, values: counter([40, 100], [40, 0]) },
-      { series: `fly_app_http_responses_count{app="${app("agno-bridge")}",instance="bad",status="502"}`, values: counter([40, 0], [40, 100]) },
+      responses("good", "200", counter([80, 100])),
+      // Fails every request for two check intervals (15 s each) at 5 minutes, then recovers.
+      responses("blip", "200", counter([20, 100], [2, 0], [58, 100])),
+      responses("blip", "502", counter([20, 0], [2, 100], [58, 0])),
+      // Fails every request from 10 minutes on.
+      responses("bad", "200", counter([40, 100], [40, 0])),
+      responses("bad", "502", counter([40, 0], [40, 100])),
     ];
     test("health-check trigger", {
       interval: "15s",
       series,
       checks: [
+        { at: "5m30s", alert: "ReleaseHealthChecks", firing: [] },
         { at: "9m30s", alert: "ReleaseHealthChecks", firing: [] },
         { at: "11m", alert: "ReleaseHealthChecks", firing: [{ alert: "ReleaseHealthChecks", rule: { service: "agno-bridge" } }] },
       ],
