@@ -59,7 +59,7 @@ describe("prod's monitoring apps", () => {
   it("points vmalert at Fly's Prometheus with the token from its environment, and at Alertmanager over Flycast", () => {
     const { init, env } = machineOf("vmalert");
     expect(init?.cmd).toEqual(expect.arrayContaining([`-rule=${RULES_PATH}`, "-datasource.url=%{FLY_PROMETHEUS_URL}", "-datasource.headers=Authorization:%{FLY_PROMETHEUS_AUTHORIZATION}", "-notifier.url=%{ALERTMANAGER_URL}"]));
-    expect(env).toMatchObject({ FLY_PROMETHEUS_URL: "https://api.fly.io/prometheus/sophia/", ALERTMANAGER_URL: "http://sophia-prod-alertmanager.flycast:9093" });
+    expect(env).toMatchObject({ FLY_PROMETHEUS_URL: "https://api.fly.io/prometheus/sophia", ALERTMANAGER_URL: "http://sophia-prod-alertmanager.flycast:9093" });
     expect(Object.keys(secretsOf("vmalert"))).toEqual(["FLY_PROMETHEUS_AUTHORIZATION"]);
   });
 

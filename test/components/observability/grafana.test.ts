@@ -15,14 +15,14 @@ const dashboards = Object.fromEntries(
 const panels = Object.values(dashboards).flatMap((d) => d.panels);
 
 describe("the datasource", () => {
-  const file = parse(datasourcesFile({ prometheusUrl: "https://api.fly.io/prometheus/sophia/", authorizationEnv: "FLY_PROMETHEUS_AUTHORIZATION", alertmanagerUrlEnv: "ALERTMANAGER_URL" })) as {
+  const file = parse(datasourcesFile({ prometheusUrl: "https://api.fly.io/prometheus/sophia", authorizationEnv: "FLY_PROMETHEUS_AUTHORIZATION", alertmanagerUrlEnv: "ALERTMANAGER_URL" })) as {
     datasources: { type: string; url: string; isDefault?: boolean; jsonData?: Record<string, string>; secureJsonData?: Record<string, string> }[];
   };
 
   it("is Fly's managed Prometheus, with the token's Authorization header taken from the environment, never written", () => {
     expect(file.datasources[0]).toMatchObject({
       type: "prometheus",
-      url: "https://api.fly.io/prometheus/sophia/",
+      url: "https://api.fly.io/prometheus/sophia",
       isDefault: true,
       jsonData: { httpHeaderName1: "Authorization" },
       secureJsonData: { httpHeaderValue1: "$FLY_PROMETHEUS_AUTHORIZATION" },
