@@ -19,7 +19,7 @@ import { stringify } from "yaml";
 import type { StackConfig } from "../../src/config/schema";
 import { objectivesOf, type Objectives, type Severity, type SloConfig } from "../../src/config/slo";
 import type { MonitoringConfig } from "../../src/config/monitoring";
-import { describeDuration, durationSeconds } from "../../src/config/duration";
+import { durationSeconds } from "../../src/config/duration";
 import type { ServicePlan } from "../service-definition";
 import { appSelector, braces, NOT_SERVER_ERRORS, num, percent, roughPercent, SERVER_ERRORS } from "./promql";
 import { rollbackTriggers } from "./triggers";
@@ -290,6 +290,3 @@ export function renderRuleFile(groups: readonly AlertGroup[], options: { evaluat
   };
   return `${header.join("\n")}\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
-
-/** "14 days", for the plan's text. */
-export const windowText = (slo: Pick<SloConfig, "window">) => describeDuration(durationSeconds(slo.window) ?? 0);
