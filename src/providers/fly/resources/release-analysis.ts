@@ -1,0 +1,159 @@
+/**
+ * Release analysis: after a canary (or a rolling step) passes its health checks, its machines are
+ * watched for a window by querying Fly's managed Prometheus, the way Flagger or Argo Rollouts
+ * analyse a canary. Each trigger is an expression with `$selector` where the machines' label
+ * matchers go, a threshold, a comparison and a duration: it breaches when the comparison holds on
+ * every evaluation for that long, as an alert's `for` does, so the analysis and the alert rules
+ * built from the same definition cannot disagree. The provider stays generic: the triggers are
+ * inputs.
+ *
+ * Outcomes are stated, never silent: pass, breach (with the value, threshold, window and the
+ * previous release's value for comparison), too little traffic (then the configured default), or
+ * Prometheus unreachable (the caller rolls back; a release is never passed blind).
+ */
+
+/** One rollback trigger, as the machine inputs carry it. */
+export interface ReleaseTrigger {
+  /** What is measured, for messages, e.g. "error ratio" or "P95 latency". */
+  metric: string;
+  /** PromQL over the machines: `$selector` is replaced by their label matchers (app, instance). */
+  expr: string;
+  threshold: number;
+  /** The expression's value breaches when `value <comparison> threshold`. */
+  comparison: ">" | ">=" | "<" | "<=";
+  /** The comparison must hold this long (seconds of evaluations) to breach, as an alert's `for`. */
+  forSeconds: number;
+  /** How values read in messages: a ratio as a percentage, seconds as milliseconds. @default plain */
+  unit?: "ratio" | "seconds";
+}
+
+/** How a release of one service is judged. */
+export interface ReleaseAnalysis {
+  /** The service, for messages. */
+  service: string;
+  /** Fly's Prometheus for the org, without `/api/v1`: https://api.fly.io/prometheus/<org>. */
+  prometheusUrl: string;
+  /** How long the new machines are watched (platform seconds); at least one scrape interval. */
+  windowSeconds: number;
+  /** Between evaluations. @default 15, Fly's scrape interval */
+  intervalSeconds?: number;
+  triggers: ReleaseTrigger[];
+  /** The per-instance request counter that says whether there was traffic. @default fly_app_http_responses_count */
+  requestsMetric?: string;
+  /** Fewer requests than this on the new machines over the window is too little to judge. */
+  minRequests: number;
+  /** With too little traffic: go on (the outcome says it was not judged) or hold (put the release back). */
+  lowTraffic: "proceed" | "hold";
+}
+
+export const SELECTOR_PLACEHOLDER = "$selector";
+export const DEFAULT_REQUESTS_METRIC = "fly_app_http_responses_count";
+
+export type AnalysisOutcome =
+  | { verdict: "pass"; requests: number; values: { trigger: ReleaseTrigger; value: number | undefined }[] }
+  | {
+      verdict: "breach";
+      trigger: ReleaseTrigger;
+      value: number;
+      /** The machines still on the previous release, where they have traffic. */
+      baseline: number | undefined;
+      /** When the breach was seen (client clock, ms). */
+      seenAt: number;
+    }
+  | { verdict: "low traffic"; requests: number; minimum: number; action: "proceed" | "hold" };
+
+export interface AnalysisRun {
+  analysis: ReleaseAnalysis;
+  app: string;
+  /** Instance ids (machine ids) on the new release, and those still on the previous one. */
+  candidates: string[];
+  baseline: string[];
+  /** Instant query: the samples' values. Throws when Prometheus cannot be reached. */
+  query: (expr: string) => Promise<number[]>;
+  clock: { now(): number; sleep(ms: number): Promise<void>; timeScale: number };
+}
+
+/** Label matchers for a set of machines of an app: `app="x",instance=~"id1|id2"`. */
+export function selectorFor(app: string, instances: string[]): string {
+  const ids = instances.map((id) => id.replace(/[^A-Za-z0-9_-]/g, (c) => `\\\\${c}`));
+  return `app="${app}",instance=~"${ids.join("|")}"`;
+}
+
+export function fillSelector(expr: string, selector: string): string {
+  return expr.split(SELECTOR_PLACEHOLDER).join(selector);
+}
+
+/** Watches the candidates for the window; returns at the first breach, or with the window's verdict. */
+export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome> {
+  const { analysis, clock } = run;
+  const ms = (seconds: number) => seconds * 1000 * clock.timeScale;
+  const candidates = selectorFor(run.app, run.candidates);
+  const interval = analysis.intervalSeconds ?? 15;
+  const started = clock.now();
+  // Since when each trigger's comparison has held, as an alert's pending state.
+  const pendingSince: (number | undefined)[] = analysis.triggers.map(() => undefined);
+  const last: (number | undefined)[] = analysis.triggers.map(() => undefined);
+  for (;;) {
+    const at = clock.now();
+    for (const [i, trigger] of analysis.triggers.entries()) {
+      const value = worst(trigger, await run.query(fillSelector(trigger.expr, candidates)));
+      last[i] = value;
+      if (value === undefined || !breaches(trigger, value)) {
+        pendingSince[i] = undefined;
+        continue;
+      }
+      pendingSince[i] ??= at;
+      if (at - pendingSince[i]! >= ms(trigger.forSeconds)) {
+        const baseline = run.baseline.length > 0 ? worst(trigger, await run.query(fillSelector(trigger.expr, selectorFor(run.app, run.baseline)))) : undefined;
+        return { verdict: "breach", trigger, value, baseline, seenAt: clock.now() };
+      }
+    }
+    // A trigger still pending at the end of the window is followed until it breaches or clears.
+    const done = at - started >= ms(analysis.windowSeconds) && pendingSince.every((p) => p === undefined);
+    if (done) break;
+    await clock.sleep(Math.max(0, at + ms(interval) - clock.now()));
+  }
+  const metric = analysis.requestsMetric ?? DEFAULT_REQUESTS_METRIC;
+  const requests = (await run.query(`sum(increase(${metric}{${candidates}}[${Math.round(analysis.windowSeconds)}s]))`))[0] ?? 0;
+  if (!(requests >= analysis.minRequests)) return { verdict: "low traffic", requests, minimum: analysis.minRequests, action: analysis.lowTraffic };
+  return { verdict: "pass", requests, values: analysis.triggers.map((trigger, i) => ({ trigger, value: last[i] })) };
+}
+
+function breaches(trigger: ReleaseTrigger, value: number): boolean {
+  switch (trigger.comparison) {
+    case ">": return value > trigger.threshold;
+    case ">=": return value >= trigger.threshold;
+    case "<": return value < trigger.threshold;
+    case "<=": return value <= trigger.threshold;
+  }
+}
+
+/** Of several samples (an expression grouped by instance, say), the one closest to breaching. No data is undefined. */
+function worst(trigger: ReleaseTrigger, values: number[]): number | undefined {
+  const known = values.filter((v) => !Number.isNaN(v));
+  if (known.length === 0) return undefined;
+  return trigger.comparison.startsWith(">") ? Math.max(...known) : Math.min(...known);
+}
+
+/** A value as the trigger's unit reads. */
+export function formatValue(trigger: ReleaseTrigger, value: number): string {
+  if (trigger.unit === "ratio") return `${round(value * 100)}%`;
+  if (trigger.unit === "seconds") return `${round(value * 1000)} ms`;
+  return `${round(value)}`;
+}
+
+function round(value: number): string {
+  return String(Number(value.toPrecision(3)));
+}
+
+/** "errors above 5% for 2 min" */
+export function describeTrigger(trigger: ReleaseTrigger): string {
+  const words = { ">": "above", ">=": "at or above", "<": "below", "<=": "at or below" }[trigger.comparison];
+  return `${trigger.metric} ${words} ${formatValue(trigger, trigger.threshold)} for ${duration(trigger.forSeconds)}`;
+}
+
+export function duration(seconds: number): string {
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  if (seconds >= 60) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.round(seconds)} s`;
+}
