@@ -73,16 +73,18 @@ export interface QueryReply {
 
 export class FlyMetrics {
   private readonly instances = new Map<string, Instance>();
-  private readonly behaviours = new Map<string, Partial<Behaviour>>();
+  /** Per release, from when (platform seconds) which misbehaviour holds; it changes only what follows. */
+  private readonly behaviours = new Map<string, { from: number; behaviour: Partial<Behaviour> }[]>();
   private traffic: TrafficModel = defaultTraffic();
 
   /** @param platformSeconds maps a real time (ms) to platform time (unix seconds) */
   constructor(private readonly platformSeconds: (realMs: number) => number) {}
 
   /** Machines on `release` answer this share with errors and/or this slowly; undefined restores normal. */
-  misbehave(release: string, behaviour: Partial<Behaviour> | undefined): void {
-    if (behaviour === undefined) this.behaviours.delete(release);
-    else this.behaviours.set(release, behaviour);
+  misbehave(release: string, behaviour: Partial<Behaviour> | undefined, nowMs = Date.now()): void {
+    const history = this.behaviours.get(release) ?? [];
+    history.push({ from: this.platformSeconds(nowMs), behaviour: behaviour ?? {} });
+    this.behaviours.set(release, history);
   }
 
   /** Changes the traffic every serving machine gets (e.g. too little to judge a release). */
@@ -125,17 +127,23 @@ export class FlyMetrics {
     }
   }
 
-  private behaviourOf(release: string | undefined): Behaviour {
+  /** A release's behaviour over time: pieces [from, to) each with one behaviour. */
+  private behaviourOf(release: string | undefined): { from: number; behaviour: Behaviour }[] {
     const base = { errorShare: this.traffic.errorShare, latencySeconds: this.traffic.latencySeconds };
-    return { ...base, ...(release === undefined ? {} : this.behaviours.get(release)) };
+    const history = release === undefined ? [] : (this.behaviours.get(release) ?? []);
+    return [{ from: -Infinity, behaviour: base }, ...history.map((h) => ({ from: h.from, behaviour: { ...base, ...h.behaviour } }))];
   }
 
-  /** Requests an instance served up to `t`, each weighted by `share` of its segment's behaviour. */
+  /** Requests an instance served up to `t`, each weighted by `share` of the behaviour at the time. */
   private served(instance: Instance, t: number, share: (b: Behaviour) => number): number {
     let total = 0;
     for (const segment of instance.segments) {
-      const end = Math.min(t, segment.to ?? t);
-      if (end > segment.from) total += (end - segment.from) * this.traffic.requestsPerSecond * share(this.behaviourOf(segment.release));
+      const pieces = this.behaviourOf(segment.release);
+      pieces.forEach((piece, i) => {
+        const from = Math.max(segment.from, piece.from);
+        const to = Math.min(t, segment.to ?? t, pieces[i + 1]?.from ?? Infinity);
+        if (to > from) total += (to - from) * this.traffic.requestsPerSecond * share(piece.behaviour);
+      });
     }
     return total;
   }
@@ -171,7 +179,7 @@ export class FlyMetrics {
       ["500", (b) => b.errorShare],
     ];
     // A status appears once a response with it was counted.
-    const answered = (share: (b: Behaviour) => number) => (i: Instance) => i.segments.some((s) => share(this.behaviourOf(s.release)) > 0);
+    const answered = (share: (b: Behaviour) => number) => (i: Instance) => i.segments.some((s) => this.behaviourOf(s.release).some((p) => share(p.behaviour) > 0));
     const families: { prefix: string; groups: { labels: Labels; members: Instance[] }[] }[] = [
       { prefix: "fly_app", groups: members.map((i) => ({ labels: { app: i.app, region: i.region, host: i.host, instance: i.id }, members: [i] })) },
       { prefix: "fly_edge", groups: edgeGroups(members) },

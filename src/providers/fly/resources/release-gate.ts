@@ -225,7 +225,7 @@ async function rollBack(run: GateRun, reason: string, what: string, cause?: Step
   const mark: StepMark = { state: "failed", release: run.release, at: cause?.at ?? run.client.now(), reason: reason.slice(0, 200), machine: cause?.machine ?? run.name };
   await markStep(run.client, run.app, run.id, mark).catch(() => undefined); // the restore below carries the mark too
   const restored = await run.restore(mark).then(
-    () => `Machine "${run.name}" (${run.id}) was rolled back to its previous config.`,
+    () => `The release was rolled back: machine "${run.name}" (${run.id}) runs its previous config again.`,
     (err: unknown) =>
       `Rolling machine "${run.name}" (${run.id}) back to its previous config failed (${err instanceof Error ? err.message : String(err)}): ` +
       "run `pulumi refresh`, then the command again.",
@@ -246,7 +246,7 @@ async function awaitFleet(run: GateRun): Promise<void> {
     if (failed) {
       throw new ReleaseStopped(
         failed,
-        `The release of ${gate.analysis.service} (${run.release}) was stopped at machine "${failed.machine}" (${failed.reason}); every machine it had changed is put back.`,
+        `The release of ${gate.analysis.service} (${run.release}) was stopped at machine "${failed.machine}" (${failed.reason}).`,
       );
     }
     const fleet = machines.filter((m) => gate.fleet.includes(m.name ?? ""));
