@@ -236,7 +236,20 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
     }
   });
 
-  test("a machine that did not change is not analysed, and read shows no drift from the step mark", async () => {
+  test("a release rolled back in an earlier run goes through once it behaves: an old failure does not stop a new run", async () => {
+    const f = await fleet("canary", 2, { triggers: [errorTrigger] });
+    env.emulator!.misbehave("r9", { errorShare: 0.5 });
+    expect((await f.release("r9")).map((r) => r.ok)).toEqual([false, false]);
+    env.emulator!.misbehave("r9", undefined);
+    const again = await f.release("r9");
+    expect(again.map((r) => [r.name, r.ok, r.message])).toEqual([
+      ["m0", true, ""],
+      ["m1", true, ""],
+    ]);
+    expect(await f.running()).toEqual({ m0: "r9", m1: "r9" });
+  });
+
+  test("after a gated release, read shows no drift from the step mark in the machine's metadata", async () => {
     const f = await fleet("canary", 1);
     const [result] = await f.release("r8");
     expect(result!.ok).toBe(true);
