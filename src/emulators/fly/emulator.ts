@@ -96,9 +96,10 @@ export class FlyEmulator {
   /**
    * Machines running `release` (their `config.metadata.sophia_release`) answer this share of requests
    * with errors and/or this slowly, while passing their health checks; undefined makes them behave.
+   * It holds from `fromMs` (real time; default now) on: what was counted before keeps its behaviour.
    */
-  misbehave(release: string, behaviour: Partial<Behaviour> | undefined): void {
-    this.metrics.misbehave(release, behaviour);
+  misbehave(release: string, behaviour: Partial<Behaviour> | undefined, fromMs = Date.now()): void {
+    this.metrics.misbehave(release, behaviour, fromMs);
   }
 
   /** The requests per second every serving machine gets, e.g. too few to judge a release. */

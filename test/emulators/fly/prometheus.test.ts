@@ -74,6 +74,10 @@ describe("Fly emulator Prometheus", () => {
     expect(await value(`sum(increase(fly_app_http_responses_count{app="${APP}",instance="${machines["good-a"]}"}[1m]))`)).toBeCloseTo(120, 0);
   });
 
+  test("rate is the per-second increase over its range", async () => {
+    expect(await value(`sum(rate(fly_app_http_responses_count{app="${APP}",instance="${machines["good-a"]}"}[1m]))`)).toBeCloseTo(2, 1);
+  });
+
   test("the error ratio of a misbehaving release, selected by a regex on instance, is its error share", async () => {
     const ratio = (ids: string) =>
       value(`sum(rate(fly_app_http_responses_count{app="${APP}",instance=~"${ids}",status=~"5.."}[2m])) / sum(rate(fly_app_http_responses_count{app="${APP}",instance=~"${ids}"}[2m]))`);
@@ -86,6 +90,18 @@ describe("Fly emulator Prometheus", () => {
       value(`histogram_quantile(0.95, sum by (le) (rate(fly_app_http_response_time_seconds_bucket{app="${APP}",instance="${id}"}[3m])))`);
     expect(await p95(machines.bad!)).toBeGreaterThan(1);
     expect(await p95(machines["good-a"]!)).toBeLessThan(0.25);
+  });
+
+  test("a misbehaviour changes what follows it, not what was already counted", async () => {
+    const ratio = (at: number) =>
+      value(`sum(rate(fly_app_http_responses_count{app="${APP}",instance="${machines["good-b"]}",status="500"}[2m])) / sum(rate(fly_app_http_responses_count{app="${APP}",instance="${machines["good-b"]}"}[2m]))`, at);
+    emulator.misbehave("r1", { errorShare: 0.5 }, (t0 + 1000) * 1000);
+    try {
+      expect(await ratio(t0 + 900)).toBeCloseTo(0.002, 3);
+      expect(await ratio(t0 + 1200)).toBeCloseTo(0.5, 3);
+    } finally {
+      emulator.misbehave("r1", undefined, (t0 + 1300) * 1000);
+    }
   });
 
   test("sum by keeps the grouping labels, one sample per group", async () => {
@@ -141,10 +157,13 @@ describe("Fly emulator Prometheus", () => {
   });
 
   test("an org's Prometheus shows only that org's apps", async () => {
-    const res = await fetch(`${emulator.prometheusUrl("other-org")}/api/v1/query?query=${encodeURIComponent(`fly_app_http_responses_count{app="${APP}"}`)}`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    expect(((await res.json()) as { data: { result: unknown[] } }).data.result).toEqual([]);
+    const ask = async (org: string) => {
+      const params = new URLSearchParams({ query: `fly_app_http_responses_count{app="${APP}"}`, time: String(t0 + 600) });
+      const res = await fetch(`${emulator.prometheusUrl(org)}/api/v1/query?${params}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      return ((await res.json()) as { data: { result: unknown[] } }).data.result;
+    };
+    expect(await ask(ORG)).not.toEqual([]);
+    expect(await ask("other-org")).toEqual([]);
   });
 
   test("a query without a valid token is refused", async () => {
