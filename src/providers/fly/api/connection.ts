@@ -16,9 +16,7 @@ export const flyDefaults = {
   machineTimeoutSeconds: 300,
   /** Poll interval while waiting for health checks. */
   pollIntervalMs: 2_000,
-  /** Fly's managed Prometheus, per org: https://api.fly.io/prometheus/<org>. */
-  prometheusUrl: (org: string) => `https://api.fly.io/prometheus/${encodeURIComponent(org)}`,
-  /** Fly scrapes metrics every 15 s: a release is judged on evaluations this far apart. */
+  /** Fly scrapes metrics every 15 s: a release is judged on evaluations this far apart, over windows no shorter. */
   scrapeIntervalSeconds: 15,
   /** Lease held while a machine is updated; long enough for an update, short if we crash. */
   leaseTtlSeconds: 120,

@@ -138,7 +138,11 @@ export const flyMachineProvider = {
   async create(inputs: FlyMachineInputs) {
     const client = flyClient(inputs, `FlyMachine "${inputs.name}"`);
     const marker = machineMarker(inputs);
-    const config = withMarker(canonicalConfig(inputs.config), marker);
+    // A machine made while its fleet takes a gated release counts as having passed its step: the
+    // mark goes in with the config, so no call after the create can fail and leave it unrecorded.
+    const release = inputs.config.metadata?.sophia_release;
+    const created = inputs.releaseGate && release !== undefined ? withStepMark(inputs.config, { state: "passed", release, at: client.now() }) : inputs.config;
+    const config = withMarker(canonicalConfig(created), marker);
     const what = `machine "${inputs.name}" in app "${inputs.app}"`;
     // The name is unique in the app; the marker tells our own leftover from someone else's machine.
     const ours = async (): Promise<FlyMachineInfo | undefined> => {
@@ -184,9 +188,6 @@ export const flyMachineProvider = {
         throw new Error(`${reason} ${destroyed}`);
       }
     }
-    // A machine made while its fleet takes a gated release counts as having passed its step.
-    const release = inputs.config.metadata?.sophia_release;
-    if (inputs.releaseGate && release !== undefined) await markStep(client, inputs.app, machine.id, { state: "passed", release, at: client.now() });
     return { id: machine.id, outs: machineOutputs(inputs, machine, inputs.config) };
   },
 

@@ -12,6 +12,8 @@
  * Prometheus unreachable (the caller rolls back; a release is never passed blind).
  */
 
+import { flyDefaults } from "../api/connection";
+
 /** One rollback trigger, as the machine inputs carry it. */
 export interface ReleaseTrigger {
   /** What is measured, for messages, e.g. "error ratio" or "P95 latency". */
@@ -88,7 +90,7 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
   const { analysis, clock } = run;
   const ms = (seconds: number) => seconds * 1000 * clock.timeScale;
   const candidates = selectorFor(run.app, run.candidates);
-  const interval = analysis.intervalSeconds ?? 15;
+  const interval = analysis.intervalSeconds ?? flyDefaults.scrapeIntervalSeconds;
   const started = clock.now();
   // Since when each trigger's comparison has held, as an alert's pending state.
   const pendingSince: (number | undefined)[] = analysis.triggers.map(() => undefined);

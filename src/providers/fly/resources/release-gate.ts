@@ -18,6 +18,7 @@
  */
 import { z } from "zod";
 import { isMachineGone, type FlyClient } from "../api/client";
+import { flyDefaults } from "../api/connection";
 import { FlyPrometheus } from "../api/prometheus";
 import type { FlyMachineConfig, FlyMachineInfo } from "../api/schemas";
 import { analyseRelease, describeTrigger, duration, formatValue, SELECTOR_PLACEHOLDER, type AnalysisOutcome, type ReleaseAnalysis } from "./release-analysis";
@@ -51,7 +52,7 @@ export function releaseGateSchema() {
       service: z.string().min(1),
       prometheusUrl: z.string().regex(/^https?:\/\/\S+$/, "prometheusUrl must be an http(s) URL"),
       // Fly scrapes every 15 s: a shorter window holds at most one sample per machine.
-      windowSeconds: z.number().min(15, "the analysis window must be at least Fly's 15 s scrape interval"),
+      windowSeconds: z.number().min(flyDefaults.scrapeIntervalSeconds, `the analysis window must be at least Fly's ${flyDefaults.scrapeIntervalSeconds} s scrape interval`),
       intervalSeconds: z.number().min(1).optional(),
       triggers: z.array(trigger).min(1, "a gated release needs at least one trigger"),
       requestsMetric: z.string().optional(),
@@ -124,7 +125,7 @@ export function stepPassed(machine: FlyMachineInfo, release: string): boolean {
 /** The longest one analysed step can take: the window, plus a pending trigger's duration, plus one evaluation. */
 export function longestStepSeconds(gate: ReleaseGate): number {
   const longestFor = Math.max(0, ...gate.analysis.triggers.map((t) => t.forSeconds));
-  return gate.analysis.windowSeconds + longestFor + (gate.analysis.intervalSeconds ?? 15) * 2;
+  return gate.analysis.windowSeconds + longestFor + (gate.analysis.intervalSeconds ?? flyDefaults.scrapeIntervalSeconds) * 2;
 }
 
 export interface GateRun {
@@ -159,7 +160,7 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
       const reason = err instanceof Error ? err.message : String(err);
       const message = await rollBack(run, `Prometheus could not be queried`,
         `The ${what} could not be judged: ${reason}. A release is never passed unjudged.`);
-      throw new Error(`${message} Check the metrics token (sophia:flyMetricsToken, from \`fly tokens create readonly\`) and the Prometheus URL, then run the command again.`);
+      throw new Error(`${message} Check the metrics token (sophia:flyPrometheusToken, from \`fly tokens create readonly\`) and the Prometheus URL, then run the command again.`);
     }
     if (outcome.verdict === "breach") {
       const { trigger, value, baseline } = outcome;
@@ -185,13 +186,14 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
       note = `passed: ${outcome.values.map((v) => `${v.trigger.metric} ${v.value === undefined ? "no data" : formatValue(v.trigger, v.value)}`).join(", ")} over ${Math.round(outcome.requests)} requests`;
     }
   }
-  await markStep(client, run.app, run.id, { state: "passed", release: run.release, at: client.now() });
   try {
+    await markStep(client, run.app, run.id, { state: "passed", release: run.release, at: client.now() });
     await awaitFleet(run);
   } catch (err) {
-    if (!(err instanceof ReleaseStopped)) throw err;
-    const message = await rollBack(run, err.mark.reason ?? "stopped", err.message, err.mark);
-    throw new Error(message);
+    // Whatever stops this machine from following the release to its end puts it back: never left half-released.
+    if (err instanceof ReleaseStopped) throw new Error(await rollBack(run, err.mark.reason ?? "stopped", err.message, err.mark));
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(await rollBack(run, "the release could not be followed", `The ${what} could not be followed to its end: ${reason}.`));
   }
   return note;
 }
