@@ -51,6 +51,29 @@ export interface FlyServiceSpec {
   volume?: { sizeGb: number; mountPath: string; snapshotRetentionDays: number; protect: boolean; retain: boolean };
 }
 
+/** A file written into every machine of a service (Fly machine config `files`). */
+export interface ServiceFile {
+  /** Absolute path inside the machine. */
+  path: string;
+  /** The file's contents, as text. */
+  content: pulumi.Input<string>;
+  /** Deliver it through a Fly secret, so that the machine config names the secret and never holds the contents. @default false */
+  secret?: boolean;
+}
+
+/** Where Fly's Prometheus scrapes a machine's own metrics, every 15 s (Fly machine config `metrics`). */
+export interface MetricsEndpoint {
+  port: number;
+  path: string;
+}
+
+/** The Fly secret that holds a secret file's contents (base64, as Fly reads it): FILE_ETC_APP_CONFIG_YML. */
+export function fileSecretName(path: string): string {
+  return `FILE_${path.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_+|_+$/g, "").toUpperCase()}`;
+}
+
+const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+
 /** A pinned image, or a build pushed to registry.fly.io/<app>. */
 export type ImageSource = { ref: string } | { build: { context: string; dockerfile?: string } };
 
@@ -67,6 +90,12 @@ export interface FlyServiceArgs {
   checksOnCreate?: boolean;
   /** Secret environment variables, set as Fly app secrets. @default {} */
   secrets?: Record<string, pulumi.Input<string>>;
+  /** Files written into every machine: config files, rule files; a secret one travels as a Fly secret. @default none */
+  files?: ServiceFile[];
+  /** Where Fly scrapes the service's Prometheus metrics. @default none */
+  metrics?: MetricsEndpoint;
+  /** An operators' tool rather than part of the product (machine metadata `sophia-internal`). @default false */
+  internal?: boolean;
   /** Fly API token (a Pulumi secret) and endpoint override. */
   apiToken: pulumi.Input<string>;
   apiUrl?: string;
@@ -208,8 +237,15 @@ export class FlyService extends pulumi.ComponentResource {
     const ips = ipTypes.map((type) => new FlyIpAddress(`${name}-ip-${type}`, { app, type, ...connection }, { parent: this }));
     this.ips = ips;
 
-    // Every value is wrapped, so a secret stays one even if its source forgot to mark it.
-    const secretValues = Object.fromEntries(Object.entries(args.secrets ?? {}).map(([key, value]) => [key, pulumi.secret(value)]));
+    // Every value is wrapped, so a secret stays one even if its source forgot to mark it. A secret
+    // file's contents go in as a secret of their own, base64-encoded as Fly's `secret_name` wants.
+    const files = args.files ?? [];
+    const secretFiles = files.filter((f) => f.secret);
+    const secretValues = Object.fromEntries([
+      ...Object.entries(args.secrets ?? {}).map(([key, value]) => [key, pulumi.secret(value)]),
+      ...secretFiles.map((f) => [fileSecretName(f.path), pulumi.secret(pulumi.output(f.content).apply(base64))]),
+    ]);
+    const plainFiles = pulumi.output(files.filter((f) => !f.secret).map((f) => ({ path: f.path, content: f.content })));
     // The machines roll out new secrets themselves (see secretsVersion below), in release order,
     // rather than all at once from the secrets resource.
     const secrets =
@@ -228,19 +264,30 @@ export class FlyService extends pulumi.ComponentResource {
         const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection) : undefined;
         const machineEnv = args.machineEnv?.(region, i) ?? {};
         const config = pulumi
-          .all([image, pulumi.output(env), pulumi.output(machineEnv), volume?.volumeId, secretsVersion])
-          .apply(([image, sharedEnv, ownEnv, volumeId, version]): FlyMachineConfig => {
+          .all([image, pulumi.output(env), pulumi.output(machineEnv), volume?.volumeId, secretsVersion, plainFiles])
+          .apply(([image, sharedEnv, ownEnv, volumeId, version, plain]): FlyMachineConfig => {
+            const machineFiles = [
+              ...plain.map((f) => ({ guest_path: f.path, raw_value: base64(f.content) })),
+              ...secretFiles.map((f) => ({ guest_path: f.path, secret_name: fileSecretName(f.path) })),
+            ];
             const fleetWide: FlyMachineConfig = {
               image,
               guest: spec.guest,
               ...(args.init ? { init: args.init } : {}),
+              ...(machineFiles.length > 0 ? { files: machineFiles } : {}),
+              ...(args.metrics ? { metrics: { port: args.metrics.port, path: args.metrics.path } } : {}),
               env: sharedEnv,
               services: proxyServices(spec),
               checks: { health: { ...healthCheck(spec), port: spec.ports[0].internalPort } },
               restart: { policy: "on-failure", max_retries: 10 },
               // A machine picks up new secrets only when it is updated: a new secrets version changes
               // its config, so Pulumi updates it, with the service's release strategy.
-              metadata: { "sophia-service": spec.service, fly_process_group: "app", ...(version === undefined ? {} : { sophia_secrets_version: String(version) }) },
+              metadata: {
+                "sophia-service": spec.service,
+                fly_process_group: "app",
+                ...(args.internal ? { [INTERNAL_KEY]: "true" } : {}),
+                ...(version === undefined ? {} : { sophia_secrets_version: String(version) }),
+              },
               stop_config: { signal: "SIGTERM", timeout: "30s" },
             };
             return {
@@ -336,6 +383,9 @@ export class FlyService extends pulumi.ComponentResource {
     );
   }
 }
+
+/** Machine metadata that marks an operators' tool (FlyServiceArgs `internal`); the guardrails read it. */
+export const INTERNAL_KEY = "sophia-internal";
 
 /** Metadata key that names the release a machine runs (see FlyMachine's `releaseAfter`). */
 export const RELEASE_KEY = "sophia_release";

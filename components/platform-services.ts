@@ -8,23 +8,18 @@ import * as random from "@pulumi/random";
 import { serviceRegions, type StackConfig } from "../src/config/schema";
 import { SECRETS, type SecretKey } from "../src/config/secrets";
 import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceSpec, type ImageSource } from "./fly-service";
-import type { ServiceDefinition } from "./services";
+import type { PlannedService, ServiceDefinition, ServicePlan } from "./service-definition";
 
-export interface PlannedService {
-  definition: ServiceDefinition;
-  spec: FlyServiceSpec;
-  image: ImageSource;
-  env: Record<string, string>;
+export type { PlannedService, ServicePlan, StackView } from "./service-definition";
+
+/** The secrets a definition receives under this config. */
+export function secretsOf(definition: Pick<ServiceDefinition, "secrets">, config: StackConfig): SecretKey[] {
+  return typeof definition.secrets === "function" ? definition.secrets(config) : definition.secrets;
 }
 
-/** Every service of the stack, checked and normalized. */
-export interface ServicePlan {
-  /** The services that run on Fly, in definition order. */
-  fly: PlannedService[];
-  /** The UI, when Vercel serves it instead of Fly. */
-  vercelUi?: ServiceDefinition;
-  /** The service that launches GPU workers and receives their reports. */
-  gpuLauncher: PlannedService;
+/** Whether this config runs the service at all. */
+export function isEnabled(definition: Pick<ServiceDefinition, "enabled">, config: StackConfig): boolean {
+  return definition.enabled?.(config) ?? true;
 }
 
 /** The URL the world uses for a public service: its first custom hostname, else `<app>.fly.dev`. */
@@ -85,6 +80,7 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
   let gpuLauncher: PlannedService | undefined;
   for (const definition of definitions) {
     const { name } = definition;
+    if (!isEnabled(definition, config)) continue;
     if (!runsOnFly(config, definition)) {
       vercelUi = definition;
       continue;
@@ -120,11 +116,15 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
     }
   }
 
-  // A callee whose own config failed is reported above; only one served elsewhere is a problem here.
-  const offFly = new Set(definitions.filter((d) => !runsOnFly(config, d)).map((d) => d.name));
-  for (const d of definitions) {
+  // A callee whose own config failed is reported above; only one served elsewhere, or not run at
+  // all, is a problem here.
+  const enabled = definitions.filter((d) => isEnabled(d, config));
+  const offFly = new Set(enabled.filter((d) => !runsOnFly(config, d)).map((d) => d.name));
+  const off = new Set(definitions.filter((d) => !isEnabled(d, config)).map((d) => d.name));
+  for (const d of enabled) {
     for (const callee of Object.keys(d.calls ?? {})) {
       if (offFly.has(callee)) problems.push(`${d.name} calls ${callee}, which this stack does not run on Fly; serve ${callee} from Fly or remove the call`);
+      if (off.has(callee)) problems.push(`${d.name} calls ${callee}, which this stack does not run; turn ${callee} on or remove the call`);
     }
   }
   const launcherName = definitions.find((d) => d.gpuLaunchTemplateEnv !== undefined)?.name;
@@ -137,11 +137,11 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
   return { fly, vercelUi, gpuLauncher };
 }
 
-/** The ESC secrets the services declare, each with the services that need it. */
-export function declaredSecrets(definitions: readonly ServiceDefinition[]): Map<SecretKey, string[]> {
+/** The ESC secrets the services this config runs declare, each with the services that need it. */
+export function declaredSecrets(definitions: readonly ServiceDefinition[], config: StackConfig): Map<SecretKey, string[]> {
   const needs = new Map<SecretKey, string[]>();
-  for (const d of definitions) {
-    for (const key of d.secrets) needs.set(key, [...(needs.get(key) ?? []), d.name]);
+  for (const d of definitions.filter((d) => isEnabled(d, config))) {
+    for (const key of secretsOf(d, config)) needs.set(key, [...(needs.get(key) ?? []), d.name]);
   }
   return needs;
 }
@@ -195,15 +195,19 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
     const { definition, spec } = planned;
     const calls = callEnv(config, plan, definition, args.accessKeys);
     const ownKey = definition.accessKey ? { [definition.accessKey.env]: args.accessKeys[definition.name]! } : {};
+    const fromStack = definition.fromStack?.({ config, plan, secrets: args.secrets }) ?? {};
     created[definition.name] = new FlyService(definition.name, {
       spec,
       image: planned.image,
-      env: { ...planned.env, ...calls.env, ...definition.env?.(spec) },
+      env: { ...planned.env, ...calls.env, ...definition.env?.(spec), ...fromStack.env },
+      files: fromStack.files,
+      metrics: definition.metrics,
+      internal: definition.internal,
       machineEnv: definition.machineEnv?.(spec),
       init: definition.init?.(spec),
       checksOnCreate: definition.checksOnCreate?.(spec) ?? true,
       secrets: {
-        ...Object.fromEntries(definition.secrets.map((key) => [SECRETS[key].envName, args.secrets[key]])),
+        ...Object.fromEntries(secretsOf(definition, config).map((key) => [SECRETS[key].envName, args.secrets[key]])),
         ...ownKey,
         ...calls.secrets,
         ...args.extraSecrets?.[definition.name],

@@ -4,59 +4,12 @@
  * edge and the plan) reads these fields and knows no service by name, so adding a service is one
  * more entry here plus its sizes in each profile (environments/profiles.ts) or stack file.
  */
-import type { SecretKey } from "../src/config/secrets";
 import type { FlyRegion } from "../src/platform";
-import type { FlyServiceArgs, FlyServiceSpec, ServicePort } from "./fly-service";
+import type { FlyServiceArgs, FlyServiceSpec } from "./fly-service";
+import type { ServiceDefinition } from "./service-definition";
+import { MONITORING_DEFINITIONS } from "./observability/services";
 
-/** How a service reaches one it calls. */
-export interface ServiceCall {
-  /** Env var that carries the callee's URL: Flycast for a private callee, its public URL otherwise. */
-  url: string;
-  /** Env var that carries the callee's access key; only for a callee that has one (`accessKey`). @default none */
-  key?: string;
-}
-
-export interface ServiceDefinition {
-  /** Service name: part of the Fly app name and the key under `sophia:services`. */
-  name: string;
-  /** Port the service listens on. @default none: the stack config must give it */
-  port?: number;
-  /** Extra ports, e.g. Weaviate's gRPC. @default none */
-  extraPorts?: ServicePort[];
-  /** Health endpoint. @default none: the stack config must give it */
-  healthPath?: string;
-  /** Where the data volume is mounted; only stateful services have one. @default stateless */
-  mountPath?: string;
-  /** Default image; services built by the Sophia team have none and take theirs from config. */
-  image?: string;
-  /** Public services get IPv4 + IPv6 and a public URL (custom hostnames from `sophia:edge.hostnames`); private ones Flycast only. */
-  reach: "public" | "private";
-  /** ESC-supplied secrets this service may receive, and nothing else. */
-  secrets: SecretKey[];
-  /** The services it calls, by name. @default none */
-  calls?: Record<string, ServiceCall>;
-  /**
-   * A key the stack generates that callers must present: this service receives it as `env`,
-   * and each caller under the env var its `calls` entry names. @default none
-   */
-  accessKey?: {
-    env: string;
-    /** Earlier names of the key's resource, so that renaming it keeps the key. @default none */
-    formerNames?: string[];
-  };
-  /** Served by Vercel instead of Fly when `sophia:edge.uiHost` is "vercel"; at most one service. @default false */
-  vercelUi?: boolean;
-  /** Launches the GPU pool's on-demand workers, which it receives as this secret env var, and is where workers report. At most one service. @default none */
-  gpuLaunchTemplateEnv?: string;
-  /** Plain env vars derived from the normalized spec. @default none */
-  env?: (spec: FlyServiceSpec) => Record<string, string>;
-  /** Per-machine env vars. @default none */
-  machineEnv?: (spec: FlyServiceSpec) => FlyServiceArgs["machineEnv"];
-  /** Entrypoint and command override. @default the image's own */
-  init?: (spec: FlyServiceSpec) => FlyServiceArgs["init"];
-  /** Whether a machine's checks must pass when it is created. @default true */
-  checksOnCreate?: (spec: FlyServiceSpec) => boolean;
-}
+export type { ServiceCall, ServiceDefinition } from "./service-definition";
 
 /**
  * Weaviate 1.37.0 and 1.36.6 are the first releases that cluster over IPv6 (upstream #10722
@@ -124,6 +77,8 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     // The token the bridge presents.
     accessKey: { env: "BRIDGE_API_TOKEN", formerNames: ["bridge-api-token"] },
     gpuLaunchTemplateEnv: "GPU_LAUNCH_TEMPLATE",
+    // It serves sophia_gpu_nodes_ready{kind} here, from the GPU nodes' heartbeats (README, "GPU readiness").
+    metrics: { port: 9091, path: "/metrics" },
   },
   {
     name: "agno-bridge",
@@ -140,6 +95,8 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     calls: { "agno-bridge": { url: "NEXT_PUBLIC_AGNO_BRIDGE_URL" }, "unified-api": { url: "NEXT_PUBLIC_API_URL" } },
     vercelUi: true,
   },
+  // vmalert, Alertmanager and Grafana, with sophia:monitoring.enabled.
+  ...MONITORING_DEFINITIONS,
 ];
 
 /** Every node in every region: the size of the Weaviate cluster. */

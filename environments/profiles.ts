@@ -27,6 +27,49 @@ const gpuWorker = () => ({
   workerSources: [] as string[],
 });
 
+/**
+ * The alerts built from the SLOs, the same in both profiles. Burn rates are the SRE workbook's
+ * multi-window tiers: 2% of a 30-day budget in an hour (14.4×), 5% in six hours (6×), 10% in a
+ * day (3×) and in three days (1×); over our 14-day window the same rates spend 4.3%, 11%, 21%
+ * and 21%. The first two page, the others open a ticket in chat. Rollback triggers are the seed's.
+ */
+const sloAlerts = (): Omit<ProfileData["slo"], "window" | "objectives" | "services"> => ({
+  burnRateAlerts: [
+    { longWindow: "1h", shortWindow: "5m", burnRate: 14.4, severity: "P0" },
+    { longWindow: "6h", shortWindow: "30m", burnRate: 6, severity: "P1" },
+    { longWindow: "1d", shortWindow: "2h", burnRate: 3, severity: "P2" },
+    { longWindow: "3d", shortWindow: "6h", burnRate: 1, severity: "P3" },
+  ],
+  latencyAlert: { longWindow: "1h", shortWindow: "5m", severity: "P2" },
+  rollback: {
+    errorRate: { above: 0.05, for: "2m", severity: "P1" },
+    latency: { quantile: 0.95, aboveMs: 500, for: "3m", severity: "P1" },
+    healthChecks: { consecutiveFailures: 3, severity: "P1" },
+  },
+  infrastructure: {
+    noRunningMachine: { for: "2m", severity: "P0" },
+    machineOutOfMemory: { severity: "P2" },
+    volumeAlmostFull: { abovePercent: 80, for: "15m", severity: "P2" },
+    gpuNodeNotReady: { for: "10m", severity: "P1" },
+  },
+});
+
+/**
+ * The escalation matrix. The seeds name P0–P3 but give no response times, so these are ours:
+ * P0 15 minutes, P1 an hour, P2 four hours, P3 a day; Alertmanager re-notifies at that pace while
+ * an alert fires. `notify` says who hears: prod pages for P0 and P1.
+ */
+const escalation = (page: boolean): ProfileData["monitoring"]["escalation"] => ({
+  P0: { respondWithin: "15m", notify: page ? ["pagerduty", "slack"] : ["slack"] },
+  P1: { respondWithin: "1h", notify: page ? ["pagerduty", "slack"] : ["slack"] },
+  P2: { respondWithin: "4h", notify: ["slack"] },
+  P3: { respondWithin: "24h", notify: ["slack"] },
+});
+
+/** The monitoring apps: one small machine each, never stopped by the proxy (vmalert must keep evaluating). */
+const monitoringApp = { cpuKind: "shared", cpus: 1, memoryMb: 256, minMachines: 1, maxMachines: 1, autostop: "off", autostart: true } as const;
+const monitoringConcurrency = { type: "requests", softLimit: 20, hardLimit: 25 } as const;
+
 export const profiles: Record<ProfileName, ProfileData> = {
   /** One person in Las Vegas; everything in lax; the smallest monthly bill. */
   "single-user-lax": {
@@ -40,6 +83,10 @@ export const profiles: Record<ProfileName, ProfileData> = {
       "unified-api": { cpuKind: "shared", cpus: 2, memoryMb: 512, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
       "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 256, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
       "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 512, ...scaleToZero, concurrency: devConcurrency, healthCheck: devCheck },
+      // Only with sophia:monitoring.enabled. Grafana wakes on a visit, like the rest of dev.
+      vmalert: { ...monitoringApp, strategy: "immediate", concurrency: monitoringConcurrency, healthCheck: devCheck },
+      alertmanager: { ...monitoringApp, strategy: "immediate", concurrency: monitoringConcurrency, healthCheck: devCheck },
+      grafana: { ...monitoringApp, memoryMb: 512, ...scaleToZero, concurrency: monitoringConcurrency, healthCheck: devCheck },
     },
     volumes: { snapshotRetentionDays: 5, protect: false, retainOnDelete: false },
     gpu: {
@@ -60,6 +107,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
         "agent-ui": ["dev-app.sophia-intel.ai"],
         "unified-api": ["dev-api.sophia-intel.ai"],
         "agno-bridge": ["dev-bridge.sophia-intel.ai"],
+        grafana: ["dev-grafana.sophia-intel.ai"],
       },
       dnsTtl: 300,
       vercelProject: { name: "sophia-agent-ui-dev", repoType: "github", framework: "nextjs", publicEnvSensitive: true },
@@ -75,6 +123,18 @@ export const profiles: Record<ProfileName, ProfileData> = {
     },
     /** The seeds' dev budget, USD a month. */
     budget: 25,
+    /** Dev's objectives are looser: every machine wakes from a stop, which takes seconds. */
+    slo: {
+      window: "14d",
+      objectives: { availability: 0.99, latency: [{ quantile: 0.95, thresholdMs: 1000 }, { quantile: 0.99, thresholdMs: 3000 }] },
+      services: {},
+      ...sloAlerts(),
+    },
+    /**
+     * Off: the three small apps (≈ $4.60 a month) do not fit the dollar dev's budget has to spare.
+     * `pulumi config set --path sophia:monitoring.enabled true` turns it on; dev then pages nobody.
+     */
+    monitoring: { enabled: false, evaluationInterval: "30s", escalation: escalation(false), heartbeatInterval: "5m", runbookUrl: "README.md" },
   },
 
   /** Enterprise: primary sjc, failover lax, minimum counts for availability, standing GPUs. */
@@ -90,6 +150,11 @@ export const profiles: Record<ProfileName, ProfileData> = {
       "unified-api": { cpuKind: "shared", cpus: 4, memoryMb: 4096, minMachines: 4, maxMachines: 20, ...prodAutoscale, strategy: "canary", concurrency: { type: "requests", softLimit: 50, hardLimit: 100 }, healthCheck: prodCheck },
       "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 8, ...prodAutoscale, strategy: "bluegreen", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 6, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
+      // One of each, always on, in the primary region. Grafana keeps sessions in its own SQLite,
+      // so a second machine would log people out; the watchdog covers a dead vmalert.
+      vmalert: { ...monitoringApp, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
+      alertmanager: { ...monitoringApp, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
+      grafana: { ...monitoringApp, memoryMb: 512, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
     },
     // Retention is its own switch: un-protecting never lets an update delete the data as well.
     volumes: { snapshotRetentionDays: 14, protect: true, retainOnDelete: true },
@@ -111,6 +176,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
         "agent-ui": ["app.sophia-intel.ai", "sophia-intel.ai"],
         "unified-api": ["api.sophia-intel.ai"],
         "agno-bridge": ["bridge.sophia-intel.ai"],
+        grafana: ["grafana.sophia-intel.ai"],
       },
       dnsTtl: 60,
       // publicEnvSensitive: the URLs are public anyway (Next.js puts them in the browser bundle), so
@@ -129,6 +195,14 @@ export const profiles: Record<ProfileName, ProfileData> = {
     },
     /** The top of the seeds' enterprise range, USD a month. */
     budget: 4500,
+    /** The seeds: 99.9% available, P95 under 150 ms, P99 under 300 ms. Grafana is the operators' own tool. */
+    slo: {
+      window: "14d",
+      objectives: { availability: 0.999, latency: [{ quantile: 0.95, thresholdMs: 150 }, { quantile: 0.99, thresholdMs: 300 }] },
+      services: { grafana: { availability: 0.99, latency: [{ quantile: 0.95, thresholdMs: 2000 }] } },
+      ...sloAlerts(),
+    },
+    monitoring: { enabled: true, evaluationInterval: "30s", escalation: escalation(true), heartbeatInterval: "5m", runbookUrl: "README.md" },
   },
 };
 

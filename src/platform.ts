@@ -51,3 +51,15 @@ export function gpuArchitecture(instanceType: string): GpuArchitecture {
   return ARM64_INSTANCE_TYPES.includes(instanceType) ? "arm64" : "x86_64";
 }
 
+
+/**
+ * Fly's managed Prometheus (VictoriaMetrics underneath): where it answers queries, how often it
+ * scrapes, and how long it keeps data (https://fly.io/docs/monitoring/metrics/). An SLO window or
+ * an alert window must fit inside the retention, with a day to spare for what a query reads.
+ */
+export const FLY_PROMETHEUS = {
+  queryUrl: (org: string) => `https://api.fly.io/prometheus/${org}/`,
+  scrapeIntervalSeconds: 15,
+  retentionDays: 15,
+  longestWindowDays: 14,
+} as const;

@@ -7,8 +7,10 @@ import { loadStackConfig } from "./stack-config";
 import { valueOf } from "./output-value";
 import { readSecrets, SECRETS, type ProviderSecretKey } from "./config/secrets";
 import { assertNoPlaceholderSecrets, assertNoPlainTextSecrets } from "./config/secret-guards";
-import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, planServices, publicUrl } from "../components/platform-services";
+import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, isEnabled, planServices, publicUrl, secretsOf } from "../components/platform-services";
 import type { ServiceDefinition } from "../components/services";
+import { sloProblems } from "../components/observability/rules";
+import { monitoringOutputs } from "../components/observability/services";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge, usesVercel } from "../components/edge";
 import { livePriceReport } from "../components/gpu-prices";
@@ -21,7 +23,9 @@ async function validate(definitions: readonly ServiceDefinition[]) {
   assertNoPlainTextSecrets(stack);
   const config = loadStackConfig();
   const plan = planServices(config, definitions);
-  const needed = declaredSecrets(definitions);
+  const slo = sloProblems(config, plan);
+  if (slo.length > 0) throw new Error(`Invalid SLO config (nothing was created):\n${slo.map((p) => `  - ${p}`).join("\n")}`);
+  const needed = declaredSecrets(definitions, config);
   needed.set("flyApiToken", ["every Fly.io resource"]);
   needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
   const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);
@@ -63,7 +67,7 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     protectFilesystem: config.volumes.protect,
     retainFilesystem: config.volumes.retainOnDelete,
   });
-  const accessKeys = createAccessKeys(definitions);
+  const accessKeys = createAccessKeys(definitions.filter((d) => isEnabled(d, config)));
   const services = createPlatformServices({
     config,
     plan,
@@ -86,7 +90,7 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
         ? {
             service: ui.name,
             env: uiCalls.env,
-            secrets: { ...Object.fromEntries(ui.secrets.map((key) => [SECRETS[key].envName, secrets[key]])), ...uiCalls.secrets },
+            secrets: { ...Object.fromEntries(secretsOf(ui, config).map((key) => [SECRETS[key].envName, secrets[key]])), ...uiCalls.secrets },
           }
         : undefined,
     flyApiToken,
@@ -103,5 +107,6 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     gpuStandingNodes: gpu.instances.length,
     gpuReadiness: config.gpu.readiness,
     gpuInstanceType: config.gpu.instanceType,
+    ...monitoringOutputs(config, edge.urls, accessKeys),
   };
 }

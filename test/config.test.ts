@@ -3,6 +3,7 @@ import { cidrProblem, ConfigError, decodeConfigValue, parseStackConfig, serviceR
 import { CONFIG_NAMESPACES, configKeyProblem } from "../src/config/namespaces";
 import { nearestName } from "../src/config/nearest";
 import { profiles } from "../environments/profiles";
+import { expectEach } from "./helpers/expect-each";
 
 const dev = { profile: "single-user-lax" };
 const prod = { profile: "enterprise-multi-region" };
@@ -25,12 +26,14 @@ describe("profiles", () => {
     expect(config.primaryRegion).toBe("lax");
   });
 
-  it("single-user-lax scales every service to zero", () => {
+  it("single-user-lax scales every product service to zero", () => {
     const config = parseStackConfig(dev, "dev");
-    for (const service of Object.values(config.services)) {
-      expect(service).toMatchObject({ minMachines: 0, autostart: true, strategy: "immediate" });
-      expect(service.autostop).not.toBe("off");
-    }
+    // vmalert and Alertmanager (off in dev by default) must keep evaluating and routing when on.
+    const product = Object.entries(config.services).filter(([name]) => !["vmalert", "alertmanager"].includes(name));
+    expectEach(product, ([name, service]) => {
+      expect(service, name).toMatchObject({ minMachines: 0, autostart: true, strategy: "immediate" });
+      expect(service.autostop, name).not.toBe("off");
+    });
   });
 
   it("single-user-lax gives the API shared-cpu-2x 512 MB with a 60 s /healthz check and 5/10 connections", () => {

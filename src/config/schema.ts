@@ -7,7 +7,9 @@
  * Pulumi secrets and are read in src/config/secrets.ts.
  */
 import { z } from "zod";
-import { nearestName } from "./nearest";
+import { strictObject } from "./strict-object";
+import { checkSlo, sloSchema } from "./slo";
+import { checkMonitoring, monitoringSchema } from "./monitoring";
 import {
   FLY_SOLD_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -23,19 +25,6 @@ import {
 export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
-
-/** A strict object whose unknown-key error suggests the nearest key and lists the keys allowed there. */
-function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code !== "unrecognized_keys") return undefined;
-      const guesses = issue.keys.map((k) => nearestName(k, known)).filter((k): k is string => k !== undefined);
-      const guess = guesses.length > 0 ? ` Did you mean ${guesses.map((k) => `"${k}"`).join(", ")}?` : "";
-      return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${known.join(", ")}.${guess}`;
-    },
-  });
-}
 
 const flyRegion = z.enum(FLY_REGIONS);
 const wholeGb = z.number().int("must be a whole number of GB").positive("must be at least 1 GB");
@@ -296,6 +285,10 @@ export const stackConfigSchema = strictObject({
   cost: costSchema,
   /** Monthly budget in USD; the plan's cost estimate must stay within it (src/policies/budget.ts). */
   budget: z.number().positive("must be a monthly budget in USD, more than 0"),
+  /** Service level objectives and the severity of each alert (src/config/slo.ts). */
+  slo: sloSchema,
+  /** Alerting and dashboards: on or off, and who is told about each severity (src/config/monitoring.ts). */
+  monitoring: monitoringSchema,
 }).superRefine(checkCrossFieldRules);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -361,6 +354,8 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
   }
 
   checkEdge(c, add);
+  checkSlo(c.slo, Object.keys(c.services), add);
+  checkMonitoring(c.monitoring, add);
 }
 
 /** Prefixes shorter than this are not "a fixed deploy address": /0 is the whole internet. */

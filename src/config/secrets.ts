@@ -16,6 +16,8 @@ export interface SecretSpec {
    * imported by each stack's own). @default the stack's own environment, sophia/<stack>
    */
   sharedIn?: string;
+  /** Puts the value in the form its users need, inside the secret (e.g. a header's scheme). @default as given */
+  normalize?: (value: string) => string;
 }
 
 /** The ESC project of the stacks' environments: sophia/dev, sophia/prod, sophia/common. */
@@ -29,6 +31,17 @@ export const SECRETS = {
   databaseUrl: { envName: "DATABASE_URL", description: "Neon Postgres connection string" },
   redisUrl: { envName: "REDIS_URL", description: "Redis connection string" },
   uiSessionSecret: { envName: "SESSION_SECRET", description: "agent UI server-side session secret" },
+  // Monitoring (sophia:monitoring.enabled): read only by the stacks that turn it on.
+  flyPrometheusToken: {
+    envName: "FLY_PROMETHEUS_AUTHORIZATION",
+    description: "read-only Fly token for the metrics API (fly tokens create readonly)",
+    // Delivered as the Authorization header's value: `fly tokens create` prints "FlyV1 fm2_…",
+    // and a token pasted without its scheme gets it.
+    normalize: (token: string) => (/^(FlyV1|Bearer) /.test(token.trim()) ? token.trim() : `FlyV1 ${token.trim()}`),
+  },
+  pagerdutyRoutingKey: { envName: "PAGERDUTY_ROUTING_KEY", description: "PagerDuty Events API v2 integration key (routing key) for P0/P1 pages" },
+  slackWebhookUrl: { envName: "SLACK_WEBHOOK_URL", description: "Slack incoming webhook URL the alerts are posted to" },
+  alertHeartbeatUrl: { envName: "ALERT_HEARTBEAT_URL", description: "dead man's switch URL the always-firing watchdog pings (e.g. a healthchecks.io check)" },
 } as const satisfies Record<string, SecretSpec>;
 
 export type SecretKey = keyof typeof SECRETS;
@@ -100,7 +113,10 @@ export function readSecrets(
     const value = cfg.getSecret(key);
     if (isBlank(`${CONFIG_NAMESPACE}:${key}`)) missing.push(blankSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack));
     else if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack, users.join(", "), false));
-    else values[key] = value;
+    else {
+      const normalize = (SECRETS[key] as SecretSpec).normalize;
+      values[key] = normalize ? value.apply(normalize) : value;
+    }
   }
   for (const [fullKey, users] of providerNeeded) {
     const [namespace, name] = fullKey.split(":");

@@ -13,6 +13,7 @@ import { loadStackConfig } from "../stack-config";
 import { PlanError, runPlan } from "./engine";
 import type { PlanDocument } from "./document";
 import { buildPlanDocument } from "./report";
+import { monitoringArtifacts } from "./monitoring";
 import { renderCompare, renderMarkdown, renderTerminal } from "./render";
 import { policySummary } from "./render-policies";
 import { usd } from "../estimate/cost";
@@ -89,19 +90,25 @@ async function main(): Promise<number> {
   }
   // A plan that fails must not leave the previous one behind for a tool to read as current.
   const outDir = path.resolve(projectDir, args.out);
-  for (const ext of ["json", "md"]) fs.rmSync(path.join(outDir, `${args.stack}.${ext}`), { force: true });
+  for (const ext of ["json", "md", "rules.yml", "alertmanager.yml"]) fs.rmSync(path.join(outDir, `${args.stack}.${ext}`), { force: true });
 
   const run = await runPlan({ stack: args.stack, projectDir, stackDir, omitSecrets: args["omit-secret"] });
   // The runtime still holds the config the program was given, so this is the config it parsed.
-  const doc = buildPlanDocument(run, loadStackConfig());
+  const config = loadStackConfig();
+  const doc = buildPlanDocument(run, config);
 
   fs.mkdirSync(outDir, { recursive: true });
   const json = JSON.stringify(doc, null, 2) + "\n";
   fs.writeFileSync(path.join(outDir, `${doc.stack}.json`), json);
   fs.writeFileSync(path.join(outDir, `${doc.stack}.md`), renderMarkdown(doc));
+  const artifacts = monitoringArtifacts(run.resources, config);
+  if (artifacts && doc.monitoring.files) {
+    fs.writeFileSync(path.join(outDir, doc.monitoring.files.rules), artifacts.rules);
+    fs.writeFileSync(path.join(outDir, doc.monitoring.files.alertmanager), artifacts.alertmanager);
+  }
 
   if (args.json) await writeStdout(json);
-  else console.log(`${renderTerminal(doc)}\n\nWrote ${path.relative(process.cwd(), path.join(outDir, doc.stack))}.{json,md}`);
+  else console.log(`${renderTerminal(doc)}\n\nWrote ${path.relative(process.cwd(), path.join(outDir, doc.stack))}.{json,md${artifacts ? ",rules.yml,alertmanager.yml" : ""}}`);
   if (doc.policies.mandatoryViolations > 0) {
     console.error(`${policySummary(doc.policies)}: a deploy of this plan would be refused; each violation above says how to fix it.`);
     return POLICY_VIOLATION_EXIT;

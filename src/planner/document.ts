@@ -50,6 +50,26 @@ export interface GpuSummary {
   nodes: { name: string; instanceType: string; region: string; architecture: string }[];
 }
 
+/** The monitoring: whether it runs, the SLOs, and the alerts of the rule file, with where their files went. */
+export interface MonitoringSummary {
+  /** sophia:monitoring.enabled: vmalert, Alertmanager and Grafana run. */
+  enabled: boolean;
+  /** The SLO window, e.g. "14d". */
+  sloWindow: string;
+  /** Each public service on Fly with its objectives. */
+  slos: { service: string; availability: number; latency: { quantile: number; thresholdMs: number }[] }[];
+  /** Public services on Fly without an SLO. */
+  withoutSlo: string[];
+  /** Per severity: who is told and how soon someone must respond. */
+  escalation: { severity: string; notify: string[]; respondWithin: string }[];
+  /** Every alerting rule of the rule file vmalert gets (empty when monitoring is off). */
+  alerts: { name: string; severity: string; service: string; labels: Record<string, string> }[];
+  /** The files the plan wrote beside the JSON, relative to the plan directory; null when off. */
+  files: { rules: string; alertmanager: string } | null;
+  /** Grafana's address, when it runs. */
+  grafanaUrl: string | null;
+}
+
 export interface PlanDocument {
   schemaVersion: number;
   project: string;
@@ -68,4 +88,6 @@ export interface PlanDocument {
   policies: PolicyReport;
   /** Where this offline plan differs from a real `pulumi up`, in plain sentences. */
   notes: string[];
+  /** SLOs, alerts and their routing (components/observability). */
+  monitoring: MonitoringSummary;
 }

@@ -268,13 +268,16 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   // A static path, so that it resolves to index.ts under tsx and to index.js in the compiled plan.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const load = options.load ?? (async () => require("../index") as unknown);
+  // The program's own outputs, Outputs and all: runInPulumiStack hands back resolved values, which
+  // no longer say which of them are secrets.
   let stackOutputs: Record<string, unknown> | undefined;
   try {
-    stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+    await pulumi.runtime.runInPulumiStack(async () => {
       const loaded = (await load()) as { default?: unknown };
       // `export =` of a promise arrives as the module itself (require) or as `default` (import).
       const exported = await (loaded.default ?? loaded);
-      return { ...(exported as Record<string, unknown>) };
+      stackOutputs = { ...(exported as Record<string, unknown>) };
+      return stackOutputs;
     });
     await pulumi.runtime.disconnect();
   } catch (err) {

@@ -7,6 +7,7 @@ import { PLAN_SCHEMA_VERSION, type GpuSummary, type PlanDocument, type PlanResou
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
 import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "../estimate/resources";
+import { summarizeMonitoring } from "./monitoring";
 
 export { shortType };
 
@@ -90,6 +91,7 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     diagram: renderDiagram({ resources, services, outputs: run.outputs }),
     policies: evaluatePolicies({ stack: run.stack, config, resources, secretValues: run.secretValues }),
     notes: [...run.notes, ...realWorldChecks(config.gpu)],
+    monitoring: summarizeMonitoring(run.stack, run.resources, services, config, run.outputs),
   };
 }
 

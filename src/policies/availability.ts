@@ -1,4 +1,5 @@
 /** The availability promises: public prod services never drop below two running machines, and every machine is health-checked. */
+import { INTERNAL_KEY } from "../../components/fly-service";
 import { serviceOwner, type MachineInputs } from "../estimate/resources";
 import { byService, describe, isProduction, isUnknown, ofType, TYPES } from "./inspect";
 import type { PolicyResource, SophiaPolicy, Violation } from "./types";
@@ -9,7 +10,9 @@ export const MIN_RUNNING_PUBLIC = 2;
 interface MachineConfig {
   services?: { autostop?: string | boolean; min_machines_running?: number; checks?: unknown[] }[];
   checks?: Record<string, unknown>;
+  metadata?: Record<string, string>;
 }
+
 
 /** The machine's config, or undefined while the engine does not know it yet. */
 function configOf(machine: PolicyResource): MachineConfig | undefined {
@@ -19,7 +22,7 @@ function configOf(machine: PolicyResource): MachineConfig | undefined {
 
 export const publicServicesKeepRunning: SophiaPolicy = {
   name: "prod-public-services-two-running",
-  description: `Every public service in production keeps at least ${MIN_RUNNING_PUBLIC} machines running in the primary region.`,
+  description: `Every public service in production keeps at least ${MIN_RUNNING_PUBLIC} machines running in the primary region (operators' tools such as Grafana excepted).`,
   enforcement: (config) => (isProduction(config) ? "mandatory" : undefined),
   check({ resources, config }) {
     const violations: Violation[] = [];
@@ -29,6 +32,8 @@ export const publicServicesKeepRunning: SophiaPolicy = {
       const machines = ofType(inside, TYPES.machine).filter((m) => (m.inputs as MachineInputs).region === config.primaryRegion);
       const configs = machines.map(configOf);
       if (configs.some((c) => c === undefined)) continue; // not known until the machines exist
+      // An operators' tool (Grafana) serves the team, not the users; one machine keeps its sessions.
+      if (configs.length > 0 && configs.every((c) => c?.metadata?.[INTERNAL_KEY] === "true")) continue;
       const proxy = configs[0]?.services?.[0];
       // Fly Proxy never stops a machine whose autostop is off; otherwise it keeps min_machines_running.
       const alwaysOn = proxy?.autostop === "off" || proxy?.autostop === false;

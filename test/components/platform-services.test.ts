@@ -3,7 +3,7 @@
  * definitions and the config, public URLs, and secret declarations. No mock engine.
  */
 import { describe, expect, it } from "vitest";
-import { declaredSecrets, planServices, publicUrl, runsOnFly } from "../../components/platform-services";
+import { declaredSecrets, isEnabled, planServices, publicUrl, runsOnFly, secretsOf } from "../../components/platform-services";
 import { SERVICE_DEFINITIONS, type ServiceDefinition } from "../../components/services";
 import { parseStackConfig } from "../../src/stack-config";
 import { SECRET_KEYS } from "../../src/config/secrets";
@@ -28,7 +28,7 @@ const withDefinitions = (change: (defs: ServiceDefinition[]) => ServiceDefinitio
 describe("where services run", () => {
   it("runs every defined service on Fly when the UI is served by Fly", () => {
     expect(dev.edge.uiHost).toBe("fly");
-    expect(names(planServices(dev, SERVICE_DEFINITIONS))).toEqual(SERVICE_DEFINITIONS.map((d) => d.name));
+    expect(names(planServices(dev, SERVICE_DEFINITIONS))).toEqual(SERVICE_DEFINITIONS.filter((d) => isEnabled(d, dev)).map((d) => d.name));
   });
 
   it("moves the Vercel UI service off Fly when the edge serves the UI from Vercel", () => {
@@ -154,18 +154,19 @@ describe("declaredSecrets", () => {
       { name: "a", reach: "private", secrets: ["openaiApiKey"] },
       { name: "b", reach: "public", secrets: ["openaiApiKey", "redisUrl"] },
     ];
-    expect(Object.fromEntries(declaredSecrets(two))).toEqual({ openaiApiKey: ["a", "b"], redisUrl: ["b"] });
+    expect(Object.fromEntries(declaredSecrets(two, dev))).toEqual({ openaiApiKey: ["a", "b"], redisUrl: ["b"] });
   });
 
   it("every secret in the catalog is declared by a service or used by the program itself (no orphans)", () => {
     // The Fly token is no service's secret: the program gives it to every Fly resource
     // (test/components/secrets.test.ts checks that under the mock engine).
     const usedByProgram = new Set<string>(["flyApiToken"]);
-    const declared = declaredSecrets(SERVICE_DEFINITIONS);
+    // Prod runs every service, monitoring included, and pages through PagerDuty.
+    const declared = declaredSecrets(SERVICE_DEFINITIONS, prod);
     expect(SECRET_KEYS.filter((key) => !declared.has(key) && !usedByProgram.has(key))).toEqual([]);
   });
 
   it("no service declares the Fly token: Fly resources get it, machines never do", () => {
-    expectEach(SERVICE_DEFINITIONS, (d) => expect(d.secrets, d.name).not.toContain("flyApiToken"));
+    expectEach(SERVICE_DEFINITIONS, (d) => expect(secretsOf(d, prod), d.name).not.toContain("flyApiToken"));
   });
 });

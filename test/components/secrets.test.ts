@@ -2,7 +2,7 @@ import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { beforeAll, describe, expect, it } from "vitest";
 import { planStack, type PlannedStack } from "../helpers/plan";
 import { SERVICE_DEFINITIONS } from "../../components/services";
-import { SECRETS } from "../../src/config/secrets";
+import { SECRETS, type SecretKey } from "../../src/config/secrets";
 import { expectEach } from "../helpers/expect-each";
 
 /** Recognizable values standing in for what ESC would supply; none may appear in the plan. */
@@ -38,7 +38,7 @@ const secretsOf = (service: string) => {
 
 describe("secrets", () => {
   it.each(Object.keys(GENERATED))("%s's Fly secrets hold exactly its declared and generated keys", (service) => {
-    const declared = SERVICE_DEFINITIONS.find((d) => d.name === service)!.secrets.map((k) => SECRETS[k].envName);
+    const declared = (SERVICE_DEFINITIONS.find((d) => d.name === service)!.secrets as SecretKey[]).map((k) => SECRETS[k].envName);
     expect(Object.keys(secretsOf(service)).sort()).toEqual([...declared, ...GENERATED[service]].sort());
   });
 

@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { secretConfigKeys } from "../../src/config/secrets";
+import { declaredSecrets } from "../../components/platform-services";
+import { SERVICE_DEFINITIONS } from "../../components/services";
+import { parseStackConfig } from "../../src/stack-config";
 
 const file = path.resolve(__dirname, "../../.github/workflows/rehearsal.yml");
 const text = fs.readFileSync(file, "utf8");
@@ -70,11 +72,13 @@ describe("the rehearsal workflow", () => {
     expect(stepIndex(/fly-emulator/)).toBeLessThan(stepIndex(/pulumi stack init/));
   });
 
-  it("sets every secret of the sophia namespace as a stack secret, since there is no ESC", () => {
+  it("sets every secret dev reads as a stack secret, since there is no ESC", () => {
     const loop = /for key in ([\w ]+); do/.exec(script)?.[1]?.split(" ") ?? [];
     const direct = [...script.matchAll(/pulumi config set --secret sophia:(\w+)/g)].map((m) => m[1]);
     const set = new Set([...loop, ...direct]);
-    const needed = secretConfigKeys().map((s) => s.key).filter((k) => k.startsWith("sophia:")).map((k) => k.slice("sophia:".length));
+    // What dev's services declare (monitoring, off in dev, declares none), and the program's own two.
+    const dev = parseStackConfig({ profile: "single-user-lax" }, "dev");
+    const needed = [...declaredSecrets(SERVICE_DEFINITIONS, dev).keys(), "flyApiToken", "lambdaApiKey"];
     expect(needed.length).toBeGreaterThan(0);
     for (const key of needed) expect(set, key).toContain(key);
     expect(script).toMatch(/d\.delete\("environment"\)/);

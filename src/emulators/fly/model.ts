@@ -282,6 +282,7 @@ export class FlyModel {
         throw new FlyFault(409, `a machine named "${name}" already exists in this app`);
       }
     }
+    this.checkFiles(app, config);
     const id = this.id("");
     const volume = this.checkMount(app, config, region, id);
     const machine: Machine = {
@@ -316,6 +317,7 @@ export class FlyModel {
       throw new FlyFault(400, "a machine's name cannot be changed; create a new machine instead");
     }
     const config = this.machineConfig(body.config);
+    this.checkFiles(app, config);
     const volume = this.checkMount(app, config, machine.region, machine.id);
     for (const v of app.volumes.values()) if (v.attached_machine_id === machine.id) v.attached_machine_id = null;
     if (volume) volume.attached_machine_id = machine.id;
@@ -576,6 +578,23 @@ export class FlyModel {
     const config = structuredClone(value) as Json;
     if (!str(config.image)) throw new FlyFault(400, "config.image is required");
     return config;
+  }
+
+  /**
+   * fly.File: an absolute guest_path and exactly one source, raw_value (base64) or secret_name (an
+   * app secret that holds the base64 contents), which must exist when the machine is configured.
+   */
+  private checkFiles(app: App, config: Json): void {
+    const files = Array.isArray(config.files) ? (config.files as Json[]) : [];
+    for (const file of files) {
+      const path = str(file.guest_path);
+      if (!path?.startsWith("/")) throw new FlyFault(400, `files: guest_path must be an absolute path, got ${JSON.stringify(file.guest_path)}`);
+      const raw = typeof file.raw_value === "string" ? file.raw_value : undefined;
+      const secret = str(file.secret_name);
+      if ((raw === undefined) === (secret === undefined)) throw new FlyFault(400, `files: ${path} needs exactly one of raw_value and secret_name`);
+      if (raw !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(raw)) throw new FlyFault(400, `files: ${path}: raw_value must be base64-encoded`);
+      if (secret !== undefined && !app.secrets.has(secret)) throw new FlyFault(400, `files: ${path}: secret ${secret} not found in app ${app.name}; set it before the machine`);
+    }
   }
 
   /** A machine mounts at most one volume, which must be in its region and not attached elsewhere. */

@@ -105,15 +105,22 @@ export function machineConfigSchema() {
         swap_size_mb: z.int().min(0).optional(),
       })
       .optional(),
+    // fly.File: the contents come base64-encoded, either in the config (raw_value) or from an app
+    // secret that holds them base64-encoded (secret_name), so a secret file never enters the config.
     files: z
       .array(
-        z.strictObject({
-          guest_path: z.string().startsWith("/"),
-          raw_value: z.string().optional(),
-          secret_name: z.string().optional(),
-        }),
+        z
+          .strictObject({
+            guest_path: z.string().startsWith("/", "guest_path must be absolute"),
+            raw_value: z.string().optional(),
+            secret_name: z.string().optional(),
+            mode: z.int().min(0).max(0o7777).optional(),
+          })
+          .refine((f) => (f.raw_value === undefined) !== (f.secret_name === undefined), { message: "a file needs exactly one of raw_value and secret_name" }),
       )
       .optional(),
+    // fly.MachineMetrics: where Fly's Prometheus scrapes the machine's own metrics.
+    metrics: z.strictObject({ port, path: z.string().startsWith("/", "metrics path must start with /"), https: z.boolean().optional() }).optional(),
     auto_destroy: z.boolean().optional(),
   });
 }
