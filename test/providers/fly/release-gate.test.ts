@@ -18,19 +18,24 @@ const ORG = "personal";
 let env: FlyTestEnv;
 let counter = 0;
 
+const machines = '{app="$app",instance=~"$instances"}';
+const errorRatio = `sum(rate(fly_app_http_responses_count{app="$app",instance=~"$instances",status=~"5.."}[30s])) / sum(rate(fly_app_http_responses_count${machines}[30s]))`;
+const p95 = `histogram_quantile(0.95, sum by (le) (rate(fly_app_http_response_time_seconds_bucket${machines}[30s])))`;
 const errorTrigger: ReleaseTrigger = {
   metric: "error ratio",
-  expr: 'sum(rate(fly_app_http_responses_count{$selector,status=~"5.."}[30s])) / sum(rate(fly_app_http_responses_count{$selector}[30s]))',
+  description: "5xx above 5% for 30s",
+  value: errorRatio,
+  breach: `(${errorRatio}) > 0.05`,
   threshold: 0.05,
-  comparison: ">",
   forSeconds: 30,
   unit: "ratio",
 };
 const latencyTrigger: ReleaseTrigger = {
   metric: "P95 latency",
-  expr: "histogram_quantile(0.95, sum by (le) (rate(fly_app_http_response_time_seconds_bucket{$selector}[30s])))",
+  description: "P95 above 500 ms for 30s",
+  value: p95,
+  breach: `${p95} > 0.5`,
   threshold: 0.5,
-  comparison: ">",
   forSeconds: 30,
   unit: "seconds",
 };
@@ -140,7 +145,7 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
     const results = await f.release("r2");
     const canary = results[0]!;
     expect(canary.ok).toBe(false);
-    expect(canary.message).toMatch(/release of unified-api \(r2\): error ratio 2\d(\.\d+)?% breached the trigger "error ratio above 5% for 30 s" \(threshold 5%\) on the new release within its 1 min analysis window/);
+    expect(canary.message).toMatch(/release of unified-api \(r2\): error ratio 2\d(\.\d+)?% breached the trigger "5xx above 5% for 30s" \(threshold 5%\) on the new release within its 1 min analysis window/);
     expect(canary.message).toMatch(/The machines still on the previous release measure 0\.\d+%\./);
     expect(canary.message).toMatch(/The release was rolled back: machine "m0" \(\w+\) runs its previous config again\./);
     expect(rollbackSeconds(canary.message)).toBeGreaterThan(0);
@@ -156,7 +161,7 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
     env.emulator!.misbehave("r2-slow", { latencySeconds: 0.9 });
     const [canary] = await f.release("r2-slow");
     expect(canary!.ok).toBe(false);
-    expect(canary!.message).toMatch(/P95 latency \d{4} ms breached the trigger "P95 latency above 500 ms for 30 s" \(threshold 500 ms\)/);
+    expect(canary!.message).toMatch(/P95 latency \d{4} ms breached the trigger "P95 above 500 ms for 30s" \(threshold 500 ms\)/);
     expect(canary!.message).toMatch(/The release was rolled back: machine "m0" \(\w+\) runs its previous config again/);
     expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
   });
@@ -260,7 +265,7 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
 });
 
 describe("FlyMachine release gate inputs", () => {
-  const gateInputs = (windowSeconds: number, expr = errorTrigger.expr): FlyMachineInputs => ({
+  const gateInputs = (windowSeconds: number, breach = errorTrigger.breach): FlyMachineInputs => ({
     app: "a",
     name: "m",
     region: "lax",
@@ -268,7 +273,7 @@ describe("FlyMachine release gate inputs", () => {
     releaseGate: {
       fleet: ["m"],
       analyse: true,
-      analysis: { service: "s", prometheusUrl: "https://api.fly.io/prometheus/o", windowSeconds, triggers: [{ ...errorTrigger, expr }], minRequests: 1, lowTraffic: "hold" },
+      analysis: { service: "s", prometheusUrl: "https://api.fly.io/prometheus/o", windowSeconds, triggers: [{ ...errorTrigger, breach }], minRequests: 1, lowTraffic: "hold" },
     },
   });
 
@@ -277,8 +282,8 @@ describe("FlyMachine release gate inputs", () => {
     expect(failures).toEqual([expect.objectContaining({ property: "releaseGate.analysis.windowSeconds", reason: expect.stringMatching(/at least Fly's 15 s scrape interval/) })]);
   });
 
-  test("a trigger expression without $selector is refused: it would judge every machine, not the new ones", async () => {
-    const { failures } = await flyMachineProvider.check({}, gateInputs(60, "sum(rate(fly_app_http_responses_count[1m]))"));
-    expect(failures).toEqual([expect.objectContaining({ property: "releaseGate.analysis.triggers.0.expr", reason: expect.stringMatching(/must contain \$selector/) })]);
+  test("a trigger expression that does not select the machines is refused: it would judge every machine, not the new ones", async () => {
+    const { failures } = await flyMachineProvider.check({}, gateInputs(60, "sum(rate(fly_app_http_responses_count[1m])) > 0.05"));
+    expect(failures).toEqual([expect.objectContaining({ property: "releaseGate.analysis.triggers.0.breach", reason: expect.stringMatching(/must select the machines with \$app and \$instances/) })]);
   });
 });

@@ -1,38 +1,24 @@
 /**
  * The seed's promise: a misbehaving canary is rolled back within 30 s of the breach being seen.
  * Measured in platform time against the emulator with Fly's own timings (a machine takes about 4 s
- * to start and 8 s to pass its checks, each API call about 60 ms), the seed's triggers and a
- * 3-minute analysis window, all at a fiftieth of real time.
+ * to start and 8 s to pass its checks, each API call about 60 ms), prod's triggers (the same
+ * definitions as its alert rules) and a 3-minute analysis window, all at a fiftieth of real time.
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs, type FlyMachineOutputs } from "../../../src/providers/fly/resources/machine";
-import type { ReleaseTrigger } from "../../../src/providers/fly/resources/release-analysis";
+import { gateTriggers } from "../../../components/release-analysis";
+import { profiles } from "../../../environments/profiles";
+import { TRIGGER_KINDS } from "../../../src/config/release";
+import { sloSchema } from "../../../src/config/slo";
 import { FAST_TUNING, createTestApp, expectNoLeaks, failureOf, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 const SCALE = 0.02;
 const scaled = (ms: number) => Math.round(ms * SCALE);
 let env: FlyTestEnv;
 
-/** The seed's triggers: errors above 5% for 2 minutes, P95 above 500 ms for 3 minutes. */
-const triggers: ReleaseTrigger[] = [
-  {
-    metric: "error ratio",
-    expr: 'sum(rate(fly_app_http_responses_count{$selector,status=~"5.."}[1m])) / sum(rate(fly_app_http_responses_count{$selector}[1m]))',
-    threshold: 0.05,
-    comparison: ">",
-    forSeconds: 120,
-    unit: "ratio",
-  },
-  {
-    metric: "P95 latency",
-    expr: "histogram_quantile(0.95, sum by (le) (rate(fly_app_http_response_time_seconds_bucket{$selector}[1m])))",
-    threshold: 0.5,
-    comparison: ">",
-    forSeconds: 180,
-    unit: "seconds",
-  },
-];
+/** The seed's triggers (errors above 5% for 2 minutes, P95 above 500 ms for 3 minutes, …), as prod's stack gives them. */
+const triggers = gateTriggers(sloSchema.parse(profiles["enterprise-multi-region"].slo).rollback, 15, TRIGGER_KINDS);
 
 beforeAll(async () => {
   env = await startFlyTestEnv({ timeScale: SCALE, machineStartMs: scaled(4_000), checksPassAfterMs: scaled(8_000), faults: { latencyMs: scaled(60), rate429: 0, rate503: 0, resetRate: 0, lostAnswerRate: 0, retryAfterSeconds: 1 } });

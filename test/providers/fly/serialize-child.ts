@@ -69,6 +69,7 @@ async function main(): Promise<void> {
   const readMachine = await loaded.Machine.read(createdMachine.id, createdMachine.outs);
   const updatedMachine = await loaded.Machine.update(createdMachine.id, createdMachine.outs, { ...machine, config: machineConfig("nginx:1.28") });
   // A release gated by metrics: the analysis, its Prometheus client and the step marks run from the copy too.
+  const ratio = 'sum(rate(fly_app_http_responses_count{app="$app",instance=~"$instances",status=~"5.."}[30s])) / sum(rate(fly_app_http_responses_count{app="$app",instance=~"$instances"}[30s]))';
   const gated = (release: string) => ({
     app: app.name,
     name: "serialized-canary",
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
         service: "serialized",
         prometheusUrl: emulator.prometheusUrl("personal"),
         windowSeconds: 30,
-        triggers: [{ metric: "error ratio", expr: 'sum(rate(fly_app_http_responses_count{$selector,status=~"5.."}[30s])) / sum(rate(fly_app_http_responses_count{$selector}[30s]))', threshold: 0.05, comparison: ">", forSeconds: 0 }],
+        triggers: [{ metric: "error ratio", description: "5xx above 5%", value: ratio, breach: `(${ratio}) > 0.05`, threshold: 0.05, forSeconds: 0 }],
         minRequests: 1,
         lowTraffic: "hold",
       },

@@ -14,16 +14,23 @@
 
 import { flyDefaults } from "../api/connection";
 
-/** One rollback trigger, as the machine inputs carry it. */
+/**
+ * One rollback trigger, as the machine inputs carry it: the alert rule's own expressions, over the
+ * machines that `$app` and `$instances` name inside the expressions' label matchers (e.g.
+ * `{app="$app",instance=~"$instances"}`; the provider fills in the app and the machine ids).
+ */
 export interface ReleaseTrigger {
   /** What is measured, for messages, e.g. "error ratio" or "P95 latency". */
   metric: string;
-  /** PromQL over the machines: `$selector` is replaced by their label matchers (app, instance). */
-  expr: string;
+  /** The trigger in words, e.g. "5xx above 5% for 2m". */
+  description: string;
+  /** PromQL: the measured value over the machines. */
+  value: string;
+  /** PromQL: returns a series exactly while the value breaches, as the alert rule's `expr`. */
+  breach: string;
+  /** The breach threshold, for messages. */
   threshold: number;
-  /** The expression's value breaches when `value <comparison> threshold`. */
-  comparison: ">" | ">=" | "<" | "<=";
-  /** The comparison must hold this long (seconds of evaluations) to breach, as an alert's `for`. */
+  /** The breach must hold this long (seconds of evaluations) to count, as the alert's `for`. */
   forSeconds: number;
   /** How values read in messages: a ratio as a percentage, seconds as milliseconds. @default plain */
   unit?: "ratio" | "seconds";
@@ -48,7 +55,8 @@ export interface ReleaseAnalysis {
   lowTraffic: "proceed" | "hold";
 }
 
-export const SELECTOR_PLACEHOLDER = "$selector";
+export const APP_PLACEHOLDER = "$app";
+export const INSTANCES_PLACEHOLDER = "$instances";
 export const DEFAULT_REQUESTS_METRIC = "fly_app_http_responses_count";
 
 export type AnalysisOutcome =
@@ -57,8 +65,8 @@ export type AnalysisOutcome =
       verdict: "breach";
       trigger: ReleaseTrigger;
       value: number;
-      /** The machines still on the previous release, where they have traffic. */
-      baseline: number | undefined;
+      /** The machines still on the previous release, where they have traffic: their value, and whether they breach too. */
+      baseline: { value: number; breaches: boolean } | undefined;
       /** When the breach was seen (client clock, ms). */
       seenAt: number;
     }
@@ -75,38 +83,35 @@ export interface AnalysisRun {
   clock: { now(): number; sleep(ms: number): Promise<void>; timeScale: number };
 }
 
-/** Label matchers for a set of machines of an app: `app="x",instance=~"id1|id2"`. */
-export function selectorFor(app: string, instances: string[]): string {
-  const ids = instances.map((id) => id.replace(/[^A-Za-z0-9_-]/g, (c) => `\\\\${c}`));
-  return `app="${app}",instance=~"${ids.join("|")}"`;
-}
-
-export function fillSelector(expr: string, selector: string): string {
-  return expr.split(SELECTOR_PLACEHOLDER).join(selector);
+/** The expression over these machines of the app: the placeholders sit inside quoted label values. */
+export function forMachines(expr: string, app: string, instances: string[]): string {
+  const quoted = (text: string) => text.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  const ids = instances.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+  return expr.split(APP_PLACEHOLDER).join(quoted(app)).split(INSTANCES_PLACEHOLDER).join(quoted(ids));
 }
 
 /** Watches the candidates for the window; returns at the first breach, or with the window's verdict. */
 export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome> {
   const { analysis, clock } = run;
   const ms = (seconds: number) => seconds * 1000 * clock.timeScale;
-  const candidates = selectorFor(run.app, run.candidates);
+  const over = (expr: string, instances: string[]) => forMachines(expr, run.app, instances);
   const interval = analysis.intervalSeconds ?? flyDefaults.scrapeIntervalSeconds;
   const started = clock.now();
-  // Since when each trigger's comparison has held, as an alert's pending state.
+  // Since when each trigger has breached, as an alert's pending state.
   const pendingSince: (number | undefined)[] = analysis.triggers.map(() => undefined);
-  const last: (number | undefined)[] = analysis.triggers.map(() => undefined);
   for (;;) {
     const at = clock.now();
     for (const [i, trigger] of analysis.triggers.entries()) {
-      const value = worst(trigger, await run.query(fillSelector(trigger.expr, candidates)));
-      last[i] = value;
-      if (value === undefined || !breaches(trigger, value)) {
+      const value = largest(await run.query(over(trigger.breach, run.candidates)));
+      if (value === undefined) {
         pendingSince[i] = undefined;
         continue;
       }
       pendingSince[i] ??= at;
       if (at - pendingSince[i]! >= ms(trigger.forSeconds)) {
-        const baseline = run.baseline.length > 0 ? worst(trigger, await run.query(fillSelector(trigger.expr, selectorFor(run.app, run.baseline)))) : undefined;
+        let baseline: { value: number; breaches: boolean } | undefined;
+        const old = run.baseline.length > 0 ? largest(await run.query(over(trigger.value, run.baseline))) : undefined;
+        if (old !== undefined) baseline = { value: old, breaches: (await run.query(over(trigger.breach, run.baseline))).length > 0 };
         return { verdict: "breach", trigger, value, baseline, seenAt: clock.now() };
       }
     }
@@ -116,25 +121,18 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
     await clock.sleep(Math.max(0, at + ms(interval) - clock.now()));
   }
   const metric = analysis.requestsMetric ?? DEFAULT_REQUESTS_METRIC;
-  const requests = (await run.query(`sum(increase(${metric}{${candidates}}[${Math.round(analysis.windowSeconds)}s]))`))[0] ?? 0;
+  const traffic = `sum(increase(${metric}{app="${APP_PLACEHOLDER}",instance=~"${INSTANCES_PLACEHOLDER}"}[${Math.round(analysis.windowSeconds)}s]))`;
+  const requests = (await run.query(over(traffic, run.candidates)))[0] ?? 0;
   if (!(requests >= analysis.minRequests)) return { verdict: "low traffic", requests, minimum: analysis.minRequests, action: analysis.lowTraffic };
-  return { verdict: "pass", requests, values: analysis.triggers.map((trigger, i) => ({ trigger, value: last[i] })) };
+  const values: { trigger: ReleaseTrigger; value: number | undefined }[] = [];
+  for (const trigger of analysis.triggers) values.push({ trigger, value: largest(await run.query(over(trigger.value, run.candidates))) });
+  return { verdict: "pass", requests, values };
 }
 
-function breaches(trigger: ReleaseTrigger, value: number): boolean {
-  switch (trigger.comparison) {
-    case ">": return value > trigger.threshold;
-    case ">=": return value >= trigger.threshold;
-    case "<": return value < trigger.threshold;
-    case "<=": return value <= trigger.threshold;
-  }
-}
-
-/** Of several samples (an expression grouped by instance, say), the one closest to breaching. No data is undefined. */
-function worst(trigger: ReleaseTrigger, values: number[]): number | undefined {
+/** Of several samples (say, one per machine), the largest; no data is undefined. */
+function largest(values: number[]): number | undefined {
   const known = values.filter((v) => !Number.isNaN(v));
-  if (known.length === 0) return undefined;
-  return trigger.comparison.startsWith(">") ? Math.max(...known) : Math.min(...known);
+  return known.length === 0 ? undefined : Math.max(...known);
 }
 
 /** A value as the trigger's unit reads. */
@@ -146,12 +144,6 @@ export function formatValue(trigger: ReleaseTrigger, value: number): string {
 
 function round(value: number): string {
   return String(Number(value.toPrecision(3)));
-}
-
-/** "errors above 5% for 2 min" */
-export function describeTrigger(trigger: ReleaseTrigger): string {
-  const words = { ">": "above", ">=": "at or above", "<": "below", "<=": "at or below" }[trigger.comparison];
-  return `${trigger.metric} ${words} ${formatValue(trigger, trigger.threshold)} for ${duration(trigger.forSeconds)}`;
 }
 
 export function duration(seconds: number): string {

@@ -21,7 +21,8 @@ import { isMachineGone, type FlyClient } from "../api/client";
 import { flyDefaults } from "../api/connection";
 import { FlyPrometheus } from "../api/prometheus";
 import type { FlyMachineConfig, FlyMachineInfo } from "../api/schemas";
-import { analyseRelease, describeTrigger, duration, formatValue, SELECTOR_PLACEHOLDER, type AnalysisOutcome, type ReleaseAnalysis } from "./release-analysis";
+import { analyseRelease, APP_PLACEHOLDER, duration, formatValue, INSTANCES_PLACEHOLDER, type AnalysisOutcome } from "./release-analysis";
+import type { ReleaseAnalysis } from "./release-analysis";
 
 /** Metadata key holding a machine's step in the release it runs; the provider's own, not drift. */
 export const STEP_KEY = "sophia_release_step";
@@ -37,11 +38,16 @@ export interface ReleaseGate {
 
 /** The gate as `check` validates it (built per call: no zod instance may live at module level). */
 export function releaseGateSchema() {
+  // Without the placeholders an expression would judge every machine of every app, not the new ones.
+  const overMachines = z
+    .string()
+    .refine((e) => e.includes(APP_PLACEHOLDER) && e.includes(INSTANCES_PLACEHOLDER), `must select the machines with ${APP_PLACEHOLDER} and ${INSTANCES_PLACEHOLDER}, e.g. {app="${APP_PLACEHOLDER}",instance=~"${INSTANCES_PLACEHOLDER}"}`);
   const trigger = z.object({
     metric: z.string().min(1),
-    expr: z.string().refine((e) => e.includes(SELECTOR_PLACEHOLDER), `the expression must contain ${SELECTOR_PLACEHOLDER}, where the machines' label matchers go`),
+    description: z.string().min(1),
+    value: overMachines,
+    breach: overMachines,
     threshold: z.number(),
-    comparison: z.enum([">", ">=", "<", "<="]),
     forSeconds: z.number().min(0),
     unit: z.enum(["ratio", "seconds"]).optional(),
   });
@@ -164,12 +170,12 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
     }
     if (outcome.verdict === "breach") {
       const { trigger, value, baseline } = outcome;
-      const seen = `${trigger.metric} ${formatValue(trigger, value)} breached the trigger "${describeTrigger(trigger)}" ` +
+      const seen = `${trigger.metric} ${formatValue(trigger, value)} breached the trigger "${trigger.description}" ` +
         `(threshold ${formatValue(trigger, trigger.threshold)}) on the new release within its ${duration(gate.analysis.windowSeconds)} analysis window`;
       const comparison =
         baseline === undefined
           ? ""
-          : ` The machines still on the previous release measure ${formatValue(trigger, baseline)}${baselineBreaches(trigger, baseline) ? ", which breaches too: the cause may lie outside this release" : ""}.`;
+          : ` The machines still on the previous release measure ${formatValue(trigger, baseline.value)}${baseline.breaches ? ", which breaches too: the cause may lie outside this release" : ""}.`;
       const started = outcome.seenAt;
       const message = await rollBack(run, `${trigger.metric} ${formatValue(trigger, value)}`, `The ${what}: ${seen}.${comparison}`);
       const seconds = (client.now() - started) / 1000 / client.timeScale;
@@ -213,10 +219,6 @@ async function analyse(run: GateRun): Promise<AnalysisOutcome> {
     query: async (expr) => (await prometheus.query(expr)).map((s) => s.value),
     clock: { now: client.now, sleep: client.sleep, timeScale: client.timeScale },
   });
-}
-
-function baselineBreaches(trigger: ReleaseAnalysis["triggers"][number], value: number): boolean {
-  return trigger.comparison.startsWith(">") ? value > trigger.threshold : value < trigger.threshold;
 }
 
 /**

@@ -1,0 +1,102 @@
+/**
+ * What each service's machines are given to judge a release: the rollback triggers of
+ * `sophia:slo.rollback`, built by the same functions the alert rules use
+ * (observability/triggers.ts), over the machines of the new release instead of the whole app,
+ * and the settings of `sophia:release`. The alerts and the gate cannot disagree, because the gate
+ * evaluates each alert's own breach expression.
+ */
+import type { StackConfig } from "../src/config/schema";
+import { objectivesOf, type SloConfig } from "../src/config/slo";
+import { releaseOf, type TriggerKind } from "../src/config/release";
+import { durationSeconds } from "../src/config/duration";
+import { FLY_PROMETHEUS } from "../src/platform";
+import { APP_PLACEHOLDER, INSTANCES_PLACEHOLDER, type ReleaseAnalysis, type ReleaseTrigger } from "../src/providers/fly";
+import { num, type Selector } from "./observability/promql";
+import { rollbackTriggers } from "./observability/triggers";
+import type { PlannedService, ServicePlan } from "./service-definition";
+
+/** The selector `machinesSelector(app, ids)` builds, with placeholders the machine provider fills in. */
+const NEW_MACHINES: Selector = [
+  { label: "app", op: "=", value: APP_PLACEHOLDER },
+  { label: "instance", op: "=~", value: INSTANCES_PLACEHOLDER },
+];
+
+/** Strategies whose releases are ordered machine by machine, so that a step can be judged. */
+const GATED_STRATEGIES: readonly string[] = ["canary", "rolling"];
+
+/** Why a service's releases are not analysed, or undefined when they are. */
+export function notAnalysedBecause(config: StackConfig, planned: PlannedService): string | undefined {
+  const { spec, definition } = planned;
+  if (!releaseOf(config.release, definition.name).analysis) return "analysis is off (sophia:release)";
+  if (!GATED_STRATEGIES.includes(spec.strategy)) {
+    return spec.strategy === "bluegreen" ? "blue-green: new machines pass their checks before the old ones go" : "immediate: every machine at once";
+  }
+  if (spec.reach !== "public" || objectivesOf(config.slo, definition.name) === undefined) return "no SLO to judge it against";
+  return undefined;
+}
+
+/** The analysis a service's releases get, or undefined when they are judged on health checks alone. */
+export function releaseAnalysisFor(config: StackConfig, planned: PlannedService): ReleaseAnalysis | undefined {
+  if (notAnalysedBecause(config, planned) !== undefined) return undefined;
+  const { spec, definition } = planned;
+  const settings = releaseOf(config.release, definition.name);
+  const triggers = gateTriggers(config.slo.rollback, spec.healthCheck.intervalSeconds, settings.triggers);
+  return {
+    service: definition.name,
+    prometheusUrl: config.release.prometheusUrl ?? FLY_PROMETHEUS.queryUrl(config.flyOrg),
+    windowSeconds: settings.windowSeconds ?? Math.max(FLY_PROMETHEUS.scrapeIntervalSeconds, ...triggers.map((t) => t.forSeconds)),
+    triggers,
+    minRequests: settings.minRequests,
+    lowTraffic: settings.lowTraffic,
+  };
+}
+
+/** The rollback triggers of `sophia:slo.rollback`, as the machine provider takes them: over the new machines. */
+export function gateTriggers(rollback: SloConfig["rollback"], checkIntervalSeconds: number, kinds: readonly TriggerKind[]): ReleaseTrigger[] {
+  return rollbackTriggers(rollback, checkIntervalSeconds)
+    .filter((t) => kinds.includes(t.kind))
+    .map((t) => ({
+      metric: metricName(rollback, t.kind),
+      description: t.text,
+      value: t.value(NEW_MACHINES),
+      breach: t.breach(NEW_MACHINES),
+      threshold: t.threshold,
+      forSeconds: durationSeconds(t.for) ?? 0,
+      unit: t.unit,
+    }));
+}
+
+function metricName(rollback: SloConfig["rollback"], kind: TriggerKind): string {
+  switch (kind) {
+    case "errorRate":
+      return "error ratio";
+    case "latency":
+      return `P${num(rollback.latency.quantile * 100)} latency`;
+    case "healthChecks":
+      return "failed share of a machine's responses";
+  }
+}
+
+/** Problems with sophia:release that only the service definitions reveal. */
+export function releaseProblems(config: StackConfig, plan: ServicePlan): string[] {
+  return Object.entries(config.release.services).flatMap(([name, own]) => {
+    const planned = plan.fly.find((p) => p.definition.name === name);
+    if (!planned || own.analysis === false) return [];
+    const asked = own.analysis === true || own.triggers !== undefined || own.window !== undefined;
+    if (!asked) return [];
+    const reason = notAnalysedBecause(config, planned);
+    if (reason === "no SLO to judge it against") {
+      return [
+        `sophia:release.services.${name}: ${name} has no SLO, so its releases have no trigger to be judged by` +
+          (planned.spec.reach === "private" ? " (it is private, and SLOs are measured at Fly's edge)" : `; give it one under sophia:slo.services.${name}`) +
+          `, or remove sophia:release.services.${name}`,
+      ];
+    }
+    return [];
+  });
+}
+
+/** The services whose releases are analysed: they need the read-only Prometheus token. */
+export function analysedServices(config: StackConfig, plan: ServicePlan): string[] {
+  return plan.fly.filter((p) => releaseAnalysisFor(config, p) !== undefined).map((p) => p.definition.name);
+}
