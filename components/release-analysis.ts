@@ -24,20 +24,28 @@ const NEW_MACHINES: Selector = [
 /** Strategies whose releases are ordered machine by machine, so that a step can be judged. */
 const GATED_STRATEGIES: readonly string[] = ["canary", "rolling"];
 
-/** Why a service's releases are not analysed, or undefined when they are. */
-export function notAnalysedBecause(config: StackConfig, planned: PlannedService): string | undefined {
-  const { spec, definition } = planned;
-  if (!releaseOf(config.release, definition.name).analysis) return "analysis is off (sophia:release)";
-  if (!GATED_STRATEGIES.includes(spec.strategy)) {
-    return spec.strategy === "bluegreen" ? "blue-green: new machines pass their checks before the old ones go" : "immediate: every machine at once";
+export const NO_SLO = "health checks only: no SLO to judge it against";
+
+/** How a service's releases are judged when not on metrics, or undefined when they are analysed. */
+export function notAnalysedBecause(
+  config: StackConfig,
+  service: { name: string; strategy: string; reach: "public" | "private"; internal: boolean },
+): string | undefined {
+  if (!GATED_STRATEGIES.includes(service.strategy)) {
+    return service.strategy === "bluegreen" ? "health checks only: new machines pass them before the old ones go" : "every machine at once, without waiting for health checks";
   }
-  if (spec.reach !== "public" || objectivesOf(config.slo, definition.name) === undefined) return "no SLO to judge it against";
+  if (!releaseOf(config.release, service.name).analysis) return "health checks only: analysis is off (sophia:release)";
+  // Operators' tools see too little traffic to judge, and their alerts never page.
+  if (service.internal) return "health checks only: an operators' tool, not part of the product";
+  if (service.reach !== "public" || objectivesOf(config.slo, service.name) === undefined) return NO_SLO;
   return undefined;
 }
 
+const serviceOf = ({ definition, spec }: PlannedService) => ({ name: definition.name, strategy: spec.strategy, reach: spec.reach, internal: definition.internal ?? false });
+
 /** The analysis a service's releases get, or undefined when they are judged on health checks alone. */
 export function releaseAnalysisFor(config: StackConfig, planned: PlannedService): ReleaseAnalysis | undefined {
-  if (notAnalysedBecause(config, planned) !== undefined) return undefined;
+  if (notAnalysedBecause(config, serviceOf(planned)) !== undefined) return undefined;
   const { spec, definition } = planned;
   const settings = releaseOf(config.release, definition.name);
   const triggers = gateTriggers(config.slo.rollback, spec.healthCheck.intervalSeconds, settings.triggers);
@@ -84,8 +92,7 @@ export function releaseProblems(config: StackConfig, plan: ServicePlan): string[
     if (!planned || own.analysis === false) return [];
     const asked = own.analysis === true || own.triggers !== undefined || own.window !== undefined;
     if (!asked) return [];
-    const reason = notAnalysedBecause(config, planned);
-    if (reason === "no SLO to judge it against") {
+    if (notAnalysedBecause(config, serviceOf(planned)) === NO_SLO) {
       return [
         `sophia:release.services.${name}: ${name} has no SLO, so its releases have no trigger to be judged by` +
           (planned.spec.reach === "private" ? " (it is private, and SLOs are measured at Fly's edge)" : `; give it one under sophia:slo.services.${name}`) +

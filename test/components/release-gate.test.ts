@@ -11,6 +11,9 @@ import { releaseProblems } from "../../components/release-analysis";
 import { alertsOf, deployedRuleFile } from "../../src/estimate/monitoring";
 import type { ReleaseGate } from "../../src/providers/fly";
 import { loadStackConfig, type StackConfig } from "../../src/stack-config";
+import { summarizeServices } from "../../src/planner/report";
+import { summarizeReleases } from "../../src/planner/releases";
+import { renderReleases } from "../../src/planner/render-releases";
 import { expectEach } from "../helpers/expect-each";
 import { planStack, type PlannedStack } from "../helpers/plan";
 
@@ -57,6 +60,21 @@ describe("prod release analysis", () => {
 
   it.each(["agno-bridge", "weaviate", "mcp-memory", "vector-store"])("%s is released on health checks alone (blue-green, or no SLO)", (service) => {
     expectEach(machinesOf(service), (m) => expect(gateOf(m)).toBeUndefined());
+  });
+});
+
+describe("the plan's releases section", () => {
+  const section = () => renderReleases(summarizeReleases(plan.resources, summarizeServices(plan.resources), config)).split("\n");
+
+  it("shows each service's strategy and, for the canary, its window and triggers", () => {
+    const text = section().join("\n");
+    expect(text).toMatch(/unified-api +canary +the canary is watched for 3 minutes in Fly's Prometheus and the release rolled back on: 5xx\s+above 5% for 2m; P95 above 500 ms for 3m;/);
+    expect(text).toMatch(/agno-bridge +bluegreen +health checks only: new machines pass them before the old ones go/);
+    expect(text).toMatch(/weaviate +rolling +health checks only: no SLO to judge it against/);
+  });
+
+  it("keeps every line within 120 columns", () => {
+    expectEach(section(), (line) => expect(line.length, line).toBeLessThanOrEqual(120));
   });
 });
 
