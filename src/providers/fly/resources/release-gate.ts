@@ -24,6 +24,9 @@ import type { FlyMachineConfig, FlyMachineInfo } from "../api/schemas";
 import { analyseRelease, APP_PLACEHOLDER, duration, formatValue, INSTANCES_PLACEHOLDER, type AnalysisOutcome } from "./release-analysis";
 import type { ReleaseAnalysis } from "./release-analysis";
 
+/** How a breach's failure states the time to roll back, in platform seconds (the rehearsal reads it). */
+export const ROLLED_BACK = /Rolled back ([\d.]+) s after the breach was seen/;
+
 /** Metadata key holding a machine's step in the release it runs; the provider's own, not drift. */
 export const STEP_KEY = "sophia_release_step";
 
