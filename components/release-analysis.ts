@@ -92,14 +92,17 @@ export function releaseProblems(config: StackConfig, plan: ServicePlan): string[
     if (!planned || own.analysis === false) return [];
     const asked = own.analysis === true || own.triggers !== undefined || own.window !== undefined;
     if (!asked) return [];
-    if (notAnalysedBecause(config, serviceOf(planned)) === NO_SLO) {
+    const reason = notAnalysedBecause(config, serviceOf(planned));
+    if (reason === undefined || reason.includes("analysis is off")) return [];
+    if (reason === NO_SLO) {
       return [
         `sophia:release.services.${name}: ${name} has no SLO, so its releases have no trigger to be judged by` +
           (planned.spec.reach === "private" ? " (it is private, and SLOs are measured at Fly's edge)" : `; give it one under sophia:slo.services.${name}`) +
           `, or remove sophia:release.services.${name}`,
       ];
     }
-    return [];
+    // Asked for an analysis its releases cannot have: blue-green, immediate, an operators' tool.
+    return [`sophia:release.services.${name}: ${name}'s releases cannot be analysed (${reason}); only canary and rolling releases of services with an SLO are. Remove it`];
   });
 }
 

@@ -89,6 +89,13 @@ describe("release config that only the services can refuse", () => {
     ]);
   });
 
+  it("asking to analyse a blue-green service is refused: only canary and rolling releases can be judged", () => {
+    const bluegreen = prodWith({ "agno-bridge": { window: "5m" } });
+    expect(releaseProblems(bluegreen, planServices(bluegreen, SERVICE_DEFINITIONS))).toEqual([
+      expect.stringMatching(/^sophia:release\.services\.agno-bridge: agno-bridge's releases cannot be analysed \(health checks only: new machines pass them before the old ones go\)/),
+    ]);
+  });
+
   it("turning analysis off for a service without an SLO is no problem", () => {
     const off = prodWith({ weaviate: { analysis: false } });
     expect(releaseProblems(off, planServices(off, SERVICE_DEFINITIONS))).toEqual([]);
