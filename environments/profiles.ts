@@ -131,7 +131,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
       ...sloAlerts(),
     },
     /**
-     * Off: the three small apps (≈ $4.60 a month) do not fit the dollar dev's budget has to spare.
+     * Off: the three small apps (≈ $6.60 a month) do not fit the dollar dev's budget has to spare.
      * `pulumi config set --path sophia:monitoring.enabled true` turns it on; dev then pages nobody.
      */
     monitoring: { enabled: false, evaluationInterval: "30s", escalation: escalation(false), heartbeatInterval: "5m", runbookUrl: "README.md" },
@@ -152,8 +152,9 @@ export const profiles: Record<ProfileName, ProfileData> = {
       "unified-api": { cpuKind: "shared", cpus: 4, memoryMb: 4096, minMachines: 4, maxMachines: 20, ...prodAutoscale, strategy: "canary", concurrency: { type: "requests", softLimit: 50, hardLimit: 100 }, healthCheck: prodCheck },
       "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 8, ...prodAutoscale, strategy: "bluegreen", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 6, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
-      // One of each, always on, in the primary region. Grafana keeps sessions in its own SQLite,
-      // so a second machine would log people out; the watchdog covers a dead vmalert.
+      // One of each, always on, in the primary region: two Alertmanagers that do not gossip would
+      // both notify, and Grafana keeps sessions in its own SQLite, so a second machine would log
+      // people out. The watchdog's heartbeat covers a dead vmalert or Alertmanager.
       vmalert: { ...monitoringApp, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
       alertmanager: { ...monitoringApp, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
       grafana: { ...monitoringApp, memoryMb: 512, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },

@@ -58,7 +58,8 @@ export function gpuArchitecture(instanceType: string): GpuArchitecture {
  * an alert window must fit inside the retention, with a day to spare for what a query reads.
  */
 export const FLY_PROMETHEUS = {
-  queryUrl: (org: string) => `https://api.fly.io/prometheus/${org}/`,
+  // Without the trailing slash of Fly's docs: clients append /api/v1/query to it.
+  queryUrl: (org: string) => `https://api.fly.io/prometheus/${org}`,
   scrapeIntervalSeconds: 15,
   retentionDays: 15,
   longestWindowDays: 14,

@@ -8,8 +8,10 @@ import { healthChecked, publicServicesKeepRunning } from "./availability";
 import { gpuFirewallClosed } from "./gpu-firewall";
 import { secretsStaySecret } from "./secrets";
 import { soldSizes } from "./sizes";
+import { everyPublicServiceHasSlo, everySeverityRouted } from "./monitoring";
 import type { Enforcement, PolicyContext, SophiaPolicy, Violation } from "./types";
 
+export { everyPublicServiceHasSlo, everySeverityRouted } from "./monitoring";
 export type { Enforcement, PolicyContext, PolicyResource, SecretValue, SophiaPolicy, Violation } from "./types";
 
 export const POLICIES: readonly SophiaPolicy[] = [
@@ -21,6 +23,8 @@ export const POLICIES: readonly SophiaPolicy[] = [
   secretsStaySecret,
   soldSizes,
   withinBudget,
+  everyPublicServiceHasSlo,
+  everySeverityRouted,
 ];
 
 export interface PolicyResult {

@@ -5,9 +5,11 @@ import { loadStackConfig, type StackConfig } from "../../src/stack-config";
 import { expectEach } from "../helpers/expect-each";
 import { machineInputs, planStack, type PlannedStack } from "../helpers/plan";
 
-const SERVICES = SERVICE_DEFINITIONS.map((d) => d.name);
-const PRIVATE = SERVICE_DEFINITIONS.filter((d) => d.reach === "private").map((d) => d.name);
-const PUBLIC = SERVICE_DEFINITIONS.filter((d) => d.reach === "public").map((d) => d.name);
+// The monitoring apps run only with sophia:monitoring.enabled, which dev leaves off.
+const DEV = SERVICE_DEFINITIONS.filter((d) => d.enabled === undefined);
+const SERVICES = DEV.map((d) => d.name);
+const PRIVATE = DEV.filter((d) => d.reach === "private").map((d) => d.name);
+const PUBLIC = DEV.filter((d) => d.reach === "public").map((d) => d.name);
 
 let plan: PlannedStack;
 let config: StackConfig;
@@ -23,6 +25,13 @@ const ipTypesOf = (service: string) => plan.inside(FLY_SERVICE_TYPE, service).fi
 describe("dev stack (single-user-lax)", () => {
   it("creates one Fly app per defined service, the UI included", () => {
     expect(plan.ofKind("fly:App").map((a) => a.inputs.name).sort()).toEqual(SERVICES.map((s) => `sophia-dev-${s}`).sort());
+  });
+
+  it("runs no monitoring app, reads no monitoring secret and exports no Grafana, with monitoring off", () => {
+    expect(plan.ofKind("fly:App").map((a) => String(a.inputs.name)).filter((n) => /vmalert|alertmanager|grafana/.test(n))).toEqual([]);
+    expect(plan.ofKind("random:RandomPassword").map((r) => r.name)).not.toContain("grafana-access-key");
+    expect(plan.outputs.grafanaUrl).toBeUndefined();
+    expect(plan.text).not.toMatch(/FLY_PROMETHEUS_AUTHORIZATION|SLACK_WEBHOOK_URL|ALERT_HEARTBEAT_URL/);
   });
 
   it("puts every machine in lax and nowhere else", () => {

@@ -73,6 +73,9 @@ describe("prod stack (enterprise-multi-region)", () => {
       "sophia-prod-vector-store": true,
       "sophia-prod-unified-api": false,
       "sophia-prod-agno-bridge": false,
+      "sophia-prod-alertmanager": false,
+      "sophia-prod-vmalert": false,
+      "sophia-prod-grafana": false,
     });
   });
 
@@ -211,15 +214,17 @@ describe("prod stack (enterprise-multi-region)", () => {
     expect(filesystems.map((f) => [f.protect, f.retainOnDelete])).toEqual([[true, true]]);
   });
 
-  it("points api. and bridge. at Fly with TTL 60 records and a certificate each", () => {
+  it("points api., bridge. and grafana. at Fly with TTL 60 records and a certificate each", () => {
     const certs = plan.ofKind("fly:Certificate").map((c) => c.inputs.hostname).sort();
-    expect(certs).toEqual(["api.sophia-intel.ai", "bridge.sophia-intel.ai"]);
+    expect(certs).toEqual(["api.sophia-intel.ai", "bridge.sophia-intel.ai", "grafana.sophia-intel.ai"]);
     const records = plan.ofKind("vercel:DnsRecord");
     expect(records.map((r) => `${r.inputs.type} ${r.inputs.name}`).sort()).toEqual([
       "CNAME _acme-challenge.api",
       "CNAME _acme-challenge.bridge",
+      "CNAME _acme-challenge.grafana",
       "CNAME api",
       "CNAME bridge",
+      "CNAME grafana",
     ]);
     expectEach(records, (r) => expect(r.inputs.ttl).toBe(config.edge.dnsTtl));
   });

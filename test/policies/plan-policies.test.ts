@@ -83,7 +83,7 @@ const messages = (name: keyof typeof SCENARIOS, policy: string) => result(name, 
 describe("the dev plan", () => {
   it("passes every policy that applies to it, and exits 0", () => {
     expect(planned.dev.status, planned.dev.stderr).toBe(0);
-    expect(planned.dev.stdout).toContain("policies: 6 passed, 2 not applicable");
+    expect(planned.dev.stdout).toContain("policies: 6 passed, 4 not applicable");
     expect(planned.dev.doc.policies.results.filter((r) => r.violations.length > 0)).toEqual([]);
   });
 
@@ -95,7 +95,7 @@ describe("the dev plan", () => {
 
 describe("the prod plan", () => {
   it("prints the policy section with a count of passed policies", () => {
-    expect(planned.prod.stdout).toMatch(/^policies: 8 passed$/m);
+    expect(planned.prod.stdout).toMatch(/^policies: 10 passed$/m);
   });
 
   it("keeps every production data store, the Lambda filesystem included, and exits 0", () => {
@@ -111,6 +111,8 @@ describe("the prod plan", () => {
     "secrets-stay-secret",
     "fly-sizes-sold",
     "monthly-budget",
+    "prod-slo-every-public-service",
+    "prod-every-severity-routed",
   ])("passes %s, as mandatory", (policy) => {
     expect(result("prod", policy)).toMatchObject({ enforcement: "mandatory", violations: [] });
   });
