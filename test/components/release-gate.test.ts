@@ -10,6 +10,7 @@ import { planServices } from "../../components/platform-services";
 import { releaseProblems } from "../../components/release-analysis";
 import { alertsOf, deployedRuleFile } from "../../src/estimate/monitoring";
 import type { ReleaseGate } from "../../src/providers/fly";
+import { FLY_PROMETHEUS } from "../../src/platform";
 import { loadStackConfig, type StackConfig } from "../../src/stack-config";
 import { summarizeServices } from "../../src/planner/report";
 import { summarizeReleases } from "../../src/planner/releases";
@@ -41,7 +42,7 @@ describe("prod release analysis", () => {
 
   it("the gate reads Fly's Prometheus for the stack's org, with the read-only token as a secret", () => {
     const canary = machinesOf("unified-api")[0]!;
-    expect(gateOf(canary)?.analysis.prometheusUrl).toBe(`https://api.fly.io/prometheus/${config.flyOrg}/`);
+    expect(gateOf(canary)?.analysis.prometheusUrl).toBe(FLY_PROMETHEUS.queryUrl(config.flyOrg));
     expect(canary.inputs.metricsToken).toBe("[secret]");
   });
 
