@@ -15,6 +15,7 @@ import {
   FlyVolume,
   type FlyMachineConfig,
   type FlyMachineService,
+  type ReleaseAnalysis,
 } from "../src/providers/fly";
 
 /** A port the service listens on inside the machine. */
@@ -96,6 +97,12 @@ export interface FlyServiceArgs {
   metrics?: MetricsEndpoint;
   /** An operators' tool rather than part of the product (machine metadata `sophia-internal`). @default false */
   internal?: boolean;
+  /**
+   * Judge canary and rolling releases on metrics (components/release-analysis.ts): the canary, or
+   * each rolling step, is watched in Fly's Prometheus and a breach puts the release back.
+   * @default none: health checks only
+   */
+  release?: { analysis: ReleaseAnalysis; metricsToken: pulumi.Input<string> };
   /** Fly API token (a Pulumi secret) and endpoint override. */
   apiToken: pulumi.Input<string>;
   apiUrl?: string;
@@ -258,6 +265,9 @@ export class FlyService extends pulumi.ComponentResource {
     const env = { PRIMARY_REGION: spec.primaryRegion, ...args.env };
     const waitForChecks = spec.strategy !== "immediate";
     const machineNames: string[] = [];
+    // Every machine of a gated release knows the whole fleet: it holds its update until all have passed.
+    const gated = args.release && (spec.strategy === "canary" || spec.strategy === "rolling") ? args.release : undefined;
+    const fleet = spec.regions.flatMap((region) => Array.from({ length: spec.maxMachines }, (_, i) => `${spec.appName}-${region}-${i}`));
 
     for (const region of spec.regions) {
       for (let i = 0; i < spec.maxMachines; i++) {
@@ -315,6 +325,10 @@ export class FlyService extends pulumi.ComponentResource {
             checksOnCreate: args.checksOnCreate ?? true,
             releaseAfter: releaseAfter(spec.strategy, machineNames),
             minSecretsVersion: secretsVersion,
+            // The canary's step is analysed, or every rolling step.
+            ...(gated
+              ? { releaseGate: { fleet, analyse: spec.strategy === "rolling" || machineNames.length === 0, analysis: gated.analysis }, metricsToken: gated.metricsToken }
+              : {}),
             ...connection,
           },
           { parent: this, dependsOn: [...(secrets ? [secrets] : []), ...ips] },

@@ -9,6 +9,7 @@ import { serviceRegions, type StackConfig } from "../src/config/schema";
 import { SECRETS, type SecretKey } from "../src/config/secrets";
 import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceSpec, type ImageSource } from "./fly-service";
 import type { PlannedService, ServiceDefinition, ServicePlan } from "./service-definition";
+import { releaseAnalysisFor } from "./release-analysis";
 
 export type { PlannedService, ServicePlan, StackView } from "./service-definition";
 
@@ -196,6 +197,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
     const calls = callEnv(config, plan, definition, args.accessKeys);
     const ownKey = definition.accessKey ? { [definition.accessKey.env]: args.accessKeys[definition.name]! } : {};
     const fromStack = definition.fromStack?.({ config, plan, secrets: args.secrets }) ?? {};
+    const analysis = releaseAnalysisFor(config, planned);
     created[definition.name] = new FlyService(definition.name, {
       spec,
       image: planned.image,
@@ -212,6 +214,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
         ...calls.secrets,
         ...args.extraSecrets?.[definition.name],
       },
+      release: analysis ? { analysis, metricsToken: args.secrets.flyPrometheusToken } : undefined,
       apiToken: args.flyApiToken,
       apiUrl: config.flyApiUrl,
     });

@@ -135,6 +135,8 @@ export const profiles: Record<ProfileName, ProfileData> = {
      * `pulumi config set --path sophia:monitoring.enabled true` turns it on; dev then pages nobody.
      */
     monitoring: { enabled: false, evaluationInterval: "30s", escalation: escalation(false), heartbeatInterval: "5m", runbookUrl: "README.md" },
+    /** Dev releases every machine at once (immediate), so there is nothing to analyse. */
+    release: { analysis: false, lowTraffic: "proceed", minRequests: 100 },
   },
 
   /** Enterprise: primary sjc, failover lax, minimum counts for availability, standing GPUs. */
@@ -204,6 +206,12 @@ export const profiles: Record<ProfileName, ProfileData> = {
       ...sloAlerts(),
     },
     monitoring: { enabled: true, evaluationInterval: "30s", escalation: escalation(true), heartbeatInterval: "5m", runbookUrl: "README.md" },
+    /**
+     * Canary and rolling releases of the services with an SLO are watched for the seed's trigger
+     * windows (the longest, 3m) and rolled back on a breach. Too little traffic to judge (under 100
+     * requests on the new machines) holds the release rather than passing it unjudged.
+     */
+    release: { analysis: true, lowTraffic: "hold", minRequests: 100 },
   },
 };
 

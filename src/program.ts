@@ -11,6 +11,7 @@ import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, isE
 import type { ServiceDefinition } from "../components/services";
 import { sloProblems } from "../components/observability/rules";
 import { monitoringOutputs } from "../components/observability/services";
+import { analysedServices, releaseProblems } from "../components/release-analysis";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge, usesVercel } from "../components/edge";
 import { livePriceReport } from "../components/gpu-prices";
@@ -25,7 +26,11 @@ async function validate(definitions: readonly ServiceDefinition[]) {
   const plan = planServices(config, definitions);
   const slo = sloProblems(config, plan);
   if (slo.length > 0) throw new Error(`Invalid SLO config (nothing was created):\n${slo.map((p) => `  - ${p}`).join("\n")}`);
+  const release = releaseProblems(config, plan);
+  if (release.length > 0) throw new Error(`Invalid release config (nothing was created):\n${release.map((p) => `  - ${p}`).join("\n")}`);
   const needed = declaredSecrets(definitions, config);
+  const analysed = analysedServices(config, plan);
+  if (analysed.length > 0) needed.set("flyPrometheusToken", [...(needed.get("flyPrometheusToken") ?? []), `the release analysis of ${analysed.join(", ")}`]);
   needed.set("flyApiToken", ["every Fly.io resource"]);
   needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
   const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);

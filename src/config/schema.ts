@@ -10,6 +10,7 @@ import { z } from "zod";
 import { strictObject } from "./strict-object";
 import { checkSlo, sloSchema } from "./slo";
 import { checkMonitoring, monitoringSchema } from "./monitoring";
+import { checkRelease, releaseSchema } from "./release";
 import {
   FLY_SOLD_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -289,6 +290,8 @@ export const stackConfigSchema = strictObject({
   slo: sloSchema,
   /** Alerting and dashboards: on or off, and who is told about each severity (src/config/monitoring.ts). */
   monitoring: monitoringSchema,
+  /** How canary and rolling releases are judged on metrics and rolled back (src/config/release.ts). */
+  release: releaseSchema,
 }).superRefine(checkCrossFieldRules);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -356,6 +359,7 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
   checkEdge(c, add);
   checkSlo(c.slo, Object.keys(c.services), add);
   checkMonitoring(c.monitoring, add);
+  checkRelease(c.release, Object.keys(c.services), add);
 }
 
 /** Prefixes shorter than this are not "a fixed deploy address": /0 is the whole internet. */

@@ -70,6 +70,25 @@ export interface MonitoringSummary {
   grafanaUrl: string | null;
 }
 
+/** How a service's changes reach its machines: its strategy and the analysis that judges each release. */
+export interface ReleaseSummary {
+  service: string;
+  /** immediate, rolling, canary or bluegreen. */
+  strategy: string;
+  /** The analysis the machines carry; null when health checks alone judge a release. */
+  analysis: {
+    /** Analysed steps: 1 for a canary, every machine for rolling. */
+    steps: number;
+    windowSeconds: number;
+    /** Each rollback trigger in words, e.g. "5xx above 5% for 2m". */
+    triggers: string[];
+    minRequests: number;
+    lowTraffic: "hold" | "proceed";
+  } | null;
+  /** How its releases are judged without an analysis, e.g. "health checks only: no SLO to judge it against"; null when analysed. */
+  checksOnly: string | null;
+}
+
 export interface PlanDocument {
   schemaVersion: number;
   project: string;
@@ -90,4 +109,6 @@ export interface PlanDocument {
   notes: string[];
   /** SLOs, alerts and their routing (components/observability). */
   monitoring: MonitoringSummary;
+  /** Per service on Fly: its release strategy and the analysis that judges a release (sophia:release). */
+  releases: ReleaseSummary[];
 }

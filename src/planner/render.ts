@@ -3,6 +3,7 @@ import { KIND_ORDER, usd, type CostEstimate } from "../estimate/cost";
 import type { GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
 import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
 import { renderMonitoring, renderMonitoringMarkdown } from "./render-monitoring";
+import { renderReleases, renderReleasesMarkdown } from "./render-releases";
 
 /** The resource tree, children under their component. */
 export function renderTree(doc: PlanDocument): string {
@@ -158,6 +159,8 @@ export function renderTerminal(doc: PlanDocument): string {
     "",
     renderMonitoring(doc.monitoring),
     "",
+    renderReleases(doc.releases),
+    "",
     renderCost(doc.cost),
     "",
     renderPolicies(doc.policies),
@@ -219,6 +222,7 @@ export function renderMarkdown(doc: PlanDocument): string {
     doc.gpu.nodes.length === 0 ? NO_STANDING_NODES : mdTableOf(GPU_HEADERS, gpuRows(doc.gpu)),
     "",
     ...renderMonitoringMarkdown(doc.monitoring),
+    ...renderReleasesMarkdown(doc.releases),
     "## Architecture",
     "",
     "```mermaid",

@@ -8,6 +8,7 @@ import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
 import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "../estimate/resources";
 import { summarizeMonitoring } from "./monitoring";
+import { summarizeReleases } from "./releases";
 
 export { shortType };
 
@@ -92,6 +93,7 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     policies: evaluatePolicies({ stack: run.stack, config, resources, secretValues: run.secretValues }),
     notes: [...run.notes, ...realWorldChecks(config.gpu)],
     monitoring: summarizeMonitoring(run.stack, run.resources, services, config, run.outputs),
+    releases: summarizeReleases(run.resources, services, config),
   };
 }
 

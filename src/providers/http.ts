@@ -81,6 +81,8 @@ export interface HttpClientOptions {
   unwrap?: (body: unknown) => unknown;
   /** Values that must never appear in an error message, besides the token. */
   redact?: string[];
+  /** The Authorization header for the token. @default `Bearer <token>` */
+  authorization?: (token: string) => string;
   /** Injected for tests. */
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
@@ -209,7 +211,7 @@ export class HttpClient {
         method: req.method,
         headers: {
           ...withoutAuthorization(req.headers),
-          authorization: `Bearer ${this.options.token}`,
+          authorization: this.options.authorization ? this.options.authorization(this.options.token) : `Bearer ${this.options.token}`,
           accept: "application/json",
           ...(req.body === undefined ? {} : { "content-type": "application/json" }),
         },

@@ -26,6 +26,8 @@ export interface Endpoints {
   lambdaApiKey: string;
   /** "in-process" or "external". */
   source: "in-process" | "external";
+  /** The Fly emulator itself when in-process: a rehearsal phase makes a release misbehave through it. */
+  fly?: FlyEmulator;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export function scaleClients(scale: number): void {
     rateLimit: { intervalMs: scaled(1_000, scale), burst: 3 },
     pollIntervalMs: Math.max(1, scaled(2_000, scale)),
     waitRequestSeconds: 60,
+    timeScale: scale,
   });
   setLambdaClientOverrides({
     requestIntervalMs: scaled(LAMBDA_DEFAULTS.requestIntervalMs, scale),
@@ -66,6 +69,8 @@ export async function startApis(scale: number, env: Env = process.env): Promise<
     machineStopMs: scaled(REAL_TIMINGS.machineStopMs, scale),
     checksPassAfterMs: scaled(REAL_TIMINGS.checksPassAfterMs, scale),
     faults: { rate429: 0, rate503: 0, resetRate: 0, latencyMs: scaled(REAL_TIMINGS.flyLatencyMs, scale), retryAfterSeconds: 1, lostAnswerRate: 0 },
+    // Its Prometheus's clock runs at the same scale as the providers' analysis.
+    timeScale: scale,
   });
   const lambda = new LambdaEmulator({
     bootMs: scaled(REAL_TIMINGS.gpuBootMs, scale),
@@ -81,6 +86,7 @@ export async function startApis(scale: number, env: Env = process.env): Promise<
     lambdaApiUrl: running.url,
     lambdaApiKey: DEFAULT_EMULATOR_KEY,
     source: "in-process",
+    fly,
     close: async () => {
       await fly.close();
       await running.close();

@@ -11,8 +11,9 @@ import { compare, intended, inventory, type Item } from "./inventory";
 import { ProviderHost } from "./provider-host";
 import type { DeploymentState, ResourceState } from "./state";
 import { CountingProxy } from "./traffic";
+import { rehearseBadRelease, ROLLBACK_LIMIT_SECONDS } from "./bad-release";
 
-export type PhaseName = "up" | "up again" | "interrupted up" | "destroy";
+export type PhaseName = "up" | "up again" | "bad release" | "interrupted up" | "destroy";
 
 export interface PhaseReport {
   phase: PhaseName;
@@ -33,6 +34,8 @@ export interface PhaseReport {
   interruption?: { after: number; dropped: string[] };
   /** What destroy left in place on purpose (protected data). */
   retained?: Item[];
+  /** Bad release: platform seconds from the breach being seen to the canary on its previous release. */
+  rollbackSeconds?: number;
 }
 
 export interface RehearsalReport {
@@ -242,6 +245,27 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     cover(rec.events, "diffed", ["same", "update", "replace"]);
     phases.push(again);
 
+    // 2b. bad release, for a stack that judges its releases on metrics (bad-release.ts)
+    rec = new PhaseRecorder("bad release", options.onEvent);
+    const base = settings(options, main, host, appPrefix);
+    const release = await rehearseBadRelease({
+      state,
+      emulator: main.apis.fly,
+      flyApiUrl: main.proxied.flyApiUrl,
+      stackConfig: stackFile.config,
+      up: (overrides) => up({ ...base, configOverrides: { ...base.configOverrides, ...overrides }, state, onEvent: rec.onEvent }),
+    });
+    if (release) {
+      phases.push(
+        rec.finish(main, {
+          expectation: `a release of ${release.service} that passes its health checks but fails a fifth of its requests is rolled back on its own within ${ROLLBACK_LIMIT_SECONDS} s of the breach; a good release goes through`,
+          problems: release.problems,
+          simulatedSeconds: Math.round((performance.now() - rec.started) / scale / 1000),
+          rollbackSeconds: release.rollbackSeconds,
+        }),
+      );
+    }
+
     // 3. interrupted up, on fresh APIs (or, on external ones, under a fresh name prefix)
     rec = new PhaseRecorder("interrupted up", options.onEvent);
     const external = main.apis.source === "external";
@@ -311,7 +335,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       phases,
       notRehearsed,
       coverage,
-      ok: phases.length === 4 && phases.every((p) => p.ok),
+      ok: phases.length >= 4 && phases.every((p) => p.ok),
     };
   }
 }

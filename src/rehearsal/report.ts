@@ -49,6 +49,7 @@ export function renderReport(report: RehearsalReport): string {
     if (p.interruption) {
       lines.push(`      interrupted after ${p.interruption.after} creates; made but never recorded: ${p.interruption.dropped.join(", ") || "nothing"}`);
     }
+    if (p.rollbackSeconds !== undefined) lines.push(`      breach seen to canary rolled back: ${p.rollbackSeconds} s (simulated)`);
     if (p.retained?.length) lines.push(`      retained by the stack: ${p.retained.map((r) => `${r.kind} "${r.name}"`).join(", ")}`);
     for (const problem of p.problems) lines.push(`      - ${problem}`);
   }

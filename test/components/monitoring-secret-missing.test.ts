@@ -19,7 +19,7 @@ describe("missing monitoring secrets", () => {
     );
   });
 
-  it("name the read-only metrics token for both its users", () => {
-    expect(failure.message).toMatch(/sophia:flyPrometheusToken \(read-only Fly token for the metrics API \(fly tokens create readonly\)\) is not set; needed by vmalert, grafana\./);
+  it("name the read-only metrics token for all its users: vmalert, Grafana and the release analysis", () => {
+    expect(failure.message).toMatch(/sophia:flyPrometheusToken \(read-only Fly token for the metrics API \(fly tokens create readonly\)\) is not set; needed by vmalert, grafana, the release analysis of unified-api\./);
   });
 });

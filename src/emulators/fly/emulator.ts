@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FlyFault, FlyModel, type Timing } from "./model";
+import { FlyMetrics, type Behaviour, type TrafficModel } from "./metrics";
 import { AnswerLoser, DEFAULT_SEED, seededRandom, type LostAnswerRule } from "../random";
 
 export interface FaultSettings {
@@ -35,6 +36,11 @@ export interface FlyEmulatorSettings extends Timing {
   seed: number;
   /** Receives one line per request (method, path, status); never headers or bodies. */
   log?: (line: string) => void;
+  /**
+   * Real time per platform time for the metrics clock: at 0.001 a 3-minute window of Prometheus
+   * samples passes in 180 ms. The machine timings above are real and set separately. @default 1
+   */
+  timeScale?: number;
 }
 
 export const defaultEmulatorSettings = (): FlyEmulatorSettings => ({
@@ -56,12 +62,16 @@ interface RequestContext {
   params: string[];
   query: URLSearchParams;
   body: Json;
+  /** A form-encoded body, as Prometheus clients POST queries. */
+  form: URLSearchParams | undefined;
   nonce: string | undefined;
 }
 
 export class FlyEmulator {
   readonly settings: FlyEmulatorSettings;
   readonly model: FlyModel;
+  /** Fly's managed Prometheus, at /prometheus/<org>/api/v1/query on the same port. */
+  readonly metrics: FlyMetrics;
   private server: Server | undefined;
   private random: () => number;
   private readonly loser: AnswerLoser;
@@ -76,7 +86,30 @@ export class FlyEmulator {
     this.random = seededRandom(this.settings.seed);
     this.model = new FlyModel(this.settings, seededRandom(this.settings.seed + 1));
     this.loser = new AnswerLoser(seededRandom(this.settings.seed + 2));
+    const origin = Date.now();
+    const scale = this.settings.timeScale ?? 1;
+    this.metrics = new FlyMetrics((realMs) => (origin + (realMs - origin) / scale) / 1000);
+    this.model.onMachineChange = (change) => this.metrics.machineChanged(change);
     this.defineRoutes();
+  }
+
+  /**
+   * Machines running `release` (their `config.metadata.sophia_release`) answer this share of requests
+   * with errors and/or this slowly, while passing their health checks; undefined makes them behave.
+   * It holds from `fromMs` (real time; default now) on: what was counted before keeps its behaviour.
+   */
+  misbehave(release: string, behaviour: Partial<Behaviour> | undefined, fromMs = Date.now()): void {
+    this.metrics.misbehave(release, behaviour, fromMs);
+  }
+
+  /** The requests per second every serving machine gets, e.g. too few to judge a release. */
+  setTraffic(traffic: Partial<TrafficModel>): void {
+    this.metrics.setTraffic(traffic);
+  }
+
+  /** The base URL of an org's Prometheus (append /api/v1/query), once listening. */
+  prometheusUrl(org: string): string {
+    return `${this.url.replace(/\/v1$/, "")}/prometheus/${encodeURIComponent(org)}`;
   }
 
   /** Starts listening; port 0 picks a free port. Resolves to the base URL (ending in /v1). */
@@ -152,8 +185,11 @@ export class FlyEmulator {
     const route = this.match(method, path);
     if (!route) return this.send(res, method, path, { status: 404, body: { error: `no route for ${method} ${path}` } });
     let body: Json = {};
+    let form: URLSearchParams | undefined;
     const raw = await readRaw(req);
-    if (raw) {
+    if (raw && (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
+      form = new URLSearchParams(raw);
+    } else if (raw) {
       try {
         body = JSON.parse(raw) as Json;
       } catch {
@@ -165,6 +201,7 @@ export class FlyEmulator {
       params: route.params,
       query: url.searchParams,
       body,
+      form,
       nonce: Array.isArray(nonceHeader) ? nonceHeader[0] : nonceHeader,
     };
     try {
@@ -243,6 +280,25 @@ export class FlyEmulator {
       m.releaseLease(params[0], params[1], nonce);
       return ok({ ok: true });
     });
+
+    this.on("GET", "/apps/{app}/machines/{id}/metadata", ({ params }) => ok(m.getMetadata(params[0], params[1])));
+    this.on("POST", "/apps/{app}/machines/{id}/metadata/{key}", ({ params, body, nonce }) => {
+      m.setMetadata(params[0], params[1], params[2], body, nonce);
+      return { status: 204 };
+    });
+    this.on("DELETE", "/apps/{app}/machines/{id}/metadata/{key}", ({ params, nonce }) => {
+      m.deleteMetadata(params[0], params[1], params[2], nonce);
+      return { status: 204 };
+    });
+
+    // Fly's managed Prometheus (api.fly.io/prometheus/<org>/): instant queries, GET or form POST.
+    const query = ({ params, query, form }: RequestContext): Reply => {
+      const merged = new URLSearchParams(query);
+      for (const [key, value] of form ?? []) merged.set(key, value);
+      return this.metrics.query(params[0], merged, Date.now());
+    };
+    this.on("GET", "/prometheus/{org}/api/v1/query", query);
+    this.on("POST", "/prometheus/{org}/api/v1/query", query);
 
     this.on("GET", "/apps/{app}/secrets", ({ params }) => ok(m.listSecrets(params[0])));
     this.on("POST", "/apps/{app}/secrets", ({ params, body }) => ok(m.updateSecrets(params[0], body)));

@@ -117,9 +117,23 @@ type Json = Record<string, unknown>;
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
+/** What the model tells a listener after a machine changes (see `onMachineChange`). */
+export interface MachineServing {
+  app: string;
+  org: string;
+  id: string;
+  region: string;
+  release: string | undefined;
+  /** When the machine serves (started, checks passing), or undefined when it stops serving. */
+  servingFrom: number | undefined;
+  at: number;
+}
+
 export class FlyModel {
   readonly apps = new Map<string, App>();
   private counter = 0;
+  /** Told after a machine starts, changes, stops or goes: the traffic model listens. Not an API endpoint. */
+  onMachineChange?: (change: MachineServing) => void;
 
   constructor(
     readonly timing: Timing,
@@ -288,6 +302,7 @@ export class FlyModel {
     if (body.skip_launch !== true) this.beginStart(machine, "starting");
     app.machines.set(id, machine);
     app.deployed = true;
+    this.changed(app, machine);
     return this.showMachine(machine);
   }
 
@@ -316,28 +331,35 @@ export class FlyModel {
     if (state === "started" || state === "starting" || state === "replacing") this.beginStart(machine, "replacing");
     else if (body.skip_launch === true) machine.state = "stopped";
     else this.beginStart(machine, "starting");
+    this.changed(app, machine);
     return this.showMachine(machine);
   }
 
   startMachine(appName: string, id: string): void {
-    const machine = this.liveMachine(this.app(appName), id);
+    const app = this.app(appName);
+    const machine = this.liveMachine(app, id);
     const state = this.settle(machine).state;
     if (state === "stopped" || state === "suspended" || state === "created") this.beginStart(machine, "starting");
+    this.changed(app, machine);
   }
 
   stopMachine(appName: string, id: string): void {
-    const machine = this.liveMachine(this.app(appName), id);
+    const app = this.app(appName);
+    const machine = this.liveMachine(app, id);
     if (this.settle(machine).state === "started") {
       machine.state = "stopping";
       machine.transition = { to: "stopped", at: this.now() + this.timing.machineStopMs };
     }
+    this.changed(app, machine);
   }
 
   /** What Fly Proxy does to an idle machine with autostop on. Not an API endpoint. */
   autostop(appName: string, id: string, mode: "stop" | "suspend"): void {
-    const machine = this.liveMachine(this.app(appName), id);
+    const app = this.app(appName);
+    const machine = this.liveMachine(app, id);
     machine.state = mode === "stop" ? "stopped" : "suspended";
     machine.transition = undefined;
+    this.changed(app, machine);
   }
 
   destroyMachine(appName: string, id: string, force: boolean, nonce: string | undefined): void {
@@ -353,6 +375,28 @@ export class FlyModel {
     machine.transition = undefined;
     machine.lease = undefined;
     for (const v of app.volumes.values()) if (v.attached_machine_id === id) v.attached_machine_id = null;
+    this.changed(app, machine);
+  }
+
+  // ---- metadata (keys set without a new config version, so the machine keeps running) ----
+
+  getMetadata(appName: string, id: string): Json {
+    return { ...((this.liveMachine(this.app(appName), id).config.metadata as Json | undefined) ?? {}) };
+  }
+
+  setMetadata(appName: string, id: string, key: string, body: Json, nonce: string | undefined): void {
+    const machine = this.liveMachine(this.app(appName), id);
+    this.requireLease(machine, nonce);
+    if (typeof body.value !== "string") throw new FlyFault(400, "value is required and must be a string");
+    machine.config = { ...machine.config, metadata: { ...((machine.config.metadata as Json | undefined) ?? {}), [key]: body.value } };
+    machine.updated_at = this.timestamp();
+  }
+
+  deleteMetadata(appName: string, id: string, key: string, nonce: string | undefined): void {
+    const machine = this.liveMachine(this.app(appName), id);
+    this.requireLease(machine, nonce);
+    const { [key]: _removed, ...rest } = (machine.config.metadata as Json | undefined) ?? {};
+    machine.config = { ...machine.config, metadata: rest };
   }
 
   /** The state a /wait for `wanted` is waiting on, or a fault if it can never be reached. */
@@ -588,6 +632,26 @@ export class FlyModel {
     if (machine.lease && machine.lease.expires_at * 1000 > this.now()) return machine.lease;
     machine.lease = undefined;
     return undefined;
+  }
+
+  /** Tells the listener when the machine serves from now on: once started and its checks pass. */
+  private changed(app: App, machine: Machine): void {
+    if (!this.onMachineChange) return;
+    const starting = machine.transition?.to === "started" ? machine.transition.at : machine.state === "started" ? machine.startedAt : undefined;
+    const image = str(machine.config.image) ?? "";
+    const services = Array.isArray(machine.config.services) ? (machine.config.services as Json[]) : [];
+    const checked = Object.keys((machine.config.checks as Json | undefined) ?? {}).length > 0 || services.some((s) => Array.isArray(s.checks) && s.checks.length > 0);
+    const healthy = !this.timing.unhealthyImages.includes(image);
+    const metadata = (machine.config.metadata as Json | undefined) ?? {};
+    this.onMachineChange({
+      app: app.name,
+      org: app.org,
+      id: machine.id,
+      region: machine.region,
+      release: str(metadata.sophia_release),
+      servingFrom: starting === undefined || !healthy ? undefined : starting + (checked ? this.timing.checksPassAfterMs : 0),
+      at: this.now(),
+    });
   }
 
   private beginStart(machine: Machine, via: MachineState): void {

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const url = await emulator.listen(number("port"), values.host);
   console.log(`Fly Machines API emulator listening on ${url}`);
   console.log(`  export FLY_API_URL=${url} FLY_API_TOKEN=anything`);
+  console.log(`  Prometheus (instant queries): ${emulator.prometheusUrl("<org>")}/api/v1/query`);
   const stop = () => void emulator.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

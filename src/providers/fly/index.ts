@@ -10,6 +10,8 @@ export {
   type FlyMachineCheck,
   type FlyMachineMount,
 } from "./resources/machine";
+export { APP_PLACEHOLDER, INSTANCES_PLACEHOLDER, type ReleaseAnalysis, type ReleaseTrigger } from "./resources/release-analysis";
+export type { ReleaseGate } from "./resources/release-gate";
 export { FlySecrets, flySecretsProvider, type FlySecretsArgs } from "./resources/secrets";
 export { FlyIpAddress, flyIpAddressProvider, type FlyIpAddressArgs, type FlyIpType } from "./resources/ip";
 export { FlyCertificate, flyCertificateProvider, type FlyCertificateArgs, type FlyDnsRecord, type FlyDnsRequirements } from "./resources/certificate";

@@ -41,7 +41,7 @@ const providers = {
 async function main(): Promise<void> {
   const projectRequire = createRequire(path.resolve(__dirname, "../../../package.json"));
   // Captured with the providers, so the deserialized copies run fast against the emulator.
-  setFlyClientTuning({ retry: { maxAttempts: 5, maxTotalMs: 10_000, baseDelayMs: 2, maxDelayMs: 20 }, rateLimit: null, pollIntervalMs: 10, waitRequestSeconds: 5 });
+  setFlyClientTuning({ retry: { maxAttempts: 5, maxTotalMs: 10_000, baseDelayMs: 2, maxDelayMs: 20 }, rateLimit: null, pollIntervalMs: 10, waitRequestSeconds: 5, timeScale: 0.01 });
   const report: Record<string, { bytes: number; methods: string[] }> = {};
   const loaded: Record<string, Loaded> = {};
   for (const [name, provider] of Object.entries(providers)) {
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       methods: Object.keys(instance).filter((k) => typeof instance[k] === "function").sort(),
     };
   }
-  const emulator = new FlyEmulator();
+  const emulator = new FlyEmulator({ timeScale: 0.01 });
   const apiUrl = await emulator.listen(0);
   const connection = { apiToken: "child-token", apiUrl };
   const app = { name: "serialized-app", org: "personal", ...connection };
@@ -68,6 +68,31 @@ async function main(): Promise<void> {
   const createdMachine = await loaded.Machine.create(machine);
   const readMachine = await loaded.Machine.read(createdMachine.id, createdMachine.outs);
   const updatedMachine = await loaded.Machine.update(createdMachine.id, createdMachine.outs, { ...machine, config: machineConfig("nginx:1.28") });
+  // A release gated by metrics: the analysis, its Prometheus client and the step marks run from the copy too.
+  const ratio = 'sum(rate(fly_app_http_responses_count{app="$app",instance=~"$instances",status=~"5.."}[30s])) / sum(rate(fly_app_http_responses_count{app="$app",instance=~"$instances"}[30s]))';
+  const gated = (release: string) => ({
+    app: app.name,
+    name: "serialized-canary",
+    region: "lax",
+    config: { image: `nginx:${release}`, metadata: { sophia_release: release } },
+    releaseGate: {
+      fleet: ["serialized-canary"],
+      analyse: true,
+      analysis: {
+        service: "serialized",
+        prometheusUrl: emulator.prometheusUrl("personal"),
+        windowSeconds: 30,
+        triggers: [{ metric: "error ratio", description: "5xx above 5%", value: ratio, breach: `(${ratio}) > 0.05`, threshold: 0.05, forSeconds: 0 }],
+        minRequests: 1,
+        lowTraffic: "hold",
+      },
+    },
+    metricsToken: "child-token",
+    ...connection,
+  });
+  const canary = await loaded.Machine.create(gated("r1"));
+  const gatedUpdate = await loaded.Machine.update(canary.id, canary.outs, gated("r2"));
+  await loaded.Machine.delete(canary.id, { ...canary.outs, ...gatedUpdate.outs });
   const readVolume = await loaded.Volume.read(createdVolume.id, createdVolume.outs);
   const grownVolume = await loaded.Volume.update(createdVolume.id, createdVolume.outs, { ...volume, sizeGb: 2 });
 
@@ -89,6 +114,7 @@ async function main(): Promise<void> {
         machineImage: (updatedMachine.outs?.config as { image?: string } | undefined)?.image,
         volumeRead: readVolume.id === createdVolume.id,
         volumeSize: grownVolume.outs?.sizeGb,
+        gatedRelease: String(gatedUpdate.outs?.releaseAnalysis).split(":")[0],
       },
     }),
   );

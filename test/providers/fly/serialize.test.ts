@@ -20,7 +20,7 @@ test("every Fly provider survives Pulumi's closure serialization and still works
   const result = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as {
     report: Record<string, { methods: string[] }>;
     createdId: string;
-    lifecycle: { machineRead: boolean; machineImage: string; volumeRead: boolean; volumeSize: number };
+    lifecycle: { machineRead: boolean; machineImage: string; volumeRead: boolean; volumeSize: number; gatedRelease: string };
   };
   expect(Object.keys(result.report).sort()).toEqual(["App", "Certificate", "IpAddress", "Machine", "Secrets", "Volume"]);
   for (const provider of Object.values(result.report)) {
@@ -28,5 +28,5 @@ test("every Fly provider survives Pulumi's closure serialization and still works
   }
   expect(result.createdId).toBe("serialized-app");
   // Read, update and delete run from the copy in state: the paths that depend on live state.
-  expect(result.lifecycle).toEqual({ machineRead: true, machineImage: "nginx:1.28", volumeRead: true, volumeSize: 2 });
+  expect(result.lifecycle).toEqual({ machineRead: true, machineImage: "nginx:1.28", volumeRead: true, volumeSize: 2, gatedRelease: "passed" });
 }, 60_000);

@@ -89,6 +89,8 @@ export class FlyClient {
   readonly waitRequestSeconds: number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
+  /** Real seconds per platform second (see FlyClientTuning.timeScale). */
+  readonly timeScale: number;
 
   constructor(options: FlyClientOptions = {}) {
     this.schemas = responseSchemas();
@@ -98,6 +100,7 @@ export class FlyClient {
     const rateLimit = tuning.rateLimit === undefined ? defaults.rateLimit : tuning.rateLimit;
     this.pollIntervalMs = tuning.pollIntervalMs;
     this.waitRequestSeconds = tuning.waitRequestSeconds;
+    this.timeScale = tuning.timeScale;
     this.sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     this.now = options.now ?? Date.now;
     this.credential = { token: connection.token, fallback: connection.fallbackToken };
@@ -324,6 +327,23 @@ export class FlyClient {
       idempotent: true,
     });
     return res.data;
+  }
+
+  /**
+   * Sets one key of the machine's `config.metadata` without a new config version, so the machine
+   * keeps running (Machines API "Upsert Metadata Key").
+   */
+  async setMachineMetadata(app: string, id: string, key: string, value: string): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: `/apps/${seg(app)}/machines/${seg(id)}/metadata/${seg(key)}`,
+      operation: "set metadata on machine",
+      resource: `${id} in app "${app}" (${key})`,
+      body: { value },
+      rateKey: `set_metadata:${app}/${id}`,
+      // Setting a key to the same value twice has the effect of setting it once.
+      idempotent: true,
+    });
   }
 
   async startMachine(app: string, id: string): Promise<void> {

@@ -16,6 +16,8 @@ export const flyDefaults = {
   machineTimeoutSeconds: 300,
   /** Poll interval while waiting for health checks. */
   pollIntervalMs: 2_000,
+  /** Fly scrapes metrics every 15 s: a release is judged on evaluations this far apart, over windows no shorter. */
+  scrapeIntervalSeconds: 15,
   /** Lease held while a machine is updated; long enough for an update, short if we crash. */
   leaseTtlSeconds: 120,
   /** Fly's own volume defaults, applied at check so that state and drift compare like with like. */
@@ -30,6 +32,12 @@ export interface FlyClientTuning {
   requestTimeoutMs?: number;
   pollIntervalMs?: number;
   waitRequestSeconds?: number;
+  /**
+   * Real seconds per platform second for waits the inputs state in platform time (a release's
+   * analysis window and its evaluations), and for the durations messages report. 1 in a deployment;
+   * a rehearsal or test runs minutes of analysis in seconds. @default 1
+   */
+  timeScale?: number;
 }
 
 // Module state is captured by Pulumi's closure serializer at deployment time; it stays undefined in
@@ -49,6 +57,7 @@ export function flyTuning(): Required<Omit<FlyClientTuning, "rateLimit">> & { ra
     requestTimeoutMs: t.requestTimeoutMs ?? flyDefaults.requestTimeoutMs,
     pollIntervalMs: t.pollIntervalMs ?? flyDefaults.pollIntervalMs,
     waitRequestSeconds: t.waitRequestSeconds ?? flyDefaults.waitRequestSeconds,
+    timeScale: t.timeScale ?? 1,
   };
 }
 

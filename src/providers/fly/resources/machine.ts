@@ -12,6 +12,7 @@ import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./arg
 import { markerOr, notOursError, ownership, type Marked } from "../../dynamic/identity";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
+import { failureIn, longestStepSeconds, markStep, passStep, releaseGateSchema, STEP_KEY, stepPassed, withStepMark, type ReleaseGate, type StepMark } from "./release-gate";
 
 export type { FlyMachineConfig, FlyMachineService, FlyMachineCheck, FlyMachineMount } from "../api/schemas";
 
@@ -47,6 +48,14 @@ export interface FlyMachineArgs extends FlyConnectionArgs {
    * the previous secrets while a new version is still propagating.
    */
   minSecretsVersion?: pulumi.Input<number | undefined>;
+  /**
+   * Gates the release on metrics (canary and rolling): the analysed step is watched in Fly's
+   * Prometheus and a breach puts every machine the release changed back (see release-gate.ts).
+   * @default none: checks only
+   */
+  releaseGate?: pulumi.Input<ReleaseGate>;
+  /** Read-only token for Fly's Prometheus (`fly tokens create readonly`); secret in state. */
+  metricsToken?: pulumi.Input<string>;
 }
 
 /** `marker` goes into the machine's metadata, so that a create can adopt its own leftover. */
@@ -61,9 +70,13 @@ export interface FlyMachineInputs extends FlyConnectionInputs, Marked {
   waitTimeoutSeconds?: number;
   releaseAfter?: string[];
   minSecretsVersion?: number;
+  releaseGate?: ReleaseGate;
+  metricsToken?: string;
 }
 
 export interface FlyMachineOutputs extends FlyMachineInputs {
+  /** How the last release of this machine was judged, when it was gated. */
+  releaseAnalysis?: string;
   machineId: string;
   /** Fly's version id of the current config. */
   instanceId?: string;
@@ -86,6 +99,8 @@ function inputSchema() {
     releaseAfter: z.array(z.string()).optional(),
     marker: z.string().optional(),
     minSecretsVersion: z.int().min(0).optional(),
+    releaseGate: releaseGateSchema().optional(),
+    metricsToken: z.string().optional(),
     apiToken: z.string().optional(),
     apiUrl: z.string().optional(),
   });
@@ -94,6 +109,9 @@ function inputSchema() {
 export const flyMachineProvider = {
   async check(_olds: Partial<FlyMachineInputs>, news: FlyMachineInputs) {
     const { failures } = validate(inputSchema(), news);
+    if (news.releaseGate && !isUnknown(news.config) && !containsUnknown(news.config?.metadata) && news.config?.metadata?.sophia_release === undefined) {
+      failures.push({ property: "releaseGate", reason: "a gated release needs config.metadata.sophia_release, which names the release the machines wait on" });
+    }
     return { inputs: news, failures };
   },
 
@@ -120,7 +138,11 @@ export const flyMachineProvider = {
   async create(inputs: FlyMachineInputs) {
     const client = flyClient(inputs, `FlyMachine "${inputs.name}"`);
     const marker = machineMarker(inputs);
-    const config = withMarker(canonicalConfig(inputs.config), marker);
+    // A machine made while its fleet takes a gated release counts as having passed its step: the
+    // mark goes in with the config, so no call after the create can fail and leave it unrecorded.
+    const release = inputs.config.metadata?.sophia_release;
+    const created = inputs.releaseGate && release !== undefined ? withStepMark(inputs.config, { state: "passed", release, at: client.now() }) : inputs.config;
+    const config = withMarker(canonicalConfig(created), marker);
     const what = `machine "${inputs.name}" in app "${inputs.app}"`;
     // The name is unique in the app; the marker tells our own leftover from someone else's machine.
     const ours = async (): Promise<FlyMachineInfo | undefined> => {
@@ -190,10 +212,13 @@ export const flyMachineProvider = {
           checksOnCreate: news.checksOnCreate,
           skipLaunch: news.skipLaunch,
           releaseAfter: news.releaseAfter,
+          releaseGate: news.releaseGate,
+          metricsToken: news.metricsToken,
         }),
       };
     }
-    await awaitReleaseOrder(client, news);
+    const since = client.now();
+    await awaitReleaseOrder(client, news, since);
     const current = await client.getMachine(news.app, id);
     if (isMachineGone(current)) {
       throw new Error(
@@ -203,7 +228,8 @@ export const flyMachineProvider = {
     }
     // Keep scale-to-zero: a machine the proxy stopped stays stopped and picks up the config on its next start.
     const idle = current?.state === "stopped" || current?.state === "suspended";
-    const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config));
+    // An analysed step is started even if the proxy had stopped it: a stopped machine cannot be judged.
+    const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config) && news.releaseGate?.analyse !== true);
     const marker = machineMarker(news);
     const apply = (config: FlyMachineConfig) =>
       client
@@ -220,13 +246,18 @@ export const flyMachineProvider = {
           throw err;
         });
     const machine = await apply(news.config);
+    const release = news.config.metadata?.sophia_release;
+    const gate = release === undefined ? undefined : news.releaseGate;
     if (!skipLaunch) {
       try {
         await settle(client, news, machine, "update");
       } catch (err) {
-        // The new config failed its checks: put the previous one back, so nothing is left half-done.
+        // The new config failed its checks: put the previous one back, so nothing is left half-done;
+        // in a gated release, marked failed, so that the machines before it go back too.
         const reason = err instanceof Error ? err.message : String(err);
-        const rolledBack = await apply(olds.config).then(
+        const failed: StepMark | undefined = gate && release ? { state: "failed", release, at: client.now(), reason: "health checks failed", machine: news.name } : undefined;
+        if (failed) await markStep(client, news.app, id, failed).catch(() => undefined);
+        const rolledBack = await apply(failed ? withStepMark(olds.config, failed) : olds.config).then(
           () => "The machine was rolled back to its previous config; fix the change and run the command again.",
           (rollbackErr: unknown) =>
             `Rolling the machine back to its previous config failed as well (${rollbackErr instanceof Error ? rollbackErr.message : String(rollbackErr)}): ` +
@@ -235,7 +266,25 @@ export const flyMachineProvider = {
         throw new Error(`${reason} ${rolledBack}`);
       }
     }
-    return { outs: machineOutputs(news, machine, news.config) };
+    let releaseAnalysis: string | undefined;
+    if (gate && release) {
+      releaseAnalysis = await passStep({
+        client,
+        app: news.app,
+        name: news.name,
+        id,
+        release,
+        gate,
+        metricsToken: news.metricsToken,
+        since,
+        waitTimeoutSeconds: news.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds,
+        restore: async (mark) => {
+          const back = await apply(withStepMark(olds.config, mark));
+          if (!skipLaunch) await client.waitForState(news.app, id, "started", { timeoutSeconds: 60, version: back.instance_id ?? undefined });
+        },
+      });
+    }
+    return { outs: compact({ ...machineOutputs(news, machine, news.config), releaseAnalysis }) };
   },
 
   async delete(id: string, props: FlyMachineOutputs) {
@@ -258,17 +307,29 @@ export const flyMachineProvider = {
  * also chain the first create, which has no traffic to protect. The wait fails only when no
  * machine of the app has moved to the release for a whole timeout, so a long rolling chain works.
  */
-async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs): Promise<void> {
+async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs, since: number): Promise<void> {
   const release = inputs.config.metadata?.sophia_release;
   const after = inputs.releaseAfter ?? [];
   if (release === undefined || after.length === 0) return;
-  const timeoutMs = (inputs.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds) * 1000;
+  const gate = inputs.releaseGate;
+  // A gated predecessor is analysed after its checks: that counts as being on its way.
+  const timeoutMs = ((inputs.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds) + (gate ? longestStepSeconds(gate) * client.timeScale : 0)) * 1000;
   let deadline = client.now() + timeoutMs;
   let moved = -1;
   for (;;) {
     const machines = (await client.listMachines(inputs.app)).filter((m) => !isMachineGone(m));
     const releaseOf = (m: FlyMachineInfo) => (m.config as FlyMachineConfig | undefined)?.metadata?.sophia_release;
+    if (gate) {
+      const failed = failureIn(machines, release, since);
+      if (failed) {
+        throw new Error(
+          `update machine "${inputs.name}" in app "${inputs.app}": the release of ${gate.analysis.service} (${release}) was stopped at machine ` +
+            `"${failed.machine}" (${failed.reason}) before this machine's turn, so it was not changed. See that machine's update in this deployment's output.`,
+        );
+      }
+    }
     const released = (m: FlyMachineInfo) =>
+      gate ? stepPassed(m, release) :
       releaseOf(m) === release &&
       (!inputs.waitForChecks ||
         m.state === "stopped" ||
@@ -372,6 +433,8 @@ function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, confi
     skipLaunch: inputs.skipLaunch,
     waitTimeoutSeconds: inputs.waitTimeoutSeconds,
     releaseAfter: inputs.releaseAfter,
+    releaseGate: inputs.releaseGate,
+    metricsToken: inputs.metricsToken,
     marker: inputs.marker,
     machineId: machine.id,
     instanceId: machine.instance_id ?? undefined,
@@ -402,6 +465,8 @@ function canonical(value: unknown, key?: string): unknown {
 }
 
 // Arrays, not Sets: Pulumi's closure serializer turns a module-level Set into a plain object.
+/** Metadata the provider writes for itself (identity, release step): never drift. */
+const PROVIDER_METADATA: readonly string[] = [MARKER_KEY, STEP_KEY];
 /** Keys that are maps: every key in them is ours, so extra keys found on Fly are drift. */
 const MAP_KEYS: readonly string[] = ["env", "metadata", "checks"];
 /** Top-level keys whose appearance out of band is drift even if we never set them. */
@@ -422,7 +487,7 @@ export function projectConfig(desired: FlyMachineConfig | undefined, actual: Rec
     } else if (MAP_KEYS.includes(key) && value && typeof value === "object") {
       const wanted = want[key] as Record<string, unknown>;
       out[key] = Object.fromEntries(
-        Object.entries(value).filter(([k]) => key !== "metadata" || k !== MARKER_KEY && (!k.startsWith("fly_") || k in wanted)),
+        Object.entries(value).filter(([k]) => key !== "metadata" || !PROVIDER_METADATA.includes(k) && (!k.startsWith("fly_") || k in wanted)),
       );
     } else {
       out[key] = project(want[key], value);
@@ -452,9 +517,10 @@ export class FlyMachine extends pulumi.dynamic.Resource {
   declare readonly instanceId: pulumi.Output<string | undefined>;
   declare readonly privateIp: pulumi.Output<string | undefined>;
   declare readonly config: pulumi.Output<FlyMachineConfig>;
+  declare readonly releaseAnalysis: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: FlyMachineArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { machineId: undefined, instanceId: undefined, privateIp: undefined };
-    super(flyMachineProvider, name, { ...args, marker: resourceMarker(name), ...outputs }, withSecretOutputs(opts), "fly", "Machine");
+    const outputs = { machineId: undefined, instanceId: undefined, privateIp: undefined, releaseAnalysis: undefined };
+    super(flyMachineProvider, name, { ...args, marker: resourceMarker(name), ...outputs }, withSecretOutputs(opts, ["metricsToken"]), "fly", "Machine");
   }
 }

@@ -1,0 +1,153 @@
+/**
+ * Release analysis: after a canary (or a rolling step) passes its health checks, its machines are
+ * watched for a window by querying Fly's managed Prometheus, the way Flagger or Argo Rollouts
+ * analyse a canary. Each trigger is an expression with `$selector` where the machines' label
+ * matchers go, a threshold, a comparison and a duration: it breaches when the comparison holds on
+ * every evaluation for that long, as an alert's `for` does, so the analysis and the alert rules
+ * built from the same definition cannot disagree. The provider stays generic: the triggers are
+ * inputs.
+ *
+ * Outcomes are stated, never silent: pass, breach (with the value, threshold, window and the
+ * previous release's value for comparison), too little traffic (then the configured default), or
+ * Prometheus unreachable (the caller rolls back; a release is never passed blind).
+ */
+
+import { flyDefaults } from "../api/connection";
+
+/**
+ * One rollback trigger, as the machine inputs carry it: the alert rule's own expressions, over the
+ * machines that `$app` and `$instances` name inside the expressions' label matchers (e.g.
+ * `{app="$app",instance=~"$instances"}`; the provider fills in the app and the machine ids).
+ */
+export interface ReleaseTrigger {
+  /** What is measured, for messages, e.g. "error ratio" or "P95 latency". */
+  metric: string;
+  /** The trigger in words, e.g. "5xx above 5% for 2m". */
+  description: string;
+  /** PromQL: the measured value over the machines. */
+  value: string;
+  /** PromQL: returns a series exactly while the value breaches, as the alert rule's `expr`. */
+  breach: string;
+  /** The breach threshold, for messages. */
+  threshold: number;
+  /** The breach must hold this long (seconds of evaluations) to count, as the alert's `for`. */
+  forSeconds: number;
+  /** How values read in messages: a ratio as a percentage, seconds as milliseconds. @default plain */
+  unit?: "ratio" | "seconds";
+}
+
+/** How a release of one service is judged. */
+export interface ReleaseAnalysis {
+  /** The service, for messages. */
+  service: string;
+  /** Fly's Prometheus for the org, without `/api/v1`: https://api.fly.io/prometheus/<org>. */
+  prometheusUrl: string;
+  /** How long the new machines are watched (platform seconds); at least one scrape interval. */
+  windowSeconds: number;
+  /** Between evaluations. @default 15, Fly's scrape interval */
+  intervalSeconds?: number;
+  triggers: ReleaseTrigger[];
+  /** The per-instance request counter that says whether there was traffic. @default fly_app_http_responses_count */
+  requestsMetric?: string;
+  /** Fewer requests than this on the new machines over the window is too little to judge. */
+  minRequests: number;
+  /** With too little traffic: go on (the outcome says it was not judged) or hold (put the release back). */
+  lowTraffic: "proceed" | "hold";
+}
+
+export const APP_PLACEHOLDER = "$app";
+export const INSTANCES_PLACEHOLDER = "$instances";
+export const DEFAULT_REQUESTS_METRIC = "fly_app_http_responses_count";
+
+export type AnalysisOutcome =
+  | { verdict: "pass"; requests: number; values: { trigger: ReleaseTrigger; value: number | undefined }[] }
+  | {
+      verdict: "breach";
+      trigger: ReleaseTrigger;
+      value: number;
+      /** The machines still on the previous release, where they have traffic: their value, and whether they breach too. */
+      baseline: { value: number; breaches: boolean } | undefined;
+      /** When the breach was seen (client clock, ms). */
+      seenAt: number;
+    }
+  | { verdict: "low traffic"; requests: number; minimum: number; action: "proceed" | "hold" };
+
+export interface AnalysisRun {
+  analysis: ReleaseAnalysis;
+  app: string;
+  /** Instance ids (machine ids) on the new release, and those still on the previous one. */
+  candidates: string[];
+  baseline: string[];
+  /** Instant query: the samples' values. Throws when Prometheus cannot be reached. */
+  query: (expr: string) => Promise<number[]>;
+  clock: { now(): number; sleep(ms: number): Promise<void>; timeScale: number };
+}
+
+/** The expression over these machines of the app: the placeholders sit inside quoted label values. */
+export function forMachines(expr: string, app: string, instances: string[]): string {
+  const quoted = (text: string) => text.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  const ids = instances.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+  return expr.split(APP_PLACEHOLDER).join(quoted(app)).split(INSTANCES_PLACEHOLDER).join(quoted(ids));
+}
+
+/** Watches the candidates for the window; returns at the first breach, or with the window's verdict. */
+export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome> {
+  const { analysis, clock } = run;
+  const ms = (seconds: number) => seconds * 1000 * clock.timeScale;
+  const over = (expr: string, instances: string[]) => forMachines(expr, run.app, instances);
+  const interval = analysis.intervalSeconds ?? flyDefaults.scrapeIntervalSeconds;
+  const started = clock.now();
+  // Since when each trigger has breached, as an alert's pending state.
+  const pendingSince: (number | undefined)[] = analysis.triggers.map(() => undefined);
+  for (;;) {
+    const at = clock.now();
+    for (const [i, trigger] of analysis.triggers.entries()) {
+      const value = largest(await run.query(over(trigger.breach, run.candidates)));
+      if (value === undefined) {
+        pendingSince[i] = undefined;
+        continue;
+      }
+      pendingSince[i] ??= at;
+      if (at - pendingSince[i]! >= ms(trigger.forSeconds)) {
+        let baseline: { value: number; breaches: boolean } | undefined;
+        const old = run.baseline.length > 0 ? largest(await run.query(over(trigger.value, run.baseline))) : undefined;
+        if (old !== undefined) baseline = { value: old, breaches: (await run.query(over(trigger.breach, run.baseline))).length > 0 };
+        return { verdict: "breach", trigger, value, baseline, seenAt: clock.now() };
+      }
+    }
+    // A trigger still pending at the end of the window is followed until it breaches or clears.
+    const done = at - started >= ms(analysis.windowSeconds) && pendingSince.every((p) => p === undefined);
+    if (done) break;
+    await clock.sleep(Math.max(0, at + ms(interval) - clock.now()));
+  }
+  const metric = analysis.requestsMetric ?? DEFAULT_REQUESTS_METRIC;
+  const traffic = `sum(increase(${metric}{app="${APP_PLACEHOLDER}",instance=~"${INSTANCES_PLACEHOLDER}"}[${Math.round(analysis.windowSeconds)}s]))`;
+  const requests = (await run.query(over(traffic, run.candidates)))[0] ?? 0;
+  if (!(requests >= analysis.minRequests)) return { verdict: "low traffic", requests, minimum: analysis.minRequests, action: analysis.lowTraffic };
+  const values: { trigger: ReleaseTrigger; value: number | undefined }[] = [];
+  for (const trigger of analysis.triggers) values.push({ trigger, value: largest(await run.query(over(trigger.value, run.candidates))) });
+  return { verdict: "pass", requests, values };
+}
+
+/** Of several samples (say, one per machine), the largest; no data is undefined. */
+function largest(values: number[]): number | undefined {
+  const known = values.filter((v) => !Number.isNaN(v));
+  return known.length === 0 ? undefined : Math.max(...known);
+}
+
+/** A value as the trigger's unit reads. */
+export function formatValue(trigger: ReleaseTrigger, value: number): string {
+  if (trigger.unit === "ratio") return `${round(value * 100)}%`;
+  if (trigger.unit === "seconds") return `${round(value * 1000)} ms`;
+  return `${round(value)}`;
+}
+
+function round(value: number): string {
+  return String(Number(value.toPrecision(3)));
+}
+
+export function duration(seconds: number): string {
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  if (seconds >= 60) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.round(seconds)} s`;
+}

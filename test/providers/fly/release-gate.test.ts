@@ -1,0 +1,289 @@
+/**
+ * Releases gated by metrics, against the emulator and its Prometheus: the canary (or each rolling
+ * step) is analysed after its checks pass, and a breach puts every machine the release changed
+ * back. The emulator's metrics clock and the provider's analysis run at the same time scale, so a
+ * window of a minute of platform time passes in a fraction of a second.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
+import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs, type FlyMachineOutputs } from "../../../src/providers/fly/resources/machine";
+import type { ReleaseAnalysis, ReleaseTrigger } from "../../../src/providers/fly/resources/release-analysis";
+import { stepMarkOf } from "../../../src/providers/fly/resources/release-gate";
+import { FAST_TUNING, createTestApp, expectNoLeaks, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+
+/** Real seconds per platform second: 15 s of scrape interval pass in 75 ms. */
+const SCALE = 0.005;
+const ORG = "personal";
+
+let env: FlyTestEnv;
+let counter = 0;
+
+const machines = '{app="$app",instance=~"$instances"}';
+const errorRatio = `sum(rate(fly_app_http_responses_count{app="$app",instance=~"$instances",status=~"5.."}[30s])) / sum(rate(fly_app_http_responses_count${machines}[30s]))`;
+const p95 = `histogram_quantile(0.95, sum by (le) (rate(fly_app_http_response_time_seconds_bucket${machines}[30s])))`;
+const errorTrigger: ReleaseTrigger = {
+  metric: "error ratio",
+  description: "5xx above 5% for 30s",
+  value: errorRatio,
+  breach: `(${errorRatio}) > 0.05`,
+  threshold: 0.05,
+  forSeconds: 30,
+  unit: "ratio",
+};
+const latencyTrigger: ReleaseTrigger = {
+  metric: "P95 latency",
+  description: "P95 above 500 ms for 30s",
+  value: p95,
+  breach: `${p95} > 0.5`,
+  threshold: 0.5,
+  forSeconds: 30,
+  unit: "seconds",
+};
+
+function analysis(overrides: Partial<ReleaseAnalysis> = {}): ReleaseAnalysis {
+  return {
+    service: "unified-api",
+    prometheusUrl: env.emulator!.prometheusUrl(ORG),
+    windowSeconds: 60,
+    triggers: [errorTrigger, latencyTrigger],
+    minRequests: 50,
+    lowTraffic: "hold",
+    ...overrides,
+  };
+}
+
+function config(release: string): FlyMachineConfig {
+  return {
+    image: `${env.image}-${release}`,
+    guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 },
+    checks: { health: { type: "http", port: 8080, path: "/healthz", interval: "10s", timeout: "2s" } },
+    metadata: { sophia_release: release },
+  };
+}
+
+interface Fleet {
+  app: string;
+  names: string[];
+  /** Each machine's inputs for a release. */
+  inputs(name: string, release: string): FlyMachineInputs;
+  created: Map<string, { id: string; outs: FlyMachineOutputs }>;
+  /** Updates every machine to the release at once, as Pulumi does; each result or failure message. */
+  release(release: string): Promise<{ name: string; ok: boolean; message: string; outs?: FlyMachineOutputs }[]>;
+  /** The release each machine runs on Fly now. */
+  running(): Promise<Record<string, string | undefined>>;
+}
+
+/** A service's machines on release r1, released by `strategy` with a gate. */
+async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial<ReleaseAnalysis> = {}): Promise<Fleet> {
+  counter += 1;
+  const app = await createTestApp(env, `gate-${counter}`);
+  const names = Array.from({ length: size }, (_, i) => `m${i}`);
+  const inputs = (name: string, release: string): FlyMachineInputs => {
+    const index = names.indexOf(name);
+    const releaseAfter = index === 0 ? [] : strategy === "rolling" ? [names[index - 1]!] : [names[0]!];
+    return {
+      app,
+      name,
+      region: env.region,
+      config: config(release),
+      waitForChecks: true,
+      waitTimeoutSeconds: 30,
+      releaseAfter,
+      releaseGate: { fleet: names, analyse: strategy === "rolling" || index === 0, analysis: analysis(gate) },
+      // As `fly tokens create readonly` prints it, with its scheme (the emulator takes the suite's token).
+      metricsToken: `FlyV1 ${env.apiToken}`,
+      ...env.connection,
+    };
+  };
+  const created = new Map<string, { id: string; outs: FlyMachineOutputs }>();
+  for (const name of names) {
+    const result = await flyMachineProvider.create(inputs(name, "r1"));
+    created.set(name, { id: result.id, outs: result.outs as FlyMachineOutputs });
+  }
+  return {
+    app,
+    names,
+    inputs,
+    created,
+    release: (release) =>
+      Promise.all(
+        names.map((name) => {
+          const { id, outs } = created.get(name)!;
+          return flyMachineProvider.update(id, outs, inputs(name, release)).then(
+            (r) => ({ name, ok: true, message: "", outs: r.outs as FlyMachineOutputs }),
+            (err: unknown) => ({ name, ok: false, message: err instanceof Error ? err.message : String(err) }),
+          );
+        }),
+      ),
+    running: async () => {
+      const machines = await env.client.listMachines(app);
+      return Object.fromEntries(names.map((name) => [name, (machines.find((m) => m.name === name)?.config as FlyMachineConfig | undefined)?.metadata?.sophia_release]));
+    },
+  };
+}
+
+/** The rollback time a failure message states, in platform seconds. */
+function rollbackSeconds(message: string): number {
+  const match = /Rolled back ([\d.]+) s after the breach was seen/.exec(message);
+  expect(match, message).not.toBeNull();
+  return Number(match![1]);
+}
+
+beforeAll(async () => {
+  env = await startFlyTestEnv({ timeScale: SCALE, machineStartMs: 20, checksPassAfterMs: 40 });
+  setFlyClientTuning({ ...FAST_TUNING, timeScale: SCALE });
+});
+afterAll(async () => {
+  await env.close();
+  expectNoLeaks();
+});
+
+describe.skipIf(remote)("FlyMachine release gate", () => {
+  test("a canary whose release answers a fifth of requests with errors is rolled back, and the rest are never changed", async () => {
+    const f = await fleet("canary", 3);
+    env.emulator!.misbehave("r2", { errorShare: 0.2 });
+    const results = await f.release("r2");
+    const canary = results[0]!;
+    expect(canary.ok).toBe(false);
+    expect(canary.message).toMatch(/release of unified-api \(r2\): error ratio 2\d(\.\d+)?% breached the trigger "5xx above 5% for 30s" \(threshold 5%\) on the new release within its 1 min analysis window/);
+    expect(canary.message).toMatch(/The machines still on the previous release measure 0\.\d+%\./);
+    expect(canary.message).toMatch(/The release was rolled back: machine "m0" \(\w+\) runs its previous config again\./);
+    expect(rollbackSeconds(canary.message)).toBeGreaterThan(0);
+    for (const follower of results.slice(1)) {
+      expect(follower.ok).toBe(false);
+      expect(follower.message).toMatch(/was stopped at machine "m0" \(error ratio 2\d.*\) before this machine's turn, so it was not changed/);
+    }
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1", m2: "r1" });
+  });
+
+  test("a canary whose release answers slowly is rolled back on its P95 latency", async () => {
+    const f = await fleet("canary", 2, { triggers: [latencyTrigger] });
+    env.emulator!.misbehave("r2-slow", { latencySeconds: 0.9 });
+    const [canary] = await f.release("r2-slow");
+    expect(canary!.ok).toBe(false);
+    expect(canary!.message).toMatch(/P95 latency \d{4} ms breached the trigger "P95 above 500 ms for 30s" \(threshold 500 ms\)/);
+    expect(canary!.message).toMatch(/The release was rolled back: machine "m0" \(\w+\) runs its previous config again/);
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+  });
+
+  test("a rolling update stops at the step that breached, and the steps before it are put back", async () => {
+    const f = await fleet("rolling", 3);
+    const updates = f.release("r3");
+    // The first step passes on a good release; the errors begin as the second step takes it.
+    for (;;) {
+      const first = (await env.client.listMachines(f.app)).find((m) => m.name === "m0");
+      const step = first && stepMarkOf(first);
+      if (step?.state === "passed" && step.release === "r3") break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    env.emulator!.misbehave("r3", { errorShare: 0.3 });
+    const [first, second, third] = await updates;
+    expect(second!.ok).toBe(false);
+    expect(second!.message).toMatch(/release of unified-api \(r3\): error ratio \d+(\.\d+)?% breached the trigger/);
+    expect(second!.message).toMatch(/The release was rolled back: machine "m1" \(\w+\) runs its previous config again/);
+    expect(first!.ok).toBe(false);
+    expect(first!.message).toMatch(/The release of unified-api \(r3\) was stopped at machine "m1" \(error ratio .*\)\. The release was rolled back: machine "m0" \(\w+\) runs its previous config again/);
+    expect(third!.ok).toBe(false);
+    expect(third!.message).toMatch(/stopped at machine "m1" .* so it was not changed/);
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1", m2: "r1" });
+  });
+
+  test("a good release passes every step and says how it was judged", async () => {
+    const f = await fleet("rolling", 2);
+    const results = await f.release("r4");
+    expect(results.map((r) => [r.name, r.ok, r.message])).toEqual([
+      ["m0", true, ""],
+      ["m1", true, ""],
+    ]);
+    expect(results[0]!.outs?.releaseAnalysis).toMatch(/^passed: error ratio 0\.\d+%, P95 latency \d+ ms over \d+ requests$/);
+    expect(await f.running()).toEqual({ m0: "r4", m1: "r4" });
+  });
+
+  test("with too little traffic and lowTraffic hold, the canary is put back and the update says why", async () => {
+    const f = await fleet("canary", 2, { lowTraffic: "hold" });
+    env.emulator!.setTraffic({ requestsPerSecond: 0.05 });
+    try {
+      const [canary, follower] = await f.release("r5");
+      expect(canary!.ok).toBe(false);
+      expect(canary!.message).toMatch(/The release of unified-api \(r5\) was held: only \d+ requests reached the new release in its 1 min analysis window, fewer than the 50 needed to judge it\. The release was rolled back: machine "m0"/);
+      expect(follower!.message).toMatch(/stopped at machine "m0" \(too little traffic to judge\)/);
+      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+    } finally {
+      env.emulator!.setTraffic({ requestsPerSecond: 2 });
+    }
+  });
+
+  test("with too little traffic and lowTraffic proceed, the release goes on and its outcome says it was not judged", async () => {
+    const f = await fleet("canary", 2, { lowTraffic: "proceed" });
+    env.emulator!.setTraffic({ requestsPerSecond: 0.05 });
+    try {
+      const [canary, follower] = await f.release("r6");
+      expect([canary!.ok, follower!.ok]).toEqual([true, true]);
+      expect(canary!.outs?.releaseAnalysis).toMatch(/^not judged: only \d+ requests reached the new release .*; it proceeded as configured$/);
+      expect(await f.running()).toEqual({ m0: "r6", m1: "r6" });
+    } finally {
+      env.emulator!.setTraffic({ requestsPerSecond: 2 });
+    }
+  });
+
+  test("when Prometheus cannot be reached the release is rolled back, never passed blind", async () => {
+    const f = await fleet("canary", 2);
+    env.emulator!.setFaults({ alwaysFail: { status: 503, error: "service unavailable", path: /^\/prometheus\// } });
+    try {
+      const [canary, follower] = await f.release("r7");
+      expect(canary!.ok).toBe(false);
+      expect(canary!.message).toMatch(/The release of unified-api \(r7\) could not be judged: Fly Prometheus: query .* failed with HTTP 503.*A release is never passed unjudged\. The release was rolled back: machine "m0"/);
+      expect(canary!.message).toMatch(/Check the metrics token/);
+      expect(follower!.ok).toBe(false);
+      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+    } finally {
+      env.emulator!.setFaults({});
+    }
+  });
+
+  test("a release rolled back in an earlier run goes through once it behaves: an old failure does not stop a new run", async () => {
+    const f = await fleet("canary", 2, { triggers: [errorTrigger] });
+    env.emulator!.misbehave("r9", { errorShare: 0.5 });
+    expect((await f.release("r9")).map((r) => r.ok)).toEqual([false, false]);
+    env.emulator!.misbehave("r9", undefined);
+    const again = await f.release("r9");
+    expect(again.map((r) => [r.name, r.ok, r.message])).toEqual([
+      ["m0", true, ""],
+      ["m1", true, ""],
+    ]);
+    expect(await f.running()).toEqual({ m0: "r9", m1: "r9" });
+  });
+
+  test("after a gated release, read shows no drift from the step mark in the machine's metadata", async () => {
+    const f = await fleet("canary", 1);
+    const [result] = await f.release("r8");
+    expect(result!.ok).toBe(true);
+    const { id } = f.created.get("m0")!;
+    const read = await flyMachineProvider.read(id, result!.outs!);
+    expect((await flyMachineProvider.diff(id, read.props as FlyMachineOutputs, f.inputs("m0", "r8"))).changes).toBe(false);
+  });
+});
+
+describe("FlyMachine release gate inputs", () => {
+  const gateInputs = (windowSeconds: number, breach = errorTrigger.breach): FlyMachineInputs => ({
+    app: "a",
+    name: "m",
+    region: "lax",
+    config: { image: "x", metadata: { sophia_release: "r" } },
+    releaseGate: {
+      fleet: ["m"],
+      analyse: true,
+      analysis: { service: "s", prometheusUrl: "https://api.fly.io/prometheus/o", windowSeconds, triggers: [{ ...errorTrigger, breach }], minRequests: 1, lowTraffic: "hold" },
+    },
+  });
+
+  test("a window shorter than Fly's 15 s scrape interval is refused", async () => {
+    const { failures } = await flyMachineProvider.check({}, gateInputs(10));
+    expect(failures).toEqual([expect.objectContaining({ property: "releaseGate.analysis.windowSeconds", reason: expect.stringMatching(/at least Fly's 15 s scrape interval/) })]);
+  });
+
+  test("a trigger expression that does not select the machines is refused: it would judge every machine, not the new ones", async () => {
+    const { failures } = await flyMachineProvider.check({}, gateInputs(60, "sum(rate(fly_app_http_responses_count[1m])) > 0.05"));
+    expect(failures).toEqual([expect.objectContaining({ property: "releaseGate.analysis.triggers.0.breach", reason: expect.stringMatching(/must select the machines with \$app and \$instances/) })]);
+  });
+});
