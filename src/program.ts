@@ -11,7 +11,7 @@ import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, pla
 import type { ServiceDefinition } from "../components/services";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge, usesVercel } from "../components/edge";
-import { livePriceReport } from "../components/gpu-prices";
+import { isLambdasOwnApi, livePriceReport } from "../components/gpu-prices";
 import { resolvePrices } from "./config/prices";
 import { lambdaClient } from "./providers/lambda";
 
@@ -38,6 +38,7 @@ async function validate(definitions: readonly ServiceDefinition[]) {
 
 /** Lambda's prices for the pool's type now, beside the cost table's; a failed read only warns. */
 async function reportLiveGpuPrices(config: ReturnType<typeof loadStackConfig>, apiKey: string): Promise<void> {
+  if (!isLambdasOwnApi(config.lambdaApiUrl)) return;
   try {
     const client = lambdaClient({ apiKey, apiUrl: config.lambdaApiUrl });
     for (const line of await livePriceReport(client, [config.gpu.instanceType], resolvePrices(config.cost.prices).prices)) pulumi.log.info(line);

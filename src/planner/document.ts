@@ -56,6 +56,8 @@ export interface PlanDocument {
   stack: string;
   profile: string;
   environments: string[];
+  /** The Fly organization the apps go to, and whether the stack file chose it or the profile's default applies. */
+  flyOrg: { slug: string; from: "stack file" | "profile default" };
   resources: PlanResource[];
   services: ServiceSummary[];
   gpu: GpuSummary;

@@ -2,6 +2,7 @@
 import { KIND_ORDER, usd, type CostEstimate } from "../estimate/cost";
 import type { GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
 import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
+import { DEFAULT_WIDTH, fitTable, wrap, wrapAll } from "./text-layout";
 
 /** The resource tree, children under their component. */
 export function renderTree(doc: PlanDocument): string {
@@ -22,11 +23,6 @@ export function renderTree(doc: PlanDocument): string {
   return lines.join("\n");
 }
 
-function table(headers: string[], rows: string[][]): string[] {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
-}
 
 function serviceRow(s: ServiceSummary): string[] {
   const machines = Object.entries(s.machines).map(([region, n]) => `${region}×${n}`).join(" ");
@@ -36,9 +32,9 @@ function serviceRow(s: ServiceSummary): string[] {
 
 const SERVICE_HEADERS = ["service", "regions", "size", "machines", "min", "autostop", "volumes", "reach", "image"];
 
-export function renderSummary(doc: PlanDocument): string {
+export function renderSummary(doc: PlanDocument, width = DEFAULT_WIDTH): string {
   if (doc.services.length === 0) return "No services in this plan yet.";
-  return table(SERVICE_HEADERS, doc.services.map(serviceRow)).join("\n");
+  return fitTable(SERVICE_HEADERS, doc.services.map(serviceRow), width).join("\n");
 }
 
 
@@ -51,16 +47,29 @@ function seedRange(cost: CostEstimate): string {
   return cost.seedReference ? range(cost.seedReference) : "—";
 }
 
-function seedText(cost: CostEstimate): string | undefined {
+/**
+ * The project's target for the profile against the estimate. "GPU instances" is instance time
+ * (standing, on demand, sessions' overhead); the gpu-pool's filesystem is storage, so the
+ * gpu-pool subtotal is larger by its cost.
+ */
+function targetText(cost: CostEstimate): string | undefined {
   const seed = cost.seedReference;
   if (!seed) return undefined;
-  const gpu = seed.gpu ? ` GPU spend ${usd(cost.gpuTotal)} against the seed's ${range(seed.gpu)}: ${difference(cost.gpuTotal, seed.gpu)}.` : "";
-  return `Seed estimate: ${seedRange(cost)}/month (${seed.source}); difference: ${seedDifference(cost)}.${gpu}`;
+  const kind = seed.low === 0 ? "a ceiling" : "a range";
+  const storage = cost.byKind["gpu-filesystem"];
+  const gpu = seed.gpu
+    ? ` GPU instances ${usd(cost.gpuTotal)} against ${range(seed.gpu)}: ${difference(cost.gpuTotal, seed.gpu)}` +
+      `${storage ? ` (the gpu-pool subtotal adds ${usd(storage)} of filesystem storage)` : ""}.`
+    : "";
+  return `Target: ${seedRange(cost)}/month, ${kind} from ${seed.source}. This estimate, ${usd(cost.total)}, is ${seedDifference(cost)}.${gpu}`;
 }
 
-/** Why the profile is sized as it is, from the profile's data. */
+/** Why the profile is sized as it is, from the profile's data; reasons this stack's settings set aside say so. */
 function choicesText(cost: CostEstimate): string[] {
-  return (cost.seedReference?.choices ?? []).map((c) => `Profile choice: ${c}.`);
+  return [
+    ...(cost.seedReference?.choices ?? []).map((c) => `Profile choice: ${c}.`),
+    ...(cost.seedReference?.choicesOverridden ?? []).map((c) => `Profile choice set aside: ${c}.`),
+  ];
 }
 
 function assumptionsText(cost: CostEstimate): string {
@@ -102,20 +111,20 @@ const costRows = (cost: CostEstimate) => {
 const totals = (record: Record<string, number>) => Object.entries(record).map(([k, v]) => [k, usd(v)]);
 
 /** The cost estimate for the terminal: every line with its formula, then subtotals and the total. */
-export function renderCost(cost: CostEstimate): string {
+export function renderCost(cost: CostEstimate, width = DEFAULT_WIDTH): string {
   return [
     `Monthly cost estimate (USD): ${usd(cost.total)}`,
-    ...(cost.lines.length === 0 ? ["No billable resources in this plan yet."] : table(COST_HEADERS, costRows(cost))),
+    ...(cost.lines.length === 0 ? ["No billable resources in this plan yet."] : fitTable(COST_HEADERS, costRows(cost), width)),
     "",
-    ...table(["per service", "monthly"], [...totals(cost.byService), ["total", usd(cost.total)]]),
+    ...fitTable(["per service", "monthly"], [...totals(cost.byService), ["total", usd(cost.total)]], width),
     "",
-    ...table(["per kind", "monthly"], [...totals(cost.byKind), ["total", usd(cost.total)]]),
+    ...fitTable(["per kind", "monthly"], [...totals(cost.byKind), ["total", usd(cost.total)]], width),
     "",
-    ...assumptionNotes(cost).notes,
-    `Assumptions: ${assumptionsText(cost)}`,
-    ...pricesText(cost).map((p) => `Prices: ${p}`),
-    ...[seedText(cost)].filter((line): line is string => line !== undefined),
-    ...choicesText(cost),
+    ...assumptionNotes(cost).notes.flatMap((n) => wrap(n, width, "", "    ")),
+    ...wrap(`Assumptions: ${assumptionsText(cost)}`, width, "", "  "),
+    ...pricesText(cost).flatMap((p) => wrap(`Prices: ${p}`, width, "", "  ")),
+    ...[targetText(cost)].flatMap((line) => (line === undefined ? [] : wrap(line, width, "", "  "))),
+    ...wrapAll(choicesText(cost), width, "", "  "),
   ].join("\n");
 }
 
@@ -139,32 +148,41 @@ function gpuPoolLines(gpu: GpuSummary): string[] {
 const NO_STANDING_NODES = "No standing nodes (on demand only).";
 
 /** The pool's lines, then one row per standing node with its architecture. */
-export function renderGpu(gpu: GpuSummary): string {
-  return [...gpuPoolLines(gpu), ...(gpu.nodes.length === 0 ? [NO_STANDING_NODES] : table(GPU_HEADERS, gpuRows(gpu)))].join("\n");
+export function renderGpu(gpu: GpuSummary, width = DEFAULT_WIDTH): string {
+  return [...wrapAll(gpuPoolLines(gpu), width, "", "  "), ...(gpu.nodes.length === 0 ? [NO_STANDING_NODES] : fitTable(GPU_HEADERS, gpuRows(gpu), width))].join("\n");
 }
 
-export function renderTerminal(doc: PlanDocument): string {
+/** The plan for a terminal `width` columns wide. */
+export function renderTerminal(doc: PlanDocument, width = DEFAULT_WIDTH): string {
   return [
     `Plan for stack "${doc.stack}" (profile ${doc.profile}), ${doc.resources.length} resources`,
+    ...wrap(flyOrgText(doc), width, "", "  "),
     "",
     renderTree(doc),
     "",
     "Services",
-    renderSummary(doc),
+    renderSummary(doc, width),
     "",
     "GPU pool",
-    renderGpu(doc.gpu),
+    renderGpu(doc.gpu, width),
     "",
-    renderCost(doc.cost),
+    renderCost(doc.cost, width),
     "",
-    renderPolicies(doc.policies),
-    ...renderNotes(doc.notes),
+    renderPolicies(doc.policies, width),
+    ...renderNotes(doc.notes, width),
   ].join("\n");
 }
 
+/** Where the apps go; the profile's default organization is said loudly, since it is rarely the one meant. */
+function flyOrgText(doc: PlanDocument): string {
+  const org = `Fly organization: ${doc.flyOrg.slug}`;
+  if (doc.flyOrg.from === "stack file") return `${org} (sophia:flyOrg in Pulumi.${doc.stack}.yaml).`;
+  return `${org}: the profile's default, since Pulumi.${doc.stack}.yaml sets no sophia:flyOrg. To deploy into another organization: pulumi config set sophia:flyOrg <slug> --stack ${doc.stack} (fly orgs list shows the slugs).`;
+}
+
 /** The plan's differences from a real run, under a heading; nothing when there are none. */
-function renderNotes(notes: string[]): string[] {
-  return notes.length === 0 ? [] : ["", `${NOTES_HEADING}:`, ...notes.map((n) => `  - ${n}`)];
+function renderNotes(notes: string[], width: number): string[] {
+  return notes.length === 0 ? [] : ["", `${NOTES_HEADING}:`, ...wrapAll(notes, width, "  - ", "    ")];
 }
 
 const NOTES_HEADING = "Where this offline plan differs from a real run";
@@ -189,7 +207,7 @@ function renderCostMarkdown(cost: CostEstimate): string[] {
     `Assumptions: ${assumptionsText(cost)}`,
     "",
     ...pricesText(cost).map((p) => `- Prices: ${p}`),
-    ...[seedText(cost)].flatMap((line) => (line === undefined ? [] : ["", line])),
+    ...[targetText(cost)].flatMap((line) => (line === undefined ? [] : ["", line])),
     ...choicesText(cost).flatMap((line) => ["", line]),
     "",
   ];
@@ -241,8 +259,8 @@ function difference(amount: number, seed: { low: number; high: number }): string
     return `${signed(amount - seed.low)} (${percent < 0 ? "−" : "+"}${Math.abs(percent)}%)`;
   }
   if (amount < seed.low) return `${signed(amount - seed.low)} below the range`;
-  if (amount > seed.high) return `${signed(amount - seed.high)} ${seed.low === 0 ? "over the budget" : "above the range"}`;
-  return seed.low === 0 ? `within the budget (${usd(seed.high - amount)} to spare)` : "inside the range";
+  if (amount > seed.high) return `${signed(amount - seed.high)} ${seed.low === 0 ? "over the ceiling" : "above the range"}`;
+  return seed.low === 0 ? `within the ceiling (${usd(seed.high - amount)} to spare)` : "inside the range";
 }
 
 /** Difference from the seed's figure: signed against a single figure, or where a range sits. */
@@ -250,8 +268,8 @@ export function seedDifference(cost: CostEstimate): string {
   return cost.seedReference ? difference(cost.total, cost.seedReference) : "—";
 }
 
-/** `--compare`: the stacks side by side, per kind and per service, with the seeds' figures. */
-export function renderCompare(docs: PlanDocument[]): string {
+/** `--compare`: the stacks side by side, per kind and per service, with the project's targets, then each stack's guardrails. */
+export function renderCompare(docs: PlanDocument[], width = DEFAULT_WIDTH): string {
   const heads = ["", ...docs.map((d) => `${d.stack} (${d.profile})`)];
   const order = (k: string) => (KIND_ORDER as readonly string[]).indexOf(k);
   const keys = (pick: (c: CostEstimate) => Record<string, number>) =>
@@ -260,24 +278,32 @@ export function renderCompare(docs: PlanDocument[]): string {
     keys(pick).map((k) => [k, ...docs.map((d) => usd(pick(d.cost)[k] ?? 0))]);
   return [
     "Monthly cost estimate (USD), per kind",
-    ...table(heads, [
+    ...fitTable(heads, [
       ...rowsOf((c) => c.byKind),
       ["total", ...docs.map((d) => usd(d.cost.total))],
-      ["seed estimate", ...docs.map((d) => seedRange(d.cost))],
-      ["difference", ...docs.map((d) => seedDifference(d.cost))],
-      ["GPU spend", ...docs.map((d) => usd(d.cost.gpuTotal))],
-      ["seed GPU", ...docs.map((d) => (d.cost.seedReference?.gpu ? range(d.cost.seedReference.gpu) : "—"))],
-      ["GPU difference", ...docs.map((d) => (d.cost.seedReference?.gpu ? difference(d.cost.gpuTotal, d.cost.seedReference.gpu) : "—"))],
-    ]),
+      ["target", ...docs.map((d) => seedRange(d.cost))],
+      ["against target", ...docs.map((d) => seedDifference(d.cost))],
+      ["GPU instances", ...docs.map((d) => usd(d.cost.gpuTotal))],
+      ["GPU target", ...docs.map((d) => (d.cost.seedReference?.gpu ? range(d.cost.seedReference.gpu) : "—"))],
+      ["against GPU target", ...docs.map((d) => (d.cost.seedReference?.gpu ? difference(d.cost.gpuTotal, d.cost.seedReference.gpu) : "—"))],
+    ], width),
+    ...wrap(
+      "Targets come from the project's requirements (the seed); GPU instances is instance time only, while the gpu-pool row below also holds its filesystem.",
+      width,
+    ),
     "",
     "Per service",
-    ...table(heads, rowsOf((c) => c.byService)),
+    ...fitTable(heads, rowsOf((c) => c.byService), width),
     "",
-    ...docs.flatMap((d) => [`${d.stack} lines (monthly, formula, prices as of):`, ...d.cost.lines.map((l) => `  ${l.service} ${l.kind}: ${l.formula} (as of ${l.asOf})`)]),
+    ...docs.flatMap((d) => [
+      `${d.stack} lines (formula, prices as of):`,
+      ...d.cost.lines.flatMap((l) => wrap(`${l.service} ${l.kind}: ${l.formula} (as of ${l.asOf})`, width, "  ", "      ")),
+    ]),
     "",
-    ...docs.map((d) => `${d.stack}: ${assumptionsText(d.cost)}`),
-    ...docs.flatMap((d) => choicesText(d.cost).map((c) => `${d.stack}: ${c}`)),
+    ...docs.flatMap((d) => wrap(`${d.stack}: ${assumptionsText(d.cost)}`, width, "", "  ")),
+    ...docs.flatMap((d) => wrapAll(choicesText(d.cost).map((c) => `${d.stack}: ${c}`), width, "", "  ")),
     "",
-    ...pricesText(docs[0].cost).map((p) => `Prices: ${p}`),
+    ...pricesText(docs[0].cost).flatMap((p) => wrap(`Prices: ${p}`, width, "", "  ")),
+    ...docs.flatMap((d) => ["", `${d.stack} guardrails`, renderPolicies(d.policies, width)]),
   ].join("\n");
 }

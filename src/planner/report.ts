@@ -82,6 +82,7 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     stack: run.stack,
     profile: String(run.outputs.profile ?? "unknown"),
     environments: run.environments,
+    flyOrg: { slug: config.flyOrg, from: run.stackFileKeys.includes("sophia:flyOrg") ? "stack file" : "profile default" },
     resources,
     services,
     gpu: summarizeGpu(run.resources, run.outputs),
