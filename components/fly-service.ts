@@ -74,6 +74,14 @@ export interface FlyServiceArgs {
 
 export const FLY_SERVICE_TYPE = "sophia:fly:Service";
 
+/** Everything wrong with one service's config, each problem a sentence naming its key. */
+export class ServiceConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ServiceConfigError";
+  }
+}
+
 /** Applies the service's own defaults to its config. Pure, so it can be tested without mocks. */
 export function normalizeFlyService(input: {
   service: string;
@@ -90,13 +98,15 @@ export function normalizeFlyService(input: {
 }): FlyServiceSpec {
   const { service, config, defaults } = input;
   const where = `sophia:services.${service}`;
+  const problems: string[] = [];
   const port = config.port ?? defaults.port;
-  if (port === undefined) throw new Error(`${where}.port is not set and ${service} has no default port; set the port it listens on`);
+  if (port === undefined) problems.push(`${where}.port is not set and ${service} has no default port; set the port it listens on`);
   const healthPath = config.healthCheck.path ?? defaults.healthPath;
-  if (healthPath === undefined) throw new Error(`${where}.healthCheck.path is not set and ${service} has no default; set the path of its health endpoint`);
+  if (healthPath === undefined) problems.push(`${where}.healthCheck.path is not set and ${service} has no default; set the path of its health endpoint`);
   if (config.volumeGb !== undefined && defaults.mountPath === undefined) {
-    throw new Error(`${where}.volumeGb is set but ${service} is stateless and has nowhere to mount it; remove volumeGb`);
+    problems.push(`${where}.volumeGb is set but ${service} is stateless and has nowhere to mount it; remove volumeGb`);
   }
+  if (port === undefined || healthPath === undefined || problems.length > 0) throw new ServiceConfigError(problems);
   return {
     service,
     appName: `${input.appPrefix}-${service}`,

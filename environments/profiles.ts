@@ -84,8 +84,9 @@ export const profiles: Record<ProfileName, ProfileData> = {
     primaryRegion: "sjc",
     regions: ["sjc", "lax"],
     services: {
-      // Raft voters must not be stopped by the proxy, or the cluster loses its quorum.
-      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 2, maxMachines: 4, autostop: "off", autostart: true, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
+      // Three Raft voters survive one lost node (four would survive no more); the proxy must not
+      // stop them, or the cluster loses its quorum.
+      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 2, maxMachines: 3, autostop: "off", autostart: true, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "mcp-memory": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 8, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "vector-store": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 12, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "unified-api": { cpuKind: "shared", cpus: 4, memoryMb: 4096, minMachines: 4, maxMachines: 20, ...prodAutoscale, strategy: "canary", concurrency: { type: "requests", softLimit: 50, hardLimit: 100 }, healthCheck: prodCheck },

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { nearestName } from "./nearest";
+import { imagePinProblem } from "./images";
 import {
   FLY_SOLD_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -82,7 +83,7 @@ export const serviceSchema = strictObject({
     gracePeriodSeconds: z.number().int().min(0),
     timeoutSeconds: z.number().int().positive(),
   }),
-  /** Pinned image reference. Give this or `build`. */
+  /** Pinned image reference: a release tag or a digest, never `:latest` or untagged. Give this or `build`. */
   image: z.string().min(1).optional(),
   /** Build the image from source and push it to registry.fly.io/<app>. */
   build: buildSchema.optional(),
@@ -380,6 +381,11 @@ function checkGpu(c: StackConfig, add: (path: (string | number)[], message: stri
       add(["gpu", "sshAllowedCidrs", i], `"${entry}" opens SSH to ${prefix === 0 ? "the whole internet" : `2^${32 - prefix} addresses`}; SSH readiness is for a fixed deploy address (a /32, or at most a /${SSH_MIN_PREFIX}). Deploys from CI runners without a fixed address use readiness "dial-out"`);
     }
   });
+  const workerImages = typeof gpu.workerImage === "string" ? [["workerImage", gpu.workerImage]] : Object.entries(gpu.workerImage).map(([arch, ref]) => [`workerImage.${arch}`, ref]);
+  for (const [key, ref] of workerImages) {
+    const problem = ref === undefined ? undefined : imagePinProblem(ref);
+    if (problem !== undefined) add(["gpu", ...key!.split(".")], problem);
+  }
   if (typeof gpu.workerImage !== "string") {
     const arch = gpuArchitecture(gpu.instanceType);
     if (gpu.workerImage[arch] === undefined) {

@@ -67,7 +67,13 @@ describe("planServices", () => {
       .split("\n")
       .filter((line) => line.startsWith("  - "))
       .map((line) => /sophia:services\.([a-z-]+)\./.exec(line)?.[1]);
-    expect(services).toEqual(["mcp-memory", "vector-store", "unified-api", "agno-bridge", "agent-ui"]);
+    expect([...new Set(services)]).toEqual(["mcp-memory", "vector-store", "unified-api", "agno-bridge", "agent-ui"]);
+  });
+
+  it("lists every problem of a service at once: the missing port and health path with the missing image", () => {
+    const message = errorOf(() => planServices(parseStackConfig({ profile: "single-user-lax" }, "dev"), SERVICE_DEFINITIONS));
+    const bridge = message.split("\n").filter((line) => line.startsWith("  - sophia:services.agno-bridge."));
+    expect(bridge.map((line) => /agno-bridge\.([\w.]+)/.exec(line)?.[1])).toEqual(["port", "healthCheck.path", "image"]);
   });
 
   it("refuses sizes for a service that is not defined, naming the defined ones", () => {
