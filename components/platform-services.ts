@@ -119,6 +119,7 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
         snapshotRetentionDays: config.volumes.snapshotRetentionDays,
         protectVolumes: config.volumes.protect,
         retainVolumes: config.volumes.retainOnDelete,
+        adopt: config.adopt[name],
       });
       problems.push(...imageProblems, ...ownProblems);
       if (imageProblems.length > 0 || ownProblems.length > 0) continue;

@@ -7,8 +7,9 @@
  * Pulumi secrets and are read in src/config/secrets.ts.
  */
 import { z } from "zod";
-import { nearestName } from "./nearest";
 import { imagePinProblem } from "./images";
+import { strictObject } from "./strict-object";
+import { adoptSchema, adoptionProblems } from "./adopt";
 import {
   FLY_SOLD_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -24,19 +25,6 @@ import {
 export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
-
-/** A strict object whose unknown-key error suggests the nearest key and lists the keys allowed there. */
-function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code !== "unrecognized_keys") return undefined;
-      const guesses = issue.keys.map((k) => nearestName(k, known)).filter((k): k is string => k !== undefined);
-      const guess = guesses.length > 0 ? ` Did you mean ${guesses.map((k) => `"${k}"`).join(", ")}?` : "";
-      return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${known.join(", ")}.${guess}`;
-    },
-  });
-}
 
 const flyRegion = z.enum(FLY_REGIONS);
 const wholeGb = z.number().int("must be a whole number of GB").positive("must be at least 1 GB");
@@ -297,6 +285,8 @@ export const stackConfigSchema = strictObject({
   cost: costSchema,
   /** Monthly budget in USD; the plan's cost estimate must stay within it (src/policies/budget.ts). */
   budget: z.number().positive("must be a monthly budget in USD, more than 0"),
+  /** Existing Fly apps, volumes and machines that services take over (src/config/adopt.ts). @default none */
+  adopt: adoptSchema.default({}),
 }).superRefine(checkCrossFieldRules);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -305,7 +295,7 @@ export type GpuConfig = z.infer<typeof gpuSchema>;
 export type EdgeConfig = z.infer<typeof edgeSchema>;
 export type CostConfig = z.infer<typeof costSchema>;
 /** What a profile must supply: everything but the stack-specific keys. */
-export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl" | "preflightChecks">;
+export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl" | "preflightChecks" | "adopt">;
 
 /** The regions a service runs in once defaults apply: stateful ones stay in the primary region. */
 export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
@@ -362,6 +352,7 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
   }
 
   checkEdge(c, add);
+  for (const [path, message] of adoptionProblems(c, (name) => serviceRegions(c, c.services[name]!).length)) add(path, message);
 }
 
 /** Prefixes shorter than this are not "a fixed deploy address": /0 is the whole internet. */

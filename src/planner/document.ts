@@ -50,6 +50,21 @@ export interface GpuSummary {
   nodes: { name: string; instanceType: string; region: string; architecture: string }[];
 }
 
+/**
+ * What a service takes over rather than creates (`sophia:adopt`): the dry run of an adoption. A
+ * real run checks each against these inputs first and changes nothing when one does not match.
+ */
+export interface AdoptionSummary {
+  service: string;
+  /** The existing app, which keeps its name. */
+  app: string;
+  org: string;
+  /** The stack's volume resource, the existing volume (id or name) it adopts, and what it declares. */
+  volumes: { resource: string; adopts: string; region: string; sizeGb: number }[];
+  /** The stack's machine resource and the existing machine it adopts. */
+  machines: { resource: string; adopts: string; region: string }[];
+}
+
 export interface PlanDocument {
   schemaVersion: number;
   project: string;
@@ -70,4 +85,6 @@ export interface PlanDocument {
   policies: PolicyReport;
   /** Where this offline plan differs from a real `pulumi up`, in plain sentences. */
   notes: string[];
+  /** What the stack would adopt instead of create, per service (empty without `sophia:adopt`). */
+  adoptions: AdoptionSummary[];
 }

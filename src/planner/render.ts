@@ -1,6 +1,6 @@
 /** Turns a plan document into text for people: the terminal and `plans/<stack>.md`. */
 import { KIND_ORDER, usd, type CostEstimate } from "../estimate/cost";
-import type { GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
+import type { AdoptionSummary, GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
 import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
 import { DEFAULT_WIDTH, fitTable, wrap, wrapAll } from "./text-layout";
 
@@ -13,7 +13,8 @@ export function renderTree(doc: PlanDocument): string {
     const list = children.get(parent) ?? [];
     list.forEach((r, i) => {
       const last = i === list.length - 1;
-      const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained" : ""].filter(Boolean).join(", ");
+      const adopts = r.inputs.adopt === undefined ? "" : typeof r.inputs.adopt === "string" ? `adopts ${r.inputs.adopt}` : "adopts the existing app";
+      const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained" : "", adopts].filter(Boolean).join(", ");
       const label = `${r.name} (${r.kind})${flags ? ` [${flags}]` : ""}`;
       lines.push(parent === null ? label : `${indent}${last ? "└─ " : "├─ "}${label}`);
       walk(r.urn, parent === null ? "" : `${indent}${last ? "   " : "│  "}`);
@@ -165,12 +166,31 @@ export function renderTerminal(doc: PlanDocument, width = DEFAULT_WIDTH): string
     "",
     "GPU pool",
     renderGpu(doc.gpu, width),
+    ...renderAdoptions(doc.adoptions, width),
     "",
     renderCost(doc.cost, width),
     "",
     renderPolicies(doc.policies, width),
     ...renderNotes(doc.notes, width),
   ].join("\n");
+}
+
+/** The adoption dry run: what each service takes over, and what a real run checks before it changes anything. */
+function adoptionLines(adoptions: AdoptionSummary[]): string[] {
+  return adoptions.flatMap((a) => [
+    `${a.service}: app ${a.app} (org ${a.org}), which keeps its name; every machine and volume in it must be listed below.`,
+    ...a.volumes.map((v) => `${a.service}: volume ${v.adopts} as ${v.resource}: must be in ${v.region} and at most ${v.sizeGb} GB; it keeps its data and is never recreated.`),
+    ...a.machines.map((m) => `${a.service}: machine ${m.adopts} as ${m.resource}: must be in ${m.region} and mount the volume listed with it; it takes the stack's config.`),
+  ]);
+}
+
+function renderAdoptions(adoptions: AdoptionSummary[], width: number): string[] {
+  if (adoptions.length === 0) return [];
+  return [
+    "",
+    "Adopted, not created (sophia:adopt; a real run checks each first and changes nothing if one does not match)",
+    ...wrapAll(adoptionLines(adoptions), width, "  ", "    "),
+  ];
 }
 
 /** Where the apps go; the profile's default organization is said loudly, since it is rarely the one meant. */
@@ -240,6 +260,7 @@ export function renderMarkdown(doc: PlanDocument): string {
     "```",
     "",
     ...renderCostMarkdown(doc.cost),
+    ...(doc.adoptions.length === 0 ? [] : ["## Adopted, not created", "", ...adoptionLines(doc.adoptions).map((l) => `- ${l}`), ""]),
     ...renderPoliciesMarkdown(doc.policies),
     ...(doc.notes.length === 0 ? [] : [`## ${NOTES_HEADING}`, "", ...doc.notes.map((n) => `- ${n}`), ""]),
     `## Resources (${doc.resources.length})`,

@@ -3,7 +3,7 @@ import type { StackConfig } from "../stack-config";
 import { evaluatePolicies } from "../policies";
 import { estimateCost } from "../estimate/cost";
 import { gpuArchitecture } from "../platform";
-import { PLAN_SCHEMA_VERSION, type GpuSummary, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
+import { PLAN_SCHEMA_VERSION, type AdoptionSummary, type GpuSummary, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
 import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "../estimate/resources";
@@ -41,6 +41,24 @@ export function summarizeServices(resources: RecordedResource[]): ServiceSummary
         volumes: { count: volumes.length, sizeGb: volumes.reduce((sum, v) => sum + Number(v.inputs.sizeGb ?? 0), 0) },
         reach: ipTypes.some((t) => t !== "private_v6") ? "public" : "private",
         image: machines[0]?.config?.image ?? null,
+      };
+    });
+}
+
+/** What each service adopts, read from the inputs its app, volumes and machines carry. */
+export function summarizeAdoptions(resources: RecordedResource[]): AdoptionSummary[] {
+  const ownerOf = serviceOwner(resources);
+  const inService = (service: string, type: string) => resources.filter((r) => r.type === type && ownerOf(r) === service && typeof r.inputs.adopt === "string");
+  return resources
+    .filter((r) => r.type === TYPES.app && r.inputs.adopt !== undefined)
+    .map((app) => {
+      const service = ownerOf(app) ?? app.name;
+      return {
+        service,
+        app: String(app.inputs.name),
+        org: String(app.inputs.org),
+        volumes: inService(service, TYPES.volume).map((v) => ({ resource: v.name, adopts: String(v.inputs.adopt), region: String(v.inputs.region), sizeGb: Number(v.inputs.sizeGb) })),
+        machines: inService(service, TYPES.machine).map((m) => ({ resource: m.name, adopts: String(m.inputs.adopt), region: String(m.inputs.region) })),
       };
     });
 }
@@ -91,6 +109,7 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     diagram: renderDiagram({ resources, services, outputs: run.outputs }),
     policies: evaluatePolicies({ stack: run.stack, config, resources, secretValues: run.secretValues }),
     notes: [...run.notes, ...realWorldChecks(config.gpu)],
+    adoptions: summarizeAdoptions(run.resources),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * The four phases of a rehearsal and what each must show: a first `up` that creates
+ * The phases of a rehearsal and what each must show: a first `up` that creates
  * everything, as concurrently as dependencies allow; a second `up` that changes nothing and sends
  * only reads; an `up` interrupted after some creates and run again on fresh APIs, which must leave
- * no duplicate and no orphan; and a `destroy` that leaves only what the stack retains.
+ * no duplicate and no orphan; a `destroy` that leaves only what the stack retains; and, on fresh
+ * APIs, the adoption of a deployment made outside the stack (./adoption.ts).
  */
 import { readStackFile } from "../planner/stack-file";
 import { customDependencies, destroy, up, type Action, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
@@ -11,8 +12,9 @@ import { compare, intended, inventory, type Item } from "./inventory";
 import { ProviderHost } from "./provider-host";
 import type { DeploymentState, ResourceState } from "./state";
 import { CountingProxy } from "./traffic";
+import { rehearseAdoption } from "./adoption";
 
-export type PhaseName = "up" | "up again" | "interrupted up" | "destroy";
+export type PhaseName = "up" | "up again" | "interrupted up" | "destroy" | "adopt existing";
 
 export interface PhaseReport {
   phase: PhaseName;
@@ -297,6 +299,26 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
         retained: intended(retained),
       }),
     );
+
+    // 5. adoption of a deployment made by hand, on fresh APIs (or, on external ones, under a fresh name prefix)
+    const adoptTarget = external ? main : await openTarget(scale, env);
+    try {
+      phases.push(
+        await rehearseAdoption({
+          stack: options.stack,
+          projectDir: options.projectDir,
+          appPrefix,
+          target: adoptTarget,
+          shared: external,
+          settings: (t, h, prefix) => settings(options, t as Target, h, prefix),
+          inventoryProblems: async (t, st, prefix) => inventoryProblems(intended(st.values()), await inventory(t.apis, scopeOf(st.values(), prefix))),
+          simulatedSeconds: (result) => simulatedSeconds(result, customDependencies(result.registered), scale),
+          onEvent: options.onEvent,
+        }),
+      );
+    } finally {
+      if (adoptTarget !== main) await adoptTarget.close();
+    }
     return finish();
   } finally {
     if (fresh && fresh !== main) await fresh.close();
@@ -311,7 +333,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       phases,
       notRehearsed,
       coverage,
-      ok: phases.length === 4 && phases.every((p) => p.ok),
+      ok: phases.length === 5 && phases.every((p) => p.ok),
     };
   }
 }

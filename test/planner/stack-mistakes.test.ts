@@ -282,6 +282,24 @@ const MISTAKES: Mistake[] = [
     fix: /4 Weaviate nodes are 4 Raft voters, which need 3 for a quorum and so survive 1 lost node, no more than 3 would\. Use an odd number of nodes: 3 or 5/,
   },
   {
+    mistake: "an adoption for a service the stack does not have",
+    text: devWith("sophia:adopt:", "  weaviat:", "    app: acme-weaviate"),
+    path: "sophia:adopt.weaviat:",
+    fix: /is not a service of this stack; services: weaviate, /,
+  },
+  {
+    mistake: "more adopted volumes than the service has machines",
+    text: devWith("sophia:adopt:", "  weaviate:", "    app: acme-weaviate", "    volumes: [vol_aaaa, vol_bbbb]"),
+    path: "sophia:adopt.weaviate.volumes:",
+    fix: /lists 2 volumes, but weaviate has 1 machine\(s\), each with one volume; raise sophia:services\.weaviate\.maxMachines, or list fewer/,
+  },
+  {
+    mistake: "an adopted app another service already uses",
+    text: devWith("sophia:adopt:", "  weaviate:", "    app: sophia-dev-mcp-memory"),
+    path: "sophia:adopt.weaviate.app:",
+    fix: /"sophia-dev-mcp-memory" is already the app of mcp-memory; each service has an app of its own/,
+  },
+  {
     mistake: "standing GPU nodes above the pool's maximum",
     text: devWith("sophia:gpu:", "  standing: 2", "  sshAllowedCidrs: [203.0.113.7/32]"),
     path: "sophia:gpu.standing:",
@@ -334,6 +352,7 @@ interface PlanJson {
   services: { name: string; regions: string[]; volumes: { count: number } }[];
   environments: string[];
   notes: string[];
+  adoptions: unknown[];
 }
 
 const service = (doc: PlanJson, name: string) => {
@@ -379,6 +398,24 @@ const VARIATIONS: Variation[] = [
     check: (doc) => {
       expect(doc.environments).toEqual(["sophia/dev@stable"]);
       expect(doc.notes.join("\n")).toMatch(/defines environment values inline; the plan does not evaluate ESC/);
+    },
+  },
+  {
+    variation: "an existing Weaviate app adopted with its volume and machine (the dry run)",
+    text: devWith("sophia:adopt:", "  weaviate:", "    app: acme-weaviate", "    volumes: [vol_6vjq3ynm18p1wz2]", "    machines: [3d8d9015f95228]"),
+    check: (doc) => {
+      expect(doc.adoptions).toEqual([
+        {
+          service: "weaviate",
+          app: "acme-weaviate",
+          org: "personal",
+          volumes: [{ resource: "weaviate-vol-lax-0", adopts: "vol_6vjq3ynm18p1wz2", region: "lax", sizeGb: 3 }],
+          machines: [{ resource: "weaviate-machine-lax-0", adopts: "3d8d9015f95228", region: "lax" }],
+        },
+      ]);
+      // Callers reach the adopted app by its own name.
+      const api = doc.resources.find((r) => r.kind === "fly:Machine" && r.name.startsWith("unified-api"));
+      expect((api?.inputs.config as { env: Record<string, string> }).env.WEAVIATE_URL).toBe("http://acme-weaviate.flycast:8080");
     },
   },
   {

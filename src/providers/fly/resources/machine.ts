@@ -11,6 +11,7 @@ import { APP_NAME, REGION, compact, connectionOf, containsUnknown, sameValue, fl
 import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { markerOr, notOursError, ownership, type Marked } from "../../dynamic/identity";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
+import { ADOPT_HINT } from "./app";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
 
 export type { FlyMachineConfig, FlyMachineService, FlyMachineCheck, FlyMachineMount } from "../api/schemas";
@@ -47,6 +48,11 @@ export interface FlyMachineArgs extends FlyConnectionArgs {
    * the previous secrets while a new version is still propagating.
    */
   minSecretsVersion?: pulumi.Input<number | undefined>;
+  /**
+   * Take over this existing machine of the app (its id) rather than create one (`sophia:adopt`): it
+   * keeps its id, name and volume and is updated to `config`. @default create a machine
+   */
+  adopt?: pulumi.Input<string>;
 }
 
 /** `marker` goes into the machine's metadata, so that a create can adopt its own leftover. */
@@ -61,6 +67,7 @@ export interface FlyMachineInputs extends FlyConnectionInputs, Marked {
   waitTimeoutSeconds?: number;
   releaseAfter?: string[];
   minSecretsVersion?: number;
+  adopt?: string;
 }
 
 export interface FlyMachineOutputs extends FlyMachineInputs {
@@ -69,6 +76,8 @@ export interface FlyMachineOutputs extends FlyMachineInputs {
   instanceId?: string;
   /** 6PN address inside the org's private network. */
   privateIp?: string;
+  /** The name the stack gave it, when the machine was adopted under a name of its own (names never change on Fly). */
+  declaredName?: string;
 }
 
 const IMMUTABLE_KEYS = ["app", "name", "region"] as const;
@@ -86,6 +95,7 @@ function inputSchema() {
     releaseAfter: z.array(z.string()).optional(),
     marker: z.string().optional(),
     minSecretsVersion: z.int().min(0).optional(),
+    adopt: z.string().min(1).optional(),
     apiToken: z.string().optional(),
     apiUrl: z.string().optional(),
   });
@@ -98,7 +108,9 @@ export const flyMachineProvider = {
   },
 
   async diff(_id: string, olds: FlyMachineOutputs, news: FlyMachineInputs) {
-    const replaces: string[] = IMMUTABLE_KEYS.filter((key) => isUnknown(news[key]) || olds[key] !== news[key]);
+    // An adopted machine keeps its own name; the one the stack declared is what a change compares.
+    const current = { ...olds, name: olds.declaredName ?? olds.name };
+    const replaces: string[] = IMMUTABLE_KEYS.filter((key) => isUnknown(news[key]) || current[key] !== news[key]);
     // A different volume or mount path is a new machine: the data moves with it. A config that is
     // wholly unknown in preview (e.g. a new image digest) is an update, not a replacement.
     const configUnknown = isUnknown(news.config);
@@ -109,7 +121,7 @@ export const flyMachineProvider = {
     const configChanged = containsUnknown(news.config) || !sameValue(canonicalConfig(olds.config), canonicalConfig(news.config));
     // The new machine can only mount the volume, or take the name, once the old one is gone.
     const sameVolume = oldMount?.volume !== undefined && oldMount.volume === newMount?.volume;
-    const sameName = olds.name === news.name && olds.app === news.app;
+    const sameName = current.name === news.name && olds.app === news.app;
     return {
       changes: replaces.length > 0 || configChanged,
       replaces,
@@ -120,6 +132,7 @@ export const flyMachineProvider = {
   async create(inputs: FlyMachineInputs) {
     const client = flyClient(inputs, `FlyMachine "${inputs.name}"`);
     const marker = machineMarker(inputs);
+    if (inputs.adopt !== undefined) return adoptMachine(client, inputs, inputs.adopt, marker);
     const config = withMarker(canonicalConfig(inputs.config), marker);
     const what = `machine "${inputs.name}" in app "${inputs.app}"`;
     // The name is unique in the app; the marker tells our own leftover from someone else's machine.
@@ -132,7 +145,7 @@ export const flyMachineProvider = {
           `create ${what}: machine ${found.id} with this name`,
           owner === "foreign" ? `it belongs to another stack or resource (${markerOf(found)})` : "it carries no marker of this stack",
           {
-            importHint: `pulumi import with id ${found.id}`,
+            adopt: `machines: [${found.id}], with its app and volume, ${ADOPT_HINT}`,
             rename: "change the service's app prefix or machine name",
             remove: `fly machine destroy ${found.id} -a ${inputs.app} --force`,
           },
@@ -205,10 +218,11 @@ export const flyMachineProvider = {
     const idle = current?.state === "stopped" || current?.state === "suspended";
     const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config));
     const marker = machineMarker(news);
+    const declared = olds.declaredName !== undefined ? news.name : undefined;
     const apply = (config: FlyMachineConfig) =>
       client
         .withLease(news.app, id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce),
+          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker, declared), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce),
         )
         .catch((err: unknown) => {
           if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
@@ -275,7 +289,7 @@ async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs): P
         m.state === "suspended" ||
         (m.state === "started" && (m.checks ?? []).every((c) => c.status === "passing")));
     // A predecessor that does not exist (removed, or not created yet) holds nothing up.
-    const pending = after.filter((name) => machines.some((m) => m.name === name && !released(m)));
+    const pending = after.filter((name) => machines.some((m) => declaredNameOf(m) === name && !released(m)));
     if (pending.length === 0) return;
     const onRelease = machines.filter((m) => releaseOf(m) === release).length;
     if (onRelease > moved) {
@@ -336,6 +350,57 @@ async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyM
 
 /** Metadata key holding the marker; kept out of the config Pulumi compares. */
 const MARKER_KEY = "sophia_resource";
+/** Metadata key holding the name the stack gave an adopted machine, which kept its own; kept out of the compared config too. */
+const DECLARED_NAME_KEY = "sophia_name";
+
+/** The name release ordering knows a machine by: the stack's, for an adopted machine that kept its own. */
+function declaredNameOf(machine: FlyMachineInfo): string | undefined {
+  const metadata = machine.config?.metadata;
+  const value = metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>)[DECLARED_NAME_KEY] : undefined;
+  return typeof value === "string" ? value : (machine.name ?? undefined);
+}
+
+/**
+ * Takes over an existing machine: it must be in the app and region the inputs declare, carry no
+ * other stack's marker, and mount the volume the inputs mount (or none), so that its data stays
+ * where it is. Then it is marked as the stack's and updated to the declared config under a lease,
+ * and waited for like a created machine. A mismatch is an error before anything changes.
+ */
+async function adoptMachine(client: FlyClient, inputs: FlyMachineInputs, machineId: string, marker: string) {
+  const what = `adopt machine ${machineId} of app "${inputs.app}"`;
+  const found = await client.getMachine(inputs.app, machineId);
+  if (isMachineGone(found)) {
+    const live = (await client.listMachines(inputs.app)).filter((m) => !isMachineGone(m)).map((m) => `${m.id} (${m.name}, ${m.region})`);
+    throw new Error(`${what}: the app has no such machine; its machines: ${live.join(", ") || "none"}. Check the entry ${ADOPT_HINT}. Nothing was changed.`);
+  }
+  const machine = found as FlyMachineInfo;
+  const mismatch = (problem: string) => new Error(`${what}: ${problem}. Nothing was changed.`);
+  const owner = ownership(markerOf(machine), marker);
+  if (owner === "foreign") throw mismatch(`it belongs to another stack or resource (${markerOf(machine)}), which manages it; adopt it there, or not at all`);
+  if (machine.region !== inputs.region) {
+    throw mismatch(
+      `it runs in region ${machine.region}, but this place in the service's machines is in ${inputs.region}; a machine cannot move. ` +
+        "List the service's machines region by region, in the order of its regions, or destroy this one",
+    );
+  }
+  const theirs = (machine.config as FlyMachineConfig | undefined)?.mounts?.[0]?.volume;
+  const ours = inputs.config.mounts?.[0]?.volume;
+  if (theirs !== undefined && theirs !== ours) {
+    throw mismatch(
+      `it mounts volume ${theirs}, but the stack would mount ${ours ?? "no volume"} on it, which would take its data away from it. ` +
+        "List that volume at the same position under volumes: as the machine under machines:",
+    );
+  }
+  const declared = machine.name !== inputs.name ? inputs.name : undefined;
+  const config = withMarker(canonicalConfig(inputs.config), marker, declared);
+  const updated = await client.withLease(inputs.app, machine.id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
+    client.updateMachine(inputs.app, machine.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce),
+  );
+  // A failure here leaves the machine the stack's, on the declared config, unrecorded: it is not
+  // destroyed (it was not the stack's to destroy), and the next run adopts it again.
+  if (!inputs.skipLaunch) await settle(client, inputs, updated, "create");
+  return { id: machine.id, outs: machineOutputs(inputs, updated, inputs.config) };
+}
 
 function machineMarker(inputs: FlyMachineInputs): string {
   return markerOr(inputs.marker, `fly-machine:${inputs.app}/${inputs.name}`);
@@ -347,8 +412,8 @@ function markerOf(machine: FlyMachineInfo): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-function withMarker(config: FlyMachineConfig, marker: string): FlyMachineConfig {
-  return { ...config, metadata: { ...config.metadata, [MARKER_KEY]: marker } };
+function withMarker(config: FlyMachineConfig, marker: string, declaredName?: string): FlyMachineConfig {
+  return { ...config, metadata: { ...config.metadata, [MARKER_KEY]: marker, ...(declaredName === undefined ? {} : { [DECLARED_NAME_KEY]: declaredName }) } };
 }
 
 function countChecks(config: FlyMachineConfig): number {
@@ -361,6 +426,7 @@ function autostopEnabled(config: FlyMachineConfig): boolean {
 }
 
 function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, config: FlyMachineConfig): FlyMachineOutputs {
+  const declared = (inputs as Partial<FlyMachineOutputs>).declaredName ?? inputs.name;
   return compact({
     ...connectionOf(inputs),
     app: inputs.app,
@@ -373,6 +439,8 @@ function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, confi
     waitTimeoutSeconds: inputs.waitTimeoutSeconds,
     releaseAfter: inputs.releaseAfter,
     marker: inputs.marker,
+    adopt: inputs.adopt,
+    declaredName: machine.name && machine.name !== declared ? declared : undefined,
     machineId: machine.id,
     instanceId: machine.instance_id ?? undefined,
     privateIp: machine.private_ip ?? undefined,
@@ -422,7 +490,7 @@ export function projectConfig(desired: FlyMachineConfig | undefined, actual: Rec
     } else if (MAP_KEYS.includes(key) && value && typeof value === "object") {
       const wanted = want[key] as Record<string, unknown>;
       out[key] = Object.fromEntries(
-        Object.entries(value).filter(([k]) => key !== "metadata" || k !== MARKER_KEY && (!k.startsWith("fly_") || k in wanted)),
+        Object.entries(value).filter(([k]) => key !== "metadata" || (k !== MARKER_KEY && k !== DECLARED_NAME_KEY && (!k.startsWith("fly_") || k in wanted))),
       );
     } else {
       out[key] = project(want[key], value);
