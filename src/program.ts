@@ -94,12 +94,19 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     flyApiUrl: config.flyApiUrl,
   });
 
+  // Where the deploy check (src/deploy-check) asks each public service whether it is healthy.
+  const healthPaths: Record<string, string> = Object.fromEntries(plan.fly.map((p) => [p.definition.name, p.spec.healthCheck.path]));
+  if (ui) healthPaths[ui.name] = config.services[ui.name]?.healthCheck.path ?? ui.healthPath ?? "/";
+  const healthUrls = Object.fromEntries(Object.entries(edge.urls).map(([name, url]) => [name, url.apply((u) => `${u}${healthPaths[name] ?? "/"}`)]));
+
   return {
     profile: config.profile,
     primaryRegion: config.primaryRegion,
     regions: config.regions,
     apps: Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.appName])),
     publicUrls: edge.urls,
+    /** Each public service's health endpoint: `npm run check-deploy` calls these after an up. */
+    healthUrls,
     privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
     gpuStandingNodes: gpu.instances.length,
     gpuReadiness: config.gpu.readiness,

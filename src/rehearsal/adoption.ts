@@ -14,7 +14,6 @@ import { readStackFile } from "../planner/stack-file";
 import { destroy, up, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
 import type { Endpoints } from "./emulators";
 import { ProviderHost } from "./provider-host";
-import type { PhaseName, PhaseReport } from "./phases";
 import type { DeploymentState } from "./state";
 import type { CountingProxy } from "./traffic";
 
@@ -40,10 +39,21 @@ export interface AdoptionContext {
   inventoryProblems(target: AdoptionTarget, state: DeploymentState, appPrefix: string): Promise<string[]>;
   /** Platform seconds of a run's longest chain of operations. */
   simulatedSeconds(result: UpResult): number;
-  onEvent?: (phase: PhaseName, event: OperationEvent) => void;
+  onEvent?: (event: OperationEvent) => void;
 }
 
-export const ADOPTION_PHASE: PhaseName = "adopt existing";
+type Counter = "created" | "updated" | "replaced" | "unchanged" | "deleted" | "adopted" | "retained" | "dropped";
+
+/** What the phase showed; the rehearsal reports it as its fifth phase. */
+export interface AdoptionOutcome {
+  expectation: string;
+  problems: string[];
+  counts: Record<Counter, number>;
+  /** API requests the providers sent, by API and method, over both runs. */
+  apiCalls: Record<string, Record<string, number>>;
+  simulatedSeconds: number;
+  realMs: number;
+}
 
 const COUNTERS = { create: "created", update: "updated", replace: "replaced", same: "unchanged", delete: "deleted", adopt: "adopted", retain: "retained", dropped: "dropped" } as const;
 
@@ -62,16 +72,16 @@ function statefulService(options: Pick<AdoptionContext, "stack" | "projectDir">)
   return { name, service, org: config.flyOrg, region: serviceRegions(config, service)[0]!, image: service.image };
 }
 
-export async function rehearseAdoption(ctx: AdoptionContext): Promise<PhaseReport> {
+export async function rehearseAdoption(ctx: AdoptionContext): Promise<AdoptionOutcome> {
   const started = performance.now();
-  const counts: PhaseReport["counts"] = { created: 0, updated: 0, replaced: 0, unchanged: 0, deleted: 0, adopted: 0, retained: 0, dropped: 0 };
+  const counts: Record<Counter, number> = { created: 0, updated: 0, replaced: 0, unchanged: 0, deleted: 0, adopted: 0, retained: 0, dropped: 0 };
   const onEvent = (event: OperationEvent) => {
     counts[COUNTERS[event.action]]++;
-    ctx.onEvent?.(ADOPTION_PHASE, event);
+    ctx.onEvent?.(event);
   };
   const expectation = "an app made outside the stack, with its volumes and machines, is adopted through sophia:adopt: the volumes untouched, no duplicate, and a second up changes nothing";
-  const report = (problems: string[], apiCalls: PhaseReport["apiCalls"], simulatedSeconds: number): PhaseReport => ({
-    phase: ADOPTION_PHASE, ok: problems.length === 0, expectation, problems, counts, apiCalls, simulatedSeconds, realMs: Math.round(performance.now() - started),
+  const report = (problems: string[], apiCalls: AdoptionOutcome["apiCalls"], simulatedSeconds: number): AdoptionOutcome => ({
+    expectation, problems, counts, apiCalls, simulatedSeconds, realMs: Math.round(performance.now() - started),
   });
 
   const stateful = statefulService(ctx);
@@ -113,7 +123,7 @@ export async function rehearseAdoption(ctx: AdoptionContext): Promise<PhaseRepor
     problems.push(...(await volumesUntouched(fly, app, before)));
   }
 
-  let againCalls: PhaseReport["apiCalls"] = {};
+  let againCalls: AdoptionOutcome["apiCalls"] = {};
   if (!first.error) {
     const adoptedCounts = { ...counts };
     const again = await up({ ...program, state, onEvent });
@@ -156,8 +166,8 @@ async function volumesUntouched(fly: FlyClient, app: string, before: VolumeBefor
   return problems;
 }
 
-function mergeCalls(...all: PhaseReport["apiCalls"][]): PhaseReport["apiCalls"] {
-  const out: PhaseReport["apiCalls"] = {};
+function mergeCalls(...all: AdoptionOutcome["apiCalls"][]): AdoptionOutcome["apiCalls"] {
+  const out: AdoptionOutcome["apiCalls"] = {};
   for (const calls of all) {
     for (const [api, byMethod] of Object.entries(calls)) {
       for (const [method, n] of Object.entries(byMethod)) (out[api] ??= {})[method] = (out[api]![method] ?? 0) + n;

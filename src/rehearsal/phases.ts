@@ -303,19 +303,18 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     // 5. adoption of a deployment made by hand, on fresh APIs (or, on external ones, under a fresh name prefix)
     const adoptTarget = external ? main : await openTarget(scale, env);
     try {
-      phases.push(
-        await rehearseAdoption({
-          stack: options.stack,
-          projectDir: options.projectDir,
-          appPrefix,
-          target: adoptTarget,
-          shared: external,
-          settings: (t, h, prefix) => settings(options, t as Target, h, prefix),
-          inventoryProblems: async (t, st, prefix) => inventoryProblems(intended(st.values()), await inventory(t.apis, scopeOf(st.values(), prefix))),
-          simulatedSeconds: (result) => simulatedSeconds(result, customDependencies(result.registered), scale),
-          onEvent: options.onEvent,
-        }),
-      );
+      const adoption = await rehearseAdoption({
+        stack: options.stack,
+        projectDir: options.projectDir,
+        appPrefix,
+        target: adoptTarget,
+        shared: external,
+        settings: (t, h, prefix) => settings(options, t as Target, h, prefix),
+        inventoryProblems: async (t, st, prefix) => inventoryProblems(intended(st.values()), await inventory(t.apis, scopeOf(st.values(), prefix))),
+        simulatedSeconds: (result) => simulatedSeconds(result, customDependencies(result.registered), scale),
+        onEvent: (event) => options.onEvent?.("adopt existing", event),
+      });
+      phases.push({ phase: "adopt existing", ok: adoption.problems.length === 0, ...adoption });
     } finally {
       if (adoptTarget !== main) await adoptTarget.close();
     }
