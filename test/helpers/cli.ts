@@ -23,7 +23,7 @@ export function planCommand(): { command: string; args: string[] } {
 /**
  * The environment without any cloud credential, as on a machine with no account at all. Text is
  * laid out for a terminal wide enough that no line wraps, so that tests read content whatever the
- * developer's terminal; test/planner/output-width.slow.test.ts checks the layout at a set width.
+ * developer's terminal; test/output-width.slow.test.ts checks the layout at a set width.
  */
 function credentialFreeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: "1000" };
