@@ -43,7 +43,7 @@ describe("fitTable", () => {
   it("wraps the widest column inside it when the table is wider than the terminal", () => {
     const lines = fitTable(["service", "kind", "formula"], rows, 60);
     expectEach(lines, (line) => expect(displayWidth(line)).toBeLessThanOrEqual(60));
-    expect(lines[2]).toMatch(/^weaviate  compute  1 × shared-cpu-1x/);
+    expect(lines[2]).toMatch(/^weaviate {2}compute {2}1 × shared-cpu-1x/);
     expect(lines[3]).toMatch(/^ {19}\S/);
   });
 });
