@@ -33,9 +33,12 @@ function serviceRow(s: ServiceSummary): string[] {
 
 const SERVICE_HEADERS = ["service", "regions", "size", "machines", "min", "autostop", "volumes", "reach", "image"];
 
+/** The services for a terminal: their shape in one table, their images (long references) in a second. */
 export function renderSummary(doc: PlanDocument, width = DEFAULT_WIDTH): string {
   if (doc.services.length === 0) return "No services in this plan yet.";
-  return fitTable(SERVICE_HEADERS, doc.services.map(serviceRow), width).join("\n");
+  const shape = doc.services.map((s) => serviceRow(s).slice(0, -1));
+  const images = doc.services.map((s) => [s.name, s.image ?? "—"]);
+  return [...fitTable(SERVICE_HEADERS.slice(0, -1), shape, width), "", ...fitTable(["service", "image"], images, width)].join("\n");
 }
 
 
@@ -197,7 +200,7 @@ function renderAdoptions(adoptions: AdoptionSummary[], width: number): string[] 
 function flyOrgText(doc: PlanDocument): string {
   const org = `Fly organization: ${doc.flyOrg.slug}`;
   if (doc.flyOrg.from === "stack file") return `${org} (sophia:flyOrg in Pulumi.${doc.stack}.yaml).`;
-  return `${org}: the profile's default, since Pulumi.${doc.stack}.yaml sets no sophia:flyOrg. To deploy into another organization: pulumi config set sophia:flyOrg <slug> --stack ${doc.stack} (fly orgs list shows the slugs).`;
+  return `${org}, the profile's default, as Pulumi.${doc.stack}.yaml sets no sophia:flyOrg. To deploy into another organization: pulumi config set sophia:flyOrg <slug> --stack ${doc.stack} (fly orgs list shows the slugs).`;
 }
 
 /** The plan's differences from a real run, under a heading; nothing when there are none. */

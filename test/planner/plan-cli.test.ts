@@ -58,7 +58,7 @@ describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
   it("says loudly that dev's apps go to the profile's Fly organization unless the stack file names one", () => {
     const result = plan(["--stack", "dev"]);
     expect(result.stdout.split("\n")[1]).toBe(
-      "Fly organization: personal: the profile's default, since Pulumi.dev.yaml sets no sophia:flyOrg. To deploy into another organization: pulumi config set sophia:flyOrg <slug> --stack dev (fly orgs list shows the slugs).",
+      "Fly organization: personal, the profile's default, as Pulumi.dev.yaml sets no sophia:flyOrg. To deploy into another organization: pulumi config set sophia:flyOrg <slug> --stack dev (fly orgs list shows the slugs).",
     );
   });
 
