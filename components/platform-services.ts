@@ -97,6 +97,7 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
     const { name } = definition;
     if (!runsOnFly(config, definition)) {
       vercelUi = definition;
+      if (config.adopt[name] !== undefined) problems.push(`sophia:adopt.${name}: this stack serves ${name} from Vercel, not Fly, so there is no Fly app to adopt; remove the entry, or set sophia:edge.uiHost to "fly"`);
       continue;
     }
     const service = config.services[name];

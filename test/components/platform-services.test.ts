@@ -86,6 +86,11 @@ describe("planServices", () => {
     expect(errorOf(() => planServices(dev, [...SERVICE_DEFINITIONS, extra]))).toContain("sophia:services.search is missing; give its sizes in the profile");
   });
 
+  it("refuses to adopt a Fly app for the service this stack serves from Vercel", () => {
+    const config = parseStackConfig({ profile: "enterprise-multi-region", services: stackServices, adopt: { [ui.name]: { app: "acme-ui" } } }, "prod");
+    expect(errorOf(() => planServices(config, SERVICE_DEFINITIONS))).toContain(`sophia:adopt.${ui.name}: this stack serves ${ui.name} from Vercel, not Fly, so there is no Fly app to adopt`);
+  });
+
   it("refuses hostnames for a service that is not public", () => {
     const config = parseStackConfig({ profile: "single-user-lax", services: stackServices, edge: { hostnames: { weaviate: ["db.sophia-intel.ai"] } } }, "dev");
     expect(errorOf(() => planServices(config, SERVICE_DEFINITIONS))).toContain("sophia:edge.hostnames.weaviate: only public services get hostnames");
