@@ -28,6 +28,18 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return Number.isFinite(n) && n > 0 ? n : `--${name} must be a number above 0, not "${value}"`;
 }
 
+/** `pulumi stack output --json` of the stack, or an error that says what to do without the CLI. */
+function stackOutputs(stack: string): string {
+  try {
+    return execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new Error("the Pulumi CLI is not on PATH: install it, or write the outputs elsewhere (pulumi stack output --json > outputs.json) and pass --outputs outputs.json");
+    }
+    throw new Error(`pulumi stack output --json --stack ${stack} failed (its message is above); check the stack name and pulumi login`);
+  }
+}
+
 async function main(): Promise<number> {
   const args = parseCommandLine(
     USAGE,
@@ -48,10 +60,7 @@ async function main(): Promise<number> {
   for (const value of [attempts, interval, timeout]) if (typeof value === "string") return usageError(value, USAGE);
   if (!Number.isInteger(attempts)) return usageError(`--attempts must be a whole number, not "${args.attempts}"`, USAGE);
 
-  const text =
-    args.outputs !== undefined
-      ? fs.readFileSync(args.outputs === "-" ? 0 : args.outputs, "utf8")
-      : execFileSync("pulumi", ["stack", "output", "--json", "--stack", args.stack!], { encoding: "utf8" });
+  const text = args.outputs !== undefined ? fs.readFileSync(args.outputs === "-" ? 0 : args.outputs, "utf8") : stackOutputs(args.stack!);
   const urls = healthUrlsOf(JSON.parse(text) as unknown);
   const results = await checkHealth(urls, { attempts: attempts as number, intervalMs: (interval as number) * 1000, timeoutMs: (timeout as number) * 1000 });
   for (const result of results) (result.ok ? console.log : console.error)(describeResult(result));
