@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceConfig } from "../src/config/schema";
+import type { ServiceAdoption } from "../src/config/adopt";
 import type { FlyRegion } from "../src/platform";
 import {
   FlyApp,
@@ -50,6 +51,12 @@ export interface FlyServiceSpec {
   /** One volume per machine, in the machine's region. */
   /** `protect` guards against destroy; `retain` keeps the volume when Pulumi deletes or replaces it. */
   volume?: { sizeGb: number; mountPath: string; snapshotRetentionDays: number; protect: boolean; retain: boolean };
+  /**
+   * What already exists and is taken over rather than created (`sophia:adopt`): the app (its name
+   * is `appName`), volumes by the service's volume index, machines by its machine index. What the
+   * stack adopted it keeps on delete.
+   */
+  adopt?: { volumes: string[]; machines: string[] };
 }
 
 /** A file written into every machine of a service (Fly machine config `files`). */
@@ -110,6 +117,14 @@ export interface FlyServiceArgs {
 
 export const FLY_SERVICE_TYPE = "sophia:fly:Service";
 
+/** Everything wrong with one service's config, each problem a sentence naming its key. */
+export class ServiceConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ServiceConfigError";
+  }
+}
+
 /** Applies the service's own defaults to its config. Pure, so it can be tested without mocks. */
 export function normalizeFlyService(input: {
   service: string;
@@ -123,19 +138,23 @@ export function normalizeFlyService(input: {
   protectVolumes: boolean;
   /** Keep volumes (and their app) when they leave the program; independent of protectVolumes. */
   retainVolumes: boolean;
+  /** An existing app, with its volumes and machines, to take over. @default none */
+  adopt?: ServiceAdoption;
 }): FlyServiceSpec {
   const { service, config, defaults } = input;
   const where = `sophia:services.${service}`;
+  const problems: string[] = [];
   const port = config.port ?? defaults.port;
-  if (port === undefined) throw new Error(`${where}.port is not set and ${service} has no default port; set the port it listens on`);
+  if (port === undefined) problems.push(`${where}.port is not set and ${service} has no default port; set the port it listens on`);
   const healthPath = config.healthCheck.path ?? defaults.healthPath;
-  if (healthPath === undefined) throw new Error(`${where}.healthCheck.path is not set and ${service} has no default; set the path of its health endpoint`);
+  if (healthPath === undefined) problems.push(`${where}.healthCheck.path is not set and ${service} has no default; set the path of its health endpoint`);
   if (config.volumeGb !== undefined && defaults.mountPath === undefined) {
-    throw new Error(`${where}.volumeGb is set but ${service} is stateless and has nowhere to mount it; remove volumeGb`);
+    problems.push(`${where}.volumeGb is set but ${service} is stateless and has nowhere to mount it; remove volumeGb`);
   }
+  if (port === undefined || healthPath === undefined || problems.length > 0) throw new ServiceConfigError(problems);
   return {
     service,
-    appName: `${input.appPrefix}-${service}`,
+    appName: input.adopt?.app ?? `${input.appPrefix}-${service}`,
     org: input.org,
     primaryRegion: input.primaryRegion,
     regions: input.regions,
@@ -153,6 +172,7 @@ export function normalizeFlyService(input: {
       config.volumeGb === undefined || defaults.mountPath === undefined
         ? undefined
         : { sizeGb: config.volumeGb, mountPath: defaults.mountPath, snapshotRetentionDays: input.snapshotRetentionDays, protect: input.protectVolumes, retain: input.retainVolumes },
+    ...(input.adopt ? { adopt: { volumes: input.adopt.volumes ?? [], machines: input.adopt.machines ?? [] } } : {}),
   };
 }
 
@@ -232,11 +252,13 @@ export class FlyService extends pulumi.ComponentResource {
     const { spec } = args;
     const connection = { apiToken: args.apiToken, apiUrl: args.apiUrl };
 
-    // Deleting an app deletes its volumes, so an app holding protected data is protected too.
+    // Deleting an app deletes its volumes, so an app holding protected data is protected too. What
+    // existed before the stack (adopted) the stack never deletes: it only forgets it.
+    const adopted = spec.adopt !== undefined;
     this.app = new FlyApp(
       `${name}-app`,
-      { name: spec.appName, org: spec.org, ...connection },
-      { parent: this, protect: spec.volume?.protect ?? false, retainOnDelete: spec.volume?.retain ?? false },
+      { name: spec.appName, org: spec.org, ...(spec.adopt ? { adopt: spec.adopt } : {}), ...connection },
+      { parent: this, protect: spec.volume?.protect ?? false, retainOnDelete: (spec.volume?.retain ?? false) || adopted },
     );
     const app = this.app.name;
 
@@ -271,7 +293,9 @@ export class FlyService extends pulumi.ComponentResource {
 
     for (const region of spec.regions) {
       for (let i = 0; i < spec.maxMachines; i++) {
-        const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection) : undefined;
+        // Adoption lists machines (and volumes) in the order they are made here: region by region, then index.
+        const position = machineNames.length;
+        const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection, spec.adopt?.volumes[position]) : undefined;
         const machineEnv = args.machineEnv?.(region, i) ?? {};
         const config = pulumi
           .all([image, pulumi.output(env), pulumi.output(machineEnv), volume?.volumeId, secretsVersion, plainFiles])
@@ -329,6 +353,7 @@ export class FlyService extends pulumi.ComponentResource {
             ...(gated
               ? { releaseGate: { fleet, analyse: spec.strategy === "rolling" || machineNames.length === 0, analysis: gated.analysis }, metricsToken: gated.metricsToken }
               : {}),
+            ...(spec.adopt?.machines[position] !== undefined ? { adopt: spec.adopt.machines[position] } : {}),
             ...connection,
           },
           { parent: this, dependsOn: [...(secrets ? [secrets] : []), ...ips] },
@@ -377,6 +402,7 @@ export class FlyService extends pulumi.ComponentResource {
     index: number,
     app: pulumi.Output<string>,
     connection: { apiToken: pulumi.Input<string>; apiUrl?: string },
+    adopt: string | undefined,
   ): FlyVolume {
     return new FlyVolume(
       `${name}-vol-${region}-${index}`,
@@ -389,11 +415,13 @@ export class FlyService extends pulumi.ComponentResource {
         snapshotRetention: volume.snapshotRetentionDays,
         autoBackupEnabled: true,
         compute: spec.guest,
+        ...(adopt !== undefined ? { adopt } : {}),
         ...connection,
       },
       // In prod the data outlives the program. Retention does not follow `protect`, so an
       // update that un-protects and replaces (e.g. a region change) leaves the old volume in place.
-      { parent: this, protect: volume.protect, retainOnDelete: volume.retain },
+      // An adopted volume held data before the stack, so the stack never deletes it.
+      { parent: this, protect: volume.protect, retainOnDelete: volume.retain || adopt !== undefined },
     );
   }
 }

@@ -4,7 +4,15 @@
  * the estimate keeps using the dated table and the stack's overrides, so that plans reproduce.
  */
 import { lambdaPriceSource, PRICE_SOURCES, type PriceTable } from "../src/config/prices";
-import type { InstanceTypeLister, LambdaInstanceType } from "../src/providers/lambda";
+import { LAMBDA_DEFAULTS, resolveApiUrl, type InstanceTypeLister, type LambdaInstanceType } from "../src/providers/lambda";
+
+/**
+ * Whether the stack talks to Lambda's own API. An emulator or a proxy lists prices of its own,
+ * which are not Lambda's and must not be offered as the price to plan with.
+ */
+export function isLambdasOwnApi(apiUrl: string | undefined): boolean {
+  return new URL(resolveApiUrl(apiUrl)).host === new URL(LAMBDA_DEFAULTS.apiUrl).host;
+}
 
 const dollars = (n: number) => `$${n.toFixed(2)}`;
 

@@ -5,9 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { serviceRegions, type StackConfig } from "../src/config/schema";
+import { serviceRegions, type ServiceConfig, type StackConfig } from "../src/config/schema";
+import { imagePinProblem } from "../src/config/images";
 import { SECRETS, type SecretKey } from "../src/config/secrets";
-import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceSpec, type ImageSource } from "./fly-service";
+import { FlyService, flycastUrl, normalizeFlyService, ServiceConfigError, type FlyServiceSpec, type ImageSource } from "./fly-service";
 import type { PlannedService, ServiceDefinition, ServicePlan } from "./service-definition";
 import { releaseAnalysisFor } from "./release-analysis";
 
@@ -64,6 +65,15 @@ function definitionProblems(definitions: readonly ServiceDefinition[]): string[]
   return problems;
 }
 
+/** What is wrong with a service's image: none given, or one that is not pinned. */
+function imageConfigProblems(name: string, service: ServiceConfig, definition: ServiceDefinition): string[] {
+  if (service.build) return [];
+  const ref = service.image ?? definition.image;
+  if (ref === undefined) return [`sophia:services.${name}.image is not set; give a pinned image reference (e.g. ghcr.io/org/${name}:1.2.3) or sophia:services.${name}.build`];
+  const problem = imagePinProblem(ref);
+  return problem === undefined ? [] : [`sophia:services.${name}.image: ${problem}`];
+}
+
 /** Normalizes every service the stack runs. Throws one error listing every problem, before any resource exists. */
 export function planServices(config: StackConfig, definitions: readonly ServiceDefinition[]): ServicePlan {
   const problems = definitionProblems(definitions);
@@ -84,6 +94,7 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
     if (!isEnabled(definition, config)) continue;
     if (!runsOnFly(config, definition)) {
       vercelUi = definition;
+      if (config.adopt[name] !== undefined) problems.push(`sophia:adopt.${name}: this stack serves ${name} from Vercel, not Fly, so there is no Fly app to adopt; remove the entry, or set sophia:edge.uiHost to "fly"`);
       continue;
     }
     const service = config.services[name];
@@ -91,6 +102,9 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
       problems.push(`sophia:services.${name} is missing; give its sizes in the profile (environments/profiles.ts) or the stack file`);
       continue;
     }
+    // Every problem of every service at once: a user fixes them all before the next run.
+    const imageProblems = imageConfigProblems(name, service, definition);
+    const ownProblems = definition.configProblems?.({ config: service, regions: serviceRegions(config, service) }) ?? [];
     try {
       const spec = normalizeFlyService({
         service: name,
@@ -103,17 +117,17 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
         snapshotRetentionDays: config.volumes.snapshotRetentionDays,
         protectVolumes: config.volumes.protect,
         retainVolumes: config.volumes.retainOnDelete,
+        adopt: config.adopt[name],
       });
+      problems.push(...imageProblems, ...ownProblems);
+      if (imageProblems.length > 0 || ownProblems.length > 0) continue;
       const ref = service.image ?? definition.image;
-      let image: ImageSource;
-      if (service.build) image = { build: service.build };
-      else if (ref !== undefined) image = { ref };
-      else throw new Error(`sophia:services.${name}.image is not set; give a pinned image reference (e.g. ghcr.io/org/${name}:1.2.3) or sophia:services.${name}.build`);
+      const image: ImageSource = service.build ? { build: service.build } : { ref: ref! };
       const planned = { definition, spec, image, env: service.env ?? {} };
       fly.push(planned);
       if (definition.gpuLaunchTemplateEnv !== undefined) gpuLauncher = planned;
     } catch (err) {
-      problems.push((err as Error).message);
+      problems.push(...(err instanceof ServiceConfigError ? err.problems : [(err as Error).message]), ...imageProblems, ...ownProblems);
     }
   }
 

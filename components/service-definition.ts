@@ -4,7 +4,8 @@
  * definition's `fromStack` gets.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../src/config/schema";
+import type { ServiceConfig, StackConfig } from "../src/config/schema";
+import type { FlyRegion } from "../src/platform";
 import type { SecretKey } from "../src/config/secrets";
 import type { FlyServiceArgs, FlyServiceSpec, ImageSource, MetricsEndpoint, ServiceFile, ServicePort } from "./fly-service";
 
@@ -67,6 +68,8 @@ export interface ServiceDefinition {
    * and P1 become P2), and the prod promise of two running machines does not apply. @default false
    */
   internal?: boolean;
+  /** What this service cannot run with, beyond the schema's rules, as sentences naming the key. @default none */
+  configProblems?: (service: { config: ServiceConfig; regions: readonly FlyRegion[] }) => string[];
 }
 
 export interface PlannedService {

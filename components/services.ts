@@ -4,6 +4,7 @@
  * edge and the plan) reads these fields and knows no service by name, so adding a service is one
  * more entry here plus its sizes in each profile (environments/profiles.ts) or stack file.
  */
+import type { ServiceConfig } from "../src/config/schema";
 import type { FlyRegion } from "../src/platform";
 import type { FlyServiceArgs, FlyServiceSpec } from "./fly-service";
 import type { ServiceDefinition } from "./service-definition";
@@ -42,6 +43,7 @@ const weaviate: ServiceDefinition = {
   init: weaviateInit,
   // A Weaviate node is ready only inside a quorum, so the first of a cluster can't pass alone.
   checksOnCreate: (spec) => weaviateNodes(spec) < 2,
+  configProblems: weaviateClusterProblems,
 };
 
 /** The services, in the order they are created. */
@@ -100,8 +102,37 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
 ];
 
 /** Every node in every region: the size of the Weaviate cluster. */
-function weaviateNodes(spec: FlyServiceSpec): number {
+function weaviateNodes(spec: Pick<FlyServiceSpec, "maxMachines" | "regions">): number {
   return spec.maxMachines * spec.regions.length;
+}
+
+/**
+ * Every node of a cluster is a Raft voter (RAFT_JOIN names them all), and the cluster's schema and
+ * metadata need a majority of them running. So Fly Proxy may not stop them (autostop), and an even
+ * count is refused: it survives no more lost nodes than one node fewer, and two survive none.
+ */
+function weaviateClusterProblems({ config, regions }: { config: ServiceConfig; regions: readonly FlyRegion[] }): string[] {
+  const nodes = weaviateNodes({ maxMachines: config.maxMachines, regions: [...regions] });
+  if (nodes < 2) return [];
+  const quorum = Math.floor(nodes / 2) + 1;
+  const survives = nodes - quorum;
+  const where = "sophia:services.weaviate";
+  const problems: string[] = [];
+  if (config.autostop !== "off") {
+    problems.push(
+      `${where}.autostop: "${config.autostop}" lets Fly Proxy stop idle machines, but the ${nodes} Weaviate nodes are Raft voters and ` +
+        `the cluster needs ${quorum} of them running: ${nodes === 2 ? "one stopped node costs" : `${nodes - quorum + 1} stopped nodes cost`} it its quorum. ` +
+        `Set autostop to "off", or run a single node (maxMachines: 1), which may stop when idle`,
+    );
+  }
+  if (nodes % 2 === 0) {
+    problems.push(
+      `${where}.maxMachines: ${nodes} Weaviate nodes are ${nodes} Raft voters, which need ${quorum} for a quorum and so survive ${survives} lost ` +
+        `node${survives === 1 ? "" : "s"}, no more than ${nodes - 1} would${nodes === 2 ? " (a single node is as safe, and cheaper)" : ""}. ` +
+        `Use an odd number of nodes: ${nodes - 1} or ${nodes + 1}`,
+    );
+  }
+  return problems;
 }
 
 /**

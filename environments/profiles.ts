@@ -4,6 +4,7 @@
  * `weaviate` → `maxMachines`). Code branches on these fields, never on the stack's name.
  */
 import type { ProfileData, ProfileName } from "../src/config/schema";
+import { HOURS_PER_MONTH, type PriceTable } from "../src/config/prices";
 
 /** Every service in dev: one small machine that stops when idle and wakes on the next request. */
 const scaleToZero = { minMachines: 0, maxMachines: 1, autostop: "stop", autostart: true, strategy: "immediate" } as const;
@@ -90,8 +91,8 @@ export const profiles: Record<ProfileName, ProfileData> = {
     },
     volumes: { snapshotRetentionDays: 5, protect: false, retainOnDelete: false },
     gpu: {
-      // An A10 (24 GB) at $0.86/h: the 1x A100 PCIe is no longer listed, and the A10 keeps the
-      // seed's 10 GPU-hours, their session overhead and the filesystem inside the $25 budget.
+      // An A10 (24 GB) at $0.86/h keeps the seed's 10 GPU-hours, their session overhead and the
+      // filesystem inside the $25 budget.
       instanceType: "gpu_1x_a10",
       region: "us-west-1",
       standing: 0,
@@ -145,8 +146,9 @@ export const profiles: Record<ProfileName, ProfileData> = {
     primaryRegion: "sjc",
     regions: ["sjc", "lax"],
     services: {
-      // Raft voters must not be stopped by the proxy, or the cluster loses its quorum.
-      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 2, maxMachines: 4, autostop: "off", autostart: true, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
+      // Three Raft voters survive one lost node (four would survive no more); the proxy must not
+      // stop them, or the cluster loses its quorum.
+      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 2, maxMachines: 3, autostop: "off", autostart: true, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "mcp-memory": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 8, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "vector-store": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 12, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "unified-api": { cpuKind: "shared", cpus: 4, memoryMb: 4096, minMachines: 4, maxMachines: 20, ...prodAutoscale, strategy: "canary", concurrency: { type: "requests", softLimit: 50, hardLimit: 100 }, healthCheck: prodCheck },
@@ -215,36 +217,81 @@ export const profiles: Record<ProfileName, ProfileData> = {
   },
 };
 
-/** The seed's monthly figures for each profile, which the plan compares its estimate against. */
+/**
+ * The project's requirements (the "seed" documents it was started from) give each profile a
+ * monthly target, which the plan compares its estimate against.
+ */
 export interface SeedReference {
   /** Monthly total in USD; equal bounds are a single figure, a low of 0 is a ceiling. */
   low: number;
   high: number;
   /** GPU instance spend (standing, on-demand, session overhead) the seed allows, if it says. */
   gpu?: { low: number; high: number };
+  /** Where the figure comes from, in words. */
   source: string;
-  /** Why the profile's defaults are what they are, at current prices; the plan prints these. */
-  choices: string[];
+  /** Why the profile's defaults are what they are; the plan prints those a stack keeps. */
+  choices: ProfileChoice[];
 }
+
+/** One reason behind a profile's defaults, and the settings it rests on. */
+export interface ProfileChoice {
+  /** What the choice is about, e.g. "the GPU type". */
+  topic: string;
+  /** The reason, at the stack's prices. */
+  reason: (prices: PriceTable) => string;
+  /**
+   * The settings the reason rests on, as config paths (e.g. "gpu.instanceType"); a stack that
+   * changes one of them is told the reason does not apply to it.
+   */
+  restsOn: string[];
+}
+
+const perHour = (prices: PriceTable, type: keyof PriceTable["lambda"]["perHour"]) => prices.lambda.perHour[type] ?? 0;
+/** Whole dollars with thousands separators (not toLocaleString, which loads Intl). */
+const dollars = (n: number) => `$${String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",")}`;
+const serviceKeys = (profile: ProfileName, keys: string[]) => Object.keys(profiles[profile].services).flatMap((s) => keys.map((k) => `services.${s}.${k}`));
 
 export const seedReferences: Record<ProfileName, SeedReference> = {
   "single-user-lax": {
     low: 0,
     high: 25,
-    source: "seed: single-user plan at most $25/month (45 active h a week, 10 GPU-hours a month)",
+    source: "the project's requirements: a single user for at most $25/month (45 active h a week, 10 GPU-hours a month)",
     choices: [
-      "every service stops when idle and wakes on the next request, so Fly bills only the 45 active hours a week",
-      "the GPU is a gpu_1x_a10 ($0.86/h): the 1x A100 PCIe is no longer listed, and the A10 keeps 10 GPU-hours, the sessions' boot and idle tail and 15 GiB of model weights inside $25",
+      {
+        topic: "scaling to zero",
+        reason: () => "every service stops when idle and wakes on the next request, so Fly bills only the 45 active hours a week",
+        restsOn: serviceKeys("single-user-lax", ["minMachines", "autostop", "autostart"]),
+      },
+      {
+        topic: "the GPU type",
+        reason: (prices) =>
+          `the GPU is a gpu_1x_a10 ($${perHour(prices, "gpu_1x_a10").toFixed(2)}/h), which keeps 10 GPU-hours, the sessions' boot and idle tail and 15 GiB of model weights inside $25`,
+        restsOn: ["gpu.instanceType", "gpu.standing", "cost.onDemandGpuHours", "cost.gpuSessionsPerMonth", "cost.gpuFilesystemGb"],
+      },
     ],
   },
   "enterprise-multi-region": {
     low: 1260,
     high: 4500,
     gpu: { low: 500, high: 2000 },
-    source: "seed: enterprise production $1,260–4,500/month, GPU $500–2,000 of it",
+    source: "the project's requirements: enterprise production for $1,260–4,500/month, GPU instances $500–2,000 of it",
     choices: [
-      "one standing gpu_1x_gh200 (≈ $1,672 a month at $2.29/h) answers at once; bursts run on demand up to gpu.maxInstances: three standing ones alone would cost ≈ $5,015",
-      "minimum machine counts stay up in the primary region for availability; machines above them run on demand",
+      {
+        topic: "the standing GPU",
+        reason: (prices) => {
+          const hourly = perHour(prices, "gpu_1x_gh200");
+          return (
+            `one standing gpu_1x_gh200 (≈ ${dollars(hourly * HOURS_PER_MONTH)} a month at $${hourly.toFixed(2)}/h) answers at once; bursts run on demand ` +
+            `up to gpu.maxInstances: three standing ones alone would cost ≈ ${dollars(3 * hourly * HOURS_PER_MONTH)}`
+          );
+        },
+        restsOn: ["gpu.instanceType", "gpu.standing"],
+      },
+      {
+        topic: "the minimum machine counts",
+        reason: () => "minimum machine counts stay up in the primary region for availability; machines above them run on demand",
+        restsOn: serviceKeys("enterprise-multi-region", ["minMachines", "autostop"]),
+      },
     ],
   },
 };

@@ -15,6 +15,31 @@ export type FlyRegion = (typeof FLY_REGIONS)[number];
 
 /** Lambda's region codes and instance types: the provider's lists are the one source. */
 export { LAMBDA_INSTANCE_TYPES, LAMBDA_REGIONS, type LambdaInstanceType, type LambdaRegion } from "./providers/lambda/api/schemas";
+import type { LambdaRegion } from "./providers/lambda/api/schemas";
+
+/**
+ * The Fly regions nearest each Lambda region, by the metro each names: a Lambda region written
+ * where a Fly region belongs is answered with these.
+ */
+export const FLY_REGIONS_NEAR_LAMBDA: Record<LambdaRegion, readonly FlyRegion[]> = {
+  "asia-northeast-1": ["nrt"],
+  "asia-northeast-2": ["nrt"],
+  "asia-south-1": ["bom", "sin"],
+  "australia-east-1": ["syd"],
+  "europe-central-1": ["fra", "ams"],
+  "me-west-1": ["fra", "bom"],
+  "us-east-1": ["iad", "ewr"],
+  "us-east-2": ["iad", "ewr"],
+  "us-east-3": ["iad", "ewr"],
+  "us-midwest-1": ["ord"],
+  "us-midwest-2": ["ord"],
+  "us-south-1": ["dfw"],
+  "us-south-2": ["dfw"],
+  "us-south-3": ["dfw"],
+  "us-west-1": ["sjc", "lax"],
+  "us-west-2": ["lax", "sjc"],
+  "us-west-3": ["sjc", "lax"],
+};
 
 /**
  * The CPU counts Fly sells per CPU class (shared-cpu-1x…8x, performance-1x…16x), from its pricing

@@ -3,20 +3,35 @@
  * definitions it is given (components/services.ts); src/index.ts runs it with those.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "./stack-config";
+import { loadStackConfig, type StackConfig } from "./stack-config";
 import { valueOf } from "./output-value";
 import { readSecrets, SECRETS, type ProviderSecretKey } from "./config/secrets";
 import { assertNoPlaceholderSecrets, assertNoPlainTextSecrets } from "./config/secret-guards";
-import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, isEnabled, planServices, publicUrl, secretsOf } from "../components/platform-services";
+import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, isEnabled, planServices, publicUrl, secretsOf, type ServicePlan } from "../components/platform-services";
 import type { ServiceDefinition } from "../components/services";
 import { sloProblems } from "../components/observability/rules";
 import { monitoringOutputs } from "../components/observability/services";
 import { analysedServices, releaseProblems } from "../components/release-analysis";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
 import { Edge, usesVercel } from "../components/edge";
-import { livePriceReport } from "../components/gpu-prices";
+import { isLambdasOwnApi, livePriceReport } from "../components/gpu-prices";
 import { resolvePrices } from "./config/prices";
 import { lambdaClient } from "./providers/lambda";
+
+/**
+ * The secrets a stack reads, each with what needs it: the services' own, the release analysis's
+ * metrics token, the providers' credentials, and the Vercel token where the stack uses Vercel.
+ * The ESC templates are checked against this, so a template asks for nothing the stack never reads.
+ */
+export function neededSecrets(definitions: readonly ServiceDefinition[], config: StackConfig, plan: ServicePlan) {
+  const needed = declaredSecrets(definitions, config);
+  const analysed = analysedServices(config, plan);
+  if (analysed.length > 0) needed.set("flyPrometheusToken", [...(needed.get("flyPrometheusToken") ?? []), `the release analysis of ${analysed.join(", ")}`]);
+  needed.set("flyApiToken", ["every Fly.io resource"]);
+  needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
+  const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);
+  return { needed, vercel };
+}
 
 /** Everything that can be wrong fails here, before the first resource exists. */
 async function validate(definitions: readonly ServiceDefinition[]) {
@@ -28,12 +43,7 @@ async function validate(definitions: readonly ServiceDefinition[]) {
   if (slo.length > 0) throw new Error(`Invalid SLO config (nothing was created):\n${slo.map((p) => `  - ${p}`).join("\n")}`);
   const release = releaseProblems(config, plan);
   if (release.length > 0) throw new Error(`Invalid release config (nothing was created):\n${release.map((p) => `  - ${p}`).join("\n")}`);
-  const needed = declaredSecrets(definitions, config);
-  const analysed = analysedServices(config, plan);
-  if (analysed.length > 0) needed.set("flyPrometheusToken", [...(needed.get("flyPrometheusToken") ?? []), `the release analysis of ${analysed.join(", ")}`]);
-  needed.set("flyApiToken", ["every Fly.io resource"]);
-  needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
-  const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);
+  const { needed, vercel } = neededSecrets(definitions, config, plan);
   const secrets = readSecrets(needed, stack, vercel);
   assertNoPlaceholderSecrets(needed.keys(), vercel.keys(), stack);
   if (config.preflightChecks) {
@@ -47,6 +57,7 @@ async function validate(definitions: readonly ServiceDefinition[]) {
 
 /** Lambda's prices for the pool's type now, beside the cost table's; a failed read only warns. */
 async function reportLiveGpuPrices(config: ReturnType<typeof loadStackConfig>, apiKey: string): Promise<void> {
+  if (!isLambdasOwnApi(config.lambdaApiUrl)) return;
   try {
     const client = lambdaClient({ apiKey, apiUrl: config.lambdaApiUrl });
     for (const line of await livePriceReport(client, [config.gpu.instanceType], resolvePrices(config.cost.prices).prices)) pulumi.log.info(line);
@@ -102,12 +113,19 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     flyApiUrl: config.flyApiUrl,
   });
 
+  // Where the deploy check (src/deploy-check) asks each public service whether it is healthy.
+  const healthPaths: Record<string, string> = Object.fromEntries(plan.fly.map((p) => [p.definition.name, p.spec.healthCheck.path]));
+  if (ui) healthPaths[ui.name] = config.services[ui.name]?.healthCheck.path ?? ui.healthPath ?? "/";
+  const healthUrls = Object.fromEntries(Object.entries(edge.urls).map(([name, url]) => [name, url.apply((u) => `${u}${healthPaths[name] ?? "/"}`)]));
+
   return {
     profile: config.profile,
     primaryRegion: config.primaryRegion,
     regions: config.regions,
     apps: Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.appName])),
     publicUrls: edge.urls,
+    /** Each public service's health endpoint: `npm run check-deploy` calls these after an up. */
+    healthUrls,
     privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
     gpuStandingNodes: gpu.instances.length,
     gpuReadiness: config.gpu.readiness,

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { profiles } from "../environments/profiles";
-import { CONFIG_NAMESPACE } from "./platform";
+import { CONFIG_NAMESPACE, FLY_REGIONS, FLY_REGIONS_NEAR_LAMBDA } from "./platform";
 import { configKeyProblem } from "./config/namespaces";
 import { nearestName } from "./config/nearest";
 import { escEnvironmentOf, isSecretKey, SECRET_KEYS, SECRETS } from "./config/secrets";
@@ -88,6 +88,8 @@ function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
       return `must be ${issue.inclusive === false ? "less than" : "at most"} ${String(issue.maximum)}`;
     case "invalid_value": {
       const allowed = issue.values.map((v) => JSON.stringify(v));
+      const lambdaRegion = typeof issue.input === "string" && issue.values.includes(FLY_REGIONS[0]) ? lambdaRegionHint(issue.input) : undefined;
+      if (lambdaRegion !== undefined) return `${lambdaRegion}; Fly regions: ${allowed.join(", ")}`;
       const near = typeof issue.input === "string" ? nearestName(issue.input, issue.values.map(String)) : undefined;
       return `must be one of ${allowed.join(", ")}${near !== undefined ? `; did you mean "${near}"?` : ""}`;
     }
@@ -100,6 +102,13 @@ function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** A Lambda region where a Fly region belongs: says so, and names the Fly regions near it. */
+function lambdaRegionHint(input: string): string | undefined {
+  const near = (FLY_REGIONS_NEAR_LAMBDA as Record<string, readonly string[] | undefined>)[input];
+  if (near === undefined) return undefined;
+  return `"${input}" is a Lambda region (it belongs in sophia:gpu.region), not a Fly one; the Fly region${near.length === 1 ? "" : "s"} near it: ${near.map((r) => `"${r}"`).join(", ")}`;
 }
 
 /** What to do about a required value that is absent: a null in the stack file may have removed the profile's. */

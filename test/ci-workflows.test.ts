@@ -300,6 +300,22 @@ describe("deploys", () => {
     expectNone(unguarded);
   });
 
+  it("every deploy is followed by a job, holding no credentials, that calls each public service's health path", () => {
+    expect(deployJobs.length).toBeGreaterThan(0);
+    const unchecked = deployJobs
+      .filter(({ workflow, id }) =>
+        !Object.values(workflow.jobs).some((j) => [j.needs ?? []].flat().includes(id) && !holdsCredentials(j) && steps(j).some((s) => /\bnpm run check-deploy\b/.test(s.run ?? ""))),
+      )
+      .map(({ where }) => where);
+    expectNone(unchecked);
+  });
+
+  it("the preview that gates a deploy refreshes first, as the up it gates does", () => {
+    const gates = deployJobs.flatMap(({ job, where }) => pulumiSteps(job).filter((s) => s.with?.command === "preview").map((s) => ({ where, refresh: s.with?.refresh })));
+    expect(gates.length).toBe(deployJobs.length);
+    expectNone(gates.filter((g) => g.refresh !== true).map((g) => `${g.where}: the gating preview does not refresh`));
+  });
+
   it("every deploy job waits for the tests", () => {
     const untested = deployJobs
       .filter(({ workflow, job }) => {

@@ -9,6 +9,11 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { readStackFile } from "../src/planner/stack-file";
 import { escEnvironmentOf, secretConfigKeys, type SecretSpec } from "../src/config/secrets";
+import { decodeConfigValue, parseStackConfig } from "../src/stack-config";
+import { usesVercel } from "../components/edge";
+import { planServices } from "../components/platform-services";
+import { SERVICE_DEFINITIONS } from "../components/services";
+import { neededSecrets } from "../src/program";
 
 const ROOT = path.resolve(__dirname, "..");
 const ESC_DIR = path.join(ROOT, "environments", "esc");
@@ -135,13 +140,28 @@ function resolve(value: unknown, root: Values, depth = 0): Resolved {
 
 const READ = new Map<string, SecretSpec>(secretConfigKeys().map(({ key, spec }) => [key, spec]));
 
+function stackConfigOf(stack: string) {
+  const overrides = Object.fromEntries(
+    Object.entries(readStackFile(ROOT, stack).config).filter(([key]) => key.startsWith("sophia:")).map(([key, raw]) => [key.slice("sophia:".length), decodeConfigValue(raw)]),
+  );
+  return parseStackConfig(overrides, stack);
+}
+
+/** The secret keys a stack's program run reads, as the program itself works them out from the stack's config. */
+function neededBy(stack: string): Map<string, SecretSpec> {
+  const config = stackConfigOf(stack);
+  const { needed, vercel } = neededSecrets(SERVICE_DEFINITIONS, config, planServices(config, SERVICE_DEFINITIONS));
+  const keys = new Set([...[...needed.keys()].map((key) => `sophia:${key}`), ...vercel.keys()]);
+  return new Map([...READ].filter(([key]) => keys.has(key)));
+}
+
 /** Keys the program reads that the environment does not provide, and keys it provides that nobody reads. */
 function coverageProblems(env: string, templates: Templates, read: Map<string, SecretSpec> = READ): string[] {
   const provided = providedConfig(env, templates);
   const missing = [...read].filter(([key]) => !provided.has(key)).map(
     ([key, spec]) => `${key} (${spec.description}) is read by the program but ${env} does not provide it under values.pulumiConfig`,
   );
-  const orphaned = [...provided].filter(([key]) => !read.has(key)).map(
+  const orphaned = [...provided].filter(([key]) => !READ.has(key)).map(
     ([key, from]) => `${key} is provided by ${from} but the program never reads it: remove it, or move non-secret stack config to Pulumi.<stack>.yaml`,
   );
   return [...missing, ...orphaned];
@@ -160,7 +180,7 @@ function secrecyProblems(env: string, templates: Templates): string[] {
 }
 
 /** environmentVariables mirror pulumiConfig secrets, under the env name the catalog gives them. */
-function environmentVariableProblems(env: string, templates: Templates): string[] {
+function environmentVariableProblems(env: string, templates: Templates, read: Map<string, SecretSpec> = READ): string[] {
   const root = mergedValues(env, templates);
   const vars = isObject(root.environmentVariables) ? root.environmentVariables : {};
   const problems = Object.entries(vars).flatMap(([name, value]) => {
@@ -171,7 +191,7 @@ function environmentVariableProblems(env: string, templates: Templates): string[
     if (spec === undefined) return [`${name} in ${env} refers to ${key}, which the program does not read`];
     return spec.envName === name ? [] : [`${name} in ${env} carries ${key}, whose variable is ${spec.envName}`];
   });
-  const needed = CI_CREDENTIAL_KEYS.map((key) => READ.get(key)?.envName ?? key).filter((name) => !(name in vars));
+  const needed = CI_CREDENTIAL_KEYS.filter((key) => read.has(key)).map((key) => READ.get(key)?.envName ?? key).filter((name) => !(name in vars));
   return [...problems, ...needed.map((name) => `${env} does not export ${name}, which CI needs`)];
 }
 
@@ -191,13 +211,25 @@ describe("ESC templates (environments/esc)", () => {
     expect([...templates.keys()].sort()).toEqual(["sophia/common", "sophia/dev", "sophia/prod"]);
   });
 
-  it.each(STACKS)("sophia/%s with its imports provides every secret key the program reads, and no other", (stack) => {
-    expectNone(coverageProblems(`sophia/${stack}`, templates));
+  it("dev uses no Vercel, so its environment asks for no Vercel token; prod does", () => {
+    expect([usesVercel(stackConfigOf("dev").edge), usesVercel(stackConfigOf("prod").edge)]).toEqual([false, true]);
+    expect(providedConfig("sophia/dev", templates).has("vercel:apiToken")).toBe(false);
+  });
+
+  it("dev runs no monitoring, so its environment asks for no alerting secret; prod does", () => {
+    const alerting = ["sophia:flyPrometheusToken", "sophia:slackWebhookUrl", "sophia:alertHeartbeatUrl"];
+    expect([stackConfigOf("dev").monitoring.enabled, stackConfigOf("prod").monitoring.enabled]).toEqual([false, true]);
+    expect(alerting.filter((key) => providedConfig("sophia/dev", templates).has(key))).toEqual([]);
+    expect(alerting.filter((key) => providedConfig("sophia/prod", templates).has(key))).toEqual(alerting);
+  });
+
+  it.each(STACKS)("sophia/%s with its imports provides every secret key its stack reads, and no other", (stack) => {
+    expectNone(coverageProblems(`sophia/${stack}`, templates, neededBy(stack)));
   });
 
   it.each(STACKS)("for %s, every secret's missing-secret message names the environment that holds it", (stack) => {
     const provided = providedConfig(`sophia/${stack}`, templates);
-    const wrong = [...READ]
+    const wrong = [...neededBy(stack)]
       .filter(([key, spec]) => provided.get(key) !== escEnvironmentOf(spec, stack))
       .map(([key, spec]) => `${key}: the message names ${escEnvironmentOf(spec, stack)}, the templates keep it in ${provided.get(key) ?? "none"}`);
     expect(READ.size).toBeGreaterThan(0);
@@ -213,7 +245,7 @@ describe("ESC templates (environments/esc)", () => {
   });
 
   it.each(STACKS)("sophia/%s exports the CI credentials as environment variables mapped from pulumiConfig", (stack) => {
-    expectNone(environmentVariableProblems(`sophia/${stack}`, templates));
+    expectNone(environmentVariableProblems(`sophia/${stack}`, templates, neededBy(stack)));
   });
 
   it("the templates hold placeholders, never a real secret", () => {

@@ -60,6 +60,14 @@ describe("README configuration snippets", () => {
     expect(result.status, result.stderr).toBe(0);
   });
 
+  it("every link to a section of the README leads to a heading", () => {
+    // GitHub's anchors: the heading in lower case, without punctuation, spaces as dashes.
+    const anchors = new Set([...README.matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-")));
+    const links = [...README.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((link) => !anchors.has(link))).toEqual([]);
+  });
+
   it("sets nested keys with pulumi config set --path", () => {
     const sets = README.split("\n").filter((line) => /pulumi config set\b/.test(line));
     const nested = sets.filter((line) => /\bsophia:\w+[.[]/.test(line));

@@ -11,6 +11,8 @@ import { strictObject } from "./strict-object";
 import { checkSlo, sloSchema } from "./slo";
 import { checkMonitoring, monitoringSchema } from "./monitoring";
 import { checkRelease, releaseSchema } from "./release";
+import { imagePinProblem } from "./images";
+import { adoptSchema, adoptionProblems } from "./adopt";
 import {
   FLY_SOLD_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -72,7 +74,7 @@ export const serviceSchema = strictObject({
     gracePeriodSeconds: z.number().int().min(0),
     timeoutSeconds: z.number().int().positive(),
   }),
-  /** Pinned image reference. Give this or `build`. */
+  /** Pinned image reference: a release tag or a digest, never `:latest` or untagged. Give this or `build`. */
   image: z.string().min(1).optional(),
   /** Build the image from source and push it to registry.fly.io/<app>. */
   build: buildSchema.optional(),
@@ -292,6 +294,8 @@ export const stackConfigSchema = strictObject({
   monitoring: monitoringSchema,
   /** How canary and rolling releases are judged on metrics and rolled back (src/config/release.ts). */
   release: releaseSchema,
+  /** Existing Fly apps, volumes and machines that services take over (src/config/adopt.ts). @default none */
+  adopt: adoptSchema.default({}),
 }).superRefine(checkCrossFieldRules);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -300,7 +304,7 @@ export type GpuConfig = z.infer<typeof gpuSchema>;
 export type EdgeConfig = z.infer<typeof edgeSchema>;
 export type CostConfig = z.infer<typeof costSchema>;
 /** What a profile must supply: everything but the stack-specific keys. */
-export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl" | "preflightChecks">;
+export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl" | "preflightChecks" | "adopt">;
 
 /** The regions a service runs in once defaults apply: stateful ones stay in the primary region. */
 export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
@@ -360,6 +364,7 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
   checkSlo(c.slo, Object.keys(c.services), add);
   checkMonitoring(c.monitoring, add);
   checkRelease(c.release, Object.keys(c.services), add);
+  for (const [path, message] of adoptionProblems(c, (name) => serviceRegions(c, c.services[name]!).length)) add(path, message);
 }
 
 /** Prefixes shorter than this are not "a fixed deploy address": /0 is the whole internet. */
@@ -379,6 +384,11 @@ function checkGpu(c: StackConfig, add: (path: (string | number)[], message: stri
       add(["gpu", "sshAllowedCidrs", i], `"${entry}" opens SSH to ${prefix === 0 ? "the whole internet" : `2^${32 - prefix} addresses`}; SSH readiness is for a fixed deploy address (a /32, or at most a /${SSH_MIN_PREFIX}). Deploys from CI runners without a fixed address use readiness "dial-out"`);
     }
   });
+  const workerImages = typeof gpu.workerImage === "string" ? [["workerImage", gpu.workerImage]] : Object.entries(gpu.workerImage).map(([arch, ref]) => [`workerImage.${arch}`, ref]);
+  for (const [key, ref] of workerImages) {
+    const problem = ref === undefined ? undefined : imagePinProblem(ref);
+    if (problem !== undefined) add(["gpu", ...key!.split(".")], problem);
+  }
   if (typeof gpu.workerImage !== "string") {
     const arch = gpuArchitecture(gpu.instanceType);
     if (gpu.workerImage[arch] === undefined) {

@@ -5,7 +5,7 @@
  * line says how it was computed and which dated price source it used.
  */
 import type { CostConfig, GpuConfig, StackConfig } from "../config/schema";
-import { seedReferences, type SeedReference } from "../../environments/profiles";
+import { profiles, seedReferences, type SeedReference } from "../../environments/profiles";
 import type { LambdaInstanceType } from "../platform";
 import { machineSize, serviceOwner, TYPES, type Guest, type MachineInputs } from "./resources";
 import {
@@ -20,7 +20,15 @@ import {
   type PriceTable,
 } from "../config/prices";
 
-export type { SeedReference } from "../../environments/profiles";
+/**
+ * The project's monthly target for the profile (its "seed" requirements), with the profile's
+ * reasons: `choices` are those this stack keeps, `choicesOverridden` say which the stack's own
+ * settings set aside.
+ */
+export interface SeedTarget extends Omit<SeedReference, "choices"> {
+  choices: string[];
+  choicesOverridden: string[];
+}
 
 /** What the estimate needs of a resource; both RecordedResource and PlanResource fit. */
 export interface CostResource {
@@ -102,7 +110,7 @@ export interface CostEstimate {
   /** GPU instance time: standing, on-demand and session overhead. */
   gpuTotal: number;
   total: number;
-  seedReference: SeedReference | null;
+  seedReference: SeedTarget | null;
 }
 
 export type CostUsage = Omit<CostConfig, "prices">;
@@ -118,6 +126,8 @@ export interface CostInputs {
   /** The pool's idle timeout in minutes. @default 15 */
   gpuIdleMinutes?: number;
   profile?: string;
+  /** The stack's settings, to tell which of the profile's reasons still apply. @default the profile's own */
+  settings?: unknown;
 }
 
 const cents = (n: number) => Math.round(n * 100) / 100;
@@ -457,8 +467,33 @@ export function computeCost(input: CostInputs): CostEstimate {
     byKind: sum((l) => l.kind),
     gpuTotal: cents(lines.filter((l) => GPU_KINDS.includes(l.kind)).reduce((acc, l) => acc + l.monthly, 0)),
     total: cents(lines.reduce((acc, l) => acc + l.monthly, 0)),
-    seedReference: (input.profile !== undefined ? (seedReferences as Record<string, SeedReference | undefined>)[input.profile] : undefined) ?? null,
+    seedReference: seedTarget(input.profile, input.settings, input.prices),
   };
+}
+
+/** Reads a dotted config path, e.g. "services.weaviate.autostop". */
+function valueAtPath(root: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), root);
+}
+
+/** The profile's target, with each reason kept or set aside by the stack's settings. */
+function seedTarget(profile: string | undefined, settings: unknown, prices: PriceTable): SeedTarget | null {
+  const seed = profile !== undefined ? (seedReferences as Record<string, SeedReference | undefined>)[profile] : undefined;
+  if (seed === undefined) return null;
+  const profileData = (profiles as Record<string, unknown>)[profile!];
+  const choices: string[] = [];
+  const choicesOverridden: string[] = [];
+  for (const choice of seed.choices) {
+    const changed = settings === undefined ? [] : choice.restsOn.filter((p) => JSON.stringify(valueAtPath(settings, p)) !== JSON.stringify(valueAtPath(profileData, p)));
+    if (changed.length === 0) {
+      choices.push(choice.reason(prices));
+      continue;
+    }
+    const shown = changed.slice(0, 3).map((p) => `${p} ${JSON.stringify(valueAtPath(settings, p)) ?? "removed"} (profile: ${JSON.stringify(valueAtPath(profileData, p))})`);
+    const more = changed.length > 3 ? ` and ${changed.length - 3} more` : "";
+    choicesOverridden.push(`the profile's reasoning on ${choice.topic} does not apply: this stack sets ${shown.join(", ")}${more}`);
+  }
+  return { ...seed, choices, choicesOverridden };
 }
 
 /** What the estimate reads of the stack config. */
@@ -480,5 +515,6 @@ export function estimateCost(resources: CostResource[], config: CostStackConfig)
     gpuInstanceType: config.gpu.instanceType,
     gpuIdleMinutes: config.gpu.idleMinutes,
     profile: config.profile,
+    settings: config,
   });
 }

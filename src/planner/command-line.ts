@@ -10,16 +10,19 @@ const USAGE_EXIT = 2;
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-/** Every command answers -h/--help with its usage line. */
+/** Every command answers -h/--help with its help (its usage line, unless it has more to say). */
 const HELP_OPTION = { help: { type: "boolean", short: "h", default: false } } as const;
 
-/** The parsed flags (with `help`, which this answers), or the exit code when there is nothing to run: bad usage, or --help. */
-export function parseCommandLine<const O extends Options>(usage: string, options: O) {
+/**
+ * The parsed flags (with `help`, which this answers), or the exit code when there is nothing to run:
+ * bad usage (the usage line), or --help (`help`, which explains every option).
+ */
+export function parseCommandLine<const O extends Options>(usage: string, options: O, help = usage) {
   try {
     const { values } = parseArgs({ options: { ...options, ...HELP_OPTION } });
     // The parsed type of a generic option set does not resolve here, so `help` is read by name.
     if ("help" in values && values.help === true) {
-      console.log(usage);
+      console.log(help);
       return 0;
     }
     return values;

@@ -89,12 +89,29 @@ export interface ReleaseSummary {
   checksOnly: string | null;
 }
 
+/**
+ * What a service takes over rather than creates (`sophia:adopt`): the dry run of an adoption. A
+ * real run checks each against these inputs first and changes nothing when one does not match.
+ */
+export interface AdoptionSummary {
+  service: string;
+  /** The existing app, which keeps its name. */
+  app: string;
+  org: string;
+  /** The stack's volume resource, the existing volume (id or name) it adopts, and what it declares. */
+  volumes: { resource: string; adopts: string; region: string; sizeGb: number }[];
+  /** The stack's machine resource and the existing machine it adopts. */
+  machines: { resource: string; adopts: string; region: string }[];
+}
+
 export interface PlanDocument {
   schemaVersion: number;
   project: string;
   stack: string;
   profile: string;
   environments: string[];
+  /** The Fly organization the apps go to, and whether the stack file chose it or the profile's default applies. */
+  flyOrg: { slug: string; from: "stack file" | "profile default" };
   resources: PlanResource[];
   services: ServiceSummary[];
   gpu: GpuSummary;
@@ -111,4 +128,6 @@ export interface PlanDocument {
   monitoring: MonitoringSummary;
   /** Per service on Fly: its release strategy and the analysis that judges a release (sophia:release). */
   releases: ReleaseSummary[];
+  /** What the stack would adopt instead of create, per service (empty without `sophia:adopt`). */
+  adoptions: AdoptionSummary[];
 }

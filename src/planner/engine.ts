@@ -42,6 +42,8 @@ export interface PlanRun {
   secretValues: SecretValue[];
   /** Where this offline plan differs from a real run, in plain sentences. */
   notes: string[];
+  /** The config keys the stack file itself sets (the rest come from the profile or ESC). */
+  stackFileKeys: string[];
 }
 
 /** Placeholder that stands in for an ESC-supplied secret. Tests scan plans for these. */
@@ -234,16 +236,32 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const secretKeys = secretConfigKeys().map((s) => s.key);
   const placeheld: string[] = [];
   const secretValues: SecretValue[] = [];
+  // A real run gets a secret from the stack's ESC environment or from the file's own `secure:`
+  // value; with neither, it has none, and the program says so. The plan stands in a placeholder
+  // only where a real run would have a value.
+  const escSupplies = stackFile.environments.length > 0;
+  const unsupplied: string[] = [];
   for (const key of secretKeys) {
     if (key in config) {
       // As in a real run, the file's value wins over ESC and reaches the program as plain text, so
       // the program's own guard refuses it; the plan never hides it behind a placeholder.
       notes.push(`${key} is written in plain text in ${fileName}, so the value is in your git history. Keep it in the stack's ESC environment or set it with: pulumi config set --secret ${key}`);
-    } else if (!options.omitSecrets?.includes(key)) {
+    } else if (options.omitSecrets?.includes(key)) {
+      continue;
+    } else if (options.secretOverrides?.[key] !== undefined || escSupplies || stackFile.secureKeys.includes(key)) {
       config[key] = options.secretOverrides?.[key] ?? placeholderFor(key);
       placeheld.push(key);
       secretValues.push({ key, value: config[key] });
+    } else {
+      unsupplied.push(key);
     }
+  }
+  const encryptedSecrets = stackFile.secureKeys.filter((k) => secretKeys.includes(k));
+  if (encryptedSecrets.length > 0) {
+    notes.push(`${encryptedSecrets.join(", ")} ${encryptedSecrets.length === 1 ? "is" : "are"} encrypted (secure:) in ${fileName}; a real run decrypts ${encryptedSecrets.length === 1 ? "it" : "them"}, the plan uses placeholders.`);
+  }
+  if (unsupplied.length > 0 && !escSupplies) {
+    notes.push(`${fileName} imports no ESC environment, so a real run has only the secrets the file itself holds (secure:); the plan leaves ${unsupplied.join(", ")} unset as well.`);
   }
   for (const key of stackFile.secureKeys.filter((k) => !secretKeys.includes(k))) {
     notes.push(`${key} is encrypted (secure:) in ${fileName}; the plan cannot decrypt it and plans as if it were not set.`);
@@ -291,6 +309,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     outputs: (await resolveOutputs(stackOutputs ?? {})) as Record<string, unknown>,
     secretValues,
     notes,
+    stackFileKeys: [...Object.keys(stackFile.config), ...stackFile.secureKeys],
   };
 }
 

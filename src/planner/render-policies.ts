@@ -1,5 +1,6 @@
 /** The plan's policy section, for the terminal and for `plans/<stack>.md`. */
 import type { PolicyReport, PolicyResult } from "../policies";
+import { DEFAULT_WIDTH, wrap } from "./text-layout";
 
 /** "policies: 6 passed, 1 failed (2 mandatory violations), 1 not applicable" */
 export function policySummary(report: PolicyReport): string {
@@ -19,12 +20,12 @@ function status(result: PolicyResult): { mark: string; label: string } {
   return { mark: result.violations.length === 0 ? MARK.passed : MARK.failed, label: `${result.name} (${result.enforcement})` };
 }
 
-export function renderPolicies(report: PolicyReport): string {
+export function renderPolicies(report: PolicyReport, width = DEFAULT_WIDTH): string {
   return [
     policySummary(report),
     ...report.results.flatMap((result) => {
       const { mark, label } = status(result);
-      return [`  ${mark} ${label}`, ...result.violations.map((v) => `      - ${v.message}`)];
+      return [`  ${mark} ${label}`, ...result.violations.flatMap((v) => wrap(v.message, width, "      - ", "        "))];
     }),
   ].join("\n");
 }

@@ -1,9 +1,10 @@
 /** Turns a plan document into text for people: the terminal and `plans/<stack>.md`. */
 import { KIND_ORDER, usd, type CostEstimate } from "../estimate/cost";
-import type { GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
+import type { AdoptionSummary, GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
 import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
 import { renderMonitoring, renderMonitoringMarkdown } from "./render-monitoring";
 import { renderReleases, renderReleasesMarkdown } from "./render-releases";
+import { DEFAULT_WIDTH, fitTable, wrap, wrapAll } from "./text-layout";
 
 /** The resource tree, children under their component. */
 export function renderTree(doc: PlanDocument): string {
@@ -14,7 +15,8 @@ export function renderTree(doc: PlanDocument): string {
     const list = children.get(parent) ?? [];
     list.forEach((r, i) => {
       const last = i === list.length - 1;
-      const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained" : ""].filter(Boolean).join(", ");
+      const adopts = r.inputs.adopt === undefined ? "" : typeof r.inputs.adopt === "string" ? `adopts ${r.inputs.adopt}` : "adopts the existing app";
+      const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained" : "", adopts].filter(Boolean).join(", ");
       const label = `${r.name} (${r.kind})${flags ? ` [${flags}]` : ""}`;
       lines.push(parent === null ? label : `${indent}${last ? "└─ " : "├─ "}${label}`);
       walk(r.urn, parent === null ? "" : `${indent}${last ? "   " : "│  "}`);
@@ -24,11 +26,6 @@ export function renderTree(doc: PlanDocument): string {
   return lines.join("\n");
 }
 
-function table(headers: string[], rows: string[][]): string[] {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
-}
 
 function serviceRow(s: ServiceSummary): string[] {
   const machines = Object.entries(s.machines).map(([region, n]) => `${region}×${n}`).join(" ");
@@ -38,9 +35,12 @@ function serviceRow(s: ServiceSummary): string[] {
 
 const SERVICE_HEADERS = ["service", "regions", "size", "machines", "min", "autostop", "volumes", "reach", "image"];
 
-export function renderSummary(doc: PlanDocument): string {
+/** The services for a terminal: their shape in one table, their images (long references) in a second. */
+export function renderSummary(doc: PlanDocument, width = DEFAULT_WIDTH): string {
   if (doc.services.length === 0) return "No services in this plan yet.";
-  return table(SERVICE_HEADERS, doc.services.map(serviceRow)).join("\n");
+  const shape = doc.services.map((s) => serviceRow(s).slice(0, -1));
+  const images = doc.services.map((s) => [s.name, s.image ?? "—"]);
+  return [...fitTable(SERVICE_HEADERS.slice(0, -1), shape, width), "", ...fitTable(["service", "image"], images, width)].join("\n");
 }
 
 
@@ -53,16 +53,29 @@ function seedRange(cost: CostEstimate): string {
   return cost.seedReference ? range(cost.seedReference) : "—";
 }
 
-function seedText(cost: CostEstimate): string | undefined {
+/**
+ * The project's target for the profile against the estimate. "GPU instances" is instance time
+ * (standing, on demand, sessions' overhead); the gpu-pool's filesystem is storage, so the
+ * gpu-pool subtotal is larger by its cost.
+ */
+function targetText(cost: CostEstimate): string | undefined {
   const seed = cost.seedReference;
   if (!seed) return undefined;
-  const gpu = seed.gpu ? ` GPU spend ${usd(cost.gpuTotal)} against the seed's ${range(seed.gpu)}: ${difference(cost.gpuTotal, seed.gpu)}.` : "";
-  return `Seed estimate: ${seedRange(cost)}/month (${seed.source}); difference: ${seedDifference(cost)}.${gpu}`;
+  const kind = seed.low === 0 ? "a ceiling" : "a range";
+  const storage = cost.byKind["gpu-filesystem"];
+  const gpu = seed.gpu
+    ? ` GPU instances ${usd(cost.gpuTotal)} against ${range(seed.gpu)}: ${difference(cost.gpuTotal, seed.gpu)}` +
+      `${storage ? ` (the gpu-pool subtotal adds ${usd(storage)} of filesystem storage)` : ""}.`
+    : "";
+  return `Target: ${seedRange(cost)}/month, ${kind} from ${seed.source}. This estimate, ${usd(cost.total)}, is ${seedDifference(cost)}.${gpu}`;
 }
 
-/** Why the profile is sized as it is, from the profile's data. */
+/** Why the profile is sized as it is, from the profile's data; reasons this stack's settings set aside say so. */
 function choicesText(cost: CostEstimate): string[] {
-  return (cost.seedReference?.choices ?? []).map((c) => `Profile choice: ${c}.`);
+  return [
+    ...(cost.seedReference?.choices ?? []).map((c) => `Profile choice: ${c}.`),
+    ...(cost.seedReference?.choicesOverridden ?? []).map((c) => `Profile choice set aside: ${c}.`),
+  ];
 }
 
 function assumptionsText(cost: CostEstimate): string {
@@ -104,20 +117,20 @@ const costRows = (cost: CostEstimate) => {
 const totals = (record: Record<string, number>) => Object.entries(record).map(([k, v]) => [k, usd(v)]);
 
 /** The cost estimate for the terminal: every line with its formula, then subtotals and the total. */
-export function renderCost(cost: CostEstimate): string {
+export function renderCost(cost: CostEstimate, width = DEFAULT_WIDTH): string {
   return [
     `Monthly cost estimate (USD): ${usd(cost.total)}`,
-    ...(cost.lines.length === 0 ? ["No billable resources in this plan yet."] : table(COST_HEADERS, costRows(cost))),
+    ...(cost.lines.length === 0 ? ["No billable resources in this plan yet."] : fitTable(COST_HEADERS, costRows(cost), width)),
     "",
-    ...table(["per service", "monthly"], [...totals(cost.byService), ["total", usd(cost.total)]]),
+    ...fitTable(["per service", "monthly"], [...totals(cost.byService), ["total", usd(cost.total)]], width),
     "",
-    ...table(["per kind", "monthly"], [...totals(cost.byKind), ["total", usd(cost.total)]]),
+    ...fitTable(["per kind", "monthly"], [...totals(cost.byKind), ["total", usd(cost.total)]], width),
     "",
-    ...assumptionNotes(cost).notes,
-    `Assumptions: ${assumptionsText(cost)}`,
-    ...pricesText(cost).map((p) => `Prices: ${p}`),
-    ...[seedText(cost)].filter((line): line is string => line !== undefined),
-    ...choicesText(cost),
+    ...assumptionNotes(cost).notes.flatMap((n) => wrap(n, width, "", "    ")),
+    ...wrap(`Assumptions: ${assumptionsText(cost)}`, width, "", "  "),
+    ...pricesText(cost).flatMap((p) => wrap(`Prices: ${p}`, width, "", "  ")),
+    ...[targetText(cost)].flatMap((line) => (line === undefined ? [] : wrap(line, width, "", "  "))),
+    ...wrapAll(choicesText(cost), width, "", "  "),
   ].join("\n");
 }
 
@@ -141,36 +154,64 @@ function gpuPoolLines(gpu: GpuSummary): string[] {
 const NO_STANDING_NODES = "No standing nodes (on demand only).";
 
 /** The pool's lines, then one row per standing node with its architecture. */
-export function renderGpu(gpu: GpuSummary): string {
-  return [...gpuPoolLines(gpu), ...(gpu.nodes.length === 0 ? [NO_STANDING_NODES] : table(GPU_HEADERS, gpuRows(gpu)))].join("\n");
+export function renderGpu(gpu: GpuSummary, width = DEFAULT_WIDTH): string {
+  return [...wrapAll(gpuPoolLines(gpu), width, "", "  "), ...(gpu.nodes.length === 0 ? [NO_STANDING_NODES] : fitTable(GPU_HEADERS, gpuRows(gpu), width))].join("\n");
 }
 
-export function renderTerminal(doc: PlanDocument): string {
+/** The plan for a terminal `width` columns wide. */
+export function renderTerminal(doc: PlanDocument, width = DEFAULT_WIDTH): string {
   return [
     `Plan for stack "${doc.stack}" (profile ${doc.profile}), ${doc.resources.length} resources`,
+    ...wrap(flyOrgText(doc), width, "", "  "),
     "",
     renderTree(doc),
     "",
     "Services",
-    renderSummary(doc),
+    renderSummary(doc, width),
     "",
     "GPU pool",
-    renderGpu(doc.gpu),
+    renderGpu(doc.gpu, width),
+    ...renderAdoptions(doc.adoptions, width),
     "",
     renderMonitoring(doc.monitoring),
     "",
     renderReleases(doc.releases),
     "",
-    renderCost(doc.cost),
+    renderCost(doc.cost, width),
     "",
-    renderPolicies(doc.policies),
-    ...renderNotes(doc.notes),
+    renderPolicies(doc.policies, width),
+    ...renderNotes(doc.notes, width),
   ].join("\n");
 }
 
+/** The adoption dry run: what each service takes over, and what a real run checks before it changes anything. */
+function adoptionLines(adoptions: AdoptionSummary[]): string[] {
+  return adoptions.flatMap((a) => [
+    `${a.service}: app ${a.app} (org ${a.org}), which keeps its name; every machine and volume in it must be listed below.`,
+    ...a.volumes.map((v) => `${a.service}: volume ${v.adopts} as ${v.resource}: must be in ${v.region} and at most ${v.sizeGb} GB; it keeps its data and is never recreated.`),
+    ...a.machines.map((m) => `${a.service}: machine ${m.adopts} as ${m.resource}: must be in ${m.region} and mount the volume listed with it; it takes the stack's config.`),
+  ]);
+}
+
+function renderAdoptions(adoptions: AdoptionSummary[], width: number): string[] {
+  if (adoptions.length === 0) return [];
+  return [
+    "",
+    "Adopted, not created (sophia:adopt; a real run checks each first and changes nothing if one does not match)",
+    ...wrapAll(adoptionLines(adoptions), width, "  ", "    "),
+  ];
+}
+
+/** Where the apps go; the profile's default organization is said loudly, since it is rarely the one meant. */
+function flyOrgText(doc: PlanDocument): string {
+  const org = `Fly organization: ${doc.flyOrg.slug}`;
+  if (doc.flyOrg.from === "stack file") return `${org} (sophia:flyOrg in Pulumi.${doc.stack}.yaml).`;
+  return `${org}, the profile's default, as Pulumi.${doc.stack}.yaml sets no sophia:flyOrg. To deploy into another organization: pulumi config set sophia:flyOrg <slug> --stack ${doc.stack} (fly orgs list shows the slugs).`;
+}
+
 /** The plan's differences from a real run, under a heading; nothing when there are none. */
-function renderNotes(notes: string[]): string[] {
-  return notes.length === 0 ? [] : ["", `${NOTES_HEADING}:`, ...notes.map((n) => `  - ${n}`)];
+function renderNotes(notes: string[], width: number): string[] {
+  return notes.length === 0 ? [] : ["", `${NOTES_HEADING}:`, ...wrapAll(notes, width, "  - ", "    ")];
 }
 
 const NOTES_HEADING = "Where this offline plan differs from a real run";
@@ -195,7 +236,7 @@ function renderCostMarkdown(cost: CostEstimate): string[] {
     `Assumptions: ${assumptionsText(cost)}`,
     "",
     ...pricesText(cost).map((p) => `- Prices: ${p}`),
-    ...[seedText(cost)].flatMap((line) => (line === undefined ? [] : ["", line])),
+    ...[targetText(cost)].flatMap((line) => (line === undefined ? [] : ["", line])),
     ...choicesText(cost).flatMap((line) => ["", line]),
     "",
   ];
@@ -230,6 +271,7 @@ export function renderMarkdown(doc: PlanDocument): string {
     "```",
     "",
     ...renderCostMarkdown(doc.cost),
+    ...(doc.adoptions.length === 0 ? [] : ["## Adopted, not created", "", ...adoptionLines(doc.adoptions).map((l) => `- ${l}`), ""]),
     ...renderPoliciesMarkdown(doc.policies),
     ...(doc.notes.length === 0 ? [] : [`## ${NOTES_HEADING}`, "", ...doc.notes.map((n) => `- ${n}`), ""]),
     `## Resources (${doc.resources.length})`,
@@ -249,8 +291,8 @@ function difference(amount: number, seed: { low: number; high: number }): string
     return `${signed(amount - seed.low)} (${percent < 0 ? "−" : "+"}${Math.abs(percent)}%)`;
   }
   if (amount < seed.low) return `${signed(amount - seed.low)} below the range`;
-  if (amount > seed.high) return `${signed(amount - seed.high)} ${seed.low === 0 ? "over the budget" : "above the range"}`;
-  return seed.low === 0 ? `within the budget (${usd(seed.high - amount)} to spare)` : "inside the range";
+  if (amount > seed.high) return `${signed(amount - seed.high)} ${seed.low === 0 ? "over the ceiling" : "above the range"}`;
+  return seed.low === 0 ? `within the ceiling (${usd(seed.high - amount)} to spare)` : "inside the range";
 }
 
 /** Difference from the seed's figure: signed against a single figure, or where a range sits. */
@@ -258,8 +300,8 @@ export function seedDifference(cost: CostEstimate): string {
   return cost.seedReference ? difference(cost.total, cost.seedReference) : "—";
 }
 
-/** `--compare`: the stacks side by side, per kind and per service, with the seeds' figures. */
-export function renderCompare(docs: PlanDocument[]): string {
+/** `--compare`: the stacks side by side, per kind and per service, with the project's targets, then each stack's guardrails. */
+export function renderCompare(docs: PlanDocument[], width = DEFAULT_WIDTH): string {
   const heads = ["", ...docs.map((d) => `${d.stack} (${d.profile})`)];
   const order = (k: string) => (KIND_ORDER as readonly string[]).indexOf(k);
   const keys = (pick: (c: CostEstimate) => Record<string, number>) =>
@@ -268,24 +310,32 @@ export function renderCompare(docs: PlanDocument[]): string {
     keys(pick).map((k) => [k, ...docs.map((d) => usd(pick(d.cost)[k] ?? 0))]);
   return [
     "Monthly cost estimate (USD), per kind",
-    ...table(heads, [
+    ...fitTable(heads, [
       ...rowsOf((c) => c.byKind),
       ["total", ...docs.map((d) => usd(d.cost.total))],
-      ["seed estimate", ...docs.map((d) => seedRange(d.cost))],
-      ["difference", ...docs.map((d) => seedDifference(d.cost))],
-      ["GPU spend", ...docs.map((d) => usd(d.cost.gpuTotal))],
-      ["seed GPU", ...docs.map((d) => (d.cost.seedReference?.gpu ? range(d.cost.seedReference.gpu) : "—"))],
-      ["GPU difference", ...docs.map((d) => (d.cost.seedReference?.gpu ? difference(d.cost.gpuTotal, d.cost.seedReference.gpu) : "—"))],
-    ]),
+      ["target", ...docs.map((d) => seedRange(d.cost))],
+      ["against target", ...docs.map((d) => seedDifference(d.cost))],
+      ["GPU instances", ...docs.map((d) => usd(d.cost.gpuTotal))],
+      ["GPU target", ...docs.map((d) => (d.cost.seedReference?.gpu ? range(d.cost.seedReference.gpu) : "—"))],
+      ["against GPU target", ...docs.map((d) => (d.cost.seedReference?.gpu ? difference(d.cost.gpuTotal, d.cost.seedReference.gpu) : "—"))],
+    ], width),
+    ...wrap(
+      "Targets come from the project's requirements (the seed); GPU instances is instance time only, while the gpu-pool row below also holds its filesystem.",
+      width,
+    ),
     "",
     "Per service",
-    ...table(heads, rowsOf((c) => c.byService)),
+    ...fitTable(heads, rowsOf((c) => c.byService), width),
     "",
-    ...docs.flatMap((d) => [`${d.stack} lines (monthly, formula, prices as of):`, ...d.cost.lines.map((l) => `  ${l.service} ${l.kind}: ${l.formula} (as of ${l.asOf})`)]),
+    ...docs.flatMap((d) => [
+      `${d.stack} lines (formula, prices as of):`,
+      ...d.cost.lines.flatMap((l) => wrap(`${l.service} ${l.kind}: ${l.formula} (as of ${l.asOf})`, width, "  ", "      ")),
+    ]),
     "",
-    ...docs.map((d) => `${d.stack}: ${assumptionsText(d.cost)}`),
-    ...docs.flatMap((d) => choicesText(d.cost).map((c) => `${d.stack}: ${c}`)),
+    ...docs.flatMap((d) => wrap(`${d.stack}: ${assumptionsText(d.cost)}`, width, "", "  ")),
+    ...docs.flatMap((d) => wrapAll(choicesText(d.cost).map((c) => `${d.stack}: ${c}`), width, "", "  ")),
     "",
-    ...pricesText(docs[0].cost).map((p) => `Prices: ${p}`),
+    ...pricesText(docs[0].cost).flatMap((p) => wrap(`Prices: ${p}`, width, "", "  ")),
+    ...docs.flatMap((d) => ["", `${d.stack} guardrails`, renderPolicies(d.policies, width)]),
   ].join("\n");
 }

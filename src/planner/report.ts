@@ -3,7 +3,7 @@ import type { StackConfig } from "../stack-config";
 import { evaluatePolicies } from "../policies";
 import { estimateCost } from "../estimate/cost";
 import { gpuArchitecture } from "../platform";
-import { PLAN_SCHEMA_VERSION, type GpuSummary, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
+import { PLAN_SCHEMA_VERSION, type AdoptionSummary, type GpuSummary, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
 import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "../estimate/resources";
@@ -47,6 +47,24 @@ export function summarizeServices(resources: RecordedResource[]): ServiceSummary
     });
 }
 
+/** What each service adopts, read from the inputs its app, volumes and machines carry. */
+export function summarizeAdoptions(resources: RecordedResource[]): AdoptionSummary[] {
+  const ownerOf = serviceOwner(resources);
+  const inService = (service: string, type: string) => resources.filter((r) => r.type === type && ownerOf(r) === service && typeof r.inputs.adopt === "string");
+  return resources
+    .filter((r) => r.type === TYPES.app && r.inputs.adopt !== undefined)
+    .map((app) => {
+      const service = ownerOf(app) ?? app.name;
+      return {
+        service,
+        app: String(app.inputs.name),
+        org: String(app.inputs.org),
+        volumes: inService(service, TYPES.volume).map((v) => ({ resource: v.name, adopts: String(v.inputs.adopt), region: String(v.inputs.region), sizeGb: Number(v.inputs.sizeGb) })),
+        machines: inService(service, TYPES.machine).map((m) => ({ resource: m.name, adopts: String(m.inputs.adopt), region: String(m.inputs.region) })),
+      };
+    });
+}
+
 /** The standing GPU nodes from the plan's instances, with the readiness mode the program exported. */
 export function summarizeGpu(resources: RecordedResource[], outputs: Record<string, unknown>): GpuSummary {
   const nodes = resources
@@ -84,6 +102,7 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     stack: run.stack,
     profile: String(run.outputs.profile ?? "unknown"),
     environments: run.environments,
+    flyOrg: { slug: config.flyOrg, from: run.stackFileKeys.includes("sophia:flyOrg") ? "stack file" : "profile default" },
     resources,
     services,
     gpu: summarizeGpu(run.resources, run.outputs),
@@ -94,6 +113,7 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     notes: [...run.notes, ...realWorldChecks(config.gpu)],
     monitoring: summarizeMonitoring(run.stack, run.resources, services, config, run.outputs),
     releases: summarizeReleases(run.resources, services, config),
+    adoptions: summarizeAdoptions(run.resources),
   };
 }
 

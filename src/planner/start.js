@@ -51,7 +51,9 @@ function build(files, outDir) {
   }
   for (const name of fs.readdirSync(cacheDir)) {
     const old = path.join(cacheDir, name);
-    if (old !== outDir && Date.now() - fs.statSync(old).mtimeMs > STALE_BUILD_MS) fs.rmSync(old, { recursive: true, force: true });
+    // A parallel run may have pruned it (or renamed its own build) since the listing.
+    const stat = fs.statSync(old, { throwIfNoEntry: false });
+    if (old !== outDir && stat !== undefined && Date.now() - stat.mtimeMs > STALE_BUILD_MS) fs.rmSync(old, { recursive: true, force: true });
   }
 }
 

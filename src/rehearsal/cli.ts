@@ -10,6 +10,7 @@ import { parseCommandLine, runCommand, usageError, writeStdout } from "../planne
 import { scaleClients } from "./emulators";
 import { rehearse } from "./phases";
 import { progressLine, renderReport } from "./report";
+import { terminalWidth } from "../planner/text-layout";
 
 // As in the plan: the stack traces Pulumi records for every resource are never read here.
 process.setSourceMapsEnabled(false);
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
     onEvent: args.quiet ? undefined : (phase, event) => progress(progressLine(phase, event, timeScale)),
   });
   if (args.json) await writeStdout(JSON.stringify(report, null, 2) + "\n");
-  else console.log(`\n${renderReport(report)}`);
+  else console.log(`\n${renderReport(report, terminalWidth())}`);
   return report.ok ? 0 : 1;
 }
 

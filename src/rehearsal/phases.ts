@@ -1,8 +1,9 @@
 /**
- * The four phases of a rehearsal and what each must show: a first `up` that creates
+ * The phases of a rehearsal and what each must show: a first `up` that creates
  * everything, as concurrently as dependencies allow; a second `up` that changes nothing and sends
  * only reads; an `up` interrupted after some creates and run again on fresh APIs, which must leave
- * no duplicate and no orphan; and a `destroy` that leaves only what the stack retains.
+ * no duplicate and no orphan; a `destroy` that leaves only what the stack retains; and, on fresh
+ * APIs, the adoption of a deployment made outside the stack (./adoption.ts).
  */
 import { readStackFile } from "../planner/stack-file";
 import { customDependencies, destroy, up, type Action, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
@@ -12,8 +13,9 @@ import { ProviderHost } from "./provider-host";
 import type { DeploymentState, ResourceState } from "./state";
 import { CountingProxy } from "./traffic";
 import { rehearseBadRelease, ROLLBACK_LIMIT_SECONDS } from "./bad-release";
+import { rehearseAdoption } from "./adoption";
 
-export type PhaseName = "up" | "up again" | "bad release" | "interrupted up" | "destroy";
+export type PhaseName = "up" | "up again" | "bad release" | "interrupted up" | "destroy" | "adopt existing";
 
 export interface PhaseReport {
   phase: PhaseName;
@@ -208,6 +210,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   const host = new ProviderHost({ "sophia:flyApiToken": main.proxied.flyApiToken, "sophia:lambdaApiKey": main.proxied.lambdaApiKey });
   const state: DeploymentState = new Map();
   let fresh: Target | undefined;
+  // up, up again, interrupted up, destroy, adopt existing; a stack that judges releases on metrics adds one.
+  let expectedPhases = 5;
   try {
     // 1. up
     let rec = new PhaseRecorder("up", options.onEvent);
@@ -256,6 +260,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       up: (overrides) => up({ ...base, configOverrides: { ...base.configOverrides, ...overrides }, state, onEvent: rec.onEvent }),
     });
     if (release) {
+      expectedPhases++;
       phases.push(
         rec.finish(main, {
           expectation: `a release of ${release.service} that passes its health checks but fails a fifth of its requests is rolled back on its own within ${ROLLBACK_LIMIT_SECONDS} s of the breach; a good release goes through`,
@@ -321,6 +326,25 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
         retained: intended(retained),
       }),
     );
+
+    // 5. adoption of a deployment made by hand, on fresh APIs (or, on external ones, under a fresh name prefix)
+    const adoptTarget = external ? main : await openTarget(scale, env);
+    try {
+      const adoption = await rehearseAdoption({
+        stack: options.stack,
+        projectDir: options.projectDir,
+        appPrefix,
+        target: adoptTarget,
+        shared: external,
+        settings: (t, h, prefix) => settings(options, t as Target, h, prefix),
+        inventoryProblems: async (t, st, prefix) => inventoryProblems(intended(st.values()), await inventory(t.apis, scopeOf(st.values(), prefix))),
+        simulatedSeconds: (result) => simulatedSeconds(result, customDependencies(result.registered), scale),
+        onEvent: (event) => options.onEvent?.("adopt existing", event),
+      });
+      phases.push({ phase: "adopt existing", ok: adoption.problems.length === 0, ...adoption });
+    } finally {
+      if (adoptTarget !== main) await adoptTarget.close();
+    }
     return finish();
   } finally {
     if (fresh && fresh !== main) await fresh.close();
@@ -335,7 +359,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       phases,
       notRehearsed,
       coverage,
-      ok: phases.length >= 4 && phases.every((p) => p.ok),
+      // Every phase the stack has ran, and passed: a run that stopped early is not a pass.
+      ok: phases.length === expectedPhases && phases.every((p) => p.ok),
     };
   }
 }

@@ -1,6 +1,7 @@
 /** How a rehearsal reads in a terminal: a line per resource as it happens, then a summary per phase. */
 import type { OperationEvent } from "./deploy";
 import type { PhaseName, PhaseReport, RehearsalReport } from "./phases";
+import { DEFAULT_WIDTH, summarizeList, wrap } from "../planner/text-layout";
 
 const VERB: Record<OperationEvent["action"], string> = {
   create: "created",
@@ -31,10 +32,15 @@ function duration(seconds: number): string {
   return seconds >= 90 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds} s`;
 }
 
-export function renderReport(report: RehearsalReport): string {
+/** `fly:Volume "weaviate-vol-lax-0"` → `fly:Volume` */
+const kindOf = (item: string) => item.split(" ")[0] ?? item;
+
+/** The report for a terminal `width` columns wide; long lists are counted here and listed in full in --json. */
+export function renderReport(report: RehearsalReport, width = DEFAULT_WIDTH): string {
+  const detail = (text: string) => wrap(text, width, "      ", "        ");
   const lines = [
-    `Rehearsal of ${report.stack} against ${report.apis} emulators, time scale ${report.timeScale}`,
-    "(simulated time: the longest chain of operations, real time ÷ time scale; it includes the rehearsal's own work, so it overstates)",
+    ...wrap(`Rehearsal of ${report.stack} against ${report.apis} emulators, time scale ${report.timeScale}`, width),
+    ...wrap("(simulated time: the longest chain of operations, real time ÷ time scale; it includes the rehearsal's own work, so it overstates)", width, "", " "),
     "",
   ];
   for (const p of report.phases) {
@@ -42,26 +48,33 @@ export function renderReport(report: RehearsalReport): string {
       .filter(([, n]) => n > 0)
       .map(([k, n]) => `${n} ${k}`)
       .join(", ");
-    lines.push(`${p.ok ? "PASS" : "FAIL"}  ${p.phase}: ${p.expectation}`);
-    lines.push(`      ${counts || "no operation"}`);
-    lines.push(`      API calls: ${calls(p.apiCalls)}`);
-    lines.push(`      simulated wall time at most ${duration(p.simulatedSeconds)}${p.stages === undefined ? "" : `, ${p.stages} dependent stages`}`);
+    lines.push(...wrap(`${p.phase}: ${p.expectation}`, width, `${p.ok ? "PASS" : "FAIL"}  `, "      "));
+    lines.push(...detail(counts || "no operation"));
+    lines.push(...detail(`API calls: ${calls(p.apiCalls)}`));
+    lines.push(...detail(`simulated wall time at most ${duration(p.simulatedSeconds)}${p.stages === undefined ? "" : `, ${p.stages} dependent stages`}`));
     if (p.interruption) {
-      lines.push(`      interrupted after ${p.interruption.after} creates; made but never recorded: ${p.interruption.dropped.join(", ") || "nothing"}`);
+      const dropped = summarizeList(p.interruption.dropped, kindOf, "resources");
+      lines.push(...detail(`interrupted after ${p.interruption.after} creates; made but never recorded: ${dropped}`));
     }
-    if (p.rollbackSeconds !== undefined) lines.push(`      breach seen to canary rolled back: ${p.rollbackSeconds} s (simulated)`);
-    if (p.retained?.length) lines.push(`      retained by the stack: ${p.retained.map((r) => `${r.kind} "${r.name}"`).join(", ")}`);
-    for (const problem of p.problems) lines.push(`      - ${problem}`);
+    if (p.rollbackSeconds !== undefined) lines.push(...detail(`breach seen to canary rolled back: ${p.rollbackSeconds} s (simulated)`));
+    if (p.retained?.length) {
+      const retained = summarizeList(p.retained.map((r) => `${r.kind} "${r.name}"`), kindOf, "resources");
+      lines.push(...detail(`retained by the stack: ${retained}`));
+    }
+    for (const problem of p.problems) lines.push(...wrap(problem, width, "      - ", "        "));
   }
   if (report.notRehearsed.length > 0) {
     const byKind = new Map<string, number>();
     for (const r of report.notRehearsed) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);
-    lines.push("", `Not rehearsed (not dynamic; given the plan's outputs): ${[...byKind].map(([k, n]) => `${n} ${k}`).join(", ")}`);
+    lines.push("", ...wrap(`Not rehearsed (not dynamic; given the plan's outputs): ${[...byKind].map(([k, n]) => `${n} ${k}`).join(", ")}`, width, "", "  "));
   }
   const partial = Object.entries(report.coverage).filter(([, c]) => !(c.created && c.diffed && c.deleted));
   if (partial.length > 0) {
-    lines.push(`Kinds not through every operation here: ${partial.map(([k, c]) => `${k} (${Object.entries(c).filter(([, v]) => !v).map(([op]) => `not ${op}`).join(", ")})`).join("; ")}`);
+    const text = `Kinds not through every operation here: ${partial.map(([k, c]) => `${k} (${Object.entries(c).filter(([, v]) => !v).map(([op]) => `not ${op}`).join(", ")})`).join("; ")}`;
+    lines.push(...wrap(text, width, "", "  "));
   }
+  const summarized = report.phases.some((p) => (p.interruption?.dropped.length ?? 0) > 3 || (p.retained?.length ?? 0) > 3);
+  if (summarized) lines.push(...wrap("Lists above are counted by kind; --json lists every resource.", width));
   lines.push("", report.ok ? "Rehearsal passed." : "Rehearsal FAILED: see the problems above.");
   return lines.join("\n");
 }

@@ -58,6 +58,8 @@ const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
   { name: "policy pack", matches: (f) => f.startsWith("src/policy-pack/") },
   { name: "planner", matches: (f) => f.startsWith("src/planner/") },
   { name: "rehearsal", matches: (f) => f.startsWith("src/rehearsal/") },
+  // Reads a deployed stack's outputs and calls its services; shares the planner's command line.
+  { name: "deploy check", matches: (f) => f.startsWith("src/deploy-check/") },
 ];
 
 function layerOf(file: string): number {

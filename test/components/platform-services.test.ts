@@ -67,7 +67,13 @@ describe("planServices", () => {
       .split("\n")
       .filter((line) => line.startsWith("  - "))
       .map((line) => /sophia:services\.([a-z-]+)\./.exec(line)?.[1]);
-    expect(services).toEqual(["mcp-memory", "vector-store", "unified-api", "agno-bridge", "agent-ui"]);
+    expect([...new Set(services)]).toEqual(["mcp-memory", "vector-store", "unified-api", "agno-bridge", "agent-ui"]);
+  });
+
+  it("lists every problem of a service at once: the missing port and health path with the missing image", () => {
+    const message = errorOf(() => planServices(parseStackConfig({ profile: "single-user-lax" }, "dev"), SERVICE_DEFINITIONS));
+    const bridge = message.split("\n").filter((line) => line.startsWith("  - sophia:services.agno-bridge."));
+    expect(bridge.map((line) => /agno-bridge\.([\w.]+)/.exec(line)?.[1])).toEqual(["port", "healthCheck.path", "image"]);
   });
 
   it("refuses sizes for a service that is not defined, naming the defined ones", () => {
@@ -78,6 +84,11 @@ describe("planServices", () => {
   it("refuses a defined service that has no sizes, saying where to give them", () => {
     const extra: ServiceDefinition = { name: "search", port: 9000, healthPath: "/health", image: "ghcr.io/acme/search:1.0.0", reach: "private", secrets: [] };
     expect(errorOf(() => planServices(dev, [...SERVICE_DEFINITIONS, extra]))).toContain("sophia:services.search is missing; give its sizes in the profile");
+  });
+
+  it("refuses to adopt a Fly app for the service this stack serves from Vercel", () => {
+    const config = parseStackConfig({ profile: "enterprise-multi-region", services: stackServices, adopt: { [ui.name]: { app: "acme-ui" } } }, "prod");
+    expect(errorOf(() => planServices(config, SERVICE_DEFINITIONS))).toContain(`sophia:adopt.${ui.name}: this stack serves ${ui.name} from Vercel, not Fly, so there is no Fly app to adopt`);
   });
 
   it("refuses hostnames for a service that is not public", () => {

@@ -131,7 +131,7 @@ describe("prod stack (enterprise-multi-region)", () => {
   it("gives every Weaviate node, the first included, the cluster settings and a join address", () => {
     const nodes = machinesOf("weaviate");
     const names = nodes.map((_, i) => `node-${i}`);
-    expect(nodes).toHaveLength(4);
+    expect(nodes).toHaveLength(3);
     expectEach(nodes, (m, i) =>
       expect(m.config.env, m.name).toMatchObject({
         CLUSTER_HOSTNAME: `node-${i}`,
@@ -139,7 +139,7 @@ describe("prod stack (enterprise-multi-region)", () => {
         CLUSTER_DATA_BIND_PORT: "7101",
         CLUSTER_JOIN: "sophia-prod-weaviate.internal:7100",
         RAFT_JOIN: names.join(","),
-        RAFT_BOOTSTRAP_EXPECT: "4",
+        RAFT_BOOTSTRAP_EXPECT: "3",
       }),
     );
   });

@@ -20,16 +20,20 @@ export function planCommand(): { command: string; args: string[] } {
   return { command: process.execPath, args };
 }
 
-/** The environment without any cloud credential, as on a machine with no account at all. */
-function credentialFreeEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+/**
+ * The environment without any cloud credential, as on a machine with no account at all. Text is
+ * laid out for a terminal wide enough that no line wraps, so that tests read content whatever the
+ * developer's terminal; test/output-width.slow.test.ts checks the layout at a set width.
+ */
+function credentialFreeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: "1000" };
   for (const name of ["FLY_API_TOKEN", "FLY_ACCESS_TOKEN", "LAMBDA_API_KEY", "VERCEL_API_TOKEN", "PULUMI_ACCESS_TOKEN"]) delete env[name];
-  return env;
+  return { ...env, ...extra };
 }
 
-export function runPlanCli(args: string[]): SpawnSyncReturns<string> {
+export function runPlanCli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
   const { command, args: base } = planCommand();
-  return spawnSync(command, [...base, ...args], { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: credentialFreeEnv() });
+  return spawnSync(command, [...base, ...args], { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: credentialFreeEnv(env) });
 }
 
 /** CLI processes this test file runs at once: one per core, so concurrent tests queue instead of starving each other. */
@@ -49,14 +53,14 @@ async function withSlot<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /** The same, without blocking the test worker: for commands that spawn children of their own, and for concurrent tests. */
-export function runPlanCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return withSlot(() => spawnPlanCli(args));
+export function runPlanCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return withSlot(() => spawnPlanCli(args, env));
 }
 
-function spawnPlanCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function spawnPlanCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const { command, args: base } = planCommand();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...base, ...args], { cwd: projectDir, env: credentialFreeEnv() });
+    const child = spawn(command, [...base, ...args], { cwd: projectDir, env: credentialFreeEnv(env) });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -9,10 +9,18 @@ import { expectEach } from "../helpers/expect-each";
 /** A plan that ran: 0, or 3 when it holds a mandatory policy violation (test/policies covers which). */
 const PLANNED = [0, 3];
 
+const runs = new Map<string, ReturnType<typeof runPlanCli> & { out: string }>();
+
+/** Plans once per set of arguments: tests that read the same plan share its run. */
 function plan(args: string[]) {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
-  const result = runPlanCli(["--out", out, ...args]);
-  return { ...result, out };
+  const key = JSON.stringify(args);
+  let run = runs.get(key);
+  if (run === undefined) {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+    run = { ...runPlanCli(["--out", out, ...args]), out };
+    runs.set(key, run);
+  }
+  return run;
 }
 
 describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
@@ -41,6 +49,19 @@ describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
     expect(result.stdout).toMatch(/^sophia-prod-gpu-0 +gpu_1x_gh200 +us-west-1 +arm64$/m);
   });
 
+  it("gives prod's GPU instance spend against its target apart from the filesystem that the gpu-pool subtotal also holds", () => {
+    const result = plan(["--stack", "prod"]);
+    expect(result.stdout).toMatch(/^Target: \$1,260\.00–\$4,500\.00\/month, a range from the project's requirements: .* GPU instances \$[\d,.]+ against \$500\.00–\$2,000\.00: inside the range \(the gpu-pool subtotal adds \$[\d,.]+ of filesystem storage\)\.$/m);
+    expect(result.stdout).not.toMatch(/seed estimate/i);
+  });
+
+  it("says loudly that dev's apps go to the profile's Fly organization unless the stack file names one", () => {
+    const result = plan(["--stack", "dev"]);
+    expect(result.stdout.split("\n")[1]).toBe(
+      "Fly organization: personal, the profile's default, as Pulumi.dev.yaml sets no sophia:flyOrg. To deploy into another organization: pulumi config set sophia:flyOrg <slug> --stack dev (fly orgs list shows the slugs).",
+    );
+  });
+
   it("says prod's plan skips the Lambda capacity check that a real run makes", () => {
     const result = plan(["--stack", "prod"]);
     expect(result.stdout).toMatch(/A real run first asks Lambda whether us-west-1 has capacity for 1 gpu_1x_gh200 node,/);
@@ -60,6 +81,26 @@ describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/sophia: unknown key "regoins"/);
     expect(fs.readdirSync(result.out)).toEqual([]);
+  });
+
+  it("--help explains every option", () => {
+    const result = runPlanCli(["--help"]);
+    expect(result.status).toBe(0);
+    for (const option of ["--stack", "--compare", "--json", "--out", "--stack-dir", "--omit-secret"]) {
+      expect(result.stdout, option).toMatch(new RegExp(`^ +(-\\w, )?${option}\\b.* \\w+`, "m"));
+    }
+  });
+
+  it("--omit-secret without its namespace is refused with the right spelling", () => {
+    const result = runPlanCli(["--omit-secret", "openaiApiKey"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--omit-secret: "openaiApiKey" needs its namespace: --omit-secret sophia:openaiApiKey/);
+  });
+
+  it("--compare with --stack is refused: the two exclude each other", () => {
+    const result = runPlanCli(["--compare", "--stack", "prod"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--compare plans dev and prod side by side, so it takes no --stack/);
   });
 
   it("an unknown stack names the known stacks", () => {

@@ -96,14 +96,14 @@ describe("diagram of the real plan", () => {
 });
 
 describe("npm run plan -- --compare", () => {
-  it("shows dev and prod side by side with the seeds' figures and the difference", () => {
+  it("shows dev and prod side by side with the project's targets and where each estimate falls", () => {
     expect(compare.status, compare.stderr).toBe(0);
-    const row = (label: string) => compare.stdout.split("\n").find((l) => l.startsWith(label)) ?? "";
+    const row = (label: string) => compare.stdout.split("\n").find((l) => l.startsWith(`${label}  `)) ?? "";
     expect(compare.stdout).toMatch(/dev \(single-user-lax\)\s+prod \(enterprise-multi-region\)/);
     expect(row("total")).toContain(`$${plans.dev.cost.total.toFixed(2)}`);
-    expect(row("seed estimate")).toMatch(/≤ \$25\.00\s+\$1,260\.00–\$4,500\.00/);
-    expect(row("difference")).toMatch(/within the budget \(\$\d+\.\d\d to spare\)\s+inside the range/);
-    expect(row("GPU difference")).toMatch(/—\s+inside the range/);
+    expect(row("target")).toMatch(/≤ \$25\.00\s+\$1,260\.00–\$4,500\.00/);
+    expect(row("against target")).toMatch(/within the ceiling \(\$\d+\.\d\d to spare\)\s+inside the range/);
+    expect(row("against GPU target")).toMatch(/—\s+inside the range/);
   });
 
   it("explains each profile's sizing choices", () => {

@@ -246,12 +246,82 @@ const MISTAKES: Mistake[] = [
     fix: /config key "appPrefix" needs a namespace, e.g\. "sophia:appPrefix"/,
   },
   {
+    mistake: "an image pinned to :latest",
+    text: devSetting(["sophia:services", "unified-api", "image"], "ghcr.io/sophia-intel/unified-api:latest"),
+    path: "sophia:services.unified-api.image:",
+    fix: /is :latest, which moves under the stack; pin a release tag \(e\.g\. ghcr\.io\/sophia-intel\/unified-api:1\.2\.3\) or a digest/,
+  },
+  {
+    mistake: "an image without a tag",
+    text: devSetting(["sophia:services", "unified-api", "image"], "ghcr.io/sophia-intel/unified-api"),
+    path: "sophia:services.unified-api.image:",
+    fix: /has no tag, which means :latest; pin a release tag/,
+  },
+  {
+    mistake: "a GPU worker image pinned to :latest",
+    text: devWith("sophia:gpu:", "  workerImage: ghcr.io/sophia-intel/gpu-worker:latest"),
+    path: "sophia:gpu.workerImage:",
+    fix: /is :latest, which moves under the stack/,
+  },
+  {
+    mistake: "a Lambda region as the Fly primary region",
+    text: devWith("sophia:primaryRegion: us-west-1"),
+    path: "sophia:primaryRegion:",
+    fix: /"us-west-1" is a Lambda region \(it belongs in sophia:gpu\.region\), not a Fly one; the Fly regions near it: "sjc", "lax"/,
+  },
+  {
+    mistake: "two Weaviate nodes that Fly Proxy may stop",
+    text: devSetting(["sophia:services", "weaviate", "maxMachines"], 2),
+    path: "sophia:services.weaviate.autostop:",
+    fix: /"stop" lets Fly Proxy stop idle machines, but the 2 Weaviate nodes are Raft voters and the cluster needs 2 of them running: one stopped node costs it its quorum\. Set autostop to "off"/,
+  },
+  {
+    mistake: "an even number of Weaviate nodes",
+    text: devSetting(["sophia:services", "weaviate"], { maxMachines: 4, autostop: "off" }),
+    path: "sophia:services.weaviate.maxMachines:",
+    fix: /4 Weaviate nodes are 4 Raft voters, which need 3 for a quorum and so survive 1 lost node, no more than 3 would\. Use an odd number of nodes: 3 or 5/,
+  },
+  {
+    mistake: "an adoption for a service the stack does not have",
+    text: devWith("sophia:adopt:", "  weaviat:", "    app: acme-weaviate"),
+    path: "sophia:adopt.weaviat:",
+    fix: /is not a service of this stack; services: weaviate, /,
+  },
+  {
+    mistake: "more adopted volumes than the service has machines",
+    text: devWith("sophia:adopt:", "  weaviate:", "    app: acme-weaviate", "    volumes: [vol_aaaa, vol_bbbb]"),
+    path: "sophia:adopt.weaviate.volumes:",
+    fix: /lists 2 volumes, but weaviate has 1 machine\(s\), each with one volume; raise sophia:services\.weaviate\.maxMachines, or list fewer/,
+  },
+  {
+    mistake: "an adopted app another service already uses",
+    text: devWith("sophia:adopt:", "  weaviate:", "    app: sophia-dev-mcp-memory"),
+    path: "sophia:adopt.weaviate.app:",
+    fix: /"sophia-dev-mcp-memory" is already the app of mcp-memory; each service has an app of its own/,
+  },
+  {
     mistake: "standing GPU nodes above the pool's maximum",
     text: devWith("sophia:gpu:", "  standing: 2", "  sshAllowedCidrs: [203.0.113.7/32]"),
     path: "sophia:gpu.standing:",
     fix: /raise sophia:gpu\.maxInstances or lower standing/,
   },
 ];
+
+describe("every problem of every service at once", () => {
+  it("a service missing its port and its image hears of both in one run, with the other services' problems", { timeout: TIMEOUT_MS }, async () => {
+    const doc = parseDocument(DEV_FILE);
+    doc.deleteIn(["config", "sophia:services", "mcp-memory"]);
+    doc.setIn(["config", "sophia:services", "agent-ui", "image"], "ghcr.io/sophia-intel/agent-ui:latest");
+    const result = await planText(doc.toString());
+    expect(result.status).toBe(1);
+    const problems = result.stderr.split("\n").filter((l) => l.startsWith("  - sophia:services."));
+    expect(problems.map((l) => /^ {2}- (sophia:services\.[\w-]+\.[\w.]+)/.exec(l)?.[1])).toEqual([
+      "sophia:services.mcp-memory.port",
+      "sophia:services.mcp-memory.image",
+      "sophia:services.agent-ui.image",
+    ]);
+  });
+});
 
 describe.concurrent("a stack file mistake is refused with its path and fix, and leaves no plan", () => {
   it("covers at least 25 distinct mistakes", () => {
@@ -282,6 +352,7 @@ interface PlanJson {
   services: { name: string; regions: string[]; volumes: { count: number } }[];
   environments: string[];
   notes: string[];
+  adoptions: unknown[];
 }
 
 const service = (doc: PlanJson, name: string) => {
@@ -328,6 +399,37 @@ const VARIATIONS: Variation[] = [
       expect(doc.environments).toEqual(["sophia/dev@stable"]);
       expect(doc.notes.join("\n")).toMatch(/defines environment values inline; the plan does not evaluate ESC/);
     },
+  },
+  {
+    variation: "an existing Weaviate app adopted with its volume and machine (the dry run)",
+    text: devWith("sophia:adopt:", "  weaviate:", "    app: acme-weaviate", "    volumes: [vol_6vjq3ynm18p1wz2]", "    machines: [3d8d9015f95228]"),
+    check: (doc) => {
+      expect(doc.adoptions).toEqual([
+        {
+          service: "weaviate",
+          app: "acme-weaviate",
+          org: "personal",
+          volumes: [{ resource: "weaviate-vol-lax-0", adopts: "vol_6vjq3ynm18p1wz2", region: "lax", sizeGb: 3 }],
+          machines: [{ resource: "weaviate-machine-lax-0", adopts: "3d8d9015f95228", region: "lax" }],
+        },
+      ]);
+      // Callers reach the adopted app by its own name.
+      const api = doc.resources.find((r) => r.kind === "fly:Machine" && r.name.startsWith("unified-api"));
+      expect((api?.inputs.config as { env: Record<string, string> }).env.WEAVIATE_URL).toBe("http://acme-weaviate.flycast:8080");
+    },
+  },
+  {
+    variation: "an image pinned by digest",
+    text: devSetting(["sophia:services", "unified-api", "image"], `ghcr.io/sophia-intel/unified-api@sha256:${"ab".repeat(32)}`),
+    check: (doc) => {
+      const api = doc.resources.find((r) => r.kind === "fly:Machine" && r.name.startsWith("unified-api"));
+      expect((api?.inputs.config as { image: string }).image).toMatch(/@sha256:(ab){32}$/);
+    },
+  },
+  {
+    variation: "three Weaviate nodes kept running",
+    text: devSetting(["sophia:services", "weaviate"], { maxMachines: 3, autostop: "off" }),
+    check: (doc) => expect(doc.resources.filter((r) => r.kind === "fly:Machine" && r.name.startsWith("weaviate"))).toHaveLength(3),
   },
   {
     variation: "an encrypted value for a setting the plan cannot decrypt",

@@ -1,8 +1,8 @@
 /**
  * The CI job that rehearses a deployment with the real Pulumi CLI cannot run here, so its
  * shape is checked: it installs the CLI, keeps state in a local file backend with a passphrase,
- * starts both emulators, points dev at them, and runs up, a no-change preview and destroy, with
- * no secret and no write permission.
+ * starts both emulators, points a scratch copy of dev at them (never the committed stack file), and
+ * runs up, a no-change preview and destroy, with no secret and no write permission.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -57,7 +57,7 @@ describe("the rehearsal workflow", () => {
 
   it("keeps state in a local file backend under the runner's temp dir, with a passphrase secrets provider", () => {
     expect(script).toMatch(/pulumi login "file:\/\/\$RUNNER_TEMP\/[\w-]+"/);
-    expect(script).toMatch(/pulumi stack init dev --secrets-provider passphrase/);
+    expect(script).toMatch(/pulumi stack init rehearsal --secrets-provider passphrase/);
     expect(job.env?.PULUMI_CONFIG_PASSPHRASE).toBeTruthy();
   });
 
@@ -84,8 +84,15 @@ describe("the rehearsal workflow", () => {
     expect(script).toMatch(/d\.delete\("environment"\)/);
   });
 
-  it("runs up, then a preview that must show no change, then destroy, of dev", () => {
-    const order = [/^pulumi up --yes --stack dev$/, /^pulumi preview --expect-no-changes --stack dev$/, /^pulumi destroy --yes --stack dev$/].map((p) =>
+  it("writes dev's config, without its ESC environment, into the scratch stack's own file and leaves Pulumi.dev.yaml as committed", () => {
+    expect(script).toMatch(/readFileSync\("Pulumi\.dev\.yaml","utf8"\)\);d\.delete\("environment"\);fs\.writeFileSync\("Pulumi\.rehearsal\.yaml"/);
+    expect(script).not.toMatch(/writeFileSync\("Pulumi\.dev\.yaml"/);
+    expect(script).toMatch(/git diff --exit-code -- Pulumi\.dev\.yaml/);
+    expect(fs.readFileSync(path.resolve(__dirname, "../../.gitignore"), "utf8")).toMatch(/^\/Pulumi\.rehearsal\.yaml$/m);
+  });
+
+  it("runs up, then a preview that must show no change, then destroy, of the scratch stack", () => {
+    const order = [/^pulumi up --yes --stack rehearsal$/, /^pulumi preview --expect-no-changes --stack rehearsal$/, /^pulumi destroy --yes --stack rehearsal$/].map((p) =>
       runs.findIndex((run) => p.test(run.trim())),
     );
     expect(order.every((i) => i >= 0)).toBe(true);

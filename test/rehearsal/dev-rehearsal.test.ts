@@ -1,5 +1,5 @@
 /**
- * The dev rehearsal all four phases, at a small time scale. It runs the CLI in a child
+ * The dev rehearsal, all five phases, at a small time scale. It runs the CLI in a child
  * process: Pulumi's closure serializer needs CommonJS modules in require.cache, which vitest's
  * module runner does not provide. Most of its time is that serialization (about 2 s per provider).
  *
@@ -15,6 +15,7 @@ import type { PhaseReport, RehearsalReport } from "../../src/rehearsal/phases";
 const root = path.resolve(__dirname, "../..");
 let report: RehearsalReport;
 let exitCode: number | null;
+let log: string;
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -39,11 +40,25 @@ beforeAll(async () => {
   if (!result.stdout.trim().startsWith("{")) throw new Error(`the rehearsal printed no report: ${result.stderr.slice(-2000)}`);
   report = JSON.parse(result.stdout) as RehearsalReport;
   exitCode = result.code;
+  log = result.stderr;
 }, 180_000);
 
 describe("dev rehearsal", () => {
-  it("reports all four phases, in order", () => {
-    expect(report.phases.map((p) => p.phase)).toEqual(["up", "up again", "interrupted up", "destroy"]);
+  it("reports all five phases, in order", () => {
+    expect(report.phases.map((p) => p.phase)).toEqual(["up", "up again", "interrupted up", "destroy", "adopt existing"]);
+  });
+
+  it("adopts an app made outside the stack with its volume and machine, leaves the volume untouched, and a second up changes nothing", () => {
+    const adopt = phase("adopt existing");
+    expect(adopt.problems).toEqual([]);
+    // weaviate's app, its one volume and the machine that mounts it; everything else is created.
+    expect(adopt.counts.adopted).toBe(3);
+    expect(adopt.counts.created + adopt.counts.adopted).toBe(phase("up").counts.created);
+    expect(adopt.counts.unchanged).toBe(phase("up").counts.created);
+  });
+
+  it("never offers an emulator's price as Lambda's", () => {
+    expect(log).not.toMatch(/Lambda lists/);
   });
 
   it("first up creates every dynamic resource through its serialized provider, and the API then holds exactly those", () => {

@@ -44,6 +44,7 @@ describe("prod rehearsal", () => {
       ["bad release", true, []],
       ["interrupted up", true, []],
       ["destroy", true, []],
+      ["adopt existing", true, []],
     ]);
     expect(exitCode).toBe(0);
   });

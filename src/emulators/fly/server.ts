@@ -6,13 +6,32 @@
  *                           [--reset-rate 0.05] [--lost-answer-rate 0.1] [--latency-ms 50] [--retry-after 1]
  *                           [--seed 42] [--token T] [--quiet]
  */
-import { parseArgs } from "node:util";
 import { FlyEmulator } from "./emulator";
 import { DEFAULT_SEED } from "../random";
+import { parseEmulatorArgs } from "../command-line";
+
+const HELP = `usage: npm run fly-emulator -- [options]
+
+An emulator of the Fly Machines API (apps, machines, volumes, secrets, IPs, certificates) for any
+client, including \`pulumi up\` with sophia:flyApiUrl or FLY_API_URL pointing at it. State lives
+in memory and is gone when it stops.
+
+Options:
+  --port <n>              port to listen on (default 4280)
+  --host <address>        address to listen on (default 127.0.0.1)
+  --token <token>         a bearer token it accepts; repeat for more (default: any token)
+  --rate-429 <share>      share of requests answered 429 Too Many Requests (default 0)
+  --rate-503 <share>      share of requests answered 503 Service Unavailable (default 0)
+  --reset-rate <share>    share of requests whose connection is dropped before an answer (default 0)
+  --lost-answer-rate <share>  share of requests it acts on, then drops the answer (default 0)
+  --latency-ms <ms>       added to every answer (default 0)
+  --retry-after <s>       Retry-After of its 429 answers (default 1)
+  --seed <n>              seed of the fault pattern, to repeat a run (default ${DEFAULT_SEED})
+  --quiet                 do not log each request
+  -h, --help              this help`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const values = parseEmulatorArgs("npm run fly-emulator", HELP, {
       port: { type: "string", default: "4280" },
       host: { type: "string", default: "127.0.0.1" },
       "rate-429": { type: "string", default: "0" },
@@ -24,7 +43,6 @@ async function main(): Promise<void> {
       "retry-after": { type: "string", default: "1" },
       token: { type: "string", multiple: true },
       quiet: { type: "boolean", default: false },
-    },
   });
   const number = (name: keyof typeof values): number => {
     const n = Number(values[name]);

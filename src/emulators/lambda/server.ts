@@ -4,12 +4,29 @@
  *     [--lost-answer-rate 0.1] [--boot-ms 2000] [--seed 42]
  * and prints the URL to use as LAMBDA_API_URL.
  */
-import { parseArgs } from "node:util";
 import { DEFAULT_EMULATOR_KEY, LambdaEmulator } from "./emulator";
 import { DEFAULT_SEED } from "../random";
+import { parseEmulatorArgs } from "../command-line";
 
-const { values } = parseArgs({
-  options: {
+const HELP = `usage: npm run lambda-emulator -- [options]
+
+An emulator of the Lambda Cloud API (instance types, instances, SSH keys, filesystems, firewall
+rulesets) for any client, including \`pulumi up\` with sophia:lambdaApiUrl or LAMBDA_API_URL
+pointing at it. State lives in memory and is gone when it stops.
+
+Options:
+  --port <n>              port to listen on (default: a free one, printed)
+  --host <address>        address to listen on (default 127.0.0.1)
+  --api-key <key>         the API key it accepts (default ${DEFAULT_EMULATOR_KEY})
+  --error-rate <share>    share of requests answered 429 or 503, half each (default 0)
+  --reset-rate <share>    share of requests whose connection is dropped before an answer (default 0)
+  --lost-answer-rate <share>  share of requests it acts on, then drops the answer (default 0)
+  --latency-ms <ms>       added to every answer (default 0)
+  --boot-ms <ms>          how long a launched instance boots before it is active (default 40)
+  --seed <n>              seed of the fault pattern, to repeat a run (default ${DEFAULT_SEED})
+  -h, --help              this help`;
+
+const values = parseEmulatorArgs("npm run lambda-emulator", HELP, {
     port: { type: "string", default: "0" },
     host: { type: "string", default: "127.0.0.1" },
     "api-key": { type: "string", default: DEFAULT_EMULATOR_KEY },
@@ -19,7 +36,6 @@ const { values } = parseArgs({
     "lost-answer-rate": { type: "string", default: "0" },
     "boot-ms": { type: "string" },
     seed: { type: "string", default: String(DEFAULT_SEED) },
-  },
 });
 
 function number(name: string, value: string | undefined): number | undefined {

@@ -15,15 +15,16 @@ export function ownership(found: string | undefined, ours: string): Ownership {
 
 /**
  * The error for a resource that has our resource's name but is not provably ours: says which, why,
- * and the three ways out.
+ * and the ways out. Pulumi cannot import dynamic-provider resources (pulumi/pulumi#16175), so
+ * taking it over means listing it for adoption in the stack's config (`adopt`).
  */
-export function notOursError(what: string, why: string, remedies: { importHint?: string; rename: string; remove: string }): Error {
+export function notOursError(what: string, why: string, remedies: { adopt?: string; rename: string; remove: string }): Error {
   const ways = [
-    remedies.importHint ? `import it into this stack (${remedies.importHint})` : undefined,
+    remedies.adopt ? `take it over by listing it for adoption (${remedies.adopt})` : undefined,
     `rename yours (${remedies.rename})`,
     `or delete it (${remedies.remove}) and run the command again`,
   ].filter((way): way is string => way !== undefined);
-  return new Error(`${what} already exists but ${why}, so it was not adopted. To go on, ${ways.join(", ")}.`);
+  return new Error(`${what} already exists but ${why}, so it was not adopted. Nothing was changed. To go on, ${ways.join(", ")}.`);
 }
 
 /** A resource's marker when the program gave none (providers driven directly, e.g. in tests). */

@@ -64,7 +64,8 @@ describe.skipIf(remote)("FlyApp", () => {
     await env.client.createMachine(name, { name: "theirs", region: env.region, config: { image: env.image }, skip_launch: true });
     const message = await failureOf(flyAppProvider.create({ name, org: env.org, ...env.connection }));
     expect(message).toMatch(new RegExp(`create app "${name}": an app with this name in org "${env.org}" already exists but it already holds 1 machine`));
-    expect(message).toMatch(/import it into this stack.*rename yours.*or delete it \(fly apps destroy/);
+    expect(message).toMatch(/take it over by listing it for adoption \(app: .* under sophia:adopt in the stack file.*rename yours.*or delete it \(fly apps destroy/);
+    expect(message).not.toMatch(/pulumi import/);
     await env.client.deleteApp(name);
   });
 });

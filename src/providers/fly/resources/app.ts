@@ -11,23 +11,40 @@ import { APP_NAME, changedKeys, compact, connectionOf, sameValue, flyClient, val
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { type FlyConnectionInputs } from "../api/connection";
 
+/**
+ * An existing app to take over rather than create (`sophia:adopt`): every live machine and volume
+ * in it must be listed, by id (volumes also by name), so that nothing in it is left unaccounted for.
+ */
+export interface FlyAppAdoption {
+  machines: string[];
+  volumes: string[];
+}
+
 export interface FlyAppArgs extends FlyConnectionArgs {
   /** Globally unique app name: lowercase letters, digits and dashes. Changing it replaces the app. */
   name: pulumi.Input<string>;
   /** Organization slug (`sophia:flyOrg`), e.g. "personal". Changing it replaces the app. */
   org: pulumi.Input<string>;
+  /** Take over the existing app of this name, with these machines and volumes. @default create it */
+  adopt?: pulumi.Input<FlyAppAdoption>;
 }
 
 export interface FlyAppInputs extends FlyConnectionInputs {
   name: string;
   org: string;
+  adopt?: FlyAppAdoption;
 }
 
 export interface FlyAppOutputs extends FlyAppInputs {
   /** Fly's status for the app, e.g. "pending" or "deployed". */
   status: string;
   appId?: string;
+  /** Set when the app existed before the stack and was adopted; apps carry no marker, so state records it. */
+  adopted?: boolean;
 }
+
+/** Where a "not ours" error points: the adoption list and the README section on it. */
+export const ADOPT_HINT = "under sophia:adopt in the stack file; see the README, \"Bringing an existing Fly deployment under the stack\"";
 
 const REPLACE_KEYS = ["name", "org"] as const;
 
@@ -35,6 +52,7 @@ function inputSchema() {
   return z.object({
     name: z.string().regex(APP_NAME, "app names are 1-63 lowercase letters, digits and dashes, not starting or ending with a dash"),
     org: z.string().regex(/^[a-z0-9-]+$/, 'org must be an organization slug such as "personal" (see `fly orgs list`)'),
+    adopt: z.object({ machines: z.array(z.string()), volumes: z.array(z.string()) }).optional(),
     apiToken: z.string().optional(),
     apiUrl: z.string().optional(),
   });
@@ -55,6 +73,7 @@ export const flyAppProvider = {
 
   async create(inputs: FlyAppInputs) {
     const client = flyClient(inputs, `FlyApp "${inputs.name}"`);
+    if (inputs.adopt) return adoptApp(client, inputs, inputs.adopt);
     // App names are global and apps carry no marker: an app in our org with nothing in it is what
     // an interrupted or unanswered create leaves (machines and volumes come only after the app is
     // recorded), so it is adopted; anything else under the name is not ours to take.
@@ -76,7 +95,7 @@ export const flyAppProvider = {
           `create app "${inputs.name}": an app with this name in org "${inputs.org}"`,
           `it already holds ${live} machine(s) or volume(s) that this stack did not record`,
           {
-            importHint: `pulumi import with id ${inputs.name}`,
+            adopt: `app: ${inputs.name}, with its volumes and machines, ${ADOPT_HINT}`,
             rename: "`pulumi config set sophia:appPrefix <prefix>`",
             remove: `fly apps destroy ${inputs.name}`,
           },
@@ -102,8 +121,10 @@ export const flyAppProvider = {
       ...connectionOf(props),
       name: app.name,
       org: app.organization?.slug ?? props.org,
+      adopt: props.adopt,
       status: app.status ?? props.status,
       appId: app.id ?? props.appId,
+      adopted: props.adopted,
     });
     return { id, props: outs };
   },
@@ -113,7 +134,7 @@ export const flyAppProvider = {
     if (!sameValue(olds.name, news.name) || !sameValue(olds.org, news.org)) {
       throw new Error(`update app "${olds.name}": name and org cannot change in place; this is a bug in the FlyApp diff.`);
     }
-    return { outs: { ...olds, ...connectionOf(news) } };
+    return { outs: compact({ ...olds, ...connectionOf(news), adopt: news.adopt }) };
   },
 
   async delete(id: string, props: FlyAppOutputs) {
@@ -121,6 +142,50 @@ export const flyAppProvider = {
     await flyClient(props, `FlyApp "${id}"`).deleteApp(id);
   },
 };
+
+/**
+ * Takes over an existing app: it must be in the declared org, and every live machine and volume in
+ * it must be listed for adoption (each is then checked by its own resource). Nothing is changed
+ * here; a mismatch is an error that says how to fix it.
+ */
+async function adoptApp(client: ReturnType<typeof flyClient>, inputs: FlyAppInputs, adopt: FlyAppAdoption) {
+  const what = `adopt app "${inputs.name}"`;
+  const app = await client.getApp(inputs.name);
+  if (!app) {
+    throw new Error(
+      `${what}: no app of that name is visible with this Fly token (fly apps list). Check the name ${ADOPT_HINT}, ` +
+        "or remove the entry to have the stack create a new app. Nothing was changed.",
+    );
+  }
+  const org = app.organization?.slug;
+  if (org && org !== inputs.org) {
+    throw new Error(
+      `${what}: it is in organization "${org}", but the stack deploys to "${inputs.org}" (sophia:flyOrg). Set sophia:flyOrg to "${org}", ` +
+        "or move the app to the stack's organization first. Nothing was changed.",
+    );
+  }
+  const [machines, volumes] = await Promise.all([client.listMachines(inputs.name), client.listVolumes(inputs.name)]);
+  const strayMachines = machines.filter((m) => !isMachineGone(m) && !adopt.machines.includes(m.id)).map((m) => `${m.id}${m.name ? ` (${m.name})` : ""}`);
+  const strayVolumes = volumes.filter((v) => !isVolumeGone(v) && !adopt.volumes.includes(v.id) && !adopt.volumes.includes(v.name ?? "")).map((v) => `${v.id} (${v.name})`);
+  if (strayMachines.length + strayVolumes.length > 0) {
+    const listed = [strayMachines.length > 0 ? `machine(s) ${strayMachines.join(", ")}` : "", strayVolumes.length > 0 ? `volume(s) ${strayVolumes.join(", ")}` : ""].filter(Boolean);
+    throw new Error(
+      `${what}: it holds ${listed.join(" and ")}, which the adoption does not list. List each ${ADOPT_HINT} (machines under machines:, ` +
+        "volumes under volumes:, in the order of the service's machines), or remove it first (snapshot a volume before you destroy it: " +
+        "fly volumes snapshots create <id>). Nothing was changed.",
+    );
+  }
+  const outs: FlyAppOutputs = compact({
+    ...connectionOf(inputs),
+    name: inputs.name,
+    org: org ?? inputs.org,
+    adopt,
+    status: app.status ?? "deployed",
+    appId: app.id ?? undefined,
+    adopted: true,
+  });
+  return { id: inputs.name, outs };
+}
 
 /** A Fly.io app. `pulumi-nodejs:dynamic/fly:App`. */
 export class FlyApp extends pulumi.dynamic.Resource {
@@ -130,6 +195,6 @@ export class FlyApp extends pulumi.dynamic.Resource {
   declare readonly appId: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: FlyAppArgs, opts?: pulumi.CustomResourceOptions) {
-    super(flyAppProvider, name, { ...args, status: undefined, appId: undefined }, withSecretOutputs(opts), "fly", "App");
+    super(flyAppProvider, name, { ...args, status: undefined, appId: undefined, adopted: undefined }, withSecretOutputs(opts), "fly", "App");
   }
 }

@@ -11,6 +11,7 @@ import { APP_NAME, REGION, compact, connectionOf, containsUnknown, sameValue, fl
 import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { markerOr, notOursError, ownership, type Marked } from "../../dynamic/identity";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
+import { ADOPT_HINT } from "./app";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
 import { failureIn, longestStepSeconds, markStep, passStep, releaseGateSchema, STEP_KEY, stepPassed, withStepMark, type ReleaseGate, type StepMark } from "./release-gate";
 
@@ -56,6 +57,11 @@ export interface FlyMachineArgs extends FlyConnectionArgs {
   releaseGate?: pulumi.Input<ReleaseGate>;
   /** Read-only token for Fly's Prometheus (`fly tokens create readonly`); secret in state. */
   metricsToken?: pulumi.Input<string>;
+  /**
+   * Take over this existing machine of the app (its id) rather than create one (`sophia:adopt`): it
+   * keeps its id, name and volume and is updated to `config`. @default create a machine
+   */
+  adopt?: pulumi.Input<string>;
 }
 
 /** `marker` goes into the machine's metadata, so that a create can adopt its own leftover. */
@@ -72,6 +78,7 @@ export interface FlyMachineInputs extends FlyConnectionInputs, Marked {
   minSecretsVersion?: number;
   releaseGate?: ReleaseGate;
   metricsToken?: string;
+  adopt?: string;
 }
 
 export interface FlyMachineOutputs extends FlyMachineInputs {
@@ -82,6 +89,8 @@ export interface FlyMachineOutputs extends FlyMachineInputs {
   instanceId?: string;
   /** 6PN address inside the org's private network. */
   privateIp?: string;
+  /** The name the stack gave it, when the machine was adopted under a name of its own (names never change on Fly). */
+  declaredName?: string;
 }
 
 const IMMUTABLE_KEYS = ["app", "name", "region"] as const;
@@ -101,6 +110,7 @@ function inputSchema() {
     minSecretsVersion: z.int().min(0).optional(),
     releaseGate: releaseGateSchema().optional(),
     metricsToken: z.string().optional(),
+    adopt: z.string().min(1).optional(),
     apiToken: z.string().optional(),
     apiUrl: z.string().optional(),
   });
@@ -116,7 +126,9 @@ export const flyMachineProvider = {
   },
 
   async diff(_id: string, olds: FlyMachineOutputs, news: FlyMachineInputs) {
-    const replaces: string[] = IMMUTABLE_KEYS.filter((key) => isUnknown(news[key]) || olds[key] !== news[key]);
+    // An adopted machine keeps its own name; the one the stack declared is what a change compares.
+    const current = { ...olds, name: olds.declaredName ?? olds.name };
+    const replaces: string[] = IMMUTABLE_KEYS.filter((key) => isUnknown(news[key]) || current[key] !== news[key]);
     // A different volume or mount path is a new machine: the data moves with it. A config that is
     // wholly unknown in preview (e.g. a new image digest) is an update, not a replacement.
     const configUnknown = isUnknown(news.config);
@@ -127,7 +139,7 @@ export const flyMachineProvider = {
     const configChanged = containsUnknown(news.config) || !sameValue(canonicalConfig(olds.config), canonicalConfig(news.config));
     // The new machine can only mount the volume, or take the name, once the old one is gone.
     const sameVolume = oldMount?.volume !== undefined && oldMount.volume === newMount?.volume;
-    const sameName = olds.name === news.name && olds.app === news.app;
+    const sameName = current.name === news.name && olds.app === news.app;
     return {
       changes: replaces.length > 0 || configChanged,
       replaces,
@@ -138,6 +150,7 @@ export const flyMachineProvider = {
   async create(inputs: FlyMachineInputs) {
     const client = flyClient(inputs, `FlyMachine "${inputs.name}"`);
     const marker = machineMarker(inputs);
+    if (inputs.adopt !== undefined) return adoptMachine(client, inputs, inputs.adopt, marker);
     // A machine made while its fleet takes a gated release counts as having passed its step: the
     // mark goes in with the config, so no call after the create can fail and leave it unrecorded.
     const release = inputs.config.metadata?.sophia_release;
@@ -154,7 +167,7 @@ export const flyMachineProvider = {
           `create ${what}: machine ${found.id} with this name`,
           owner === "foreign" ? `it belongs to another stack or resource (${markerOf(found)})` : "it carries no marker of this stack",
           {
-            importHint: `pulumi import with id ${found.id}`,
+            adopt: `machines: [${found.id}], with its app and volume, ${ADOPT_HINT}`,
             rename: "change the service's app prefix or machine name",
             remove: `fly machine destroy ${found.id} -a ${inputs.app} --force`,
           },
@@ -231,10 +244,11 @@ export const flyMachineProvider = {
     // An analysed step is started even if the proxy had stopped it: a stopped machine cannot be judged.
     const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config) && news.releaseGate?.analyse !== true);
     const marker = machineMarker(news);
+    const declared = olds.declaredName !== undefined ? news.name : undefined;
     const apply = (config: FlyMachineConfig) =>
       client
         .withLease(news.app, id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce),
+          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker, declared), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce),
         )
         .catch((err: unknown) => {
           if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
@@ -336,7 +350,7 @@ async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs, si
         m.state === "suspended" ||
         (m.state === "started" && (m.checks ?? []).every((c) => c.status === "passing")));
     // A predecessor that does not exist (removed, or not created yet) holds nothing up.
-    const pending = after.filter((name) => machines.some((m) => m.name === name && !released(m)));
+    const pending = after.filter((name) => machines.some((m) => declaredNameOf(m) === name && !released(m)));
     if (pending.length === 0) return;
     const onRelease = machines.filter((m) => releaseOf(m) === release).length;
     if (onRelease > moved) {
@@ -397,6 +411,57 @@ async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyM
 
 /** Metadata key holding the marker; kept out of the config Pulumi compares. */
 const MARKER_KEY = "sophia_resource";
+/** Metadata key holding the name the stack gave an adopted machine, which kept its own; kept out of the compared config too. */
+const DECLARED_NAME_KEY = "sophia_name";
+
+/** The name release ordering knows a machine by: the stack's, for an adopted machine that kept its own. */
+function declaredNameOf(machine: FlyMachineInfo): string | undefined {
+  const metadata = machine.config?.metadata;
+  const value = metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>)[DECLARED_NAME_KEY] : undefined;
+  return typeof value === "string" ? value : (machine.name ?? undefined);
+}
+
+/**
+ * Takes over an existing machine: it must be in the app and region the inputs declare, carry no
+ * other stack's marker, and mount the volume the inputs mount (or none), so that its data stays
+ * where it is. Then it is marked as the stack's and updated to the declared config under a lease,
+ * and waited for like a created machine. A mismatch is an error before anything changes.
+ */
+async function adoptMachine(client: FlyClient, inputs: FlyMachineInputs, machineId: string, marker: string) {
+  const what = `adopt machine ${machineId} of app "${inputs.app}"`;
+  const found = await client.getMachine(inputs.app, machineId);
+  if (isMachineGone(found)) {
+    const live = (await client.listMachines(inputs.app)).filter((m) => !isMachineGone(m)).map((m) => `${m.id} (${m.name}, ${m.region})`);
+    throw new Error(`${what}: the app has no such machine; its machines: ${live.join(", ") || "none"}. Check the entry ${ADOPT_HINT}. Nothing was changed.`);
+  }
+  const machine = found as FlyMachineInfo;
+  const mismatch = (problem: string) => new Error(`${what}: ${problem}. Nothing was changed.`);
+  const owner = ownership(markerOf(machine), marker);
+  if (owner === "foreign") throw mismatch(`it belongs to another stack or resource (${markerOf(machine)}), which manages it; adopt it there, or not at all`);
+  if (machine.region !== inputs.region) {
+    throw mismatch(
+      `it runs in region ${machine.region}, but this place in the service's machines is in ${inputs.region}; a machine cannot move. ` +
+        "List the service's machines region by region, in the order of its regions, or destroy this one",
+    );
+  }
+  const theirs = (machine.config as FlyMachineConfig | undefined)?.mounts?.[0]?.volume;
+  const ours = inputs.config.mounts?.[0]?.volume;
+  if (theirs !== undefined && theirs !== ours) {
+    throw mismatch(
+      `it mounts volume ${theirs}, but the stack would mount ${ours ?? "no volume"} on it, which would take its data away from it. ` +
+        "List that volume at the same position under volumes: as the machine under machines:",
+    );
+  }
+  const declared = machine.name !== inputs.name ? inputs.name : undefined;
+  const config = withMarker(canonicalConfig(inputs.config), marker, declared);
+  const updated = await client.withLease(inputs.app, machine.id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
+    client.updateMachine(inputs.app, machine.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce),
+  );
+  // A failure here leaves the machine the stack's, on the declared config, unrecorded: it is not
+  // destroyed (it was not the stack's to destroy), and the next run adopts it again.
+  if (!inputs.skipLaunch) await settle(client, inputs, updated, "create");
+  return { id: machine.id, outs: machineOutputs(inputs, updated, inputs.config) };
+}
 
 function machineMarker(inputs: FlyMachineInputs): string {
   return markerOr(inputs.marker, `fly-machine:${inputs.app}/${inputs.name}`);
@@ -408,8 +473,8 @@ function markerOf(machine: FlyMachineInfo): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-function withMarker(config: FlyMachineConfig, marker: string): FlyMachineConfig {
-  return { ...config, metadata: { ...config.metadata, [MARKER_KEY]: marker } };
+function withMarker(config: FlyMachineConfig, marker: string, declaredName?: string): FlyMachineConfig {
+  return { ...config, metadata: { ...config.metadata, [MARKER_KEY]: marker, ...(declaredName === undefined ? {} : { [DECLARED_NAME_KEY]: declaredName }) } };
 }
 
 function countChecks(config: FlyMachineConfig): number {
@@ -422,6 +487,7 @@ function autostopEnabled(config: FlyMachineConfig): boolean {
 }
 
 function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, config: FlyMachineConfig): FlyMachineOutputs {
+  const declared = (inputs as Partial<FlyMachineOutputs>).declaredName ?? inputs.name;
   return compact({
     ...connectionOf(inputs),
     app: inputs.app,
@@ -436,6 +502,8 @@ function machineOutputs(inputs: FlyMachineInputs, machine: FlyMachineInfo, confi
     releaseGate: inputs.releaseGate,
     metricsToken: inputs.metricsToken,
     marker: inputs.marker,
+    adopt: inputs.adopt,
+    declaredName: machine.name && machine.name !== declared ? declared : undefined,
     machineId: machine.id,
     instanceId: machine.instance_id ?? undefined,
     privateIp: machine.private_ip ?? undefined,
@@ -466,7 +534,7 @@ function canonical(value: unknown, key?: string): unknown {
 
 // Arrays, not Sets: Pulumi's closure serializer turns a module-level Set into a plain object.
 /** Metadata the provider writes for itself (identity, release step): never drift. */
-const PROVIDER_METADATA: readonly string[] = [MARKER_KEY, STEP_KEY];
+const PROVIDER_METADATA: readonly string[] = [MARKER_KEY, STEP_KEY, DECLARED_NAME_KEY];
 /** Keys that are maps: every key in them is ours, so extra keys found on Fly are drift. */
 const MAP_KEYS: readonly string[] = ["env", "metadata", "checks"];
 /** Top-level keys whose appearance out of band is drift even if we never set them. */

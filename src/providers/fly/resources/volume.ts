@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ApiError } from "../../http";
 import { isMachineGone, isVolumeGone } from "../api/client";
 import { notOursError } from "../../dynamic/identity";
+import { ADOPT_HINT } from "./app";
 import { APP_NAME, REGION, changedKeys, compact, connectionOf, flyClient, isUnknown, validate, type Failure } from "./common";
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
@@ -45,6 +46,12 @@ export interface FlyVolumeArgs extends FlyConnectionArgs {
   autoExtendSizeIncrement?: pulumi.Input<number>;
   /** Auto-extend never grows the volume beyond this many GB. @default no limit */
   autoExtendSizeLimit?: pulumi.Input<number>;
+  /**
+   * Take over this existing volume of the app (its id, or a name no other volume of the app has)
+   * rather than create one (`sophia:adopt`). It is checked against the inputs and keeps its data.
+   * @default create a volume
+   */
+  adopt?: pulumi.Input<string>;
 }
 
 export interface FlyVolumeInputs extends FlyConnectionInputs {
@@ -59,6 +66,7 @@ export interface FlyVolumeInputs extends FlyConnectionInputs {
   autoExtendSizeIncrement?: number;
   autoExtendSizeLimit?: number;
   compute?: { cpu_kind: "shared" | "performance"; cpus: number; memory_mb: number };
+  adopt?: string;
 }
 
 /** Auto-extend as the Machines API wants it on a mount (fly.MachineMount). */
@@ -76,6 +84,8 @@ export interface FlyVolumeOutputs extends FlyVolumeInputs {
   mountAutoExtend?: FlyMountAutoExtend;
   /** Set when the last extend needs the attached machine restarted before the filesystem grows. */
   needsRestart?: boolean;
+  /** Set when the volume existed before the stack and was adopted; volumes carry no marker, so state records it. */
+  adopted?: boolean;
 }
 
 const REPLACE_KEYS = ["app", "name", "region", "encrypted"] as const;
@@ -104,6 +114,7 @@ function inputSchema() {
       compute: z
         .strictObject({ cpu_kind: z.enum(["shared", "performance"]), cpus: z.int().min(1).max(16), memory_mb: z.int().min(256) })
         .optional(),
+      adopt: z.string().min(1).optional(),
       apiToken: z.string().optional(),
       apiUrl: z.string().optional(),
     })
@@ -154,6 +165,7 @@ export const flyVolumeProvider = {
 
   async create(inputs: FlyVolumeInputs) {
     const client = flyClient(inputs, `FlyVolume "${inputs.name}"`);
+    if (inputs.adopt !== undefined) return adoptVolume(client, inputs, inputs.adopt);
     const what = `volume "${inputs.name}" in app "${inputs.app}" (${inputs.region})`;
     // Volumes carry no marker, but each of ours has its own name in its app and region. One with
     // that name and no machine is what an interrupted or unanswered create leaves: adopt it. One
@@ -166,7 +178,7 @@ export const flyVolumeProvider = {
         `create ${what}: a volume with this name (${named[0]?.id})`,
         `it is attached to machine ${named[0]?.attached_machine_id} that this stack did not record`,
         {
-          importHint: `pulumi import with id ${named[0]?.id}`,
+          adopt: `volumes: [${named[0]?.id}], with the machine that mounts it under machines:, ${ADOPT_HINT}`,
           rename: "choose another volume name",
           remove: `fly volumes destroy ${named[0]?.id} -a ${inputs.app}, after its machine`,
         },
@@ -203,7 +215,7 @@ export const flyVolumeProvider = {
   async read(id: string, props: FlyVolumeOutputs) {
     const volume = await flyClient(props, `FlyVolume "${props.name}"`).getVolume(props.app, id);
     if (isVolumeGone(volume)) return {};
-    return { id, props: volumeOutputs(props, volume as FlyVolumeInfo) };
+    return { id, props: volumeOutputs(props, volume as FlyVolumeInfo, props.adopted) };
   },
 
   async update(id: string, olds: FlyVolumeOutputs, news: FlyVolumeInputs) {
@@ -226,7 +238,7 @@ export const flyVolumeProvider = {
         `update volume "${news.name}" (${id}) in app "${news.app}": the volume no longer exists. Run \`pulumi refresh\` so that Pulumi recreates it.`,
       );
     }
-    return { outs: { ...volumeOutputs(news, volume as FlyVolumeInfo), ...(needsRestart ? { needsRestart } : {}) } };
+    return { outs: { ...volumeOutputs(news, volume as FlyVolumeInfo, olds.adopted), ...(needsRestart ? { needsRestart } : {}) } };
   },
 
   async delete(id: string, props: FlyVolumeOutputs) {
@@ -260,13 +272,60 @@ export const flyVolumeProvider = {
   },
 };
 
-function volumeOutputs(inputs: FlyVolumeInputs, volume: FlyVolumeInfo): FlyVolumeOutputs {
+/**
+ * Takes over an existing volume: it must be in the app and region the inputs declare, encrypted as
+ * declared, and no larger than declared (a volume never shrinks, so the stack must declare at
+ * least its size). Its data is never touched: the volume is not recreated, and only grows to the
+ * declared size and takes the declared snapshot settings, as any volume of the stack would.
+ */
+async function adoptVolume(client: ReturnType<typeof flyClient>, inputs: FlyVolumeInputs, ref: string) {
+  const what = `adopt volume "${ref}" of app "${inputs.app}"`;
+  const live = (await client.listVolumes(inputs.app)).filter((v) => !isVolumeGone(v));
+  const matches = live.filter((v) => v.id === ref || v.name === ref);
+  if (matches.length === 0) {
+    const known = live.map((v) => `${v.id} (${v.name}, ${v.region}, ${v.size_gb} GB)`).join(", ") || "none";
+    throw new Error(`${what}: the app has no volume with that id or name; its volumes: ${known}. Check the entry ${ADOPT_HINT}. Nothing was changed.`);
+  }
+  if (matches.length > 1) {
+    throw new Error(`${what}: ${matches.length} volumes of the app are named "${ref}" (${matches.map((v) => v.id).join(", ")}); list the one you mean by its id ${ADOPT_HINT}. Nothing was changed.`);
+  }
+  const found = matches[0]!;
+  const mismatch = (problem: string) => new Error(`${what}: ${problem}. Nothing was changed; the volume and its data are as they were.`);
+  if (found.region !== inputs.region) {
+    throw mismatch(
+      `it is in region ${found.region}, but the stack puts this volume (and the machine that mounts it) in ${inputs.region}; a volume cannot move. ` +
+        `Adopt it where the service runs in ${found.region} (sophia:primaryRegion), or restore a snapshot of it into ${inputs.region} and adopt that`,
+    );
+  }
+  const encrypted = inputs.encrypted ?? flyDefaults.volume.encrypted;
+  if (found.encrypted !== undefined && found.encrypted !== null && found.encrypted !== encrypted) {
+    throw mismatch(`it is ${found.encrypted ? "" : "not "}encrypted and the stack declares ${encrypted ? "encrypted" : "unencrypted"} volumes; encryption cannot change in place`);
+  }
+  if (found.size_gb > inputs.sizeGb) {
+    throw mismatch(`it holds ${found.size_gb} GB, and the stack declares ${inputs.sizeGb} GB; a volume never shrinks, so declare at least ${found.size_gb} (the service's volumeGb)`);
+  }
+  let volume: FlyVolumeInfo = found;
+  if (found.size_gb < inputs.sizeGb) volume = (await client.extendVolume(inputs.app, found.id, inputs.sizeGb)).volume ?? volume;
+  const retention = inputs.snapshotRetention ?? flyDefaults.volume.snapshotRetention;
+  const backup = inputs.autoBackupEnabled ?? flyDefaults.volume.autoBackupEnabled;
+  if (volume.snapshot_retention !== retention || volume.auto_backup_enabled !== backup) {
+    volume = await client.updateVolume(inputs.app, found.id, { snapshot_retention: retention, auto_backup_enabled: backup });
+  }
+    return { id: found.id, outs: volumeOutputs(inputs, volume, true) };
+}
+
+/**
+ * Outputs from the inputs and the volume as Fly shows it. An adopted volume keeps the name the
+ * stack declares (its own may differ, and a volume's name cannot change): a name is part of how
+ * the stack finds its own volumes, not of an adopted one's identity, which is its id.
+ */
+function volumeOutputs(inputs: FlyVolumeInputs, volume: FlyVolumeInfo, adopted?: boolean): FlyVolumeOutputs {
   const threshold = inputs.autoExtendSizeThreshold;
   const increment = inputs.autoExtendSizeIncrement;
   return compact({
     ...connectionOf(inputs),
     app: inputs.app,
-    name: volume.name,
+    name: adopted ? inputs.name : volume.name,
     region: volume.region,
     sizeGb: volume.size_gb,
     encrypted: volume.encrypted ?? inputs.encrypted,
@@ -275,6 +334,8 @@ function volumeOutputs(inputs: FlyVolumeInputs, volume: FlyVolumeInfo): FlyVolum
     autoExtendSizeThreshold: threshold,
     autoExtendSizeIncrement: increment,
     autoExtendSizeLimit: inputs.autoExtendSizeLimit,
+    adopt: inputs.adopt,
+    adopted,
     volumeId: volume.id,
     attachedMachineId: volume.attached_machine_id ?? undefined,
     zone: volume.zone ?? undefined,
@@ -295,7 +356,7 @@ export class FlyVolume extends pulumi.dynamic.Resource {
   declare readonly mountAutoExtend: pulumi.Output<FlyMountAutoExtend | undefined>;
 
   constructor(name: string, args: FlyVolumeArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { volumeId: undefined, attachedMachineId: undefined, zone: undefined, mountAutoExtend: undefined };
+    const outputs = { volumeId: undefined, attachedMachineId: undefined, zone: undefined, mountAutoExtend: undefined, adopted: undefined };
     super(flyVolumeProvider, name, { ...args, ...outputs }, withSecretOutputs(opts), "fly", "Volume");
   }
 }

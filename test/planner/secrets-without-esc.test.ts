@@ -1,0 +1,41 @@
+/**
+ * A stack file without an ESC environment gets its secrets from its own `secure:` values alone, so
+ * the plan stands in a placeholder only for those: a secret neither supplies is missing in a real
+ * run, and the plan says so as `pulumi up` would, instead of passing.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
+import { PLAN_PROCESS_TIMEOUT_MS, projectDir, runPlanCli } from "../helpers/cli";
+
+/** Pulumi.dev.yaml without its `environment:` block and with `secure` as encrypted values (what `pulumi config set --secret` writes). */
+function devWithoutEsc(secure: string[]): string {
+  const doc = parseDocument(fs.readFileSync(path.join(projectDir, "Pulumi.dev.yaml"), "utf8"));
+  doc.delete("environment");
+  for (const key of secure) doc.setIn(["config", key], { secure: "v1:c2FsdA==:ZW5jcnlwdGVk" });
+  return doc.toString();
+}
+
+function plan(text: string) {
+  const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+  fs.writeFileSync(path.join(stackDir, "Pulumi.dev.yaml"), text);
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+  return runPlanCli(["--stack", "dev", "--stack-dir", stackDir, "--out", out]);
+}
+
+describe("a stack without ESC", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
+  it("is refused, like pulumi up, when a secret is neither in ESC nor encrypted in the file", () => {
+    const result = plan(devWithoutEsc(["sophia:flyApiToken"]));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/sophia:lambdaApiKey \(Lambda Cloud API key\) is not set; needed by the GPU pool/);
+    expect(result.stderr).not.toMatch(/sophia:flyApiToken \(.*\) is not set/);
+  });
+
+  it("plans when the file holds every secret encrypted, and says the plan used placeholders for them", () => {
+    const result = plan(devWithoutEsc(["sophia:flyApiToken", "sophia:lambdaApiKey", "sophia:openaiApiKey", "sophia:anthropicApiKey", "sophia:databaseUrl", "sophia:redisUrl", "sophia:uiSessionSecret"]));
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/sophia:flyApiToken, sophia:lambdaApiKey, .* are encrypted \(secure:\) in Pulumi\.dev\.yaml; a real run decrypts them, the plan uses placeholders\./);
+  });
+});
