@@ -13,6 +13,7 @@ import { markerOr, notOursError, ownership, type Marked } from "../../dynamic/id
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 import { ADOPT_HINT } from "./app";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
+import { DECLARED_NAME_KEY, declaredNameOf } from "./machine-name";
 import { failureIn, longestStepSeconds, markStep, passStep, releaseGateSchema, STEP_KEY, stepPassed, withStepMark, type ReleaseGate, type StepMark } from "./release-gate";
 
 export type { FlyMachineConfig, FlyMachineService, FlyMachineCheck, FlyMachineMount } from "../api/schemas";
@@ -411,16 +412,6 @@ async function settle(client: FlyClient, inputs: FlyMachineInputs, machine: FlyM
 
 /** Metadata key holding the marker; kept out of the config Pulumi compares. */
 const MARKER_KEY = "sophia_resource";
-/** Metadata key holding the name the stack gave an adopted machine, which kept its own; kept out of the compared config too. */
-const DECLARED_NAME_KEY = "sophia_name";
-
-/** The name release ordering knows a machine by: the stack's, for an adopted machine that kept its own. */
-function declaredNameOf(machine: FlyMachineInfo): string | undefined {
-  const metadata = machine.config?.metadata;
-  const value = metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>)[DECLARED_NAME_KEY] : undefined;
-  return typeof value === "string" ? value : (machine.name ?? undefined);
-}
-
 /**
  * Takes over an existing machine: it must be in the app and region the inputs declare, carry no
  * other stack's marker, and mount the volume the inputs mount (or none), so that its data stays

@@ -23,6 +23,7 @@ import { FlyPrometheus } from "../api/prometheus";
 import type { FlyMachineConfig, FlyMachineInfo } from "../api/schemas";
 import { analyseRelease, APP_PLACEHOLDER, duration, formatValue, INSTANCES_PLACEHOLDER, type AnalysisOutcome } from "./release-analysis";
 import type { ReleaseAnalysis } from "./release-analysis";
+import { declaredNameOf } from "./machine-name";
 
 /** How a breach's failure states the time to roll back, in platform seconds (the rehearsal reads it). */
 export const ROLLED_BACK = /Rolled back ([\d.]+) s after the breach was seen/;
@@ -256,7 +257,7 @@ async function awaitFleet(run: GateRun): Promise<void> {
         `The release of ${gate.analysis.service} (${run.release}) was stopped at machine "${failed.machine}" (${failed.reason}).`,
       );
     }
-    const fleet = machines.filter((m) => gate.fleet.includes(m.name ?? ""));
+    const fleet = machines.filter((m) => gate.fleet.includes(declaredNameOf(m) ?? ""));
     const passed = fleet.filter((m) => stepPassed(m, run.release)).length;
     if (passed === fleet.length) return;
     if (passed > progress) {
@@ -264,7 +265,7 @@ async function awaitFleet(run: GateRun): Promise<void> {
       deadline = client.now() + timeoutMs;
     }
     if (client.now() >= deadline) {
-      const pending = fleet.filter((m) => !stepPassed(m, run.release)).map((m) => m.name);
+      const pending = fleet.filter((m) => !stepPassed(m, run.release)).map((m) => declaredNameOf(m));
       throw new ReleaseStopped(
         { state: "failed", release: run.release, at: client.now(), reason: `no progress from ${pending.join(", ")}`, machine: run.name },
         `The release of ${gate.analysis.service} (${run.release}) made no progress for ${Math.round(timeoutMs / 1000)} s: ` +
