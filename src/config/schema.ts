@@ -7,7 +7,8 @@
  * Pulumi secrets and are read in src/config/secrets.ts.
  */
 import { z } from "zod";
-import { nearestName } from "./nearest";
+import { strictObject } from "./strict-object";
+import { activeRegionOf, checkRecovery, dataRegionOf, recoverySchema, type RecoveryConfig } from "./recovery";
 import {
   FLY_SOLD_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -23,19 +24,6 @@ import {
 export const PROFILE_NAMES = ["single-user-lax", "enterprise-multi-region"] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
-
-/** A strict object whose unknown-key error suggests the nearest key and lists the keys allowed there. */
-function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code !== "unrecognized_keys") return undefined;
-      const guesses = issue.keys.map((k) => nearestName(k, known)).filter((k): k is string => k !== undefined);
-      const guess = guesses.length > 0 ? ` Did you mean ${guesses.map((k) => `"${k}"`).join(", ")}?` : "";
-      return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed keys here: ${known.join(", ")}.${guess}`;
-    },
-  });
-}
 
 const flyRegion = z.enum(FLY_REGIONS);
 const wholeGb = z.number().int("must be a whole number of GB").positive("must be at least 1 GB");
@@ -285,7 +273,7 @@ export const stackConfigSchema = strictObject({
   lambdaApiUrl: z.url("must be an http(s) URL such as http://127.0.0.1:4281/api/v1").optional(),
   /** Check the clouds before creating anything (GPU capacity, operator addresses). The offline plan, which has no cloud, turns this off. @default true */
   preflightChecks: z.boolean().default(true),
-  /** Region where stateful services and their volumes live. */
+  /** The home region: where stateful services and the minimums live unless sophia:recovery.activeRegion moves them. */
   primaryRegion: flyRegion,
   /** Every region the stack uses; stateless services span them all. */
   regions: z.array(flyRegion).nonempty(),
@@ -294,6 +282,8 @@ export const stackConfigSchema = strictObject({
   gpu: gpuSchema,
   edge: edgeSchema,
   cost: costSchema,
+  /** Backups and failover (src/config/recovery.ts). */
+  recovery: recoverySchema,
   /** Monthly budget in USD; the plan's cost estimate must stay within it (src/policies/budget.ts). */
   budget: z.number().positive("must be a monthly budget in USD, more than 0"),
 }).superRefine(checkCrossFieldRules);
@@ -306,9 +296,9 @@ export type CostConfig = z.infer<typeof costSchema>;
 /** What a profile must supply: everything but the stack-specific keys. */
 export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl" | "preflightChecks">;
 
-/** The regions a service runs in once defaults apply: stateful ones stay in the primary region. */
-export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
-  return service.regions ?? (service.volumeGb === undefined ? config.regions : [config.primaryRegion]);
+/** The regions a service runs in once defaults apply: stateful ones where their data lives (src/config/recovery.ts), the others everywhere. */
+export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions"> & { recovery?: RecoveryConfig }, service: ServiceConfig, name = "") {
+  return service.regions ?? (service.volumeGb === undefined ? config.regions : [dataRegionOf(config, name)]);
 }
 
 function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
@@ -322,14 +312,18 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
 
   for (const [name, s] of Object.entries(c.services)) {
     const at = (key: string) => ["services", name, key];
-    const regions = serviceRegions(c, s);
-    if (!regions.includes(c.primaryRegion)) {
-      add(at("regions"), `[${regions.join(", ")}] must include the primary region "${c.primaryRegion}"`);
+    const regions = serviceRegions(c, s, name);
+    const active = activeRegionOf(c);
+    const activeName = active === c.primaryRegion ? `the primary region "${active}"` : `the active region "${active}" (sophia:recovery.activeRegion)`;
+    if (s.volumeGb === undefined && !regions.includes(active)) {
+      add(at("regions"), `[${regions.join(", ")}] must include ${activeName}`);
     }
     const outside = regions.filter((r) => !c.regions.includes(r));
     if (outside.length > 0) add(at("regions"), `[${outside.join(", ")}] not in the stack's regions [${c.regions.join(", ")}]`);
-    if (s.volumeGb !== undefined && regions.length > 1) {
-      add(at("regions"), `a service with a volume stays in the primary region "${c.primaryRegion}" (its volume cannot follow it); remove the other regions, or remove the volume`);
+    const dataRegion = dataRegionOf(c, name);
+    if (s.volumeGb !== undefined && (regions.length > 1 || regions[0] !== dataRegion)) {
+      const home = dataRegion === c.primaryRegion ? `the primary region "${dataRegion}"` : `its data region "${dataRegion}" (sophia:recovery)`;
+      add(at("regions"), `a service with a volume stays in ${home} (its volume cannot follow it); remove the other regions, or remove the volume`);
     }
     if (s.minMachines > s.maxMachines) {
       add(at("minMachines"), `${s.minMachines} is more than maxMachines ${s.maxMachines}; lower minMachines or raise maxMachines`);
@@ -361,6 +355,7 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
   }
 
   checkEdge(c, add);
+  checkRecovery(c, add);
 }
 
 /** Prefixes shorter than this are not "a fixed deploy address": /0 is the whole internet. */
