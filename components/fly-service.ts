@@ -31,7 +31,10 @@ export interface FlyServiceSpec {
   /** Fly app name; global on Fly. */
   appName: string;
   org: string;
+  /** Where the minimums run (PRIMARY_REGION): the active region (sophia:recovery.activeRegion). */
   primaryRegion: FlyRegion;
+  /** The stack's home region (sophia:primaryRegion); the same as primaryRegion unless the stack has failed over. */
+  homeRegion: FlyRegion;
   /** Regions that get `maxMachines` machines each. */
   regions: FlyRegion[];
   guest: { cpu_kind: "shared" | "performance"; cpus: number; memory_mb: number };
@@ -70,6 +73,25 @@ export interface FlyServiceArgs {
   /** Fly API token (a Pulumi secret) and endpoint override. */
   apiToken: pulumi.Input<string>;
   apiUrl?: string;
+  /** Files written into every machine (machine config `files`), e.g. a script for a stock image. @default none */
+  files?: FlyMachineConfig["files"];
+  /** Where Fly scrapes the machines' Prometheus metrics. @default none */
+  metrics?: FlyMachineConfig["metrics"];
+  /**
+   * Keep the machines on Fly when Pulumi deletes them (a failover, a lower maxMachines): a stateful
+   * machine is its data's home, removed by hand like its volume. @default the volume's `retain`
+   */
+  retainMachines?: boolean;
+  /**
+   * Regions left alone: a lost region after a failover (sophia:recovery.activeRegion). Their machines
+   * stay declared but are never updated or replaced (their config changes are ignored), and release
+   * order skips them, since nothing there answers. @default none
+   */
+  frozenRegions?: FlyRegion[];
+  /** What each volume waits for: the data region's claim (RecoveryRegion), before any data is created. @default none */
+  dataDependsOn?: pulumi.Resource[];
+  /** A resource each machine waits for, made once its volume exists: a restore into that volume. @default none */
+  prepareVolume?: (volume: FlyVolume, region: FlyRegion, index: number) => pulumi.Resource | undefined;
 }
 
 export const FLY_SERVICE_TYPE = "sophia:fly:Service";
@@ -81,6 +103,8 @@ export function normalizeFlyService(input: {
   appPrefix: string;
   org: string;
   primaryRegion: FlyRegion;
+  /** @default primaryRegion */
+  homeRegion?: FlyRegion;
   regions: FlyRegion[];
   defaults: { port?: number; extraPorts?: ServicePort[]; healthPath?: string; mountPath?: string; reach: "public" | "private" };
   snapshotRetentionDays: number;
@@ -102,6 +126,7 @@ export function normalizeFlyService(input: {
     appName: `${input.appPrefix}-${service}`,
     org: input.org,
     primaryRegion: input.primaryRegion,
+    homeRegion: input.homeRegion ?? input.primaryRegion,
     regions: input.regions,
     guest: { cpu_kind: config.cpuKind, cpus: config.cpus, memory_mb: config.memoryMb },
     minMachines: config.minMachines,
@@ -223,9 +248,14 @@ export class FlyService extends pulumi.ComponentResource {
     const waitForChecks = spec.strategy !== "immediate";
     const machineNames: string[] = [];
 
-    for (const region of spec.regions) {
+    const frozen = new Set(args.frozenRegions ?? []);
+    // A stateful service's data left in a frozen region stays declared (parked), so that nothing of
+    // it is deleted, or even looked at, until the region is back and its data removed by hand.
+    const parked = spec.volume ? [...frozen].filter((r) => !spec.regions.includes(r)) : [];
+    for (const region of [...spec.regions, ...parked]) {
       for (let i = 0; i < spec.maxMachines; i++) {
-        const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection) : undefined;
+        const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection, args.dataDependsOn ?? [], frozen.has(region)) : undefined;
+        const prepared = volume && !frozen.has(region) ? args.prepareVolume?.(volume, region, i) : undefined;
         const machineEnv = args.machineEnv?.(region, i) ?? {};
         const config = pulumi
           .all([image, pulumi.output(env), pulumi.output(machineEnv), volume?.volumeId, secretsVersion])
@@ -238,6 +268,8 @@ export class FlyService extends pulumi.ComponentResource {
               services: proxyServices(spec),
               checks: { health: { ...healthCheck(spec), port: spec.ports[0].internalPort } },
               restart: { policy: "on-failure", max_retries: 10 },
+              ...(args.files ? { files: args.files } : {}),
+              ...(args.metrics ? { metrics: args.metrics } : {}),
               // A machine picks up new secrets only when it is updated: a new secrets version changes
               // its config, so Pulumi updates it, with the service's release strategy.
               metadata: { "sophia-service": spec.service, fly_process_group: "app", ...(version === undefined ? {} : { sophia_secrets_version: String(version) }) },
@@ -270,10 +302,16 @@ export class FlyService extends pulumi.ComponentResource {
             minSecretsVersion: secretsVersion,
             ...connection,
           },
-          { parent: this, dependsOn: [...(secrets ? [secrets] : []), ...ips] },
+          {
+            parent: this,
+            dependsOn: [...(secrets ? [secrets] : []), ...ips, ...(prepared ? [prepared] : [])],
+            retainOnDelete: (args.retainMachines ?? spec.volume?.retain ?? false) || frozen.has(region),
+            // Nothing in a lost region answers: what the program would change there waits for it to come back.
+            ...(frozen.has(region) ? { ignoreChanges: ["config", "name", "releaseAfter", "minSecretsVersion"] } : {}),
+          },
         );
         this.machines.push(machine);
-        machineNames.push(baseName);
+        if (!frozen.has(region)) machineNames.push(baseName);
       }
     }
 
@@ -316,6 +354,8 @@ export class FlyService extends pulumi.ComponentResource {
     index: number,
     app: pulumi.Output<string>,
     connection: { apiToken: pulumi.Input<string>; apiUrl?: string },
+    dependsOn: pulumi.Resource[],
+    frozen: boolean,
   ): FlyVolume {
     return new FlyVolume(
       `${name}-vol-${region}-${index}`,
@@ -332,7 +372,15 @@ export class FlyService extends pulumi.ComponentResource {
       },
       // In prod the data outlives the program. Retention does not follow `protect`, so an
       // update that un-protects and replaces (e.g. a region change) leaves the old volume in place.
-      { parent: this, protect: volume.protect, retainOnDelete: volume.retain },
+      {
+        parent: this,
+        // Protected at home. Elsewhere (after a failover) retained but not protected, so that moving
+        // back can leave them behind in one step; retention still never deletes them.
+        protect: volume.protect && region === spec.homeRegion && !frozen,
+        retainOnDelete: volume.retain || frozen,
+        dependsOn,
+        ...(frozen ? { ignoreChanges: ["sizeGb", "snapshotRetention", "autoBackupEnabled", "compute"] } : {}),
+      },
     );
   }
 }

@@ -6,8 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceRegions, type StackConfig } from "../src/config/schema";
+import { activeRegionOf, lostRegionOf } from "../src/config/recovery";
 import { SECRETS, type SecretKey } from "../src/config/secrets";
-import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceSpec, type ImageSource } from "./fly-service";
+import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceArgs, type FlyServiceSpec, type ImageSource } from "./fly-service";
 import type { ServiceDefinition } from "./services";
 
 export interface PlannedService {
@@ -100,8 +101,10 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
         config: service,
         appPrefix: config.appPrefix,
         org: config.flyOrg,
-        primaryRegion: config.primaryRegion,
-        regions: serviceRegions(config, service),
+        // The minimums run in the active region: moved by a failover (sophia:recovery.activeRegion).
+        primaryRegion: activeRegionOf(config),
+        homeRegion: config.primaryRegion,
+        regions: serviceRegions(config, service, name),
         defaults: definition,
         snapshotRetentionDays: config.volumes.snapshotRetentionDays,
         protectVolumes: config.volumes.protect,
@@ -112,6 +115,8 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
       if (service.build) image = { build: service.build };
       else if (ref !== undefined) image = { ref };
       else throw new Error(`sophia:services.${name}.image is not set; give a pinned image reference (e.g. ghcr.io/org/${name}:1.2.3) or sophia:services.${name}.build`);
+      const problem = definition.problem?.(spec);
+      if (problem !== undefined) throw new Error(problem);
       const planned = { definition, spec, image, env: service.env ?? {} };
       fly.push(planned);
       if (definition.gpuLaunchTemplateEnv !== undefined) gpuLauncher = planned;
@@ -185,6 +190,8 @@ export interface PlatformServicesArgs {
   flyApiToken: pulumi.Input<string>;
   /** Extra secret env per service name, e.g. the GPU launch template for the service that launches workers. */
   extraSecrets?: Record<string, Record<string, pulumi.Input<string>>>;
+  /** What recovery adds to a service (components/recovery): backup settings, data region, restores. @default nothing */
+  recovery?: (service: string) => Pick<FlyServiceArgs, "env" | "secrets" | "machineEnv" | "files" | "dataDependsOn" | "prepareVolume">;
 }
 
 /** Creates the services that run on Fly, by name. */
@@ -195,11 +202,16 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
     const { definition, spec } = planned;
     const calls = callEnv(config, plan, definition, args.accessKeys);
     const ownKey = definition.accessKey ? { [definition.accessKey.env]: args.accessKeys[definition.name]! } : {};
+    const { env: recoveryEnv, secrets: recoverySecrets, machineEnv: recoveryMachineEnv, ...recoveryArgs } = args.recovery?.(definition.name) ?? {};
+    const ownMachineEnv = definition.machineEnv?.(spec);
+    const lost = lostRegionOf(config);
     created[definition.name] = new FlyService(definition.name, {
       spec,
       image: planned.image,
-      env: { ...planned.env, ...calls.env, ...definition.env?.(spec) },
-      machineEnv: definition.machineEnv?.(spec),
+      env: { ...planned.env, ...calls.env, ...definition.env?.(spec), ...recoveryEnv },
+      machineEnv: ownMachineEnv || recoveryMachineEnv ? (region, index) => ({ ...ownMachineEnv?.(region, index), ...recoveryMachineEnv?.(region, index) }) : undefined,
+      ...recoveryArgs,
+      frozenRegions: lost === undefined ? [] : [lost],
       init: definition.init?.(spec),
       checksOnCreate: definition.checksOnCreate?.(spec) ?? true,
       secrets: {
@@ -207,6 +219,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
         ...ownKey,
         ...calls.secrets,
         ...args.extraSecrets?.[definition.name],
+        ...recoverySecrets,
       },
       apiToken: args.flyApiToken,
       apiUrl: config.flyApiUrl,

@@ -4,6 +4,7 @@
  * edge and the plan) reads these fields and knows no service by name, so adding a service is one
  * more entry here plus its sizes in each profile (environments/profiles.ts) or stack file.
  */
+import type { RecoveryMethod } from "../src/config/recovery";
 import type { SecretKey } from "../src/config/secrets";
 import type { FlyRegion } from "../src/platform";
 import type { FlyServiceArgs, FlyServiceSpec, ServicePort } from "./fly-service";
@@ -14,6 +15,17 @@ export interface ServiceCall {
   url: string;
   /** Env var that carries the callee's access key; only for a callee that has one (`accessKey`). @default none */
   key?: string;
+}
+
+/**
+ * How a stateful service's data is backed up and restored (README, "Backups and recovery").
+ * `sophia:recovery.services.<name>.method` may override the method.
+ */
+export interface RecoveryDeclaration {
+  /** "weaviate-backup", "litestream" (SQLite) or "volume-snapshot" (Fly's daily snapshots, same region). */
+  method: RecoveryMethod;
+  /** For litestream: the SQLite database the service keeps, on its volume. */
+  database?: string;
 }
 
 export interface ServiceDefinition {
@@ -56,6 +68,10 @@ export interface ServiceDefinition {
   init?: (spec: FlyServiceSpec) => FlyServiceArgs["init"];
   /** Whether a machine's checks must pass when it is created. @default true */
   checksOnCreate?: (spec: FlyServiceSpec) => boolean;
+  /** A problem with the normalized spec that only this service knows of, e.g. an even Raft voter count. @default none */
+  problem?: (spec: FlyServiceSpec) => string | undefined;
+  /** How a stateful service's data is backed up and restored; required with mountPath. @default none */
+  recovery?: RecoveryDeclaration;
 }
 
 /**
@@ -89,6 +105,13 @@ const weaviate: ServiceDefinition = {
   init: weaviateInit,
   // A Weaviate node is ready only inside a quorum, so the first of a cluster can't pass alone.
   checksOnCreate: (spec) => weaviateNodes(spec) < 2,
+  problem: (spec) => {
+    const nodes = weaviateNodes(spec);
+    return nodes > 1 && nodes % 2 === 0
+      ? `sophia:services.weaviate: ${nodes} nodes are ${nodes} Raft voters, an even count, which tolerates no more failures than ${nodes - 1}; set maxMachines to ${nodes - 1} or ${nodes + 1}`
+      : undefined;
+  },
+  recovery: { method: "weaviate-backup" },
 };
 
 /** The services, in the order they are created. */
@@ -101,6 +124,8 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     reach: "private",
     secrets: ["openaiApiKey"],
     calls: { weaviate: { url: "WEAVIATE_URL", key: "WEAVIATE_API_KEY" } },
+    // SQLite (FTS5 and vector search): what Litestream replicates.
+    recovery: { method: "litestream", database: "/data/mcp-memory.db" },
   },
   {
     name: "vector-store",
@@ -109,6 +134,8 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     reach: "private",
     secrets: ["openaiApiKey"],
     calls: { weaviate: { url: "WEAVIATE_URL", key: "WEAVIATE_API_KEY" } },
+    // Its tiers' local state is one SQLite database (README, "Backups and recovery": the image contract).
+    recovery: { method: "litestream", database: "/data/vector-store.db" },
   },
   {
     name: "unified-api",
@@ -161,26 +188,40 @@ function weaviateInit(spec: FlyServiceSpec): FlyServiceArgs["init"] {
 }
 
 /**
- * Stable node names always, so that a replaced machine rejoins under its old name. With more than
- * one node, the cluster settings too. Every node, the first included, joins through
- * `<app>.internal`, which Fly's DNS answers with the 6PN address of every started machine of the
- * app (as Weaviate's Helm chart joins through its headless service). Weaviate retries that join
- * for as long as it sees fewer members than RAFT_BOOTSTRAP_EXPECT, so a node that restarts after
- * the others forgot it comes back into the cluster instead of alone. Raft is bootstrapped with
- * every node's name.
+ * A node's name: stable always, so that a replaced machine rejoins under its old name. In the
+ * stack's home region the names are what they always were (node-0, node-1, ...); in any other
+ * region they carry it (node-lax-0), so that a node left in a lost region can never pass for one
+ * of the cluster restored elsewhere, and a restore maps the backup's names onto the new ones.
+ */
+export function weaviateNodeName(spec: Pick<FlyServiceSpec, "homeRegion">, region: FlyRegion, index: number): string {
+  return region === spec.homeRegion ? `node-${index}` : `node-${region}-${index}`;
+}
+
+/** Every node of the cluster: maxMachines in each of its regions. */
+export function weaviateNodeNames(spec: Pick<FlyServiceSpec, "homeRegion" | "regions" | "maxMachines">): string[] {
+  return spec.regions.flatMap((region) => Array.from({ length: spec.maxMachines }, (_, i) => weaviateNodeName(spec, region, i)));
+}
+
+/**
+ * With more than one node, the cluster settings too. Every node, the first included, joins through
+ * `<region>.<app>.internal`, which Fly's DNS answers with the 6PN address of every started machine
+ * of the app in that region (as Weaviate's Helm chart joins through its headless service): the
+ * cluster is the nodes of its own region, never a node left behind in another. Weaviate retries
+ * that join for as long as it sees fewer members than RAFT_BOOTSTRAP_EXPECT, so a node that
+ * restarts after the others forgot it comes back into the cluster instead of alone. Raft is
+ * bootstrapped with every node's name.
  */
 function weaviateNodeEnv(spec: FlyServiceSpec): FlyServiceArgs["machineEnv"] {
   const nodes = weaviateNodes(spec);
-  const nodeName = (region: FlyRegion, index: number) => `node-${spec.regions.indexOf(region) * spec.maxMachines + index}`;
-  const allNodes = spec.regions.flatMap((region) => Array.from({ length: spec.maxMachines }, (_, i) => nodeName(region, i)));
+  const allNodes = weaviateNodeNames(spec);
   return (region, index): Record<string, string> => ({
-    CLUSTER_HOSTNAME: nodeName(region, index),
+    CLUSTER_HOSTNAME: weaviateNodeName(spec, region, index),
     ...(nodes < 2
       ? {}
       : {
           CLUSTER_GOSSIP_BIND_PORT: String(WEAVIATE_GOSSIP_PORT),
           CLUSTER_DATA_BIND_PORT: String(WEAVIATE_GOSSIP_PORT + 1),
-          CLUSTER_JOIN: `${spec.appName}.internal:${WEAVIATE_GOSSIP_PORT}`,
+          CLUSTER_JOIN: `${region}.${spec.appName}.internal:${WEAVIATE_GOSSIP_PORT}`,
           RAFT_JOIN: allNodes.join(","),
           RAFT_BOOTSTRAP_EXPECT: String(nodes),
         }),

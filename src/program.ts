@@ -14,6 +14,8 @@ import { Edge, usesVercel } from "../components/edge";
 import { livePriceReport } from "../components/gpu-prices";
 import { resolvePrices } from "./config/prices";
 import { lambdaClient } from "./providers/lambda";
+import { planRecovery } from "../components/recovery/plan";
+import { Recovery } from "../components/recovery/recovery";
 
 /** Everything that can be wrong fails here, before the first resource exists. */
 async function validate(definitions: readonly ServiceDefinition[]) {
@@ -21,7 +23,11 @@ async function validate(definitions: readonly ServiceDefinition[]) {
   assertNoPlainTextSecrets(stack);
   const config = loadStackConfig();
   const plan = planServices(config, definitions);
+  const recovery = planRecovery(config, plan);
   const needed = declaredSecrets(definitions);
+  if (recovery.bucket) {
+    for (const key of ["backupAccessKeyId", "backupSecretAccessKey"] as const) needed.set(key, [`the backup bucket ${recovery.bucket.name}`, ...recovery.services.filter((s) => s.method !== "volume-snapshot").map((s) => s.service)]);
+  }
   needed.set("flyApiToken", ["every Fly.io resource"]);
   needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
   const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);
@@ -33,7 +39,7 @@ async function validate(definitions: readonly ServiceDefinition[]) {
     await assertGpuCapacity(config.gpu, config.appPrefix, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
     await reportLiveGpuPrices(config, await valueOf(secrets.lambdaApiKey));
   }
-  return { config, plan, secrets };
+  return { config, plan, recovery, secrets };
 }
 
 /** Lambda's prices for the pool's type now, beside the cost table's; a failed read only warns. */
@@ -48,7 +54,7 @@ async function reportLiveGpuPrices(config: ReturnType<typeof loadStackConfig>, a
 
 export async function sophia(definitions: readonly ServiceDefinition[]) {
   // A RunError is shown as its message alone: what to fix, without a stack trace around it.
-  const { config, plan, secrets } = await validate(definitions).catch((err: unknown) => {
+  const { config, plan, recovery: recoveryPlan, secrets } = await validate(definitions).catch((err: unknown) => {
     throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
   });
   const flyApiToken = secrets.flyApiToken;
@@ -64,6 +70,15 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     retainFilesystem: config.volumes.retainOnDelete,
   });
   const accessKeys = createAccessKeys(definitions);
+  const recovery = new Recovery("recovery", {
+    config,
+    plan: recoveryPlan,
+    services: plan.fly,
+    accessKeyId: secrets.backupAccessKeyId,
+    secretAccessKey: secrets.backupSecretAccessKey,
+    accessKeys,
+    flyApiToken,
+  });
   const services = createPlatformServices({
     config,
     plan,
@@ -71,7 +86,9 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     accessKeys,
     flyApiToken,
     extraSecrets: { [launcher.definition.name]: { [launcher.definition.gpuLaunchTemplateEnv!]: gpu.launchTemplate, GPU_POOL_TOKEN: gpu.poolToken } },
+    recovery: (service) => recovery.serviceArgs(service),
   });
+  const backupAgent = recovery.finish(services);
 
   const publicOnFly = plan.fly.filter((p) => p.spec.reach === "public");
   const ui = plan.vercelUi;
@@ -97,7 +114,15 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     profile: config.profile,
     primaryRegion: config.primaryRegion,
     regions: config.regions,
-    apps: Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.appName])),
+    apps: Object.fromEntries([...Object.entries(services), ...(backupAgent ? [["backup-agent", backupAgent] as const] : [])].map(([name, s]) => [name, s.appName])),
+    /** Each stateful service's backup method, RPO and restore regions; the bucket; where the data lives now. */
+    recovery: {
+      activeRegion: recoveryPlan.activeRegion,
+      ...(recoveryPlan.lostRegion ? { lostRegion: recoveryPlan.lostRegion } : {}),
+      rpoTargetMinutes: recoveryPlan.rpoTargetMinutes,
+      bucket: recovery.bucket?.url ?? null,
+      services: recoveryPlan.services,
+    },
     publicUrls: edge.urls,
     privateUrls: Object.fromEntries(Object.entries(services).flatMap(([name, s]) => (s.privateUrl ? [[name, s.privateUrl]] : []))),
     gpuStandingNodes: gpu.instances.length,

@@ -29,6 +29,8 @@ export const SECRETS = {
   databaseUrl: { envName: "DATABASE_URL", description: "Neon Postgres connection string" },
   redisUrl: { envName: "REDIS_URL", description: "Redis connection string" },
   uiSessionSecret: { envName: "SESSION_SECRET", description: "agent UI server-side session secret" },
+  backupAccessKeyId: { envName: "BACKUP_ACCESS_KEY_ID", description: "access key id of the backup bucket (Tigris: fly storage create)" },
+  backupSecretAccessKey: { envName: "BACKUP_SECRET_ACCESS_KEY", description: "secret access key of the backup bucket" },
 } as const satisfies Record<string, SecretSpec>;
 
 export type SecretKey = keyof typeof SECRETS;
