@@ -136,6 +136,9 @@ export const profiles: Record<ProfileName, ProfileData> = {
     cost: {
       activeHoursPerWeek: 168, extraMachineShare: 0.25, onDemandGpuHours: 80, gpuSessionsPerMonth: 40, gpuBootMinutes: 10, gpuFilesystemGb: 200,
       rootfsGb: 1, egressGbPerMonth: 500, volumeUsedShare: 0.5, snapshotDailyChangeShare: 0.05, vercelSeats: 1,
+      // 20 SQLite databases uploading their WAL every 10 s while written (a quarter of the time):
+      // ≈ 1.3 M; Weaviate's backups and the agent's listings ≈ 0.2 M.
+      backupRequestsPerMonth: 1_500_000,
     },
     /**
      * The seed's targets: RPO 15 min, regional RTO 15 min. Weaviate backs up to Tigris every 10 min
@@ -162,6 +165,8 @@ export interface SeedReference {
   source: string;
   /** Why the profile's defaults are what they are, at current prices; the plan prints these. */
   choices: string[];
+  /** The seed's recovery targets, in minutes, which the plan shows beside each service's RPO. */
+  recovery?: { rpoMinutes: number; rtoMinutes: number };
 }
 
 export const seedReferences: Record<ProfileName, SeedReference> = {
@@ -183,5 +188,6 @@ export const seedReferences: Record<ProfileName, SeedReference> = {
       "one standing gpu_1x_gh200 (≈ $1,672 a month at $2.29/h) answers at once; bursts run on demand up to gpu.maxInstances: three standing ones alone would cost ≈ $5,015",
       "minimum machine counts stay up in the primary region for availability; machines above them run on demand",
     ],
+    recovery: { rpoMinutes: 15, rtoMinutes: 15 },
   },
 };

@@ -23,7 +23,7 @@ dbs:
         endpoint: \${LITESTREAM_ENDPOINT}
         region: \${LITESTREAM_REGION}
         force-path-style: true
-        sync-interval: 1s
+        sync-interval: 10s
 `;
 
 /** The plain env a Litestream service's machines get; the keys come as secrets (LITESTREAM_ACCESS_KEY_ID, LITESTREAM_SECRET_ACCESS_KEY). */

@@ -52,22 +52,22 @@ function describe(method: RecoveryMethod, c: StackConfig, region: FlyRegion, dat
       return {
         rpoMinutes: r.backupEveryMinutes,
         restoresInto: [...c.regions],
-        schedule: `every ${r.backupEveryMinutes} min, incremental, full every ${r.fullBackupEveryHours} h; chains kept ${r.retentionDays} d`,
-        restore: "Weaviate's restore API from inside the network (a machine job), node_mapping onto new node names",
+        schedule: `every ${r.backupEveryMinutes} min, incremental; full every ${r.fullBackupEveryHours} h; kept ${r.retentionDays} d`,
+        restore: "a machine job calls Weaviate's restore API, mapping the backup's nodes onto the new ones",
       };
     case "litestream":
       return {
         rpoMinutes: 1,
         restoresInto: [...c.regions],
-        schedule: `continuous (Litestream, each second); snapshots kept by Litestream`,
-        restore: `litestream restore of ${database ?? "the database"} into the new volume (a machine job)`,
+        schedule: "continuous (Litestream, every 10 s while written)",
+        restore: `a machine job runs litestream restore of ${database ?? "the database"} into each new volume`,
       };
     case "volume-snapshot":
       return {
         rpoMinutes: 1440,
         restoresInto: [region],
-        schedule: `Fly's daily volume snapshots, kept ${c.volumes.snapshotRetentionDays} d`,
-        restore: `by hand: a new volume from a snapshot, in ${region} only (fly volumes create --snapshot-id)`,
+        schedule: `Fly's daily volume snapshots; kept ${c.volumes.snapshotRetentionDays} d`,
+        restore: `by hand, in ${region} only: fly volumes create --snapshot-id <id>`,
       };
   }
 }

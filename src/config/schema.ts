@@ -227,6 +227,12 @@ const priceOverridesSchema = strictObject({
   vercel: strictObject({
     proSeatMonth: price.optional(),
   }).optional(),
+  objectStorage: strictObject({
+    gbMonth: price.optional(),
+    freeGb: z.number().min(0).optional(),
+    classAPer1000: price.optional(),
+    freeClassA: z.number().int().min(0).optional(),
+  }).optional(),
 });
 
 /** Usage assumptions behind the plan's monthly cost estimate (src/estimate/cost.ts). */
@@ -253,6 +259,8 @@ const costSchema = strictObject({
   rootfsGb: z.number().positive(),
   /** Vercel Pro seats billed when the plan holds a Vercel project. */
   vercelSeats: z.number().int().min(0),
+  /** Class A requests (PUT, LIST) a month to the backup bucket: Litestream's uploads, Weaviate's backups, the agent's listings. @default 0 */
+  backupRequestsPerMonth: z.number().min(0).default(0),
   /** Price overrides, e.g. `{fly: {volumeGbMonth: 0.18}}`. */
   prices: priceOverridesSchema.optional(),
 });

@@ -2,6 +2,7 @@
 import { KIND_ORDER, usd, type CostEstimate } from "../estimate/cost";
 import type { GpuSummary, PlanDocument, PlanResource, ServiceSummary } from "./document";
 import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
+import { renderRecovery, renderRecoveryMarkdown } from "./render-recovery";
 
 /** The resource tree, children under their component. */
 export function renderTree(doc: PlanDocument): string {
@@ -155,6 +156,8 @@ export function renderTerminal(doc: PlanDocument): string {
     "GPU pool",
     renderGpu(doc.gpu),
     "",
+    renderRecovery(doc),
+    "",
     renderCost(doc.cost),
     "",
     renderPolicies(doc.policies),
@@ -215,6 +218,7 @@ export function renderMarkdown(doc: PlanDocument): string {
     "",
     doc.gpu.nodes.length === 0 ? NO_STANDING_NODES : mdTableOf(GPU_HEADERS, gpuRows(doc.gpu)),
     "",
+    ...renderRecoveryMarkdown(doc),
     "## Architecture",
     "",
     "```mermaid",
