@@ -53,7 +53,7 @@ describe("profiles", () => {
   it("enterprise-multi-region follows the seed's production table", () => {
     const s = parseStackConfig(prod, "prod").services;
     const row = (name: keyof typeof s) => [s[name].cpus, s[name].memoryMb, s[name].volumeGb, s[name].minMachines, s[name].maxMachines];
-    expect(row("weaviate")).toEqual([2, 2048, 20, 2, 4]);
+    expect(row("weaviate")).toEqual([2, 2048, 20, 3, 3]);
     expect(row("mcp-memory")).toEqual([2, 2048, 10, 2, 8]);
     expect(row("vector-store")).toEqual([2, 2048, 10, 2, 12]);
     expect(row("unified-api")).toEqual([4, 4096, undefined, 4, 20]);

@@ -77,8 +77,10 @@ export function planRecovery(config: StackConfig, plan: ServicePlan): RecoveryPl
   const problems: string[] = [];
   const stateful = plan.fly.filter((p) => p.spec.volume !== undefined);
   const names = stateful.map((p) => p.definition.name);
+  // A service made stateless (volumeGb: null) keeps its profile entry, which then says nothing.
+  const known = plan.fly.map((p) => p.definition.name);
   for (const name of Object.keys(config.recovery.services)) {
-    if (!names.includes(name)) problems.push(`sophia:recovery.services.${name}: not a stateful service of this stack; stateful services: ${names.join(", ") || "none"}`);
+    if (!known.includes(name)) problems.push(`sophia:recovery.services.${name}: not a stateful service of this stack; stateful services: ${names.join(", ") || "none"}`);
   }
   const lostRegion = lostRegionOf(config);
   const services: ServiceRecovery[] = [];

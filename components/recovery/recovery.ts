@@ -166,7 +166,7 @@ export class Recovery extends pulumi.ComponentResource {
       backupTimeoutMinutes: Math.max(1, plan.everyMinutes - 1),
     };
     const serviceConfig = {
-      cpuKind: "shared" as const, cpus: 1, memoryMb: 256, minMachines: 1, maxMachines: 1, autostop: "off" as const, autostart: true, strategy: "immediate" as const,
+      cpuKind: "shared" as const, cpus: 1, memoryMb: 256, minMachines: 1, maxMachines: 1, autostop: "off" as const, autostart: true, strategy: "rolling" as const,
       concurrency: { type: "connections" as const, softLimit: 20, hardLimit: 25 },
       healthCheck: { path: "/healthz", intervalSeconds: 30, gracePeriodSeconds: 10, timeoutSeconds: 5 },
       port: AGENT_PORT,

@@ -58,6 +58,7 @@ interface RegisterRequest {
   getProtect(): boolean | undefined;
   getRetainondelete(): boolean | undefined;
   getDependenciesList(): string[];
+  getIgnorechangesList(): string[];
   getObject(): { toJavaScript(): unknown } | undefined;
 }
 type Callback = (err: unknown, response: unknown) => void;
@@ -74,6 +75,8 @@ export interface Registration {
   protect: boolean;
   retainOnDelete: boolean;
   additionalSecretOutputs: string[];
+  /** Inputs whose changes the engine ignores: their values stay those in state. */
+  ignoreChanges: string[];
 }
 
 /** Answers a registration in place of the mock outputs, e.g. by running the resource's real provider. */
@@ -149,6 +152,7 @@ class RecordingMonitor extends MockMonitor {
       protect: req.getProtect() ?? false,
       retainOnDelete: req.getRetainondelete() ?? false,
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      ignoreChanges: req.getIgnorechangesList(),
     });
     return super.registerResource(req, (err: unknown, response: unknown) => {
       if (!err && response) {

@@ -73,6 +73,7 @@ describe("prod stack (enterprise-multi-region)", () => {
       "sophia-prod-vector-store": true,
       "sophia-prod-unified-api": false,
       "sophia-prod-agno-bridge": false,
+      "sophia-prod-backup-agent": false,
     });
   });
 
@@ -125,18 +126,18 @@ describe("prod stack (enterprise-multi-region)", () => {
     expectEach(machinesOf("weaviate"), (m) => expect(m.config.image).toBe(`cr.weaviate.io/semitechnologies/weaviate:${WEAVIATE_VERSION}`));
   });
 
-  it("gives every Weaviate node, the first included, the cluster settings and a join address", () => {
+  it("gives every Weaviate node, the first included, the cluster settings and a join address in its region", () => {
     const nodes = machinesOf("weaviate");
     const names = nodes.map((_, i) => `node-${i}`);
-    expect(nodes).toHaveLength(4);
+    expect(nodes).toHaveLength(3);
     expectEach(nodes, (m, i) =>
       expect(m.config.env, m.name).toMatchObject({
         CLUSTER_HOSTNAME: `node-${i}`,
         CLUSTER_GOSSIP_BIND_PORT: "7100",
         CLUSTER_DATA_BIND_PORT: "7101",
-        CLUSTER_JOIN: "sophia-prod-weaviate.internal:7100",
+        CLUSTER_JOIN: "sjc.sophia-prod-weaviate.internal:7100",
         RAFT_JOIN: names.join(","),
-        RAFT_BOOTSTRAP_EXPECT: "4",
+        RAFT_BOOTSTRAP_EXPECT: "3",
       }),
     );
   });
