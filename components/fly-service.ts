@@ -78,16 +78,16 @@ export interface FlyServiceArgs {
   /** Where Fly scrapes the machines' Prometheus metrics. @default none */
   metrics?: FlyMachineConfig["metrics"];
   /**
-   * Keep the machines on Fly when Pulumi deletes them (a failover, a lower maxMachines): a stateful
-   * machine is its data's home, removed by hand like its volume. @default the volume's `retain`
-   */
-  retainMachines?: boolean;
-  /**
    * Regions left alone: a lost region after a failover (sophia:recovery.activeRegion). Their machines
    * stay declared but are never updated or replaced (their config changes are ignored), and release
    * order skips them, since nothing there answers. @default none
    */
   frozenRegions?: FlyRegion[];
+  /**
+   * Keep declaring the service in a frozen region it no longer runs in (parked, untouched), rather
+   * than deleting it there, which would fail while the region is down. @default true for a service with a volume
+   */
+  parkInFrozenRegions?: boolean;
   /** What each volume waits for: the data region's claim (RecoveryRegion), before any data is created. @default none */
   dataDependsOn?: pulumi.Resource[];
   /** A resource each machine waits for, made once its volume exists: a restore into that volume. @default none */
@@ -250,8 +250,8 @@ export class FlyService extends pulumi.ComponentResource {
 
     const frozen = new Set(args.frozenRegions ?? []);
     // A stateful service's data left in a frozen region stays declared (parked), so that nothing of
-    // it is deleted, or even looked at, until the region is back and its data removed by hand.
-    const parked = spec.volume ? [...frozen].filter((r) => !spec.regions.includes(r)) : [];
+    // it is deleted, or even looked at, while the region is down.
+    const parked = (args.parkInFrozenRegions ?? spec.volume !== undefined) ? [...frozen].filter((r) => !spec.regions.includes(r)) : [];
     for (const region of [...spec.regions, ...parked]) {
       for (let i = 0; i < spec.maxMachines; i++) {
         const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection, args.dataDependsOn ?? [], frozen.has(region)) : undefined;
@@ -305,7 +305,8 @@ export class FlyService extends pulumi.ComponentResource {
           {
             parent: this,
             dependsOn: [...(secrets ? [secrets] : []), ...ips, ...(prepared ? [prepared] : [])],
-            retainOnDelete: (args.retainMachines ?? spec.volume?.retain ?? false) || frozen.has(region),
+            // A frozen machine that leaves the program (a lower maxMachines) is forgotten, not deleted: its region does not answer.
+            retainOnDelete: frozen.has(region),
             // Nothing in a lost region answers: what the program would change there waits for it to come back.
             ...(frozen.has(region) ? { ignoreChanges: ["config", "name", "releaseAfter", "minSecretsVersion"] } : {}),
           },

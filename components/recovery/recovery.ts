@@ -206,9 +206,9 @@ export class Recovery extends pulumi.ComponentResource {
         AWS_SECRET_ACCESS_KEY: this.args.secretAccessKey!,
         ...(weaviate && services[weaviate.service] && this.args.accessKeys[weaviate.service] ? { WEAVIATE_API_KEY: this.args.accessKeys[weaviate.service]! } : {}),
       },
-      // A failover leaves the agent of the lost region behind, like the data it backed up.
-      retainMachines: config.volumes.retainOnDelete,
+      // A failover leaves the lost region's agent parked, like the data it backed up.
       frozenRegions: plan.lostRegion ? [plan.lostRegion] : [],
+      parkInFrozenRegions: true,
       apiToken: this.args.flyApiToken,
       apiUrl: config.flyApiUrl,
     });

@@ -3,7 +3,12 @@
  * realistic timings scaled by the time scale, or external ones from FLY_API_URL / LAMBDA_API_URL
  * (with FLY_API_TOKEN / LAMBDA_API_KEY), e.g. behind a validating proxy.
  */
-import { FlyEmulator } from "../emulators/fly/emulator";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import S3rver from "s3rver";
+import { FlyEmulator, type JobRunner } from "../emulators/fly/emulator";
+import { setS3ClientTuning } from "../providers/s3";
 import { DEFAULT_EMULATOR_KEY, LambdaEmulator } from "../emulators/lambda/emulator";
 import { setFlyClientTuning } from "../providers/fly/api/connection";
 import { LAMBDA_DEFAULTS, setLambdaClientOverrides } from "../providers/lambda/api/client";
@@ -26,7 +31,30 @@ export interface Endpoints {
   lambdaApiKey: string;
   /** "in-process" or "external". */
   source: "in-process" | "external";
+  /** An S3-compatible server (s3rver, in-process) for the backup bucket: host:port, no TLS. */
+  s3Endpoint: string;
+  s3AccessKeyId: string;
+  s3SecretAccessKey: string;
+  /** The in-process Fly emulator (for the region-loss drill); absent for external APIs. */
+  fly?: FlyEmulator;
   close(): Promise<void>;
+}
+
+/** s3rver's built-in account. */
+const S3RVER_KEYS = { s3AccessKeyId: "S3RVER", s3SecretAccessKey: "S3RVER" };
+
+/** s3rver on a free loopback port, its files in a temporary directory removed on close. */
+async function startS3(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), "sophia-rehearsal-s3-"));
+  const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory, resetOnClose: true });
+  const { port } = await server.run();
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    close: async () => {
+      await server.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    },
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -50,10 +78,22 @@ export function scaleClients(scale: number): void {
     pollIntervalMs: Math.max(1, scaled(LAMBDA_DEFAULTS.pollIntervalMs, scale)),
     retry: { maxAttempts: 6, maxTotalMs: Math.max(2_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) },
   });
+  setS3ClientTuning({ retry: { maxAttempts: 6, maxTotalMs: Math.max(2_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) } });
 }
 
-/** Fresh emulators (or the external endpoints, which the caller must reset between phases). */
-export async function startApis(scale: number, env: Env = process.env): Promise<Endpoints> {
+/** Fresh emulators (or the external endpoints, which the caller must reset between phases), and an S3 server. */
+export async function startApis(scale: number, env: Env = process.env, jobRunner?: JobRunner): Promise<Endpoints> {
+  const s3 = await startS3();
+  try {
+    const apis = await startFlyAndLambda(scale, env, jobRunner);
+    return { ...apis, s3Endpoint: s3.endpoint, ...S3RVER_KEYS, close: async () => (await apis.close(), await s3.close()) };
+  } catch (err) {
+    await s3.close();
+    throw err;
+  }
+}
+
+async function startFlyAndLambda(scale: number, env: Env, jobRunner?: JobRunner): Promise<Omit<Endpoints, "s3Endpoint" | "s3AccessKeyId" | "s3SecretAccessKey">> {
   if (env.FLY_API_URL || env.LAMBDA_API_URL) {
     const missing = ["FLY_API_URL", "FLY_API_TOKEN", "LAMBDA_API_URL", "LAMBDA_API_KEY"].filter((k) => !env[k]);
     if (missing.length > 0) {
@@ -66,6 +106,7 @@ export async function startApis(scale: number, env: Env = process.env): Promise<
     machineStopMs: scaled(REAL_TIMINGS.machineStopMs, scale),
     checksPassAfterMs: scaled(REAL_TIMINGS.checksPassAfterMs, scale),
     faults: { rate429: 0, rate503: 0, resetRate: 0, latencyMs: scaled(REAL_TIMINGS.flyLatencyMs, scale), retryAfterSeconds: 1, lostAnswerRate: 0 },
+    jobRunner,
   });
   const lambda = new LambdaEmulator({
     bootMs: scaled(REAL_TIMINGS.gpuBootMs, scale),
@@ -81,6 +122,7 @@ export async function startApis(scale: number, env: Env = process.env): Promise<
     lambdaApiUrl: running.url,
     lambdaApiKey: DEFAULT_EMULATOR_KEY,
     source: "in-process",
+    fly,
     close: async () => {
       await fly.close();
       await running.close();

@@ -50,6 +50,8 @@ export function renderReport(report: RehearsalReport): string {
       lines.push(`      interrupted after ${p.interruption.after} creates; made but never recorded: ${p.interruption.dropped.join(", ") || "nothing"}`);
     }
     if (p.retained?.length) lines.push(`      retained by the stack: ${p.retained.map((r) => `${r.kind} "${r.name}"`).join(", ")}`);
+    if (p.rtoSeconds !== undefined) lines.push(`      RTO ${duration(p.rtoSeconds)} (rtoSeconds ${p.rtoSeconds}), RPO ${duration(p.rpoSeconds ?? 0)} (rpoSeconds ${p.rpoSeconds}); the seed's targets: 15 min each`);
+    for (const r of p.restores ?? []) lines.push(`      ${r.restore}: restored ${r.backup} (${r.backupTime})`);
     for (const problem of p.problems) lines.push(`      - ${problem}`);
   }
   if (report.notRehearsed.length > 0) {
