@@ -30,6 +30,8 @@ export interface RecordedResource {
   protect: boolean;
   retainOnDelete: boolean;
   dependencies: string[];
+  /** Inputs whose changes are ignored (e.g. machines in a region lost to an outage). */
+  ignoreChanges?: string[];
 }
 
 export interface PlanRun {
@@ -132,6 +134,7 @@ class RecordingMonitor extends MockMonitor {
         protect: req.getProtect() ?? false,
         retainOnDelete: req.getRetainondelete() ?? false,
         dependencies: req.getDependenciesList(),
+        ...(req.getIgnorechangesList().length > 0 ? { ignoreChanges: req.getIgnorechangesList() } : {}),
       });
       const response = new RegisterResourceResponse();
       response.setUrn(urn);
