@@ -40,7 +40,7 @@ describe("prod recovery", () => {
     expect(paths).toEqual(Array.from({ length: 8 }, (_, i) => `litestream/mcp-memory/${i}`));
     expectEach(machinesOf("mcp-memory"), (m) => {
       expect(m.config.env).toMatchObject({ SOPHIA_DB_PATH: "/data/mcp-memory.db", LITESTREAM_BUCKET: "sophia-prod-backups", LITESTREAM_ENDPOINT: "https://fly.storage.tigris.dev" });
-      expect(m.config.files.map((f: { guest_path: string }) => f.guest_path)).toEqual(["/etc/litestream.yml"]);
+      expect((m.config.files ?? []).map((f) => f.guest_path)).toEqual(["/etc/litestream.yml"]);
     });
   });
 
@@ -63,9 +63,9 @@ describe("prod recovery", () => {
     const [agent] = machinesOf("backup-agent");
     expect(agent.region).toBe("sjc");
     expect(agent.config.metrics).toEqual({ port: 9091, path: "/metrics" });
-    expect(agent.config.files.map((f: { guest_path: string }) => f.guest_path)).toEqual(["/opt/sophia/agent.js", "/opt/sophia/aws4/aws4.js", "/opt/sophia/aws4/lru.js"]);
+    expect((agent.config.files ?? []).map((f) => f.guest_path)).toEqual(["/opt/sophia/agent.js", "/opt/sophia/aws4/aws4.js", "/opt/sophia/aws4/lru.js"]);
     expect(JSON.parse(agent.config.env.SOPHIA_AGENT_SETTINGS)).toMatchObject({ everyMinutes: 10, fullEveryHours: 24, retentionDays: 7, weaviateService: "weaviate" });
-    const script = Buffer.from(agent.config.files[0].raw_value, "base64").toString("utf8");
+    const script = Buffer.from(agent.config.files?.[0]?.raw_value ?? "", "base64").toString("utf8");
     expect(() => new Function(script)).not.toThrow();
     expect(script).toContain("startAgent(process.env");
   });
