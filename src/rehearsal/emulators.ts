@@ -66,8 +66,9 @@ const scaled = (ms: number, scale: number) => Math.max(0, Math.round(ms * scale)
  * module state that Pulumi's serializer captures, so it must be set before the program runs.
  */
 export function scaleClients(scale: number): void {
+  // Retries get at least 10 s whatever the scale: on a loaded machine one request alone can take seconds.
   setFlyClientTuning({
-    retry: { maxAttempts: 6, maxTotalMs: Math.max(2_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) },
+    retry: { maxAttempts: 6, maxTotalMs: Math.max(10_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) },
     rateLimit: { intervalMs: scaled(1_000, scale), burst: 3 },
     pollIntervalMs: Math.max(1, scaled(2_000, scale)),
     waitRequestSeconds: 60,
@@ -76,9 +77,9 @@ export function scaleClients(scale: number): void {
     requestIntervalMs: scaled(LAMBDA_DEFAULTS.requestIntervalMs, scale),
     launchIntervalMs: scaled(LAMBDA_DEFAULTS.launchIntervalMs, scale),
     pollIntervalMs: Math.max(1, scaled(LAMBDA_DEFAULTS.pollIntervalMs, scale)),
-    retry: { maxAttempts: 6, maxTotalMs: Math.max(2_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) },
+    retry: { maxAttempts: 6, maxTotalMs: Math.max(10_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) },
   });
-  setS3ClientTuning({ retry: { maxAttempts: 6, maxTotalMs: Math.max(2_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) } });
+  setS3ClientTuning({ retry: { maxAttempts: 6, maxTotalMs: Math.max(10_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) } });
 }
 
 /** Fresh emulators (or the external endpoints, which the caller must reset between phases), and an S3 server. */
