@@ -187,3 +187,76 @@ export function renderMetrics(state: AgentState, metric: string): string {
   ];
   return `${lines.join("\n")}\n`;
 }
+
+/** What `startAgent` is handed by the script's first lines: the libraries, never an import. */
+interface AgentLib {
+  aws4: { sign(request: Record<string, unknown>, credentials: { accessKeyId: string; secretAccessKey: string }): { headers?: Record<string, string> } };
+  http: typeof import("node:http");
+  parseObjectList(xml: string): { objects: { key: string; lastModified: string }[]; next?: string };
+}
+
+/**
+ * Reads its settings and credentials from the environment (the stack sets them: SOPHIA_AGENT_SETTINGS,
+ * BACKUP_S3_*, AWS_*, WEAVIATE_URL, WEAVIATE_API_KEY), serves /metrics, and runs a backup cycle on
+ * the schedule's boundaries and a Litestream check every minute.
+ */
+export function startAgent(env: Record<string, string | undefined>, lib: AgentLib): void {
+  const settings = JSON.parse(env.SOPHIA_AGENT_SETTINGS ?? "{}") as AgentSettings;
+  const bucket = env.BACKUP_S3_BUCKET ?? "";
+  const endpoint = env.BACKUP_S3_ENDPOINT ?? "";
+  const scheme = env.BACKUP_S3_USE_SSL === "false" ? "http" : "https";
+  const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID ?? "", secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "" };
+  const s3 = async (method: string, path: string): Promise<string> => {
+    const url = new URL(`${scheme}://${endpoint}/${bucket}${path}`);
+    const request = { host: url.host, path: `${url.pathname}${url.search}`, method, service: "s3", region: env.AWS_REGION ?? "auto", headers: {} };
+    const headers = lib.aws4.sign(request, credentials).headers ?? {};
+    const res = await fetch(url, { method, headers });
+    const text = await res.text();
+    if (!res.ok && res.status !== 404) throw new Error(`S3 ${method} ${url.pathname} answered ${res.status}`);
+    return text;
+  };
+  const deps: AgentDeps = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    weaviate: async (method, path, body) => {
+      const res = await fetch(`${env.WEAVIATE_URL ?? ""}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${env.WEAVIATE_API_KEY ?? ""}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    s3List: async (prefix) => {
+      const out: { key: string; lastModified: string }[] = [];
+      let token: string | undefined;
+      do {
+        const query = `?list-type=2&prefix=${encodeURIComponent(prefix)}${token ? `&continuation-token=${encodeURIComponent(token)}` : ""}`;
+        const page = lib.parseObjectList(await s3("GET", `/${query}`));
+        out.push(...page.objects);
+        token = page.next;
+      } while (token !== undefined);
+      return out;
+    },
+    s3Delete: async (key) => void (await s3("DELETE", `/${key.split("/").map(encodeURIComponent).join("/")}`)),
+    log: (line) => console.log(`[backup-agent] ${line}`),
+  };
+  const state: AgentState = { lastSuccess: {}, runs: {} };
+  lib.http
+    .createServer((req, res) => {
+      if (req.url === "/metrics") res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics(state, env.SOPHIA_BACKUP_METRIC ?? "sophia_backup_last_success_timestamp_seconds"));
+      else if (req.url === "/healthz") res.writeHead(200).end("ok\n");
+      else res.writeHead(404).end();
+    })
+    .listen(Number(env.PORT ?? 9091), "::");
+  const guard = (what: string, work: () => Promise<void>) => work().catch((err: unknown) => deps.log(`${what} failed: ${err instanceof Error ? err.message : String(err)}`));
+  const every = settings.everyMinutes * 60_000;
+  const cycle = () => {
+    void guard("backup cycle", () => runBackupCycle(deps, settings, state)).then(() => setTimeout(cycle, every - (Date.now() % every)));
+  };
+  const watch = () => {
+    void guard("litestream check", () => refreshLitestream(deps, settings, state)).then(() => setTimeout(watch, 60_000));
+  };
+  cycle();
+  watch();
+}
