@@ -1,4 +1,5 @@
 /** Prod under the mock engine: what recovery adds to the graph. */
+import * as vm from "node:vm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { RECOVERY_TYPE } from "../../components/recovery/recovery";
@@ -68,8 +69,34 @@ describe("prod recovery", () => {
     const script = Buffer.from(agent.config.files?.[0]?.raw_value ?? "", "base64").toString("utf8");
     expect(() => new Function(script)).not.toThrow();
     expect(script).toContain("startAgent(process.env");
-    // Shipped alone: no reference to another module of the project, as compilers write them.
-    expect(script).not.toMatch(/\b\w+_\d+\.\w+|\bimport_\w+/);
+  });
+
+  it("ships an agent script that runs alone: a cycle through every path refers to nothing it lacks", async () => {
+    const [agent] = machinesOf("backup-agent");
+    const script = Buffer.from(agent.config.files?.[0]?.raw_value ?? "", "base64").toString("utf8");
+    const logged: string[] = [];
+    const answer = (body: string, status = 200) => ({ ok: status < 400, status, text: async () => body });
+    // Weaviate answers a list, a backup, its status; S3 a one-object listing.
+    const fetchStub = async (url: string | URL, init?: { method?: string }) => {
+      const u = String(url);
+      if (u.includes("/v1/backups/s3/")) return answer(JSON.stringify({ status: "SUCCESS" }));
+      if (u.endsWith("/v1/backups/s3")) return answer(init?.method === "POST" ? JSON.stringify({ status: "STARTED" }) : "[]");
+      return answer("<ListBucketResult><Contents><Key>litestream/mcp-memory/0/x</Key><LastModified>2026-12-05T00:00:00.000Z</LastModified></Contents></ListBucketResult>");
+    };
+    const sandbox = {
+      process: { env: { SOPHIA_AGENT_SETTINGS: agent.config.env.SOPHIA_AGENT_SETTINGS, BACKUP_S3_ENDPOINT: "s3.test", BACKUP_S3_BUCKET: "b", WEAVIATE_URL: "http://weaviate.test" } },
+      require: (name: string) => (name === "node:http" ? { createServer: () => ({ listen: () => undefined }) } : { sign: () => ({ headers: {} }) }),
+      console: { log: (line: string) => logged.push(line) },
+      // The poll's short waits pass at once; the next cycles (minutes away) never come.
+      setTimeout: (fn: () => void, ms: number) => (ms <= 5_000 ? setImmediate(fn) : undefined),
+      fetch: fetchStub,
+      URL, Date, JSON, Promise, Math, Number, String, Object, Array, Buffer, encodeURIComponent, Error,
+    };
+    vm.runInNewContext(script, sandbox);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logged.filter((l) => /failed/.test(l))).toEqual([]);
+    expect(logged.some((l) => /backup sophia-\d{8}t\d{6}z-full \(full\) succeeded/.test(l))).toBe(true);
   });
 
   it("exports the recovery plan as a stack output, every stateful service within the seed's 15 minutes", () => {
