@@ -375,9 +375,9 @@ export class FlyService extends pulumi.ComponentResource {
       // update that un-protects and replaces (e.g. a region change) leaves the old volume in place.
       {
         parent: this,
-        // Protected at home. Elsewhere (after a failover) retained but not protected, so that moving
-        // back can leave them behind in one step; retention still never deletes them.
-        protect: volume.protect && region === spec.homeRegion && !frozen,
+        // Parked data (a lost region's) is protected like any other, and retained even where the
+        // stack does not retain, since nothing there could be deleted anyway.
+        protect: volume.protect,
         retainOnDelete: volume.retain || frozen,
         dependsOn,
         ...(frozen ? { ignoreChanges: ["sizeGb", "snapshotRetention", "autoBackupEnabled", "compute"] } : {}),

@@ -17,19 +17,19 @@ const inService = (service: string, kind: string) => plan.inside(FLY_SERVICE_TYP
 const FROZEN = ["config", "name", "releaseAfter", "minSecretsVersion"];
 
 describe("prod failed over to lax", () => {
-  it("creates each stateful service's volumes and machines in lax, protected only at home", () => {
+  it("creates each stateful service's volumes and machines in lax, protected and retained", () => {
     for (const service of ["weaviate", "mcp-memory", "vector-store"]) {
       const lax = inService(service, "fly:Volume").filter((v) => v.inputs.region === "lax");
       expect(lax.length, service).toBeGreaterThan(0);
-      expectEach(lax, (v) => expect([v.protect, v.retainOnDelete, v.ignoreChanges], v.name).toEqual([false, true, undefined]));
+      expectEach(lax, (v) => expect([v.protect, v.retainOnDelete, v.ignoreChanges], v.name).toEqual([true, true, undefined]));
       expect(inService(service, "fly:Machine").filter((m) => m.inputs.region === "lax" && !m.ignoreChanges)).toHaveLength(lax.length);
     }
   });
 
-  it("leaves the stateful services' sjc volumes and machines declared and untouched: parked, never deleted", () => {
+  it("leaves the stateful services' sjc volumes and machines declared and untouched: parked, protected, never deleted", () => {
     const parkedVolumes = plan.ofKind("fly:Volume").filter((v) => v.inputs.region === "sjc");
     expect(parkedVolumes).toHaveLength(3 + 8 + 12);
-    expectEach(parkedVolumes, (v) => expect([v.protect, v.retainOnDelete, v.ignoreChanges?.includes("sizeGb")], v.name).toEqual([false, true, true]));
+    expectEach(parkedVolumes, (v) => expect([v.protect, v.retainOnDelete, v.ignoreChanges?.includes("sizeGb")], v.name).toEqual([true, true, true]));
     const parkedMachines = ["weaviate", "mcp-memory", "vector-store", "backup-agent"].flatMap((s) => inService(s, "fly:Machine")).filter((m) => m.inputs.region === "sjc");
     expectEach(parkedMachines, (m) => expect(m.ignoreChanges, m.name).toEqual(FROZEN));
   });
