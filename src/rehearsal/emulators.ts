@@ -79,7 +79,9 @@ export function scaleClients(scale: number): void {
     pollIntervalMs: Math.max(1, scaled(LAMBDA_DEFAULTS.pollIntervalMs, scale)),
     retry: { maxAttempts: 6, maxTotalMs: Math.max(10_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) },
   });
-  setS3ClientTuning({ retry: { maxAttempts: 6, maxTotalMs: Math.max(10_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) } });
+  // The S3 server runs in this process, whose event loop the program's provider serialization can
+  // hold for seconds at a time: an S3 request gets minutes, which the few bucket calls can afford.
+  setS3ClientTuning({ retry: { maxAttempts: 6, maxTotalMs: 300_000, baseDelayMs: 50, maxDelayMs: 2_000 }, requestTimeoutMs: 120_000 });
 }
 
 /** Fresh emulators (or the external endpoints, which the caller must reset between phases), and an S3 server. */
