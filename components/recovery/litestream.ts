@@ -4,7 +4,7 @@
  * every machine of a service that keeps a SQLite database.
  */
 
-/** The stock Litestream image the restore jobs run (the release `@flydotio/litestream` ships too). */
+/** The stock Litestream image the restore jobs run, the release the image contract names. */
 export const LITESTREAM_IMAGE = "litestream/litestream:0.3.13";
 /** Where the config file goes, in the service's machines and in the restore job. */
 export const LITESTREAM_CONFIG_PATH = "/etc/litestream.yml";
