@@ -4,6 +4,7 @@
  * gives the machine. Signing is `aws4`, the library the S3 provider uses, shipped beside the script.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseObjectList, xmlDecode, xmlValue, xmlValues } from "../../src/providers/s3";
 import {
   BACKUP_METRIC,
@@ -24,6 +25,8 @@ import {
 export const AGENT_IMAGE = "node:22.11.0-alpine";
 /** Where the files go in the machine. */
 export const AGENT_DIR = "/opt/sophia";
+/** Where aws4 goes, beside the script. */
+const AWS4_PATH = "/opt/sophia/aws4/aws4.js";
 /** The port its /metrics and /healthz listen on. */
 export const AGENT_PORT = 9091;
 
@@ -38,7 +41,8 @@ export function agentScript(): string {
     "const __name = (fn) => fn;",
     ...[...functions, ...helpers].map((fn) => fn.toString()),
     `process.env.SOPHIA_BACKUP_METRIC ??= ${JSON.stringify(BACKUP_METRIC)};`,
-    `startAgent(process.env, { aws4: require("./aws4/aws4.js"), http: require("node:http"), parseObjectList });`,
+    // The path is spliced in, so that nothing reads this line as an import of this project's.
+    `startAgent(process.env, { aws4: require(${JSON.stringify(`./${path.posix.relative(AGENT_DIR, AWS4_PATH)}`)}), http: require("node:http"), parseObjectList });`,
     "",
   ].join("\n\n");
 }
@@ -49,7 +53,7 @@ export function agentFiles(): { guest_path: string; raw_value: string }[] {
   const aws4 = require.resolve("aws4/aws4.js");
   return [
     file(`${AGENT_DIR}/agent.js`, agentScript()),
-    file(`${AGENT_DIR}/aws4/aws4.js`, fs.readFileSync(aws4, "utf8")),
+    file(AWS4_PATH, fs.readFileSync(aws4, "utf8")),
     file(`${AGENT_DIR}/aws4/lru.js`, fs.readFileSync(require.resolve("aws4/lru.js"), "utf8")),
   ];
 }

@@ -123,6 +123,12 @@ function restoresIn(state: DeploymentState): ResourceState[] {
   return [...state.values()].filter((r) => r.type.endsWith("recovery:Restore"));
 }
 
+/** The drill as an extra phase of `rehearse`: nothing for a one-region stack or external APIs (it needs the emulator's outage). */
+export async function regionLossPhase(ctx: { options: RehearsalOptions; appPrefix: string; external: boolean }): Promise<PhaseReport | undefined> {
+  if (ctx.external || !regionLossApplies(ctx.options)) return undefined;
+  return rehearseRegionLoss({ options: ctx.options, appPrefix: ctx.appPrefix, onEvent: ctx.options.onEvent });
+}
+
 export async function rehearseRegionLoss(ctx: { options: RehearsalOptions; appPrefix: string; onEvent?: (phase: PhaseName, event: OperationEvent) => void }): Promise<PhaseReport> {
   const { options, appPrefix } = ctx;
   const scale = options.timeScale;
