@@ -20,6 +20,7 @@ let s3: S3TestServer;
 let weaviate: Server;
 let agent: ChildProcess;
 let metricsPort: number;
+let dir: string;
 const seen: { method: string; url: string; auth: string }[] = [];
 const client = () => new S3Client({ endpoint: s3.endpoint, useSsl: false, ...S3RVER_KEYS });
 
@@ -63,7 +64,7 @@ beforeAll(async () => {
   await client().createBucket(BUCKET, async () => undefined);
   await client().putObject(BUCKET, "litestream/mcp-memory/0/generations/g1/wal/1.wal.lz4", "frames");
   const weaviateUrl = await startWeaviate();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sophia-agent-"));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "sophia-agent-"));
   for (const file of agentFiles()) {
     const target = path.join(dir, path.relative(AGENT_DIR, file.guest_path));
     fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -94,6 +95,7 @@ afterAll(async () => {
   agent?.kill();
   await new Promise<void>((resolve) => weaviate.close(() => resolve()));
   await s3.close();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 async function metrics(): Promise<string> {
