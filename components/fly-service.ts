@@ -33,7 +33,10 @@ export interface FlyServiceSpec {
   /** Fly app name; global on Fly. */
   appName: string;
   org: string;
+  /** Where the minimums run (PRIMARY_REGION): the active region (sophia:recovery.activeRegion). */
   primaryRegion: FlyRegion;
+  /** The stack's home region (sophia:primaryRegion); the same as primaryRegion unless the stack has failed over. */
+  homeRegion: FlyRegion;
   /** Regions that get `maxMachines` machines each. */
   regions: FlyRegion[];
   guest: { cpu_kind: "shared" | "performance"; cpus: number; memory_mb: number };
@@ -113,6 +116,21 @@ export interface FlyServiceArgs {
   /** Fly API token (a Pulumi secret) and endpoint override. */
   apiToken: pulumi.Input<string>;
   apiUrl?: string;
+  /**
+   * Regions left alone: a lost region after a failover (sophia:recovery.activeRegion). Their machines
+   * stay declared but are never updated or replaced (their config changes are ignored), and release
+   * order skips them, since nothing there answers. @default none
+   */
+  frozenRegions?: FlyRegion[];
+  /**
+   * Keep declaring the service in a frozen region it no longer runs in (parked, untouched), rather
+   * than deleting it there, which would fail while the region is down. @default true for a service with a volume
+   */
+  parkInFrozenRegions?: boolean;
+  /** What each volume waits for: the data region's claim (RecoveryRegion), before any data is created. @default none */
+  dataDependsOn?: pulumi.Resource[];
+  /** A resource each machine waits for, made once its volume exists: a restore into that volume. @default none */
+  prepareVolume?: (volume: FlyVolume, region: FlyRegion, index: number) => pulumi.Resource | undefined;
 }
 
 export const FLY_SERVICE_TYPE = "sophia:fly:Service";
@@ -132,6 +150,8 @@ export function normalizeFlyService(input: {
   appPrefix: string;
   org: string;
   primaryRegion: FlyRegion;
+  /** @default primaryRegion */
+  homeRegion?: FlyRegion;
   regions: FlyRegion[];
   defaults: { port?: number; extraPorts?: ServicePort[]; healthPath?: string; mountPath?: string; reach: "public" | "private" };
   snapshotRetentionDays: number;
@@ -157,6 +177,7 @@ export function normalizeFlyService(input: {
     appName: input.adopt?.app ?? `${input.appPrefix}-${service}`,
     org: input.org,
     primaryRegion: input.primaryRegion,
+    homeRegion: input.homeRegion ?? input.primaryRegion,
     regions: input.regions,
     guest: { cpu_kind: config.cpuKind, cpus: config.cpus, memory_mb: config.memoryMb },
     minMachines: config.minMachines,
@@ -291,11 +312,18 @@ export class FlyService extends pulumi.ComponentResource {
     const gated = args.release && (spec.strategy === "canary" || spec.strategy === "rolling") ? args.release : undefined;
     const fleet = spec.regions.flatMap((region) => Array.from({ length: spec.maxMachines }, (_, i) => `${spec.appName}-${region}-${i}`));
 
-    for (const region of spec.regions) {
+    const frozen = new Set(args.frozenRegions ?? []);
+    // A stateful service's data left in a frozen region stays declared (parked), so that nothing of
+    // it is deleted, or even looked at, while the region is down.
+    const parked = (args.parkInFrozenRegions ?? spec.volume !== undefined) ? [...frozen].filter((r) => !spec.regions.includes(r)) : [];
+    for (const region of [...spec.regions, ...parked]) {
       for (let i = 0; i < spec.maxMachines; i++) {
-        // Adoption lists machines (and volumes) in the order they are made here: region by region, then index.
-        const position = machineNames.length;
-        const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection, spec.adopt?.volumes[position]) : undefined;
+        // Adoption lists machines (and volumes) in the order they are made here: region by region, then
+        // index (parked regions come last, and adopt nothing).
+        const position = this.machines.length;
+        const adoptVolume = frozen.has(region) ? undefined : spec.adopt?.volumes[position];
+        const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection, adoptVolume, args.dataDependsOn ?? [], frozen.has(region)) : undefined;
+        const prepared = volume && !frozen.has(region) && adoptVolume === undefined ? args.prepareVolume?.(volume, region, i) : undefined;
         const machineEnv = args.machineEnv?.(region, i) ?? {};
         const config = pulumi
           .all([image, pulumi.output(env), pulumi.output(machineEnv), volume?.volumeId, secretsVersion, plainFiles])
@@ -353,13 +381,20 @@ export class FlyService extends pulumi.ComponentResource {
             ...(gated
               ? { releaseGate: { fleet, analyse: spec.strategy === "rolling" || machineNames.length === 0, analysis: gated.analysis }, metricsToken: gated.metricsToken }
               : {}),
-            ...(spec.adopt?.machines[position] !== undefined ? { adopt: spec.adopt.machines[position] } : {}),
+            ...(!frozen.has(region) && spec.adopt?.machines[position] !== undefined ? { adopt: spec.adopt.machines[position] } : {}),
             ...connection,
           },
-          { parent: this, dependsOn: [...(secrets ? [secrets] : []), ...ips] },
+          {
+            parent: this,
+            dependsOn: [...(secrets ? [secrets] : []), ...ips, ...(prepared ? [prepared] : [])],
+            // A frozen machine that leaves the program (a lower maxMachines) is forgotten, not deleted: its region does not answer.
+            retainOnDelete: frozen.has(region),
+            // Nothing in a lost region answers: what the program would change there waits for it to come back.
+            ...(frozen.has(region) ? { ignoreChanges: ["config", "name", "releaseAfter", "minSecretsVersion"] } : {}),
+          },
         );
         this.machines.push(machine);
-        machineNames.push(baseName);
+        if (!frozen.has(region)) machineNames.push(baseName);
       }
     }
 
@@ -403,6 +438,8 @@ export class FlyService extends pulumi.ComponentResource {
     app: pulumi.Output<string>,
     connection: { apiToken: pulumi.Input<string>; apiUrl?: string },
     adopt: string | undefined,
+    dependsOn: pulumi.Resource[],
+    frozen: boolean,
   ): FlyVolume {
     return new FlyVolume(
       `${name}-vol-${region}-${index}`,
@@ -420,8 +457,16 @@ export class FlyService extends pulumi.ComponentResource {
       },
       // In prod the data outlives the program. Retention does not follow `protect`, so an
       // update that un-protects and replaces (e.g. a region change) leaves the old volume in place.
-      // An adopted volume held data before the stack, so the stack never deletes it.
-      { parent: this, protect: volume.protect, retainOnDelete: volume.retain || adopt !== undefined },
+      {
+        parent: this,
+        // Parked data (a lost region's) is protected like any other, and retained even where the
+        // stack does not retain, since nothing there could be deleted anyway. An adopted volume held
+        // data before the stack, so the stack never deletes it.
+        protect: volume.protect,
+        retainOnDelete: volume.retain || frozen || adopt !== undefined,
+        dependsOn,
+        ...(frozen ? { ignoreChanges: ["sizeGb", "snapshotRetention", "autoBackupEnabled", "compute"] } : {}),
+      },
     );
   }
 }

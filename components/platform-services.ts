@@ -7,8 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceRegions, type ServiceConfig, type StackConfig } from "../src/config/schema";
 import { imagePinProblem } from "../src/config/images";
+import { activeRegionOf, lostRegionOf } from "../src/config/recovery";
 import { SECRETS, type SecretKey } from "../src/config/secrets";
-import { FlyService, flycastUrl, normalizeFlyService, ServiceConfigError, type FlyServiceSpec, type ImageSource } from "./fly-service";
+import { FlyService, flycastUrl, normalizeFlyService, ServiceConfigError, type FlyServiceArgs, type FlyServiceSpec, type ImageSource } from "./fly-service";
 import type { PlannedService, ServiceDefinition, ServicePlan } from "./service-definition";
 import { releaseAnalysisFor } from "./release-analysis";
 
@@ -104,15 +105,17 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
     }
     // Every problem of every service at once: a user fixes them all before the next run.
     const imageProblems = imageConfigProblems(name, service, definition);
-    const ownProblems = definition.configProblems?.({ config: service, regions: serviceRegions(config, service) }) ?? [];
+    const ownProblems = definition.configProblems?.({ config: service, regions: serviceRegions(config, service, name) }) ?? [];
     try {
       const spec = normalizeFlyService({
         service: name,
         config: service,
         appPrefix: config.appPrefix,
         org: config.flyOrg,
-        primaryRegion: config.primaryRegion,
-        regions: serviceRegions(config, service),
+        // The minimums run in the active region: moved by a failover (sophia:recovery.activeRegion).
+        primaryRegion: activeRegionOf(config),
+        homeRegion: config.primaryRegion,
+        regions: serviceRegions(config, service, name),
         defaults: definition,
         snapshotRetentionDays: config.volumes.snapshotRetentionDays,
         protectVolumes: config.volumes.protect,
@@ -200,6 +203,8 @@ export interface PlatformServicesArgs {
   flyApiToken: pulumi.Input<string>;
   /** Extra secret env per service name, e.g. the GPU launch template for the service that launches workers. */
   extraSecrets?: Record<string, Record<string, pulumi.Input<string>>>;
+  /** What recovery adds to a service (components/recovery): backup settings, data region, restores. @default nothing */
+  recovery?: (service: string) => Pick<FlyServiceArgs, "env" | "secrets" | "machineEnv" | "files" | "dataDependsOn" | "prepareVolume">;
 }
 
 /** Creates the services that run on Fly, by name. */
@@ -212,14 +217,23 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
     const ownKey = definition.accessKey ? { [definition.accessKey.env]: args.accessKeys[definition.name]! } : {};
     const fromStack = definition.fromStack?.({ config, plan, secrets: args.secrets }) ?? {};
     const analysis = releaseAnalysisFor(config, planned);
+    const { env: recoveryEnv, secrets: recoverySecrets, machineEnv: recoveryMachineEnv, files: recoveryFiles, ...recoveryArgs } = args.recovery?.(definition.name) ?? {};
+    const ownMachineEnv = definition.machineEnv?.(spec);
+    const files = [...(fromStack.files ?? []), ...(recoveryFiles ?? [])];
+    const lost = lostRegionOf(config);
     created[definition.name] = new FlyService(definition.name, {
       spec,
       image: planned.image,
-      env: { ...planned.env, ...calls.env, ...definition.env?.(spec), ...fromStack.env },
-      files: fromStack.files,
+      env: { ...planned.env, ...calls.env, ...definition.env?.(spec), ...fromStack.env, ...recoveryEnv },
+      files: files.length > 0 ? files : undefined,
       metrics: definition.metrics,
       internal: definition.internal,
-      machineEnv: definition.machineEnv?.(spec),
+      machineEnv: ownMachineEnv || recoveryMachineEnv ? (region, index) => ({ ...ownMachineEnv?.(region, index), ...recoveryMachineEnv?.(region, index) }) : undefined,
+      ...recoveryArgs,
+      frozenRegions: lost === undefined ? [] : [lost],
+      // A service that follows the active region leaves the lost one: its machines there are parked
+      // (declared, never touched), since deleting them would fail while the region is down.
+      ...(config.services[definition.name]?.regions === "active" ? { parkInFrozenRegions: true } : {}),
       init: definition.init?.(spec),
       checksOnCreate: definition.checksOnCreate?.(spec) ?? true,
       secrets: {
@@ -227,6 +241,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
         ...ownKey,
         ...calls.secrets,
         ...args.extraSecrets?.[definition.name],
+        ...recoverySecrets,
       },
       release: analysis ? { analysis, metricsToken: args.secrets.flyPrometheusToken } : undefined,
       apiToken: args.flyApiToken,

@@ -8,6 +8,7 @@
 import type { StackConfig } from "../src/config/schema";
 import { objectivesOf, type SloConfig } from "../src/config/slo";
 import { releaseOf, type TriggerKind } from "../src/config/release";
+import { activeRegionOf } from "../src/config/recovery";
 import { durationSeconds } from "../src/config/duration";
 import { FLY_PROMETHEUS } from "../src/platform";
 import { APP_PLACEHOLDER, INSTANCES_PLACEHOLDER, type ReleaseAnalysis, type ReleaseTrigger } from "../src/providers/fly";
@@ -35,6 +36,10 @@ export function notAnalysedBecause(
     return service.strategy === "bluegreen" ? "health checks only: new machines pass them before the old ones go" : "every machine at once, without waiting for health checks";
   }
   if (!releaseOf(config.release, service.name).analysis) return "health checks only: analysis is off (sophia:release)";
+  // A failover must not wait for an analysis window, nor be stopped by one: the region that just
+  // took every request has no baseline to judge a release against. Moving back resumes it.
+  const active = activeRegionOf(config);
+  if (active !== config.primaryRegion) return `health checks only: failed over to ${active} (sophia:recovery.activeRegion); analysis resumes in ${config.primaryRegion}`;
   // Operators' tools see too little traffic to judge, and their alerts never page.
   if (service.internal) return "health checks only: an operators' tool, not part of the product";
   if (service.reach !== "public" || objectivesOf(config.slo, service.name) === undefined) return NO_SLO;

@@ -5,9 +5,21 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { ServiceConfig, StackConfig } from "../src/config/schema";
+import type { RecoveryMethod } from "../src/config/recovery";
 import type { FlyRegion } from "../src/platform";
 import type { SecretKey } from "../src/config/secrets";
 import type { FlyServiceArgs, FlyServiceSpec, ImageSource, MetricsEndpoint, ServiceFile, ServicePort } from "./fly-service";
+
+/**
+ * How a stateful service's data is backed up and restored (README, "Backups and recovery").
+ * `sophia:recovery.services.<name>.method` may override the method.
+ */
+export interface RecoveryDeclaration {
+  /** "weaviate-backup", "litestream" (SQLite) or "volume-snapshot" (Fly's daily snapshots, same region). */
+  method: RecoveryMethod;
+  /** For litestream: the SQLite database the service keeps, on its volume. */
+  database?: string;
+}
 
 /** How a service reaches one it calls. */
 export interface ServiceCall {
@@ -70,6 +82,8 @@ export interface ServiceDefinition {
   internal?: boolean;
   /** What this service cannot run with, beyond the schema's rules, as sentences naming the key. @default none */
   configProblems?: (service: { config: ServiceConfig; regions: readonly FlyRegion[] }) => string[];
+  /** How a stateful service's data is backed up and restored; required with mountPath. @default none */
+  recovery?: RecoveryDeclaration;
 }
 
 export interface PlannedService {

@@ -10,7 +10,7 @@ import type { FlyServiceArgs, FlyServiceSpec } from "./fly-service";
 import type { ServiceDefinition } from "./service-definition";
 import { MONITORING_DEFINITIONS } from "./observability/services";
 
-export type { ServiceCall, ServiceDefinition } from "./service-definition";
+export type { RecoveryDeclaration, ServiceCall, ServiceDefinition } from "./service-definition";
 
 /**
  * Weaviate 1.37.0 and 1.36.6 are the first releases that cluster over IPv6 (upstream #10722
@@ -44,6 +44,7 @@ const weaviate: ServiceDefinition = {
   // A Weaviate node is ready only inside a quorum, so the first of a cluster can't pass alone.
   checksOnCreate: (spec) => weaviateNodes(spec) < 2,
   configProblems: weaviateClusterProblems,
+  recovery: { method: "weaviate-backup" },
 };
 
 /** The services, in the order they are created. */
@@ -56,6 +57,8 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     reach: "private",
     secrets: ["openaiApiKey"],
     calls: { weaviate: { url: "WEAVIATE_URL", key: "WEAVIATE_API_KEY" } },
+    // SQLite (FTS5 and vector search): what Litestream replicates.
+    recovery: { method: "litestream", database: "/data/mcp-memory.db" },
   },
   {
     name: "vector-store",
@@ -64,6 +67,8 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     reach: "private",
     secrets: ["openaiApiKey"],
     calls: { weaviate: { url: "WEAVIATE_URL", key: "WEAVIATE_API_KEY" } },
+    // Its tiers' local state is one SQLite database (README, "Backups and recovery": the image contract).
+    recovery: { method: "litestream", database: "/data/vector-store.db" },
   },
   {
     name: "unified-api",
@@ -149,26 +154,40 @@ function weaviateInit(spec: FlyServiceSpec): FlyServiceArgs["init"] {
 }
 
 /**
- * Stable node names always, so that a replaced machine rejoins under its old name. With more than
- * one node, the cluster settings too. Every node, the first included, joins through
- * `<app>.internal`, which Fly's DNS answers with the 6PN address of every started machine of the
- * app (as Weaviate's Helm chart joins through its headless service). Weaviate retries that join
- * for as long as it sees fewer members than RAFT_BOOTSTRAP_EXPECT, so a node that restarts after
- * the others forgot it comes back into the cluster instead of alone. Raft is bootstrapped with
- * every node's name.
+ * A node's name: stable always, so that a replaced machine rejoins under its old name. In the
+ * stack's home region the names are what they always were (node-0, node-1, ...); in any other
+ * region they carry it (node-lax-0), so that a node left in a lost region can never pass for one
+ * of the cluster restored elsewhere, and a restore maps the backup's names onto the new ones.
+ */
+export function weaviateNodeName(spec: Pick<FlyServiceSpec, "homeRegion">, region: FlyRegion, index: number): string {
+  return region === spec.homeRegion ? `node-${index}` : `node-${region}-${index}`;
+}
+
+/** Every node of the cluster: maxMachines in each of its regions. */
+export function weaviateNodeNames(spec: Pick<FlyServiceSpec, "homeRegion" | "regions" | "maxMachines">): string[] {
+  return spec.regions.flatMap((region) => Array.from({ length: spec.maxMachines }, (_, i) => weaviateNodeName(spec, region, i)));
+}
+
+/**
+ * With more than one node, the cluster settings too. Every node, the first included, joins through
+ * `<region>.<app>.internal`, which Fly's DNS answers with the 6PN address of every started machine
+ * of the app in that region (as Weaviate's Helm chart joins through its headless service): the
+ * cluster is the nodes of its own region, never a node left behind in another. Weaviate retries
+ * that join for as long as it sees fewer members than RAFT_BOOTSTRAP_EXPECT, so a node that
+ * restarts after the others forgot it comes back into the cluster instead of alone. Raft is
+ * bootstrapped with every node's name.
  */
 function weaviateNodeEnv(spec: FlyServiceSpec): FlyServiceArgs["machineEnv"] {
   const nodes = weaviateNodes(spec);
-  const nodeName = (region: FlyRegion, index: number) => `node-${spec.regions.indexOf(region) * spec.maxMachines + index}`;
-  const allNodes = spec.regions.flatMap((region) => Array.from({ length: spec.maxMachines }, (_, i) => nodeName(region, i)));
+  const allNodes = weaviateNodeNames(spec);
   return (region, index): Record<string, string> => ({
-    CLUSTER_HOSTNAME: nodeName(region, index),
+    CLUSTER_HOSTNAME: weaviateNodeName(spec, region, index),
     ...(nodes < 2
       ? {}
       : {
           CLUSTER_GOSSIP_BIND_PORT: String(WEAVIATE_GOSSIP_PORT),
           CLUSTER_DATA_BIND_PORT: String(WEAVIATE_GOSSIP_PORT + 1),
-          CLUSTER_JOIN: `${spec.appName}.internal:${WEAVIATE_GOSSIP_PORT}`,
+          CLUSTER_JOIN: `${region}.${spec.appName}.internal:${WEAVIATE_GOSSIP_PORT}`,
           RAFT_JOIN: allNodes.join(","),
           RAFT_BOOTSTRAP_EXPECT: String(nodes),
         }),

@@ -122,6 +122,15 @@ export const profiles: Record<ProfileName, ProfileData> = {
       activeHoursPerWeek: 45, extraMachineShare: 1, onDemandGpuHours: 10, gpuSessionsPerMonth: 8, gpuBootMinutes: 10, gpuFilesystemGb: 15,
       rootfsGb: 1, egressGbPerMonth: 5, volumeUsedShare: 0.5, snapshotDailyChangeShare: 0.05, vercelSeats: 1,
     },
+    /**
+     * Fly's daily volume snapshots only: a day of data at most, restorable in lax. Backups to object
+     * storage need an always-on scheduler (≈ $2.63 a month), which the $25 budget has no room for.
+     */
+    recovery: {
+      rpoMinutes: 1440, backupEveryMinutes: 60, fullBackupEveryHours: 24, retentionDays: 5,
+      bucket: { endpoint: "fly.storage.tigris.dev", region: "auto", useSsl: true },
+      services: { weaviate: { method: "volume-snapshot" }, "mcp-memory": { method: "volume-snapshot" }, "vector-store": { method: "volume-snapshot" } },
+    },
     /** The seeds' dev budget, USD a month. */
     budget: 25,
     /** Dev's objectives are looser: every machine wakes from a stop, which takes seconds. */
@@ -146,20 +155,20 @@ export const profiles: Record<ProfileName, ProfileData> = {
     primaryRegion: "sjc",
     regions: ["sjc", "lax"],
     services: {
-      // Three Raft voters survive one lost node (four would survive no more); the proxy must not
-      // stop them, or the cluster loses its quorum.
-      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 2, maxMachines: 3, autostop: "off", autostart: true, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
+      // Raft voters must not be stopped by the proxy, or the cluster loses its quorum; three of them,
+      // because a fourth tolerates no more failures than three do.
+      weaviate: { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 20, minMachines: 3, maxMachines: 3, autostop: "off", autostart: true, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "mcp-memory": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 8, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "vector-store": { cpuKind: "shared", cpus: 2, memoryMb: 2048, volumeGb: 10, minMachines: 2, maxMachines: 12, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "unified-api": { cpuKind: "shared", cpus: 4, memoryMb: 4096, minMachines: 4, maxMachines: 20, ...prodAutoscale, strategy: "canary", concurrency: { type: "requests", softLimit: 50, hardLimit: 100 }, healthCheck: prodCheck },
       "agno-bridge": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 8, ...prodAutoscale, strategy: "bluegreen", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
       "agent-ui": { cpuKind: "shared", cpus: 1, memoryMb: 1024, minMachines: 2, maxMachines: 6, ...prodAutoscale, strategy: "rolling", concurrency: { type: "requests", softLimit: 100, hardLimit: 150 }, healthCheck: prodCheck },
-      // One of each, always on, in the primary region: two Alertmanagers that do not gossip would
+      // One of each, always on, in the active region (moving with a failover): two Alertmanagers that do not gossip would
       // both notify, and Grafana keeps sessions in its own SQLite, so a second machine would log
       // people out. The watchdog's heartbeat covers a dead vmalert or Alertmanager.
-      vmalert: { ...monitoringApp, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
-      alertmanager: { ...monitoringApp, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
-      grafana: { ...monitoringApp, memoryMb: 512, regions: ["sjc"], strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
+      vmalert: { ...monitoringApp, regions: "active", strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
+      alertmanager: { ...monitoringApp, regions: "active", strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
+      grafana: { ...monitoringApp, memoryMb: 512, regions: "active", strategy: "rolling", concurrency: monitoringConcurrency, healthCheck: prodCheck },
     },
     // Retention is its own switch: un-protecting never lets an update delete the data as well.
     volumes: { snapshotRetentionDays: 14, protect: true, retainOnDelete: true },
@@ -197,6 +206,19 @@ export const profiles: Record<ProfileName, ProfileData> = {
     cost: {
       activeHoursPerWeek: 168, extraMachineShare: 0.25, onDemandGpuHours: 80, gpuSessionsPerMonth: 40, gpuBootMinutes: 10, gpuFilesystemGb: 200,
       rootfsGb: 1, egressGbPerMonth: 500, volumeUsedShare: 0.5, snapshotDailyChangeShare: 0.05, vercelSeats: 1,
+      // 20 SQLite databases uploading their WAL every 10 s while written (a quarter of the time):
+      // ≈ 1.3 M; Weaviate's backups and the agent's listings ≈ 0.2 M.
+      backupRequestsPerMonth: 1_500_000,
+    },
+    /**
+     * The seed's targets: RPO 15 min, regional RTO 15 min. Weaviate backs up to Tigris every 10 min
+     * (incremental, a full one a day), the SQLite services replicate continuously (Litestream);
+     * chains are kept a week. `activeRegion: lax` is the failover (README, "Backups and recovery").
+     */
+    recovery: {
+      rpoMinutes: 15, backupEveryMinutes: 10, fullBackupEveryHours: 24, retentionDays: 7,
+      bucket: { endpoint: "fly.storage.tigris.dev", region: "auto", useSsl: true },
+      services: {},
     },
     /** The top of the seeds' enterprise range, USD a month. */
     budget: 4500,
@@ -231,6 +253,8 @@ export interface SeedReference {
   source: string;
   /** Why the profile's defaults are what they are; the plan prints those a stack keeps. */
   choices: ProfileChoice[];
+  /** The seed's recovery targets, in minutes, which the plan shows beside each service's RPO. */
+  recovery?: { rpoMinutes: number; rtoMinutes: number };
 }
 
 /** One reason behind a profile's defaults, and the settings it rests on. */
@@ -293,5 +317,6 @@ export const seedReferences: Record<ProfileName, SeedReference> = {
         restsOn: serviceKeys("enterprise-multi-region", ["minMachines", "autostop"]),
       },
     ],
+    recovery: { rpoMinutes: 15, rtoMinutes: 15 },
   },
 };

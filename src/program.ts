@@ -17,16 +17,22 @@ import { Edge, usesVercel } from "../components/edge";
 import { isLambdasOwnApi, livePriceReport } from "../components/gpu-prices";
 import { resolvePrices } from "./config/prices";
 import { lambdaClient } from "./providers/lambda";
+import { planRecovery, type RecoveryPlan } from "../components/recovery/plan";
+import { Recovery } from "../components/recovery/recovery";
 
 /**
  * The secrets a stack reads, each with what needs it: the services' own, the release analysis's
  * metrics token, the providers' credentials, and the Vercel token where the stack uses Vercel.
  * The ESC templates are checked against this, so a template asks for nothing the stack never reads.
  */
-export function neededSecrets(definitions: readonly ServiceDefinition[], config: StackConfig, plan: ServicePlan) {
+export function neededSecrets(definitions: readonly ServiceDefinition[], config: StackConfig, plan: ServicePlan, recovery: RecoveryPlan = planRecovery(config, plan)) {
   const needed = declaredSecrets(definitions, config);
   const analysed = analysedServices(config, plan);
   if (analysed.length > 0) needed.set("flyPrometheusToken", [...(needed.get("flyPrometheusToken") ?? []), `the release analysis of ${analysed.join(", ")}`]);
+  if (recovery.bucket) {
+    const users = [`the backup bucket ${recovery.bucket.name}`, ...recovery.services.filter((s) => s.method !== "volume-snapshot").map((s) => s.service)];
+    for (const key of ["backupAccessKeyId", "backupSecretAccessKey"] as const) needed.set(key, users);
+  }
   needed.set("flyApiToken", ["every Fly.io resource"]);
   needed.set("lambdaApiKey", ["the GPU pool", ...(needed.get("lambdaApiKey") ?? [])]);
   const vercel = new Map<ProviderSecretKey, string[]>(usesVercel(config.edge) ? [["vercel:apiToken", ["the Vercel project and DNS records"]]] : []);
@@ -43,7 +49,8 @@ async function validate(definitions: readonly ServiceDefinition[]) {
   if (slo.length > 0) throw new Error(`Invalid SLO config (nothing was created):\n${slo.map((p) => `  - ${p}`).join("\n")}`);
   const release = releaseProblems(config, plan);
   if (release.length > 0) throw new Error(`Invalid release config (nothing was created):\n${release.map((p) => `  - ${p}`).join("\n")}`);
-  const { needed, vercel } = neededSecrets(definitions, config, plan);
+  const recovery = planRecovery(config, plan);
+  const { needed, vercel } = neededSecrets(definitions, config, plan, recovery);
   const secrets = readSecrets(needed, stack, vercel);
   assertNoPlaceholderSecrets(needed.keys(), vercel.keys(), stack);
   if (config.preflightChecks) {
@@ -52,7 +59,7 @@ async function validate(definitions: readonly ServiceDefinition[]) {
     await assertGpuCapacity(config.gpu, config.appPrefix, await valueOf(secrets.lambdaApiKey), config.lambdaApiUrl);
     await reportLiveGpuPrices(config, await valueOf(secrets.lambdaApiKey));
   }
-  return { config, plan, secrets };
+  return { config, plan, recovery, secrets };
 }
 
 /** Lambda's prices for the pool's type now, beside the cost table's; a failed read only warns. */
@@ -68,7 +75,7 @@ async function reportLiveGpuPrices(config: ReturnType<typeof loadStackConfig>, a
 
 export async function sophia(definitions: readonly ServiceDefinition[]) {
   // A RunError is shown as its message alone: what to fix, without a stack trace around it.
-  const { config, plan, secrets } = await validate(definitions).catch((err: unknown) => {
+  const { config, plan, recovery: recoveryPlan, secrets } = await validate(definitions).catch((err: unknown) => {
     throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
   });
   const flyApiToken = secrets.flyApiToken;
@@ -84,6 +91,15 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     retainFilesystem: config.volumes.retainOnDelete,
   });
   const accessKeys = createAccessKeys(definitions.filter((d) => isEnabled(d, config)));
+  const recovery = new Recovery("recovery", {
+    config,
+    plan: recoveryPlan,
+    services: plan.fly,
+    accessKeyId: secrets.backupAccessKeyId,
+    secretAccessKey: secrets.backupSecretAccessKey,
+    accessKeys,
+    flyApiToken,
+  });
   const services = createPlatformServices({
     config,
     plan,
@@ -91,7 +107,9 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     accessKeys,
     flyApiToken,
     extraSecrets: { [launcher.definition.name]: { [launcher.definition.gpuLaunchTemplateEnv!]: gpu.launchTemplate, GPU_POOL_TOKEN: gpu.poolToken } },
+    recovery: (service) => recovery.serviceArgs(service),
   });
+  const backupAgent = recovery.finish(services);
 
   const publicOnFly = plan.fly.filter((p) => p.spec.reach === "public");
   const ui = plan.vercelUi;
@@ -122,7 +140,15 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     profile: config.profile,
     primaryRegion: config.primaryRegion,
     regions: config.regions,
-    apps: Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.appName])),
+    apps: Object.fromEntries([...Object.entries(services), ...(backupAgent ? [["backup-agent", backupAgent] as const] : [])].map(([name, s]) => [name, s.appName])),
+    /** Each stateful service's backup method, RPO and restore regions; the bucket; where the data lives now. */
+    recovery: {
+      activeRegion: recoveryPlan.activeRegion,
+      ...(recoveryPlan.lostRegion ? { lostRegion: recoveryPlan.lostRegion } : {}),
+      rpoTargetMinutes: recoveryPlan.rpoTargetMinutes,
+      bucket: recovery.bucket?.url ?? null,
+      services: recoveryPlan.services,
+    },
     publicUrls: edge.urls,
     /** Each public service's health endpoint: `npm run check-deploy` calls these after an up. */
     healthUrls,

@@ -56,8 +56,8 @@ describe("profiles", () => {
   it("enterprise-multi-region follows the seed's production table", () => {
     const s = parseStackConfig(prod, "prod").services;
     const row = (name: keyof typeof s) => [s[name].cpus, s[name].memoryMb, s[name].volumeGb, s[name].minMachines, s[name].maxMachines];
-    // The seed's 2–4 Weaviate machines, but three: four Raft voters survive no more lost nodes than three.
-    expect(row("weaviate")).toEqual([2, 2048, 20, 2, 3]);
+    // The seed's 2–4 Weaviate machines, but three, all running: four Raft voters survive no more lost nodes than three.
+    expect(row("weaviate")).toEqual([2, 2048, 20, 3, 3]);
     expect(row("mcp-memory")).toEqual([2, 2048, 10, 2, 8]);
     expect(row("vector-store")).toEqual([2, 2048, 10, 2, 12]);
     expect(row("unified-api")).toEqual([4, 4096, undefined, 4, 20]);

@@ -1,12 +1,15 @@
 /**
  * Alert groups that other capabilities add to the generated rule file, in the rules' own type
- * (./rules.ts, AlertDefinition: name, expr, for, severity, service, summary, description,
- * runbook). For example the backup-age alert over `sophia_backup_last_success_timestamp_seconds`:
- * return its group here and give its runbook a section in the README's "Alerts and dashboards".
+ * (./rules.ts, AlertDefinition). Each alert's runbook is a section of the README's "Alerts and
+ * dashboards" (a test checks that every anchor exists).
  */
+import { backupAlerts } from "../recovery/alerts";
+import { planRecovery } from "../recovery/plan";
 import type { StackView } from "../service-definition";
 import type { AlertGroup } from "./rules";
 
-export function extraAlertGroups(_view: StackView): AlertGroup[] {
-  return [];
+export function extraAlertGroups(view: StackView): AlertGroup[] {
+  // The age of each stateful service's newest good backup, as the backup agent reports it.
+  const backups = backupAlerts(planRecovery(view.config, view.plan));
+  return backups.length === 0 ? [] : [{ name: "backups", alerts: backups }];
 }

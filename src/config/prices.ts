@@ -59,6 +59,17 @@ export interface PriceTable {
     /** $ per member-month of the Pro plan (the UI's project needs Pro for a team). */
     proSeatMonth: number;
   };
+  /** The backup bucket's store (Tigris by default). */
+  objectStorage: {
+    /** $ per GB-month stored, beyond the free allowance. */
+    gbMonth: number;
+    /** GB stored free each month. */
+    freeGb: number;
+    /** $ per 1,000 class A requests (PUT, COPY, POST, LIST), beyond the free ones. */
+    classAPer1000: number;
+    /** Class A requests free each month. */
+    freeClassA: number;
+  };
 }
 
 /** RAM that each vCPU includes, in GB: Fly's presets. A fact of the price model, not a price. */
@@ -95,6 +106,12 @@ export const PRICE_SOURCES = {
     url: "https://vercel.com/docs/plans/pro-plan",
     asOf: "2026-05-20",
     note: "$20 per member a month, with $20 of usage credit and 1 TB of data transfer included (a copy of Vercel's pricing page verified 2026-05-20)",
+  },
+  tigris: {
+    name: "Tigris object storage (standard tier), the backup bucket",
+    url: "https://www.tigrisdata.com/docs/pricing/",
+    asOf: "2026-12-05",
+    note: "$0.02/GB-month with 5 GB free; class A requests (PUT, COPY, POST, LIST) $0.005 per 1,000 beyond 10,000 free; class B $0.0005 per 1,000 beyond 100,000; no egress fees (a stored copy of the page)",
   },
 } satisfies Record<string, PriceSource>;
 export type PriceSourceId = keyof typeof PRICE_SOURCES;
@@ -160,6 +177,7 @@ export const DEFAULT_PRICES: PriceTable = {
     filesystemGbMonth: 0.2,
   },
   vercel: { proSeatMonth: 20 },
+  objectStorage: { gbMonth: 0.02, freeGb: 5, classAPer1000: 0.005, freeClassA: 10_000 },
 };
 
 export type PriceOverrides = NonNullable<CostConfig["prices"]>;
@@ -186,6 +204,7 @@ export function resolvePrices(overrides: PriceOverrides | undefined, base: Price
     fly: merge("fly", base.fly, overrides?.fly),
     lambda: merge("lambda", base.lambda, overrides?.lambda),
     vercel: merge("vercel", base.vercel, overrides?.vercel),
+    objectStorage: merge("objectStorage", base.objectStorage, overrides?.objectStorage),
   };
   return { prices, overridden };
 }

@@ -13,6 +13,7 @@ import { checkMonitoring, monitoringSchema } from "./monitoring";
 import { checkRelease, releaseSchema } from "./release";
 import { imagePinProblem } from "./images";
 import { adoptSchema, adoptionProblems } from "./adopt";
+import { activeRegionOf, checkRecovery, dataRegionOf, recoverySchema, type RecoveryConfig } from "./recovery";
 import {
   FLY_SOLD_CPU_COUNTS,
   FLY_MEMORY_PER_CPU_MB,
@@ -49,8 +50,12 @@ export const serviceSchema = strictObject({
   memoryMb: z.number().int().multipleOf(256, "must be a multiple of 256 MB"),
   /** Data volume per machine in GB; absent means the service is stateless. */
   volumeGb: volumeGb.optional(),
-  /** Regions the service runs in. @default primary region for stateful services, all regions otherwise */
-  regions: z.array(flyRegion).nonempty().optional(),
+  /**
+   * Regions the service runs in, or "active": only the active region (sophia:recovery.activeRegion,
+   * else the primary), moving with a failover, e.g. a single-machine tool.
+   * @default the data region for stateful services, all regions otherwise
+   */
+  regions: z.union([z.literal("active"), z.array(flyRegion).nonempty()]).optional(),
   /** Machines kept running in the primary region (Fly's min_machines_running). */
   minMachines: z.number().int().min(0),
   /** Machines created per region; the proxy starts the ones above the minimum on demand. */
@@ -231,6 +236,12 @@ const priceOverridesSchema = strictObject({
   vercel: strictObject({
     proSeatMonth: price.optional(),
   }).optional(),
+  objectStorage: strictObject({
+    gbMonth: price.optional(),
+    freeGb: z.number().min(0).optional(),
+    classAPer1000: price.optional(),
+    freeClassA: z.number().int().min(0).optional(),
+  }).optional(),
 });
 
 /** Usage assumptions behind the plan's monthly cost estimate (src/estimate/cost.ts). */
@@ -257,6 +268,8 @@ const costSchema = strictObject({
   rootfsGb: z.number().positive(),
   /** Vercel Pro seats billed when the plan holds a Vercel project. */
   vercelSeats: z.number().int().min(0),
+  /** Class A requests (PUT, LIST) a month to the backup bucket: Litestream's uploads, Weaviate's backups, the agent's listings. @default 0 */
+  backupRequestsPerMonth: z.number().min(0).default(0),
   /** Price overrides, e.g. `{fly: {volumeGbMonth: 0.18}}`. */
   prices: priceOverridesSchema.optional(),
 });
@@ -277,7 +290,7 @@ export const stackConfigSchema = strictObject({
   lambdaApiUrl: z.url("must be an http(s) URL such as http://127.0.0.1:4281/api/v1").optional(),
   /** Check the clouds before creating anything (GPU capacity, operator addresses). The offline plan, which has no cloud, turns this off. @default true */
   preflightChecks: z.boolean().default(true),
-  /** Region where stateful services and their volumes live. */
+  /** The home region: where stateful services and the minimums live unless sophia:recovery.activeRegion moves them. */
   primaryRegion: flyRegion,
   /** Every region the stack uses; stateless services span them all. */
   regions: z.array(flyRegion).nonempty(),
@@ -286,6 +299,8 @@ export const stackConfigSchema = strictObject({
   gpu: gpuSchema,
   edge: edgeSchema,
   cost: costSchema,
+  /** Backups and failover (src/config/recovery.ts). */
+  recovery: recoverySchema,
   /** Monthly budget in USD; the plan's cost estimate must stay within it (src/policies/budget.ts). */
   budget: z.number().positive("must be a monthly budget in USD, more than 0"),
   /** Service level objectives and the severity of each alert (src/config/slo.ts). */
@@ -306,9 +321,10 @@ export type CostConfig = z.infer<typeof costSchema>;
 /** What a profile must supply: everything but the stack-specific keys. */
 export type ProfileData = Omit<z.input<typeof stackConfigSchema>, "profile" | "appPrefix" | "flyApiUrl" | "lambdaApiUrl" | "preflightChecks" | "adopt">;
 
-/** The regions a service runs in once defaults apply: stateful ones stay in the primary region. */
-export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions">, service: ServiceConfig) {
-  return service.regions ?? (service.volumeGb === undefined ? config.regions : [config.primaryRegion]);
+/** The regions a service runs in once defaults apply: stateful ones where their data lives (src/config/recovery.ts), the others everywhere. */
+export function serviceRegions(config: Pick<StackConfig, "primaryRegion" | "regions"> & { recovery?: RecoveryConfig }, service: ServiceConfig, name = "") {
+  if (service.regions === "active") return [activeRegionOf(config)];
+  return service.regions ?? (service.volumeGb === undefined ? config.regions : [dataRegionOf(config, name)]);
 }
 
 function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
@@ -322,14 +338,18 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
 
   for (const [name, s] of Object.entries(c.services)) {
     const at = (key: string) => ["services", name, key];
-    const regions = serviceRegions(c, s);
-    if (!regions.includes(c.primaryRegion)) {
-      add(at("regions"), `[${regions.join(", ")}] must include the primary region "${c.primaryRegion}"`);
+    const regions = serviceRegions(c, s, name);
+    const active = activeRegionOf(c);
+    const activeName = active === c.primaryRegion ? `the primary region "${active}"` : `the active region "${active}" (sophia:recovery.activeRegion)`;
+    if (s.volumeGb === undefined && !regions.includes(active)) {
+      add(at("regions"), `[${regions.join(", ")}] must include ${activeName}`);
     }
     const outside = regions.filter((r) => !c.regions.includes(r));
     if (outside.length > 0) add(at("regions"), `[${outside.join(", ")}] not in the stack's regions [${c.regions.join(", ")}]`);
-    if (s.volumeGb !== undefined && regions.length > 1) {
-      add(at("regions"), `a service with a volume stays in the primary region "${c.primaryRegion}" (its volume cannot follow it); remove the other regions, or remove the volume`);
+    const dataRegion = dataRegionOf(c, name);
+    if (s.volumeGb !== undefined && (regions.length > 1 || regions[0] !== dataRegion)) {
+      const home = dataRegion === c.primaryRegion ? `the primary region "${dataRegion}"` : `its data region "${dataRegion}" (sophia:recovery)`;
+      add(at("regions"), `a service with a volume stays in ${home} (its volume cannot follow it); remove the other regions, or remove the volume`);
     }
     if (s.minMachines > s.maxMachines) {
       add(at("minMachines"), `${s.minMachines} is more than maxMachines ${s.maxMachines}; lower minMachines or raise maxMachines`);
@@ -364,7 +384,8 @@ function checkCrossFieldRules(config: z.output<z.ZodObject>, ctx: z.RefinementCt
   checkSlo(c.slo, Object.keys(c.services), add);
   checkMonitoring(c.monitoring, add);
   checkRelease(c.release, Object.keys(c.services), add);
-  for (const [path, message] of adoptionProblems(c, (name) => serviceRegions(c, c.services[name]!).length)) add(path, message);
+  for (const [path, message] of adoptionProblems(c, (name) => serviceRegions(c, c.services[name]!, name).length)) add(path, message);
+  checkRecovery(c, add);
 }
 
 /** Prefixes shorter than this are not "a fixed deploy address": /0 is the whole internet. */

@@ -42,6 +42,8 @@ export const SECRETS = {
   pagerdutyRoutingKey: { envName: "PAGERDUTY_ROUTING_KEY", description: "PagerDuty Events API v2 integration key (routing key) for P0/P1 pages" },
   slackWebhookUrl: { envName: "SLACK_WEBHOOK_URL", description: "Slack incoming webhook URL the alerts are posted to" },
   alertHeartbeatUrl: { envName: "ALERT_HEARTBEAT_URL", description: "dead man's switch URL the always-firing watchdog pings (e.g. a healthchecks.io check)" },
+  backupAccessKeyId: { envName: "BACKUP_ACCESS_KEY_ID", description: "access key id of the backup bucket (Tigris: fly storage create)" },
+  backupSecretAccessKey: { envName: "BACKUP_SECRET_ACCESS_KEY", description: "secret access key of the backup bucket" },
 } as const satisfies Record<string, SecretSpec>;
 
 export type SecretKey = keyof typeof SECRETS;

@@ -42,6 +42,7 @@ export interface CostResource {
 export const KIND_ORDER = [
   "compute", "rootfs", "volume", "snapshot", "ipv4", "certificate", "egress",
   "gpu-standing", "gpu-on-demand", "gpu-session-overhead", "gpu-filesystem", "vercel",
+  "backup-storage", "backup-requests",
 ] as const;
 export type CostKind = (typeof KIND_ORDER)[number];
 
@@ -113,7 +114,7 @@ export interface CostEstimate {
   seedReference: SeedTarget | null;
 }
 
-export type CostUsage = Omit<CostConfig, "prices">;
+export type CostUsage = Omit<CostConfig, "prices" | "backupRequestsPerMonth"> & { backupRequestsPerMonth?: number };
 
 export interface CostInputs {
   resources: CostResource[];
@@ -125,6 +126,8 @@ export interface CostInputs {
   gpuInstanceType: LambdaInstanceType;
   /** The pool's idle timeout in minutes. @default 15 */
   gpuIdleMinutes?: number;
+  /** How long backup chains are kept and how often a full one starts (sophia:recovery). @default 7 d, 24 h */
+  backups?: { retentionDays: number; fullBackupEveryHours: number };
   profile?: string;
   /** The stack's settings, to tell which of the profile's reasons still apply. @default the profile's own */
   settings?: unknown;
@@ -395,10 +398,57 @@ function vercelLines(c: CostContext): Draft[] {
   }];
 }
 
+/**
+ * The backup bucket: what its backups store and the requests that make them. Each service's data
+ * is its volumes' used share. Weaviate keeps a full copy per chain (one a `fullBackupEveryHours`,
+ * kept `retentionDays`, plus the chain being built) and each day's changes; Litestream a snapshot
+ * and about a day of WAL.
+ */
+function backupLines(c: CostContext): Draft[] {
+  if (c.ofType(TYPES.bucket).length === 0) return [];
+  const { usage, prices } = c;
+  const backups = c.input.backups ?? { retentionDays: 7, fullBackupEveryHours: 24 };
+  const methodOf = new Map<string, string>();
+  for (const r of c.ofType(TYPES.recoveryRestore)) methodOf.set(String(r.inputs.service), String(r.inputs.method));
+  let storedGb = 0;
+  const parts: string[] = [];
+  for (const [service, method] of methodOf) {
+    const dataGb = c.ofType(TYPES.volume).filter((v) => c.serviceOf(v) === service).reduce((sum, v) => sum + Number(v.inputs.sizeGb ?? 0), 0) * usage.volumeUsedShare;
+    const copies = method === "weaviate-backup"
+      ? Math.ceil((backups.retentionDays * 24) / backups.fullBackupEveryHours) + 1 + usage.snapshotDailyChangeShare * backups.retentionDays
+      : 1 + usage.snapshotDailyChangeShare;
+    storedGb += dataGb * copies;
+    parts.push(`${service} ${Number(dataGb.toFixed(1))} GB × ${Number(copies.toFixed(2))}`);
+  }
+  storedGb = Number(storedGb.toFixed(2));
+  const { gbMonth, freeGb, classAPer1000, freeClassA } = prices.objectStorage;
+  const billableGb = Math.max(0, storedGb - freeGb);
+  const requests = usage.backupRequestsPerMonth ?? 0;
+  const billableRequests = Math.max(0, requests - freeClassA);
+  return [
+    {
+      service: "backups", kind: "backup-storage", quantity: Number(billableGb.toFixed(2)), unitPrice: gbMonth, priceUnit: "month", source: "tigris",
+      description: "backups stored in the bucket, first GB free",
+      monthly: billableGb * gbMonth,
+      formula: `max(0, ${storedGb} GB stored − ${freeGb} GB free) × ${rate(gbMonth)}/GB-mo`,
+      assumption: `stored = ${parts.join(" + ") || "nothing"} (data = volume GB × ${percent(usage.volumeUsedShare)} used; Weaviate: one full copy per chain kept plus daily changes, Litestream: a snapshot and a day of WAL)`,
+    },
+    ...(requests > 0
+      ? [{
+          service: "backups", kind: "backup-requests" as const, quantity: billableRequests, unitPrice: classAPer1000 / 1000, priceUnit: "month" as const, source: "tigris" as const,
+          description: "class A requests (uploads, listings), first ones free",
+          monthly: (billableRequests / 1000) * classAPer1000,
+          formula: `max(0, ${requests} − ${freeClassA} free) ÷ 1000 × ${rate(classAPer1000)}`,
+          assumption: "Litestream's WAL uploads, Weaviate's backups and the agent's listings a month (cost.backupRequestsPerMonth)",
+        }]
+      : []),
+  ];
+}
+
 /** One function per cost kind, in the order the estimate lists them. */
 const LINE_BUILDERS = [
   machineLines, volumeLines, snapshotLines, ipv4Lines, certificateLines, egressLines,
-  gpuStandingLines, gpuOnDemandLines, gpuSessionOverheadLines, gpuFilesystemLines, vercelLines,
+  gpuStandingLines, gpuOnDemandLines, gpuSessionOverheadLines, gpuFilesystemLines, vercelLines, backupLines,
 ];
 
 function context(input: CostInputs): CostContext {
@@ -432,7 +482,7 @@ export function computeCost(input: CostInputs): CostEstimate {
   });
 
   // Group the lines by service (in plan order), then by kind.
-  const serviceOrder = [...input.resources.filter((r) => r.type === TYPES.service).map((r) => r.name), "fly-org", "gpu-pool", "edge"];
+  const serviceOrder = [...input.resources.filter((r) => r.type === TYPES.service).map((r) => r.name), "fly-org", "backups", "gpu-pool", "edge"];
   const rank = (l: CostLine) => [serviceOrder.indexOf(l.service) === -1 ? serviceOrder.length : serviceOrder.indexOf(l.service), KIND_ORDER.indexOf(l.kind)];
   lines.sort((a, b) => rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1]);
 
@@ -497,7 +547,10 @@ function seedTarget(profile: string | undefined, settings: unknown, prices: Pric
 }
 
 /** What the estimate reads of the stack config. */
-export type CostStackConfig = Pick<StackConfig, "cost" | "primaryRegion" | "profile"> & { gpu: Pick<GpuConfig, "instanceType" | "idleMinutes"> };
+export type CostStackConfig = Pick<StackConfig, "cost" | "primaryRegion" | "profile"> & {
+  gpu: Pick<GpuConfig, "instanceType" | "idleMinutes">;
+  recovery?: Pick<StackConfig["recovery"], "retentionDays" | "fullBackupEveryHours" | "activeRegion">;
+};
 
 /**
  * The monthly estimate for a stack: its recorded resources with the stack's usage assumptions and
@@ -511,10 +564,12 @@ export function estimateCost(resources: CostResource[], config: CostStackConfig)
     usage,
     prices,
     priceOverrides: overridden,
-    primaryRegion: config.primaryRegion,
+    // Minimums run in the active region: where a failover moved them.
+    primaryRegion: config.recovery?.activeRegion ?? config.primaryRegion,
     gpuInstanceType: config.gpu.instanceType,
     gpuIdleMinutes: config.gpu.idleMinutes,
     profile: config.profile,
     settings: config,
+    ...(config.recovery ? { backups: { retentionDays: config.recovery.retentionDays, fullBackupEveryHours: config.recovery.fullBackupEveryHours } } : {}),
   });
 }

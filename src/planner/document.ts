@@ -104,6 +104,26 @@ export interface AdoptionSummary {
   machines: { resource: string; adopts: string; region: string }[];
 }
 
+/** One stateful service's recovery: how it is backed up, the RPO that gives, where a restore can go. */
+export interface RecoverySummary {
+  service: string;
+  /** "weaviate-backup", "litestream" or "volume-snapshot". */
+  method: string;
+  /** The most data a loss costs, in minutes. */
+  rpoMinutes: number;
+  /** Regions a restore can target. */
+  restoresInto: string[];
+  /** Where the data lives now. */
+  region: string;
+  /** How backups are made, and how a restore works, in words. */
+  schedule: string;
+  restore: string;
+  /** Where its backups are in the bucket. */
+  prefix?: string;
+  /** A backup chosen for the next restore (sophia:recovery.services.<name>.restoreFrom). */
+  restoreFrom?: string;
+}
+
 export interface PlanDocument {
   schemaVersion: number;
   project: string;
@@ -116,6 +136,8 @@ export interface PlanDocument {
   services: ServiceSummary[];
   gpu: GpuSummary;
   outputs: Record<string, unknown>;
+  /** One entry per stateful service (components/recovery/plan.ts): method, RPO, restore regions. */
+  recovery: RecoverySummary[];
   /** Monthly cost estimate from the resources above (src/estimate/cost.ts). */
   cost: CostEstimate;
   /** Mermaid flowchart of the plan (src/planner/diagram.ts), without the ``` fence. */

@@ -30,6 +30,8 @@ export interface RecordedResource {
   protect: boolean;
   retainOnDelete: boolean;
   dependencies: string[];
+  /** Inputs whose changes are ignored (e.g. machines in a region lost to an outage). */
+  ignoreChanges?: string[];
 }
 
 export interface PlanRun {
@@ -60,6 +62,7 @@ interface RegisterRequest {
   getProtect(): boolean | undefined;
   getRetainondelete(): boolean | undefined;
   getDependenciesList(): string[];
+  getIgnorechangesList(): string[];
   getObject(): { toJavaScript(): unknown } | undefined;
 }
 type Callback = (err: unknown, response: unknown) => void;
@@ -76,6 +79,8 @@ export interface Registration {
   protect: boolean;
   retainOnDelete: boolean;
   additionalSecretOutputs: string[];
+  /** Inputs whose changes the engine ignores: their values stay those in state. */
+  ignoreChanges: string[];
 }
 
 /** Answers a registration in place of the mock outputs, e.g. by running the resource's real provider. */
@@ -131,6 +136,7 @@ class RecordingMonitor extends MockMonitor {
         protect: req.getProtect() ?? false,
         retainOnDelete: req.getRetainondelete() ?? false,
         dependencies: req.getDependenciesList(),
+        ...(req.getIgnorechangesList().length > 0 ? { ignoreChanges: req.getIgnorechangesList() } : {}),
       });
       const response = new RegisterResourceResponse();
       response.setUrn(urn);
@@ -151,6 +157,7 @@ class RecordingMonitor extends MockMonitor {
       protect: req.getProtect() ?? false,
       retainOnDelete: req.getRetainondelete() ?? false,
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      ignoreChanges: req.getIgnorechangesList(),
     });
     return super.registerResource(req, (err: unknown, response: unknown) => {
       if (!err && response) {

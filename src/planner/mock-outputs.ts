@@ -28,6 +28,10 @@ const byType: Record<string, (name: string, inputs: Inputs) => Inputs> = {
     },
   }),
   [TYPES.secrets]: () => ({ version: 1 }),
+  [TYPES.bucket]: (_name, inputs) => ({ url: `s3://${String(inputs.name)}`, origin: "created" }),
+  // A plan is a first deployment: the data has not moved, and no restore runs.
+  [TYPES.recoveryRegion]: () => ({}),
+  [TYPES.recoveryRestore]: (_name, inputs) => ({ skipped: `first deployment of ${String(inputs.service)}: nothing to restore` }),
   [TYPES.gpuInstance]: (name) => ({ ip: `198.51.100.${hash(name) % 254 + 1}`, status: "active" }),
   [TYPES.gpuFilesystem]: (_name, inputs) => ({ mountPoint: `/lambda/nfs/${String(inputs.name)}`, isInUse: false }),
   // A generated key's name in Lambda carries a digest of its marker; the plan shows the requested name.

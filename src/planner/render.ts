@@ -5,6 +5,7 @@ import { renderPolicies, renderPoliciesMarkdown } from "./render-policies";
 import { renderMonitoring, renderMonitoringMarkdown } from "./render-monitoring";
 import { renderReleases, renderReleasesMarkdown } from "./render-releases";
 import { DEFAULT_WIDTH, fitTable, wrap, wrapAll } from "./text-layout";
+import { renderRecovery, renderRecoveryMarkdown } from "./render-recovery";
 
 /** The resource tree, children under their component. */
 export function renderTree(doc: PlanDocument): string {
@@ -173,6 +174,8 @@ export function renderTerminal(doc: PlanDocument, width = DEFAULT_WIDTH): string
     renderGpu(doc.gpu, width),
     ...renderAdoptions(doc.adoptions, width),
     "",
+    renderRecovery(doc),
+    "",
     renderMonitoring(doc.monitoring),
     "",
     renderReleases(doc.releases),
@@ -264,6 +267,7 @@ export function renderMarkdown(doc: PlanDocument): string {
     "",
     ...renderMonitoringMarkdown(doc.monitoring),
     ...renderReleasesMarkdown(doc.releases),
+    ...renderRecoveryMarkdown(doc),
     "## Architecture",
     "",
     "```mermaid",

@@ -3,7 +3,7 @@ import type { StackConfig } from "../stack-config";
 import { evaluatePolicies } from "../policies";
 import { estimateCost } from "../estimate/cost";
 import { gpuArchitecture } from "../platform";
-import { PLAN_SCHEMA_VERSION, type AdoptionSummary, type GpuSummary, type PlanDocument, type PlanResource, type ServiceSummary } from "./document";
+import { PLAN_SCHEMA_VERSION, type AdoptionSummary, type GpuSummary, type PlanDocument, type PlanResource, type RecoverySummary, type ServiceSummary } from "./document";
 import { renderDiagram } from "./diagram";
 import { PROJECT_NAME, type PlanRun, type RecordedResource } from "./engine";
 import { machineSize, serviceOwner, shortType, TYPES, type MachineInputs } from "../estimate/resources";
@@ -81,6 +81,12 @@ export function summarizeGpu(resources: RecordedResource[], outputs: Record<stri
   };
 }
 
+/** The program's `recovery` output: one entry per stateful service. */
+export function summarizeRecovery(outputs: Record<string, unknown>): RecoverySummary[] {
+  const recovery = outputs.recovery as { services?: RecoverySummary[] } | undefined;
+  return recovery?.services ?? [];
+}
+
 /** `config` is the stack config the program ran with; it supplies the cost assumptions and what the policies check against. */
 export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocument {
   const resources: PlanResource[] = run.resources.map((r) => ({
@@ -106,6 +112,7 @@ export function buildPlanDocument(run: PlanRun, config: StackConfig): PlanDocume
     resources,
     services,
     gpu: summarizeGpu(run.resources, run.outputs),
+    recovery: summarizeRecovery(run.outputs),
     outputs: run.outputs,
     cost: estimateCost(resources, config),
     diagram: renderDiagram({ resources, services, outputs: run.outputs }),

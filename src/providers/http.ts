@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** A request as a provider describes it: what it does, to what, and what it expects back. */
 export interface ApiRequest<T> {
@@ -15,7 +15,10 @@ export interface ApiRequest<T> {
   operation: string;
   /** The resource the operation acts on, e.g. `app "sophia-dev-api"`. */
   resource: string;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is, instead of `body` (e.g. an S3 XML document). */
+  rawBody?: { content: string; contentType: string };
   query?: Record<string, string | number | boolean | undefined>;
   /** Validates the (already unwrapped) response body. Omit for endpoints whose body is ignored. */
   schema?: z.ZodType<T>;
@@ -83,11 +86,24 @@ export interface HttpClientOptions {
   redact?: string[];
   /** The Authorization header for the token. @default `Bearer <token>` */
   authorization?: (token: string) => string;
+  /**
+   * Signs each attempt instead of the bearer token (e.g. AWS SigV4 for S3): returns the headers
+   * that authorize the request, computed over its method, URL, headers and body.
+   */
+  sign?: (request: SignableRequest) => Record<string, string>;
   /** Injected for tests. */
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   random?: () => number;
+}
+
+/** What a request signer sees of one attempt. */
+export interface SignableRequest {
+  method: HttpMethod;
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
 }
 
 /** An API call that failed for good. Carries enough to branch on and to tell the user what to do. */
@@ -206,18 +222,18 @@ export class HttpClient {
     }
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), req.timeoutMs ?? this.options.timeoutMs ?? 30_000);
+    const body = req.rawBody?.content ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
+    const contentType = req.rawBody?.contentType ?? (req.body === undefined ? undefined : "application/json");
+    const headers: Record<string, string> = {
+      ...withoutAuthorization(req.headers),
+      accept: "application/json",
+      ...(contentType === undefined ? {} : { "content-type": contentType }),
+    };
+    const auth = this.options.sign
+      ? this.options.sign({ method: req.method, url, headers, body })
+      : { authorization: this.options.authorization ? this.options.authorization(this.options.token) : `Bearer ${this.options.token}` };
     try {
-      return await this.fetchImpl(url, {
-        method: req.method,
-        headers: {
-          ...withoutAuthorization(req.headers),
-          authorization: this.options.authorization ? this.options.authorization(this.options.token) : `Bearer ${this.options.token}`,
-          accept: "application/json",
-          ...(req.body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        signal: controller.signal,
-      });
+      return await this.fetchImpl(url, { method: req.method, headers: { ...headers, ...auth }, body, signal: controller.signal });
     } finally {
       clearTimeout(timer);
     }

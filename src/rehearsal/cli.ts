@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { parseCommandLine, runCommand, usageError, writeStdout } from "../planner/command-line";
 import { scaleClients } from "./emulators";
 import { rehearse } from "./phases";
+import { regionLossPhase } from "./region-lost";
 import { progressLine, renderReport } from "./report";
 import { terminalWidth } from "../planner/text-layout";
 
@@ -46,6 +47,7 @@ async function main(): Promise<number> {
     projectDir: path.resolve(__dirname, "..", ".."),
     timeScale,
     interruptAfter,
+    extraPhases: [regionLossPhase],
     onEvent: args.quiet ? undefined : (phase, event) => progress(progressLine(phase, event, timeScale)),
   });
   if (args.json) await writeStdout(JSON.stringify(report, null, 2) + "\n");

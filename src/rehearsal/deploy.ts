@@ -144,6 +144,8 @@ export async function up(options: UpOptions): Promise<UpResult> {
     const provider = await host.load(serialized);
     const { plain, secretKeys } = unwrapSecrets(reg.inputs);
     const old = state.get(key);
+    // As the engine does with ignoreChanges: an ignored input keeps its value from state.
+    for (const ignored of old ? reg.ignoreChanges : []) if (ignored in old!.inputs) plain[ignored] = old!.inputs[ignored];
     const checked = provider.check ? await provider.check(old?.inputs ?? {}, plain) : {};
     if (checked.failures?.length) {
       throw new Error(`${shortKind(reg.type)} "${reg.name}": ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);

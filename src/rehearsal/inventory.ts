@@ -4,6 +4,7 @@
  */
 import { FlyClient, isMachineGone, isVolumeGone } from "../providers/fly/api/client";
 import { LambdaClient } from "../providers/lambda/api/client";
+import { S3Client } from "../providers/s3";
 import type { Endpoints } from "./emulators";
 import { shortKind, type ResourceState } from "./state";
 
@@ -22,9 +23,12 @@ export interface InventoryDiff {
 
 const itemKey = (item: Pick<Item, "kind" | "id">) => `${item.kind} ${item.id}`;
 
+/** Kinds that are state only: nothing on any API stands for them (a data region, a finished restore). */
+const STATE_ONLY_KINDS: readonly string[] = ["recovery:Region", "recovery:Restore"];
+
 /** What the state says exists, for the dynamic (rehearsed) resources. */
 export function intended(resources: Iterable<ResourceState>): Item[] {
-  return [...resources].map((r) => ({ kind: shortKind(r.type), id: r.id, name: r.name }));
+  return [...resources].map((r) => ({ kind: shortKind(r.type), id: r.id, name: r.name })).filter((i) => !STATE_ONLY_KINDS.includes(i.kind));
 }
 
 /**
@@ -32,7 +36,10 @@ export function intended(resources: Iterable<ResourceState>): Item[] {
  * certificates have no list endpoint, so only the expected ones are looked up; likewise Lambda
  * firewall rulesets, which our client reads by id only.
  */
-export async function inventory(apis: Endpoints, scope: { apps: string[]; lambdaPrefix: string; certificates: { app: string; hostname: string }[]; rulesetIds: string[] }): Promise<Item[]> {
+export async function inventory(
+  apis: Endpoints,
+  scope: { apps: string[]; lambdaPrefix: string; certificates: { app: string; hostname: string }[]; rulesetIds: string[]; buckets?: string[] },
+): Promise<Item[]> {
   const fly = new FlyClient({ apiUrl: apis.flyApiUrl, apiToken: apis.flyApiToken, context: "rehearsal inventory" });
   const items: Item[] = [];
   for (const app of scope.apps) {
@@ -56,6 +63,10 @@ export async function inventory(apis: Endpoints, scope: { apps: string[]; lambda
   for (const id of scope.rulesetIds) {
     const r = await lambda.getFirewallRuleset(id);
     if (r) items.push({ kind: "lambda:FirewallRuleset", id: r.id, name: r.name });
+  }
+  if ((scope.buckets ?? []).length > 0) {
+    const s3 = new S3Client({ endpoint: apis.s3Endpoint, useSsl: false, accessKeyId: apis.s3AccessKeyId, secretAccessKey: apis.s3SecretAccessKey, context: "rehearsal inventory" });
+    for (const name of scope.buckets ?? []) if ((await s3.headBucket(name)) === "mine") items.push({ kind: "s3:Bucket", id: name, name });
   }
   return items;
 }

@@ -8,6 +8,7 @@
 import { readStackFile } from "../planner/stack-file";
 import { customDependencies, destroy, up, type Action, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
 import { startApis, type Endpoints } from "./emulators";
+import type { JobRunner } from "../emulators/fly/emulator";
 import { compare, intended, inventory, type Item } from "./inventory";
 import { ProviderHost } from "./provider-host";
 import type { DeploymentState, ResourceState } from "./state";
@@ -15,7 +16,7 @@ import { CountingProxy } from "./traffic";
 import { rehearseBadRelease, ROLLBACK_LIMIT_SECONDS } from "./bad-release";
 import { rehearseAdoption } from "./adoption";
 
-export type PhaseName = "up" | "up again" | "bad release" | "interrupted up" | "destroy" | "adopt existing";
+export type PhaseName = "up" | "up again" | "bad release" | "interrupted up" | "destroy" | "adopt existing" | "region lost";
 
 export interface PhaseReport {
   phase: PhaseName;
@@ -38,6 +39,12 @@ export interface PhaseReport {
   retained?: Item[];
   /** Bad release: platform seconds from the breach being seen to the canary on its previous release. */
   rollbackSeconds?: number;
+  /** Region lost: loss to every service healthy in the failover region, in platform seconds. */
+  rtoSeconds?: number;
+  /** Region lost: the loss's time minus that of the oldest of the newest backups restored, in platform seconds. */
+  rpoSeconds?: number;
+  /** Region lost: each restore, with the backup it used. */
+  restores?: { service: string; restore: string; backup: string; backupTime: string }[];
 }
 
 export interface RehearsalReport {
@@ -61,18 +68,23 @@ export interface RehearsalOptions {
   interruptAfter?: number;
   onEvent?: (phase: PhaseName, event: OperationEvent) => void;
   env?: Record<string, string | undefined>;
+  /**
+   * Phases after destroy, each on APIs of its own, that report nothing where they do not apply:
+   * the region-loss drill (src/rehearsal/region-lost.ts), which the CLI adds. @default none
+   */
+  extraPhases?: ((ctx: { options: RehearsalOptions; appPrefix: string; external: boolean }) => Promise<PhaseReport | undefined>)[];
 }
 
 /** APIs with a counting proxy in front of each. */
-interface Target {
+export interface Target {
   apis: Endpoints;
   proxied: Endpoints;
   proxies: CountingProxy[];
   close(): Promise<void>;
 }
 
-async function openTarget(scale: number, env: Record<string, string | undefined>): Promise<Target> {
-  const apis = await startApis(scale, env);
+export async function openTarget(scale: number, env: Record<string, string | undefined>, jobRunner?: JobRunner): Promise<Target> {
+  const apis = await startApis(scale, env, jobRunner);
   const fly = new CountingProxy("fly", new URL(apis.flyApiUrl));
   const lambda = new CountingProxy("lambda", new URL(apis.lambdaApiUrl));
   const proxied = { ...apis, flyApiUrl: await fly.listen(), lambdaApiUrl: await lambda.listen() };
@@ -114,7 +126,7 @@ export function longestPath(nodes: Iterable<string>, deps: (node: string) => str
   return Math.max(0, ...[...nodes].map(visit));
 }
 
-class PhaseRecorder {
+export class PhaseRecorder {
   readonly counts: PhaseReport["counts"] = { created: 0, updated: 0, replaced: 0, unchanged: 0, deleted: 0, adopted: 0, retained: 0, dropped: 0 };
   readonly events: OperationEvent[] = [];
   readonly started = performance.now();
@@ -145,12 +157,16 @@ export const REHEARSAL_OPERATOR_CIDR = "127.0.0.1/32";
  * holds is the operator's (or an example, which the program rightly refuses), so the rehearsal
  * puts its own in its place.
  */
-function configOverrides(stackConfig: Record<string, string>, target: Target, appPrefix: string): Record<string, string> {
+function configOverrides(stackConfig: Record<string, string>, target: Target, appPrefix: string, extra: Record<string, unknown>): Record<string, string> {
   const overrides: Record<string, string> = {
     "sophia:flyApiUrl": target.proxied.flyApiUrl,
     "sophia:lambdaApiUrl": target.proxied.lambdaApiUrl,
     "sophia:appPrefix": appPrefix,
   };
+  // The backup bucket lives on the rehearsal's S3 server; `extra` adds to the stack's recovery settings (a failover).
+  const recovery = JSON.parse(stackConfig["sophia:recovery"] ?? "{}") as Record<string, unknown>;
+  const bucket = { ...(recovery.bucket as object | undefined), endpoint: target.apis.s3Endpoint, useSsl: false };
+  overrides["sophia:recovery"] = JSON.stringify({ ...recovery, ...extra, bucket });
   const gpu = stackConfig["sophia:gpu"];
   if (gpu !== undefined) {
     const parsed = JSON.parse(gpu) as Record<string, unknown>;
@@ -159,17 +175,22 @@ function configOverrides(stackConfig: Record<string, string>, target: Target, ap
   return overrides;
 }
 
-function settings(options: RehearsalOptions, target: Target, host: ProviderHost, appPrefix: string): ProgramSettings {
+export function settings(options: RehearsalOptions, target: Target, host: ProviderHost, appPrefix: string, recovery: Record<string, unknown> = {}): ProgramSettings {
   return {
     stack: options.stack,
     projectDir: options.projectDir,
-    configOverrides: configOverrides(readStackFile(options.projectDir, options.stack).config, target, appPrefix),
-    secretOverrides: { "sophia:flyApiToken": target.proxied.flyApiToken, "sophia:lambdaApiKey": target.proxied.lambdaApiKey },
+    configOverrides: configOverrides(readStackFile(options.projectDir, options.stack).config, target, appPrefix, recovery),
+    secretOverrides: {
+      "sophia:flyApiToken": target.proxied.flyApiToken,
+      "sophia:lambdaApiKey": target.proxied.lambdaApiKey,
+      "sophia:backupAccessKeyId": target.apis.s3AccessKeyId,
+      "sophia:backupSecretAccessKey": target.apis.s3SecretAccessKey,
+    },
     host,
   };
 }
 
-function scopeOf(state: Iterable<ResourceState>, appPrefix: string) {
+export function scopeOf(state: Iterable<ResourceState>, appPrefix: string) {
   const entries = [...state];
   const apps = new Set<string>();
   for (const r of entries) if (r.type.includes("dynamic/fly:")) apps.add(String(r.type.endsWith(":App") ? r.id : r.inputs.app));
@@ -178,10 +199,11 @@ function scopeOf(state: Iterable<ResourceState>, appPrefix: string) {
     lambdaPrefix: appPrefix,
     certificates: entries.filter((r) => r.type.endsWith("fly:Certificate")).map((r) => ({ app: String(r.inputs.app), hostname: r.id })),
     rulesetIds: entries.filter((r) => r.type.endsWith("lambda:FirewallRuleset")).map((r) => r.id),
+    buckets: entries.filter((r) => r.type.endsWith("s3:Bucket")).map((r) => r.id),
   };
 }
 
-function inventoryProblems(expected: Item[], actual: Item[]): string[] {
+export function inventoryProblems(expected: Item[], actual: Item[]): string[] {
   const { extra, missing } = compare(expected, actual);
   return [
     ...extra.map((i) => `${i.kind} "${i.name}" (${i.id}) exists on the API but not in state: a duplicate or an orphan.`),
@@ -189,7 +211,7 @@ function inventoryProblems(expected: Item[], actual: Item[]): string[] {
   ];
 }
 
-function simulatedSeconds(result: Pick<UpResult, "durations">, deps: Map<string, string[]>, scale: number): number {
+export function simulatedSeconds(result: Pick<UpResult, "durations">, deps: Map<string, string[]>, scale: number): number {
   const ms = longestPath(result.durations.keys(), (k) => (deps.get(k) ?? []).filter((d) => result.durations.has(d)), (k) => result.durations.get(k) ?? 0);
   return Math.round(ms / scale / 1000);
 }
@@ -210,8 +232,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   const host = new ProviderHost({ "sophia:flyApiToken": main.proxied.flyApiToken, "sophia:lambdaApiKey": main.proxied.lambdaApiKey });
   const state: DeploymentState = new Map();
   let fresh: Target | undefined;
-  // up, up again, interrupted up, destroy, adopt existing; a stack that judges releases on metrics adds one.
-  let expectedPhases = 5;
+  // Set once every phase the stack has ran: a run that stopped early is not a pass.
+  let completed = false;
   try {
     // 1. up
     let rec = new PhaseRecorder("up", options.onEvent);
@@ -260,7 +282,6 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       up: (overrides) => up({ ...base, configOverrides: { ...base.configOverrides, ...overrides }, state, onEvent: rec.onEvent }),
     });
     if (release) {
-      expectedPhases++;
       phases.push(
         rec.finish(main, {
           expectation: `a release of ${release.service} that passes its health checks but fails a fifth of its requests is rolled back on its own within ${ROLLBACK_LIMIT_SECONDS} s of the breach; a good release goes through`,
@@ -345,6 +366,13 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     } finally {
       if (adoptTarget !== main) await adoptTarget.close();
     }
+
+    // 6. and on: the extra phases (the region-loss drill), where they apply
+    for (const extra of options.extraPhases ?? []) {
+      const report = await extra({ options, appPrefix, external });
+      if (report) phases.push(report);
+    }
+    completed = true;
     return finish();
   } finally {
     if (fresh && fresh !== main) await fresh.close();
@@ -359,8 +387,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       phases,
       notRehearsed,
       coverage,
-      // Every phase the stack has ran, and passed: a run that stopped early is not a pass.
-      ok: phases.length === expectedPhases && phases.every((p) => p.ok),
+      ok: completed && phases.every((p) => p.ok),
     };
   }
 }

@@ -61,6 +61,14 @@ export function renderReport(report: RehearsalReport, width = DEFAULT_WIDTH): st
       const retained = summarizeList(p.retained.map((r) => `${r.kind} "${r.name}"`), kindOf, "resources");
       lines.push(...detail(`retained by the stack: ${retained}`));
     }
+    if (p.rtoSeconds !== undefined) {
+      lines.push(...detail(`RTO ${duration(p.rtoSeconds)} (rtoSeconds ${p.rtoSeconds}), RPO ${duration(p.rpoSeconds ?? 0)} (rpoSeconds ${p.rpoSeconds}); the seed's targets: 15 min each`));
+    }
+    for (const [service, restores] of groupBy(p.restores ?? [], (r) => r.service)) {
+      const backups = [...new Set(restores.map((r) => r.backup))];
+      const from = backups.length === 1 ? backups[0] : `${backups.length} backups (listed in --json)`;
+      lines.push(...detail(`${service}: ${restores.length === 1 ? "restored" : `${restores.length} volumes restored`} from ${from}`));
+    }
     for (const problem of p.problems) lines.push(...wrap(problem, width, "      - ", "        "));
   }
   if (report.notRehearsed.length > 0) {
@@ -77,4 +85,11 @@ export function renderReport(report: RehearsalReport, width = DEFAULT_WIDTH): st
   if (summarized) lines.push(...wrap("Lists above are counted by kind; --json lists every resource.", width));
   lines.push("", report.ok ? "Rehearsal passed." : "Rehearsal FAILED: see the problems above.");
   return lines.join("\n");
+}
+
+/** Items grouped by a key, in the order each key first appears. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
 }

@@ -3,13 +3,18 @@
  * counted by method, per phase. It works the same for the in-process emulators and for external
  * ones (FLY_API_URL / LAMBDA_API_URL), and it sees exactly what the providers sent.
  */
-import { createServer, request, type Server } from "node:http";
+import { Agent, createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export class CountingProxy {
   /** Requests by method since the last `take()`. */
   private counts: Record<string, number> = {};
   private server: Server | undefined;
+  /**
+   * A fresh connection per request: a kept-alive one can be closed by the API (its keep-alive
+   * timeout) just as the proxy reuses it, a reset the providers would see as the API's.
+   */
+  private readonly agent = new Agent({ keepAlive: false });
 
   constructor(
     /** What the counts are labelled with, e.g. "fly". */
@@ -23,7 +28,7 @@ export class CountingProxy {
       const method = req.method ?? "GET";
       this.counts[method] = (this.counts[method] ?? 0) + 1;
       const upstream = request(
-        { protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, method, path: req.url, headers: { ...req.headers, host: this.target.host } },
+        { protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, method, path: req.url, headers: { ...req.headers, host: this.target.host }, agent: this.agent },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);

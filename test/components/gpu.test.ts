@@ -241,9 +241,11 @@ describe("onDemandUserData", () => {
  * file, date prints the fake clock from a file, sleep does nothing, curl records its call.
  */
 describe("the idle watchdog's logic (fake nvidia-smi and clock)", () => {
-  const script = fileAt(onDemandUserData({ ...worker, idleMinutes: 15 }), "/usr/local/bin/sophia-idle-watchdog").content;
+  const scriptFor = (idleMinutes: number) => fileAt(onDemandUserData({ ...worker, idleMinutes }), "/usr/local/bin/sophia-idle-watchdog").content;
+  const script15 = scriptFor(15);
 
-  function node() {
+  /** A fake node whose watchdog ends the worker after `idleMinutes`; each run spawns a few dozen processes. */
+  function node(script = script15) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "watchdog-"));
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin);
@@ -274,11 +276,12 @@ describe("the idle watchdog's logic (fake nvidia-smi and clock)", () => {
   }
 
   it("asks the API to end the worker after idleMinutes at 0% utilisation", () => {
-    const n = node();
+    // Three idle minutes, not fifteen: every minute is a run of the script, and the clock is fake.
+    const n = node(scriptFor(3));
     n.ready();
-    for (let minute = 0; minute < 15; minute++) n.run(minute, "0");
+    for (let minute = 0; minute < 3; minute++) n.run(minute, "0");
     expect(n.released()).toBe("");
-    n.run(15, "0");
+    n.run(3, "0");
     expect(n.released()).toContain("-X POST -H Authorization: Bearer tok https://api.test/internal/gpu/nodes/release");
   });
 

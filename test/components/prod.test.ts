@@ -76,6 +76,7 @@ describe("prod stack (enterprise-multi-region)", () => {
       "sophia-prod-alertmanager": false,
       "sophia-prod-vmalert": false,
       "sophia-prod-grafana": false,
+      "sophia-prod-backup-agent": false,
     });
   });
 
@@ -128,7 +129,7 @@ describe("prod stack (enterprise-multi-region)", () => {
     expectEach(machinesOf("weaviate"), (m) => expect(m.config.image).toBe(`cr.weaviate.io/semitechnologies/weaviate:${WEAVIATE_VERSION}`));
   });
 
-  it("gives every Weaviate node, the first included, the cluster settings and a join address", () => {
+  it("gives every Weaviate node, the first included, the cluster settings and a join address in its region", () => {
     const nodes = machinesOf("weaviate");
     const names = nodes.map((_, i) => `node-${i}`);
     expect(nodes).toHaveLength(3);
@@ -137,7 +138,7 @@ describe("prod stack (enterprise-multi-region)", () => {
         CLUSTER_HOSTNAME: `node-${i}`,
         CLUSTER_GOSSIP_BIND_PORT: "7100",
         CLUSTER_DATA_BIND_PORT: "7101",
-        CLUSTER_JOIN: "sophia-prod-weaviate.internal:7100",
+        CLUSTER_JOIN: "sjc.sophia-prod-weaviate.internal:7100",
         RAFT_JOIN: names.join(","),
         RAFT_BOOTSTRAP_EXPECT: "3",
       }),

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { SERVICE_DEFINITIONS } from "../../components/services";
 import { planServices } from "../../components/platform-services";
-import { releaseProblems } from "../../components/release-analysis";
+import { analysedServices, notAnalysedBecause, releaseProblems } from "../../components/release-analysis";
 import { alertsOf, deployedRuleFile } from "../../src/estimate/monitoring";
 import type { ReleaseGate } from "../../src/providers/fly";
 import { FLY_PROMETHEUS } from "../../src/platform";
@@ -100,5 +100,20 @@ describe("release config that only the services can refuse", () => {
   it("turning analysis off for a service without an SLO is no problem", () => {
     const off = prodWith({ weaviate: { analysis: false } });
     expect(releaseProblems(off, planServices(off, SERVICE_DEFINITIONS))).toEqual([]);
+  });
+});
+
+describe("releases while failed over", () => {
+  const failedOver = (): StackConfig => ({ ...config, recovery: { ...config.recovery, activeRegion: "lax" } });
+
+  it("are judged on health checks alone, so that no analysis window holds up, or stops, a failover", () => {
+    const plan = planServices(failedOver(), SERVICE_DEFINITIONS);
+    expect(analysedServices(config, planServices(config, SERVICE_DEFINITIONS))).toEqual(["unified-api"]);
+    expect(analysedServices(failedOver(), plan)).toEqual([]);
+  });
+
+  it("the plan says why, and that moving back resumes the analysis", () => {
+    const api = { name: "unified-api", strategy: "canary", reach: "public" as const, internal: false };
+    expect(notAnalysedBecause(failedOver(), api)).toBe("health checks only: failed over to lax (sophia:recovery.activeRegion); analysis resumes in sjc");
   });
 });

@@ -95,6 +95,8 @@ export interface MachineInputs {
     services: { internal_port: number; autostop: string; autostart: boolean; min_machines_running: number; ports: { port: number; handlers?: string[]; force_https?: boolean }[]; concurrency: { type: string; soft_limit: number; hard_limit: number } }[];
     checks: Record<string, { type: string; path: string; interval: string; timeout: string; grace_period: string }>;
     mounts?: { volume: string; path: string }[];
+    files?: { guest_path: string; raw_value?: string }[];
+    metrics?: { port: number; path: string };
     metadata: Record<string, string>;
   };
 }

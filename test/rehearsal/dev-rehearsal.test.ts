@@ -100,7 +100,7 @@ describe("dev rehearsal", () => {
 
   it("every Fly and Lambda kind dev uses is created, diffed and deleted through its serialized provider", () => {
     const kinds = Object.keys(report.coverage).sort();
-    expect(kinds).toEqual(["fly:App", "fly:IpAddress", "fly:Machine", "fly:Secrets", "fly:Volume", "lambda:Filesystem", "lambda:FirewallRuleset", "lambda:SshKey"]);
+    expect(kinds).toEqual(["fly:App", "fly:IpAddress", "fly:Machine", "fly:Secrets", "fly:Volume", "lambda:Filesystem", "lambda:FirewallRuleset", "lambda:SshKey", "recovery:Region"]);
     for (const kind of kinds) expect(report.coverage[kind], kind).toEqual({ created: true, diffed: true, deleted: true });
   });
 

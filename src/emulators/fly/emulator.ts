@@ -28,6 +28,22 @@ export interface FaultSettings {
   alwaysFail?: { status: number; error: string; path?: RegExp };
 }
 
+/** A one-shot machine (restart policy "no") that has started: what a job runner is told. */
+export interface MachineJob {
+  app: string;
+  machineId: string;
+  name: string;
+  region: string;
+  config: Record<string, unknown>;
+}
+
+/**
+ * Plays what a one-shot machine's process does, since the emulator runs no containers, and answers
+ * its exit code. The emulator imports nothing of the product: whoever starts it (a rehearsal, a
+ * test) brings the behaviour. Without one, a job exits 0 as soon as it has started.
+ */
+export type JobRunner = (job: MachineJob) => Promise<number> | number;
+
 export interface FlyEmulatorSettings extends Timing {
   faults: FaultSettings;
   /** When set, only these bearer tokens are accepted. */
@@ -41,6 +57,8 @@ export interface FlyEmulatorSettings extends Timing {
    * samples passes in 180 ms. The machine timings above are real and set separately. @default 1
    */
   timeScale?: number;
+  /** Plays one-shot machines (restart policy "no"). */
+  jobRunner?: JobRunner;
 }
 
 export const defaultEmulatorSettings = (): FlyEmulatorSettings => ({
@@ -146,6 +164,20 @@ export class FlyEmulator {
     this.loser.reseed(seededRandom(this.settings.seed + 2));
   }
 
+  /**
+   * A regional outage: from now on, every call that addresses a machine or volume in `region`
+   * (or creates one there) fails with 503, its machines stop answering (no checks, host
+   * "unreachable" in lists), and nothing there changes. Calls for other regions work.
+   */
+  loseRegion(region: string): void {
+    this.model.lostRegions.add(region);
+  }
+
+  /** Ends an outage started by `loseRegion`. */
+  restoreRegion(region: string): void {
+    this.model.lostRegions.delete(region);
+  }
+
   /** The next matching request(s) are processed, then the connection drops before the answer. */
   loseAnswer(rule: LostAnswerRule): void {
     this.loser.add(rule);
@@ -195,6 +227,10 @@ export class FlyEmulator {
       } catch {
         return this.send(res, method, path, { status: 400, body: { error: "request body is not valid JSON" } });
       }
+    }
+    const lost = this.lostRegionOf(method, path, body);
+    if (lost !== undefined) {
+      return this.send(res, method, path, { status: 503, body: { error: `region ${lost} is unavailable: its hosts do not answer` } });
     }
     const nonceHeader = req.headers["fly-machine-lease-nonce"];
     const ctx: RequestContext = {
@@ -259,7 +295,11 @@ export class FlyEmulator {
     this.on("GET", "/apps/{app}/machines", ({ params, query }) =>
       ok(m.listMachines(params[0], query.get("include_deleted") === "true")),
     );
-    this.on("POST", "/apps/{app}/machines", ({ params, body }) => ok(m.createMachine(params[0], body)));
+    this.on("POST", "/apps/{app}/machines", ({ params, body }) => {
+      const created = m.createMachine(params[0], body);
+      this.startJob(params[0], created);
+      return ok(created);
+    });
     this.on("GET", "/apps/{app}/machines/{id}", ({ params }) => ok(m.getMachine(params[0], params[1])));
     this.on("POST", "/apps/{app}/machines/{id}", ({ params, body, nonce }) =>
       ok(m.updateMachine(params[0], params[1], body, nonce)),
@@ -316,6 +356,35 @@ export class FlyEmulator {
       m.deleteCertificate(params[0], params[1]);
       return { status: 204 };
     });
+  }
+
+  /** The lost region a request addresses, if any: a machine or volume there, or a create there. */
+  private lostRegionOf(method: string, path: string, body: Json): string | undefined {
+    if (this.model.lostRegions.size === 0) return undefined;
+    const target = /^\/apps\/([^/]+)\/(machines|volumes)(?:\/([^/]+))?/.exec(path);
+    if (!target) return undefined;
+    const [, app, kind, id] = target;
+    const region = id !== undefined ? this.model.regionOf(decodeURIComponent(app), kind === "machines" ? "machine" : "volume", decodeURIComponent(id)) : method === "POST" && typeof body.region === "string" ? body.region : undefined;
+    return region !== undefined && this.model.lostRegions.has(region) ? region : undefined;
+  }
+
+  /** A one-shot machine runs its job once it has started, then exits with the runner's code. */
+  private startJob(app: string, created: Json): void {
+    const config = (created.config ?? {}) as Json;
+    const restart = config.restart as Json | undefined;
+    if (restart?.policy !== "no" || created.state === "stopped" || created.state === "created") return;
+    const job: MachineJob = { app, machineId: String(created.id), name: String(created.name), region: String(created.region), config };
+    void (async () => {
+      await sleep(this.settings.machineStartMs);
+      let code: number;
+      try {
+        code = this.settings.jobRunner ? await this.settings.jobRunner(job) : 0;
+      } catch (err) {
+        this.log(`job ${job.name} in ${app}: the runner failed (${String(err)}); exit 1`);
+        code = 1;
+      }
+      this.model.exitMachine(app, job.machineId, code);
+    })();
   }
 
   /** GET /wait blocks until the state is reached (200) or the timeout passes (408), like Fly. */

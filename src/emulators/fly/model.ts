@@ -58,6 +58,8 @@ interface Machine {
   lease?: Lease;
   created_at: string;
   updated_at: string;
+  /** Newest first, as Fly lists them; only exits are recorded here. */
+  events: Json[];
 }
 
 interface Volume {
@@ -131,6 +133,8 @@ export interface MachineServing {
 
 export class FlyModel {
   readonly apps = new Map<string, App>();
+  /** Regions that are down: their machines and volumes answer nothing (see FlyEmulator.loseRegion). */
+  readonly lostRegions = new Set<string>();
   private counter = 0;
   /** Told after a machine starts, changes, stops or goes: the traffic model listens. Not an API endpoint. */
   onMachineChange?: (change: MachineServing) => void;
@@ -297,6 +301,7 @@ export class FlyModel {
       min_secrets_version_sent: typeof body.min_secrets_version === "number" ? body.min_secrets_version : undefined,
       created_at: this.timestamp(),
       updated_at: this.timestamp(),
+      events: [],
     };
     if (volume) volume.attached_machine_id = id;
     if (body.skip_launch !== true) this.beginStart(machine, "starting");
@@ -351,6 +356,31 @@ export class FlyModel {
       machine.transition = { to: "stopped", at: this.now() + this.timing.machineStopMs };
     }
     this.changed(app, machine);
+  }
+
+  /**
+   * A one-shot machine's main process ended with `code` (restart policy "no"): it stops and records
+   * an exit event, as flyd does. Not an API endpoint.
+   */
+  exitMachine(appName: string, id: string, code: number): void {
+    const machine = this.app(appName).machines.get(id);
+    if (!machine || this.settle(machine).state === "destroyed") return;
+    machine.state = "stopped";
+    machine.transition = undefined;
+    machine.startedAt = undefined;
+    machine.events.unshift({
+      type: "exit",
+      status: "stopped",
+      source: "flyd",
+      timestamp: this.now(),
+      request: { exit_event: { exit_code: code, oom_killed: false, requested_stop: false, exited_at: this.timestamp() } },
+    });
+  }
+
+  /** The region a machine or volume is in, or undefined when there is none. Not an API endpoint. */
+  regionOf(appName: string, kind: "machine" | "volume", id: string): string | undefined {
+    const app = this.apps.get(appName);
+    return kind === "machine" ? app?.machines.get(id)?.region : app?.volumes.get(id)?.region;
   }
 
   /** What Fly Proxy does to an idle machine with autostop on. Not an API endpoint. */
@@ -686,7 +716,9 @@ export class FlyModel {
       instance_id: machine.instance_id,
       private_ip: machine.private_ip,
       config,
-      checks: this.checkStatuses(machine),
+      checks: this.lostRegions.has(machine.region) ? [] : this.checkStatuses(machine),
+      host_status: this.lostRegions.has(machine.region) ? "unreachable" : "ok",
+      events: structuredClone(machine.events),
       created_at: machine.created_at,
       updated_at: machine.updated_at,
     };

@@ -166,6 +166,10 @@ export function responseSchemas() {
     // Kept loose and whole: secrets roll-outs send it back unchanged.
     config: z.record(z.string(), z.unknown()).nullish(),
     checks: z.array(checkStatus).nullish(),
+    host_status: optionalString,
+    // The OpenAPI document leaves `request` untyped; fly-go's MachineRequest reads the exit code
+    // from `exit_event` (or `MonitorEvent.exit_event`), which is what we read too.
+    events: z.array(z.looseObject({ type: optionalString, status: optionalString, timestamp: z.number().nullish(), request: z.unknown().nullish() })).nullish(),
   });
   const leaseData = z.looseObject({
     nonce: z.string(),
@@ -235,6 +239,14 @@ export function normalizeAutostop(value: unknown): unknown {
   if (value === true) return "stop";
   if (value === false) return "off";
   return value;
+}
+
+/** The exit code of a machine's last exit event, as fly-go's MachineRequest.GetExitCode reads it; undefined before any exit. */
+export function lastExitCode(machine: FlyMachineInfo): number | undefined {
+  const exits = (machine.events ?? []).filter((e) => e.type === "exit").sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0));
+  const request = exits[0]?.request as { exit_event?: { exit_code?: unknown }; MonitorEvent?: { exit_event?: { exit_code?: unknown } } } | undefined;
+  const code = request?.MonitorEvent?.exit_event?.exit_code ?? request?.exit_event?.exit_code;
+  return typeof code === "number" ? code : exits.length > 0 ? -1 : undefined;
 }
 
 /** Pulls Fly's error text out of an error body (`{"error": "..."}`, sometimes plain text). */

@@ -458,13 +458,13 @@ function machineMarker(inputs: FlyMachineInputs): string {
   return markerOr(inputs.marker, `fly-machine:${inputs.app}/${inputs.name}`);
 }
 
-function markerOf(machine: FlyMachineInfo): string | undefined {
+export function markerOf(machine: FlyMachineInfo): string | undefined {
   const metadata = machine.config?.metadata;
   const value = metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>)[MARKER_KEY] : undefined;
   return typeof value === "string" ? value : undefined;
 }
 
-function withMarker(config: FlyMachineConfig, marker: string, declaredName?: string): FlyMachineConfig {
+export function withMarker(config: FlyMachineConfig, marker: string, declaredName?: string): FlyMachineConfig {
   return { ...config, metadata: { ...config.metadata, [MARKER_KEY]: marker, ...(declaredName === undefined ? {} : { [DECLARED_NAME_KEY]: declaredName }) } };
 }
 

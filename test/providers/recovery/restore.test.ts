@@ -1,0 +1,163 @@
+/**
+ * Restores against the Fly emulator (one-shot machines, whose work a job runner plays) and a real
+ * S3-compatible server holding backups: success, a failed restore, a restore into a region that
+ * already holds data, and the lost answers a create must survive.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import type { JobRunner, MachineJob } from "../../../src/emulators/fly/emulator";
+import { recoveryRegionProvider, recoveryRestoreProvider, RESTORE_EXIT } from "../../../src/providers/recovery";
+import { S3Client } from "../../../src/providers/s3";
+import { createTestApp, failureOf, startFlyTestEnv, type FlyTestEnv } from "../fly/helpers";
+import { S3RVER_KEYS, startS3, type S3TestServer } from "../s3/helpers";
+
+let fly: FlyTestEnv;
+let s3: S3TestServer;
+let runner: JobRunner = () => 0;
+const jobs: MachineJob[] = [];
+const BUCKET = "sophia-test-restores";
+
+const bucket = () => ({ name: BUCKET, endpoint: s3.endpoint, useSsl: false, region: "auto", ...S3RVER_KEYS });
+const s3Client = () => new S3Client({ endpoint: s3.endpoint, useSsl: false, ...S3RVER_KEYS });
+
+/** A Weaviate backup descriptor, as Weaviate's backup-s3 module writes it. */
+async function putWeaviateBackup(id: string, status: string, completedAt: string, nodes = ["node-0", "node-1", "node-2"]): Promise<void> {
+  const descriptor = { id, status, startedAt: completedAt, completedAt, nodes: Object.fromEntries(nodes.map((n) => [n, { status }])) };
+  await s3Client().putObject(BUCKET, `weaviate/${id}/backup_config.json`, JSON.stringify(descriptor), "application/json");
+}
+
+function restoreInputs(app: string, fields: Record<string, unknown> = {}) {
+  return {
+    service: "weaviate",
+    method: "weaviate-backup" as const,
+    app,
+    region: "lax",
+    jobName: "restore-weaviate-lax",
+    job: { image: "curlimages/curl:8.11.1", env: { WEAVIATE_URL: `http://${app}.flycast:8080` }, guest: { cpu_kind: "shared" as const, cpus: 1, memory_mb: 256 } },
+    previousRegion: "sjc",
+    bucket: bucket(),
+    prefix: "weaviate",
+    targetNodes: ["node-lax-0", "node-lax-1", "node-lax-2"],
+    timeoutSeconds: 20,
+    marker: "sophia/test/weaviate-restore",
+    ...fly.connection,
+    ...fields,
+  };
+}
+
+beforeAll(async () => {
+  fly = await startFlyTestEnv({ jobRunner: (job) => (jobs.push(job), runner(job)) });
+  s3 = await startS3();
+  await s3Client().createBucket(BUCKET, async () => undefined);
+  await putWeaviateBackup("sophia-20261205t150000z-full", "SUCCESS", "2026-12-05T15:00:40Z");
+  await putWeaviateBackup("sophia-20261205t151000z-incr", "SUCCESS", "2026-12-05T15:10:20Z");
+  // The newest one failed: a restore must never pick it.
+  await putWeaviateBackup("sophia-20261205t152000z-incr", "FAILED", "2026-12-05T15:20:30Z");
+});
+afterAll(async () => {
+  await s3.close();
+  await fly.close();
+});
+beforeEach(() => {
+  jobs.length = 0;
+  runner = () => RESTORE_EXIT.ok;
+});
+
+describe("RecoveryRestore", () => {
+  test("restores the newest good backup through a job machine, mapping the backup's nodes onto the new ones", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app));
+    expect(created.outs.restored).toEqual({ id: "sophia-20261205t151000z-incr", time: "2026-12-05T15:10:20Z", nodes: ["node-0", "node-1", "node-2"] });
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ app, region: "lax", name: "restore-weaviate-lax" });
+    const env = (jobs[0].config.env ?? {}) as Record<string, string>;
+    expect(env.SOPHIA_RESTORE_BACKUP_ID).toBe("sophia-20261205t151000z-incr");
+    expect(JSON.parse(env.SOPHIA_NODE_MAPPING)).toEqual({ "node-0": "node-lax-0", "node-1": "node-lax-1", "node-2": "node-lax-2" });
+    expect((jobs[0].config.restart as { policy: string }).policy).toBe("no");
+    // The job machine is destroyed once its exit code is read.
+    expect((await fly.client.listMachines(app)).filter((m) => m.state !== "destroyed")).toEqual([]);
+  });
+
+  test("restores the backup asked for by id", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app, { restoreFrom: "sophia-20261205t150000z-full", previousRegion: undefined }));
+    expect(created.outs.restored?.id).toBe("sophia-20261205t150000z-full");
+  });
+
+  test("does nothing on a service's first deployment: no backup is looked for, no job runs", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app, { previousRegion: undefined, bucket: { ...bucket(), name: "no-such-bucket" } }));
+    expect(created.outs.skipped).toMatch(/first deployment of weaviate in lax: nothing to restore/);
+    expect(jobs).toEqual([]);
+  });
+
+  test("a failed restore names the service, the backup and what to do", async () => {
+    runner = () => RESTORE_EXIT.restoreFailed;
+    const app = await createTestApp(fly, "restore");
+    const message = await failureOf(recoveryRestoreProvider.create(restoreInputs(app)));
+    expect(message).toMatch(/^restore weaviate in lax from backup sophia-20261205t151000z-incr \(2026-12-05T15:10:20Z\) failed: the job failed with exit code 4\./);
+    expect(message).toMatch(/fly logs -a .* --machine .*restoreFrom.*run `pulumi up` again/);
+  });
+
+  test("a restore whose job finds data already there is refused", async () => {
+    runner = () => RESTORE_EXIT.hasData;
+    const app = await createTestApp(fly, "restore");
+    expect(await failureOf(recoveryRestoreProvider.create(restoreInputs(app)))).toMatch(/refused, because weaviate in lax already holds data.*sophia:recovery.services.weaviate.region/);
+  });
+
+  test("a bucket with no good backup stops the restore and says how to start empty on purpose", async () => {
+    const app = await createTestApp(fly, "restore");
+    const message = await failureOf(recoveryRestoreProvider.create(restoreInputs(app, { prefix: "weaviate-elsewhere" })));
+    expect(message).toMatch(/s3:\/\/sophia-test-restores\/weaviate-elsewhere holds no good backup of weaviate.*restoreFrom to "none"/);
+    expect(jobs).toEqual([]);
+  });
+
+  test("a job whose create answer was lost is found and waited for, not started twice", async () => {
+    const app = await createTestApp(fly, "restore");
+    fly.emulator?.loseAnswer({ method: "POST", path: new RegExp(`^/apps/${app}/machines$`) });
+    const created = await recoveryRestoreProvider.create(restoreInputs(app));
+    expect(created.outs.restored?.id).toBe("sophia-20261205t151000z-incr");
+    expect(jobs).toHaveLength(1);
+  });
+
+  test("a job that does not finish in time is destroyed and reported with its logs command", async () => {
+    runner = () => new Promise((resolve) => setTimeout(() => resolve(0), 3_000));
+    const app = await createTestApp(fly, "restore");
+    const message = await failureOf(recoveryRestoreProvider.create(restoreInputs(app, { timeoutSeconds: 1 })));
+    expect(message).toMatch(/restore weaviate in lax from backup .*did not finish within 1s.*destroyed.*fly logs -a/);
+  });
+
+  test("a new region or a chosen backup replaces the restore, which runs it again", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app));
+    expect((await recoveryRestoreProvider.diff(created.id, created.outs, restoreInputs(app, { region: "sjc", previousRegion: "lax" }))).replaces).toContain("region");
+    expect((await recoveryRestoreProvider.diff(created.id, created.outs, restoreInputs(app, { restoreFrom: "sophia-20261205t150000z-full" }))).replaces).toContain("restoreFrom");
+    expect((await recoveryRestoreProvider.diff(created.id, created.outs, restoreInputs(app))).changes).toBe(false);
+  });
+});
+
+describe("RecoveryRegion", () => {
+  test("moving the data into a region that already holds the app's volumes is refused, naming them and how to remove them", async () => {
+    const app = await createTestApp(fly, "region");
+    const volume = await fly.client.createVolume(app, { name: "weaviate_data", region: "lax", size_gb: 1 });
+    const olds = { service: "weaviate", app, region: "sjc", ...fly.connection };
+    const message = await failureOf(recoveryRegionProvider.update(`${app}/data`, olds, { ...olds, region: "lax" }));
+    expect(message).toMatch(/^restore weaviate into lax \(its data moves from sjc\): lax already holds weaviate's data from before: volume .* \(weaviate_data\)\..*nothing was created/);
+    expect(message).toContain(`fly volumes destroy ${volume.id} -a ${app}`);
+  });
+
+  test("moving the data into an empty region records where it came from", async () => {
+    const app = await createTestApp(fly, "region");
+    await fly.client.createVolume(app, { name: "weaviate_data", region: "sjc", size_gb: 1 });
+    const olds = { service: "weaviate", app, region: "sjc", ...fly.connection };
+    const { outs } = await recoveryRegionProvider.update(`${app}/data`, olds, { ...olds, region: "lax" });
+    expect(outs).toMatchObject({ region: "lax", previousRegion: "sjc" });
+  });
+
+  test("creating it checks nothing: an existing stack's data is where it belongs", async () => {
+    const app = await createTestApp(fly, "region");
+    await fly.client.createVolume(app, { name: "weaviate_data", region: "sjc", size_gb: 1 });
+    const { outs } = await recoveryRegionProvider.create({ service: "weaviate", app, region: "sjc", ...fly.connection });
+    expect(outs).toMatchObject({ region: "sjc" });
+    expect(outs).not.toHaveProperty("previousRegion");
+  });
+});
