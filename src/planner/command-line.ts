@@ -4,6 +4,7 @@
  * short, and an exit code from the command's result or its error.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { messageOf } from "../providers/dynamic/errors";
 
 /** Exit code for bad usage: an unknown flag or a value the command cannot use. */
 const USAGE_EXIT = 2;
@@ -44,7 +45,7 @@ export function runCommand(failure: string, main: () => Promise<number>, onError
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(`${failure}: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`${failure}: ${messageOf(err)}`);
       onError?.(err);
       process.exit(1);
     },

@@ -14,6 +14,7 @@ import { secretConfigKeys } from "../config/secrets";
 import type { SecretValue } from "../policies/types";
 import { CONFIG_NAMESPACE } from "../platform";
 import { prepareOfflineProcess } from "./offline-process";
+import { messageOf } from "../providers/dynamic/errors";
 
 export const PROJECT_NAME = "sophia";
 export { SECRET_MASK, maskSecrets };
@@ -278,7 +279,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     });
     await pulumi.runtime.disconnect();
   } catch (err) {
-    throw new PlanError(err instanceof Error ? err.message : String(err), monitor.recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"));
+    throw new PlanError(messageOf(err), monitor.recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"));
   }
 
   return {

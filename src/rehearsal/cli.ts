@@ -14,7 +14,9 @@ import { progressLine, renderReport } from "./report";
 // As in the plan: the stack traces Pulumi records for every resource are never read here.
 process.setSourceMapsEnabled(false);
 
-const USAGE = "usage: npm run rehearse -- [--stack <name>] [--time-scale <real seconds per platform second>] [--interrupt-after <creates>] [--json] [--quiet]";
+const USAGE =
+  "usage: npm run rehearse -- [--stack <name>] [--time-scale <real seconds per platform second>] [--interrupt-after <creates>] " +
+  "[--phase-timeout <real seconds>] [--json] [--quiet]";
 /** A 3-minute GPU boot takes 18 s, a machine start 0.4 s: slow enough that the rehearsal's own work distorts little. */
 const DEFAULT_TIME_SCALE = 0.1;
 
@@ -23,6 +25,7 @@ async function main(): Promise<number> {
     stack: { type: "string", short: "s", default: "dev" },
     "time-scale": { type: "string", default: String(DEFAULT_TIME_SCALE) },
     "interrupt-after": { type: "string" },
+    "phase-timeout": { type: "string" },
     json: { type: "boolean", default: false },
     quiet: { type: "boolean", short: "q", default: false },
   });
@@ -35,6 +38,10 @@ async function main(): Promise<number> {
   if (interruptAfter !== undefined && (!Number.isInteger(interruptAfter) || interruptAfter < 0)) {
     return usageError(`--interrupt-after must be a whole number of creates, not "${args["interrupt-after"]}".`, USAGE);
   }
+  const phaseTimeout = args["phase-timeout"] === undefined ? undefined : Number(args["phase-timeout"]);
+  if (phaseTimeout !== undefined && (!Number.isFinite(phaseTimeout) || phaseTimeout <= 0)) {
+    return usageError(`--phase-timeout must be a number of seconds above 0, not "${args["phase-timeout"]}".`, USAGE);
+  }
   scaleClients(timeScale);
   // Progress goes to stderr with --json, so that stdout is the report alone; so do the program's
   // own log lines, which Pulumi's runtime prints with console.log when no engine is attached.
@@ -45,6 +52,7 @@ async function main(): Promise<number> {
     projectDir: path.resolve(__dirname, "..", ".."),
     timeScale,
     interruptAfter,
+    phaseTimeoutSeconds: phaseTimeout,
     onEvent: args.quiet ? undefined : (phase, event) => progress(progressLine(phase, event, timeScale)),
   });
   if (args.json) await writeStdout(JSON.stringify(report, null, 2) + "\n");

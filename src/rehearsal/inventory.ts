@@ -32,7 +32,17 @@ export function intended(resources: Iterable<ResourceState>): Item[] {
  * certificates have no list endpoint, so only the expected ones are looked up; likewise Lambda
  * firewall rulesets, which our client reads by id only.
  */
-export async function inventory(apis: Endpoints, scope: { apps: string[]; lambdaPrefix: string; certificates: { app: string; hostname: string }[]; rulesetIds: string[] }): Promise<Item[]> {
+export interface InventoryScope {
+  apps: string[];
+  /** Lambda resources named with this prefix are looked at… */
+  lambdaPrefix: string;
+  /** …except those named with one of these (another deployment's, e.g. `<prefix>-i`). */
+  lambdaExcludedPrefixes?: string[];
+  certificates: { app: string; hostname: string }[];
+  rulesetIds: string[];
+}
+
+export async function inventory(apis: Endpoints, scope: InventoryScope): Promise<Item[]> {
   const fly = new FlyClient({ apiUrl: apis.flyApiUrl, apiToken: apis.flyApiToken, context: "rehearsal inventory" });
   const items: Item[] = [];
   for (const app of scope.apps) {
@@ -47,7 +57,8 @@ export async function inventory(apis: Endpoints, scope: { apps: string[]; lambda
     if (await fly.getCertificate(app, hostname).catch(() => undefined)) items.push({ kind: "fly:Certificate", id: hostname, name: hostname });
   }
   const lambda = new LambdaClient({ apiUrl: apis.lambdaApiUrl, apiKey: apis.lambdaApiKey, requestIntervalMs: 0, launchIntervalMs: 0 });
-  const ours = (name: string | null | undefined) => (name ?? "").startsWith(scope.lambdaPrefix);
+  const ours = (name: string | null | undefined) =>
+    (name ?? "").startsWith(scope.lambdaPrefix) && !(scope.lambdaExcludedPrefixes ?? []).some((other) => (name ?? "").startsWith(other));
   for (const i of await lambda.listInstances()) {
     if (ours(i.name) && !["terminating", "terminated"].includes(i.status)) items.push({ kind: "lambda:Instance", id: i.id, name: i.name ?? i.id });
   }

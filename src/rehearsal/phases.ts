@@ -4,13 +4,16 @@
  * only reads; an `up` interrupted after some creates and run again on fresh APIs, which must leave
  * no duplicate and no orphan; and a `destroy` that leaves only what the stack retains.
  */
+import { messageOf } from "../providers/dynamic/errors";
 import { readStackFile } from "../planner/stack-file";
+import { decodeConfigValue, parseStackConfig } from "../stack-config";
 import { customDependencies, destroy, up, type Action, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
 import { startApis, type Endpoints } from "./emulators";
-import { compare, intended, inventory, type Item } from "./inventory";
+import { compare, intended, inventory, type InventoryScope, type Item } from "./inventory";
 import { ProviderHost } from "./provider-host";
-import type { DeploymentState, ResourceState } from "./state";
+import { stateKey, type DeploymentState, type ResourceState } from "./state";
 import { CountingProxy } from "./traffic";
+import { Watchdog } from "./watchdog";
 
 export type PhaseName = "up" | "up again" | "interrupted up" | "destroy";
 
@@ -33,6 +36,8 @@ export interface PhaseReport {
   interruption?: { after: number; dropped: string[] };
   /** What destroy left in place on purpose (protected data). */
   retained?: Item[];
+  /** The phase's bound in real seconds: it ends within it, or fails saying what it was waiting for. */
+  boundSeconds: number;
 }
 
 export interface RehearsalReport {
@@ -56,6 +61,17 @@ export interface RehearsalOptions {
   interruptAfter?: number;
   onEvent?: (phase: PhaseName, event: OperationEvent) => void;
   env?: Record<string, string | undefined>;
+  /** Real seconds each phase may take before the watchdog stops it. @default phaseBoundSeconds(timeScale) */
+  phaseTimeoutSeconds?: number;
+}
+
+/**
+ * A phase's bound: the rehearsal's own work (loading the program, serializing providers) plus an
+ * hour of platform time, scaled. The slowest real step, a GPU boot, takes minutes; the providers'
+ * own timeouts end a stuck operation well inside this, so the watchdog is the last resort.
+ */
+export function phaseBoundSeconds(timeScale: number): number {
+  return Math.round(300 + 3600 * timeScale);
 }
 
 /** APIs with a counting proxy in front of each. */
@@ -113,11 +129,16 @@ class PhaseRecorder {
   readonly counts: PhaseReport["counts"] = { created: 0, updated: 0, replaced: 0, unchanged: 0, deleted: 0, adopted: 0, retained: 0, dropped: 0 };
   readonly events: OperationEvent[] = [];
   readonly started = performance.now();
+  /** Bounds every run of the phase (see Watchdog). */
+  readonly watchdog: Watchdog;
 
   constructor(
     readonly phase: PhaseName,
+    boundSeconds: number,
     private readonly forward?: (phase: PhaseName, event: OperationEvent) => void,
-  ) {}
+  ) {
+    this.watchdog = new Watchdog(`the "${phase}" phase`, boundSeconds * 1000);
+  }
 
   readonly onEvent = (event: OperationEvent) => {
     this.events.push(event);
@@ -126,9 +147,18 @@ class PhaseRecorder {
     this.forward?.(this.phase, event);
   };
 
-  finish(target: Target, fields: Omit<PhaseReport, "phase" | "counts" | "apiCalls" | "realMs" | "ok">): PhaseReport {
+  finish(target: Target, fields: Omit<PhaseReport, "phase" | "counts" | "apiCalls" | "realMs" | "ok" | "boundSeconds">): PhaseReport {
+    this.watchdog.stop();
     const apiCalls = Object.fromEntries(target.proxies.map((p) => [p.api, p.take()]));
-    return { phase: this.phase, ok: fields.problems.length === 0, counts: this.counts, apiCalls, realMs: Math.round(performance.now() - this.started), ...fields };
+    return {
+      phase: this.phase,
+      ok: fields.problems.length === 0,
+      counts: this.counts,
+      apiCalls,
+      realMs: Math.round(performance.now() - this.started),
+      boundSeconds: this.watchdog.boundMs / 1000,
+      ...fields,
+    };
   }
 }
 
@@ -138,9 +168,9 @@ export const REHEARSAL_OPERATOR_CIDR = "127.0.0.1/32";
 /**
  * The stack's own config, pointed at the APIs under test. The operator address a stack file
  * holds is the operator's (or an example, which the program rightly refuses), so the rehearsal
- * puts its own in its place.
+ * puts its own in its place. `edge` replaces the edge settings (phase 3 on shared APIs).
  */
-function configOverrides(stackConfig: Record<string, string>, target: Target, appPrefix: string): Record<string, string> {
+function configOverrides(stackConfig: Record<string, string>, target: Target, appPrefix: string, edge?: unknown): Record<string, string> {
   const overrides: Record<string, string> = {
     "sophia:flyApiUrl": target.proxied.flyApiUrl,
     "sophia:lambdaApiUrl": target.proxied.lambdaApiUrl,
@@ -151,26 +181,54 @@ function configOverrides(stackConfig: Record<string, string>, target: Target, ap
     const parsed = JSON.parse(gpu) as Record<string, unknown>;
     if (Array.isArray(parsed.sshAllowedCidrs)) overrides["sophia:gpu"] = JSON.stringify({ ...parsed, sshAllowedCidrs: [REHEARSAL_OPERATOR_CIDR] });
   }
+  if (edge !== undefined) overrides["sophia:edge"] = JSON.stringify(edge);
   return overrides;
 }
 
-function settings(options: RehearsalOptions, target: Target, host: ProviderHost, appPrefix: string): ProgramSettings {
+/** Where a run deploys: its app prefix and, on shared APIs, its own domain. */
+interface Deployment {
+  appPrefix: string;
+  edge?: unknown;
+}
+
+function settings(options: RehearsalOptions, target: Target, host: ProviderHost, deployment: Deployment): ProgramSettings {
   return {
     stack: options.stack,
     projectDir: options.projectDir,
-    configOverrides: configOverrides(readStackFile(options.projectDir, options.stack).config, target, appPrefix),
+    configOverrides: configOverrides(readStackFile(options.projectDir, options.stack).config, target, deployment.appPrefix, deployment.edge),
     secretOverrides: { "sophia:flyApiToken": target.proxied.flyApiToken, "sophia:lambdaApiKey": target.proxied.lambdaApiKey },
     host,
   };
 }
 
-function scopeOf(state: Iterable<ResourceState>, appPrefix: string) {
+/** The label that sets phase 3's names apart when it shares the APIs with the other phases. */
+const INTERRUPTED_LABEL = "i";
+
+/**
+ * Phase 3's deployment on APIs it shares with phases 1, 2 and 4: apps under `<prefix>-i`, and the
+ * edge's hostnames under `i.<domain>`, because a hostname's certificate belongs to one app on the
+ * whole platform and phase 1's apps still hold theirs.
+ */
+function sharedApisDeployment(options: RehearsalOptions, appPrefix: string): Deployment {
+  const raw = readStackFile(options.projectDir, options.stack).config;
+  const overrides: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) if (key.startsWith("sophia:")) overrides[key.slice("sophia:".length)] = decodeConfigValue(value);
+  const { edge } = parseStackConfig(overrides, options.stack);
+  const domain = `${INTERRUPTED_LABEL}.${edge.domain}`;
+  const moved = (host: string) => (host === edge.domain ? domain : `${host.slice(0, -edge.domain.length)}${domain}`);
+  const hostnames = Object.fromEntries(Object.entries(edge.hostnames).map(([service, hosts]) => [service, hosts.map(moved)]));
+  return { appPrefix: `${appPrefix}-${INTERRUPTED_LABEL}`, edge: { ...edge, domain, hostnames } };
+}
+
+function scopeOf(state: Iterable<ResourceState>, appPrefix: string, otherPrefixes: string[] = []): InventoryScope {
   const entries = [...state];
   const apps = new Set<string>();
   for (const r of entries) if (r.type.includes("dynamic/fly:")) apps.add(String(r.type.endsWith(":App") ? r.id : r.inputs.app));
   return {
     apps: [...apps],
     lambdaPrefix: appPrefix,
+    // Another run's names begin with this one's prefix too (`sophia-prod-i-…`): never count them here.
+    lambdaExcludedPrefixes: otherPrefixes,
     certificates: entries.filter((r) => r.type.endsWith("fly:Certificate")).map((r) => ({ app: String(r.inputs.app), hostname: r.id })),
     rulesetIds: entries.filter((r) => r.type.endsWith("lambda:FirewallRuleset")).map((r) => r.id),
   };
@@ -189,9 +247,19 @@ function simulatedSeconds(result: Pick<UpResult, "durations">, deps: Map<string,
   return Math.round(ms / scale / 1000);
 }
 
+/** The state's leftovers on shared APIs, retained ones included: the rehearsal leaves the APIs as it found them. */
+async function clearShared(state: DeploymentState, host: ProviderHost, watchdog: Watchdog): Promise<void> {
+  for (const entry of state.values()) {
+    entry.protect = false;
+    entry.retainOnDelete = false;
+  }
+  await destroy({ state, host, onEvent: () => {}, watchdog });
+}
+
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalReport> {
   const env = options.env ?? process.env;
   const scale = options.timeScale;
+  const bound = options.phaseTimeoutSeconds ?? phaseBoundSeconds(scale);
   const stackFile = readStackFile(options.projectDir, options.stack);
   const appPrefix = stackFile.config["sophia:appPrefix"] ?? `sophia-${options.stack}`;
   const phases: PhaseReport[] = [];
@@ -200,20 +268,24 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   const cover = (events: OperationEvent[], field: "created" | "diffed" | "deleted", actions: Action[]) => {
     for (const e of events) if (actions.includes(e.action)) (coverage[e.kind] ??= { created: false, diffed: false, deleted: false })[field] = true;
   };
+  const timedOut = (results: { timedOut?: boolean }[]) => results.some((r) => r.timedOut);
 
   const main = await openTarget(scale, env);
+  const external = main.apis.source === "external";
+  const deployment: Deployment = { appPrefix };
   const host = new ProviderHost({ "sophia:flyApiToken": main.proxied.flyApiToken, "sophia:lambdaApiKey": main.proxied.lambdaApiKey });
   const state: DeploymentState = new Map();
   let fresh: Target | undefined;
+  let rec: PhaseRecorder | undefined;
   try {
     // 1. up
-    let rec = new PhaseRecorder("up", options.onEvent);
-    const first = await up({ ...settings(options, main, host, appPrefix), state, onEvent: rec.onEvent });
+    rec = new PhaseRecorder("up", bound, options.onEvent);
+    const first = await up({ ...settings(options, main, host, deployment), state, onEvent: rec.onEvent, watchdog: rec.watchdog });
     notRehearsed = first.notRehearsed;
     const deps = customDependencies(first.registered);
     const problems: string[] = first.error ? [`The run failed: ${first.error}`] : [];
     const dynamicCount = state.size;
-    if (!first.error) problems.push(...inventoryProblems(intended(state.values()), await inventory(main.apis, scopeOf(state.values(), appPrefix))));
+    if (!first.error) problems.push(...inventoryProblems(intended(state.values()), await rec.watchdog.within(inventory(main.apis, scopeOf(state.values(), appPrefix)))));
     if (!first.error && rec.counts.created !== dynamicCount) problems.push(`${rec.counts.created} of ${dynamicCount} resources were created.`);
     cover(rec.events, "created", ["create"]);
     phases.push(
@@ -227,8 +299,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     if (first.error) return finish();
 
     // 2. up again
-    rec = new PhaseRecorder("up again", options.onEvent);
-    const second = await up({ ...settings(options, main, host, appPrefix), state, onEvent: rec.onEvent });
+    rec = new PhaseRecorder("up again", bound, options.onEvent);
+    const second = await up({ ...settings(options, main, host, deployment), state, onEvent: rec.onEvent, watchdog: rec.watchdog });
     const changed = rec.events.filter((e) => e.action !== "same");
     const again = rec.finish(main, {
       expectation: "every provider's diff reports no change, and nothing is sent but reads",
@@ -241,50 +313,59 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     again.ok = again.problems.length === 0;
     cover(rec.events, "diffed", ["same", "update", "replace"]);
     phases.push(again);
+    if (second.timedOut) return finish();
 
-    // 3. interrupted up, on fresh APIs (or, on external ones, under a fresh name prefix)
-    rec = new PhaseRecorder("interrupted up", options.onEvent);
-    const external = main.apis.source === "external";
+    // 3. interrupted up, on fresh APIs (or, on shared ones, under names of its own)
+    rec = new PhaseRecorder("interrupted up", bound, options.onEvent);
     fresh = external ? main : await openTarget(scale, env);
-    const prefix3 = external ? `${appPrefix}-i` : appPrefix;
+    const deployment3 = external ? sharedApisDeployment(options, appPrefix) : deployment;
     const host3 = external ? host : new ProviderHost({ "sophia:flyApiToken": fresh.proxied.flyApiToken, "sophia:lambdaApiKey": fresh.proxied.lambdaApiKey });
     const state3: DeploymentState = new Map();
     const after = options.interruptAfter ?? Math.floor(dynamicCount / 2);
-    const cut = await up({ ...settings(options, fresh, host3, prefix3), state: state3, onEvent: rec.onEvent, interruptAfterCreates: after });
+    const watchdog3 = rec.watchdog;
+    const cut = await up({ ...settings(options, fresh, host3, deployment3), state: state3, onEvent: rec.onEvent, interruptAfterCreates: after, watchdog: watchdog3 });
     const dropped = rec.events.filter((e) => e.action === "dropped").map((e) => `${e.kind} "${e.name}"`);
     const problems3: string[] = [];
+    const scope3 = () => scopeOf(state3.values(), deployment3.appPrefix);
     if (!cut.interrupted) problems3.push(cut.error ? `The interrupted run failed otherwise: ${cut.error}` : `The run finished before ${after} creates; choose a smaller --interrupt-after.`);
-    const existing = new Set((await inventory(fresh.apis, scopeOf(state3.values(), prefix3))).map((i) => i.id));
-    const resumed = await up({ ...settings(options, fresh, host3, prefix3), state: state3, onEvent: rec.onEvent, existingIds: existing });
-    if (resumed.error) problems3.push(`The run after the interruption failed: ${resumed.error}`);
-    else problems3.push(...inventoryProblems(intended(state3.values()), await inventory(fresh.apis, scopeOf(state3.values(), prefix3))));
+    let resumed: UpResult | undefined;
+    if (!cut.timedOut) {
+      const existing = new Set((await watchdog3.within(inventory(fresh.apis, scope3()))).map((i) => i.id));
+      resumed = await up({ ...settings(options, fresh, host3, deployment3), state: state3, onEvent: rec.onEvent, existingIds: existing, watchdog: watchdog3 });
+      if (resumed.error) problems3.push(`The run after the interruption failed: ${resumed.error}`);
+      else problems3.push(...inventoryProblems(intended(state3.values()), await watchdog3.within(inventory(fresh.apis, scope3()))));
+    }
+    if (external && !timedOut([cut, resumed ?? {}])) {
+      // The same APIs serve phase 4: clear what phase 3 made (retained data too), uncounted.
+      await clearShared(state3, host3, watchdog3).catch((err: unknown) =>
+        problems3.push(`Clearing phase 3's resources from the shared APIs failed (phase 4 does not count them): ${messageOf(err)}`),
+      );
+      fresh.proxies.forEach((p) => p.take());
+    }
     phases.push(
       rec.finish(fresh, {
         expectation: "after an interrupted run and a second run, the API holds exactly what the plan intends: no duplicate, no orphan",
-        problems: problems3,
-        simulatedSeconds: simulatedSeconds(resumed, deps, scale),
+        problems: cut.timedOut ? [`The interrupted run stopped: ${cut.error}`] : problems3,
+        simulatedSeconds: resumed ? simulatedSeconds(resumed, deps, scale) : 0,
         interruption: { after, dropped },
       }),
     );
-    if (external) {
-      // The same account serves phase 4: clear what phase 3 made, uncounted.
-      await destroy({ state: state3, host: host3, onEvent: () => {} });
-      fresh.proxies.forEach((p) => p.take());
-    }
+    if (timedOut([cut, resumed ?? {}])) return finish();
 
     // 4. destroy
-    rec = new PhaseRecorder("destroy", options.onEvent);
-    const scope = scopeOf(state.values(), appPrefix);
+    rec = new PhaseRecorder("destroy", bound, options.onEvent);
+    // Phase 3's names, on shared APIs, begin with this prefix too: they are not this stack's.
+    const scope = scopeOf(state.values(), appPrefix, external ? [`${deployment3.appPrefix}-`] : []);
     const problems4: string[] = [];
     let retained: ResourceState[] = [];
     const destroyDurations = new Map<string, number>();
     try {
-      retained = await destroy({ state, host, onEvent: rec.onEvent });
+      retained = await destroy({ state, host, onEvent: rec.onEvent, watchdog: rec.watchdog });
     } catch (err) {
-      problems4.push(`Destroy failed: ${err instanceof Error ? err.message : String(err)}`);
+      problems4.push(`Destroy failed: ${messageOf(err)}`);
     }
     for (const e of rec.events) destroyDurations.set(e.key, e.ms);
-    problems4.push(...inventoryProblems(intended(retained), await inventory(main.apis, scope)));
+    problems4.push(...inventoryProblems(intended(retained), await rec.watchdog.within(inventory(main.apis, scope))));
     cover(rec.events, "deleted", ["delete"]);
     const dependents = new Map<string, string[]>();
     for (const [key, ds] of deps) for (const d of ds) dependents.set(d, [...(dependents.get(d) ?? []), key]);
@@ -297,8 +378,22 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
         retained: intended(retained),
       }),
     );
+    if (external && problems4.length === 0) {
+      // Leave shared APIs as they were, so that the next rehearsal finds no leftovers: the report
+      // above already saw what the stack retains.
+      const leftovers: DeploymentState = new Map(retained.map((r) => [stateKey(r.type, r.name), { ...r }]));
+      await clearShared(leftovers, host, new Watchdog("clearing what the stack retained", bound * 1000)).catch(() => undefined);
+    }
+    return finish();
+  } catch (err) {
+    // A phase that cannot even finish its checks (its bound passed, an API became unreachable)
+    // still ends with a report that says where it stopped.
+    if (rec && !phases.some((p) => p.phase === rec!.phase)) {
+      phases.push(rec.finish(main, { expectation: "the phase finishes within its bound", problems: [messageOf(err)], simulatedSeconds: 0 }));
+    } else throw err;
     return finish();
   } finally {
+    rec?.watchdog.stop();
     if (fresh && fresh !== main) await fresh.close();
     await main.close();
   }
@@ -315,4 +410,3 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     };
   }
 }
-

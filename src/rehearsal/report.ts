@@ -45,7 +45,10 @@ export function renderReport(report: RehearsalReport): string {
     lines.push(`${p.ok ? "PASS" : "FAIL"}  ${p.phase}: ${p.expectation}`);
     lines.push(`      ${counts || "no operation"}`);
     lines.push(`      API calls: ${calls(p.apiCalls)}`);
-    lines.push(`      simulated wall time at most ${duration(p.simulatedSeconds)}${p.stages === undefined ? "" : `, ${p.stages} dependent stages`}`);
+    lines.push(
+      `      simulated wall time at most ${duration(p.simulatedSeconds)}${p.stages === undefined ? "" : `, ${p.stages} dependent stages`}` +
+        `; real time ${duration(Math.round(p.realMs / 1000))} of its bound of ${duration(p.boundSeconds)}`,
+    );
     if (p.interruption) {
       lines.push(`      interrupted after ${p.interruption.after} creates; made but never recorded: ${p.interruption.dropped.join(", ") || "nothing"}`);
     }

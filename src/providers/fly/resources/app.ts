@@ -10,6 +10,7 @@ import { notOursError } from "../../dynamic/identity";
 import { APP_NAME, changedKeys, compact, connectionOf, sameValue, flyClient, validate } from "./common";
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { type FlyConnectionInputs } from "../api/connection";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface FlyAppArgs extends FlyConnectionArgs {
   /** Globally unique app name: lowercase letters, digits and dashes. Changing it replaces the app. */
@@ -40,7 +41,7 @@ function inputSchema() {
   });
 }
 
-export const flyAppProvider = {
+export const flyAppProvider = explainingFailures({
   async check(_olds: FlyAppInputs, news: FlyAppInputs) {
     const { failures } = validate(inputSchema(), news);
     return { inputs: news, failures };
@@ -120,7 +121,7 @@ export const flyAppProvider = {
     // Fly destroys the app's machines, volumes, IPs and certificates with it; 404 means already gone.
     await flyClient(props, `FlyApp "${id}"`).deleteApp(id);
   },
-};
+});
 
 /** A Fly.io app. `pulumi-nodejs:dynamic/fly:App`. */
 export class FlyApp extends pulumi.dynamic.Resource {

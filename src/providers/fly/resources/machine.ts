@@ -12,6 +12,7 @@ import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./arg
 import { markerOr, notOursError, ownership, type Marked } from "../../dynamic/identity";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
+import { explainingFailures, messageOf } from "../../dynamic/errors";
 
 export type { FlyMachineConfig, FlyMachineService, FlyMachineCheck, FlyMachineMount } from "../api/schemas";
 
@@ -91,7 +92,7 @@ function inputSchema() {
   });
 }
 
-export const flyMachineProvider = {
+export const flyMachineProvider = explainingFailures({
   async check(_olds: Partial<FlyMachineInputs>, news: FlyMachineInputs) {
     const { failures } = validate(inputSchema(), news);
     return { inputs: news, failures };
@@ -158,7 +159,7 @@ export const flyMachineProvider = {
         await settle(client, inputs, machine, "create");
       } catch (err) {
         // A failed create records nothing, so a machine left running would be half-done and hidden.
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = messageOf(err);
         const destroyed = await client.deleteMachine(inputs.app, machine.id, true).then(
           () => `Machine ${machine.id} was destroyed, so nothing runs unrecorded; fix the cause and run the command again.`,
           () => `Destroying machine ${machine.id} failed too: destroy it yourself (fly machine destroy ${machine.id} -a ${inputs.app} --force).`,
@@ -225,11 +226,11 @@ export const flyMachineProvider = {
         await settle(client, news, machine, "update");
       } catch (err) {
         // The new config failed its checks: put the previous one back, so nothing is left half-done.
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = messageOf(err);
         const rolledBack = await apply(olds.config).then(
           () => "The machine was rolled back to its previous config; fix the change and run the command again.",
           (rollbackErr: unknown) =>
-            `Rolling the machine back to its previous config failed as well (${rollbackErr instanceof Error ? rollbackErr.message : String(rollbackErr)}): ` +
+            `Rolling the machine back to its previous config failed as well (${messageOf(rollbackErr)}): ` +
             "run `pulumi refresh`, then the command again.",
         );
         throw new Error(`${reason} ${rolledBack}`);
@@ -249,7 +250,7 @@ export const flyMachineProvider = {
       throw err;
     });
   },
-};
+});
 
 /**
  * Release order for an update: waits until every machine in `releaseAfter` runs this release

@@ -12,6 +12,7 @@ import { APP_NAME, changedKeys, compact, connectionOf, containsUnknown, sameValu
 import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { markerOr, type Marked } from "../../dynamic/identity";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface FlySecretsArgs extends FlyConnectionArgs {
   /** App whose secrets these are. Changing it replaces the resource. */
@@ -57,7 +58,7 @@ function inputSchema() {
   });
 }
 
-export const flySecretsProvider = {
+export const flySecretsProvider = explainingFailures({
   async check(_olds: Partial<FlySecretsInputs>, news: FlySecretsInputs) {
     const { failures } = validate(inputSchema(), news);
     return { inputs: news, failures };
@@ -115,7 +116,7 @@ export const flySecretsProvider = {
     const keys = Object.keys(props.values ?? {}).filter((k) => present.includes(k));
     if (keys.length > 0) await client.updateSecrets(props.app, Object.fromEntries(keys.map((k) => [k, null])));
   },
-};
+});
 
 function secretsClient(inputs: FlySecretsInputs): FlyClient {
   // Every value is registered for redaction, in case Fly ever echoes one back in an error.

@@ -11,6 +11,7 @@ import { APP_NAME, REGION, changedKeys, compact, connectionOf, flyClient, isUnkn
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 import type { FlyVolumeInfo } from "../api/schemas";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface FlyVolumeArgs extends FlyConnectionArgs {
   /** App the volume belongs to. Changing it replaces the volume. */
@@ -127,7 +128,7 @@ export function shrinkFailure(name: string, oldGb: number, newGb: number): Failu
   };
 }
 
-export const flyVolumeProvider = {
+export const flyVolumeProvider = explainingFailures({
   async check(olds: Partial<FlyVolumeInputs>, news: FlyVolumeInputs) {
     const { failures } = validate(inputSchema(), news);
     const oldGb = olds?.sizeGb;
@@ -258,7 +259,7 @@ export const flyVolumeProvider = {
       throw err;
     }
   },
-};
+});
 
 function volumeOutputs(inputs: FlyVolumeInputs, volume: FlyVolumeInfo): FlyVolumeOutputs {
   const threshold = inputs.autoExtendSizeThreshold;

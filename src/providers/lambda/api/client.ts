@@ -104,6 +104,11 @@ export class MissingApiKeyError extends Error {
     this.message = message;
     this.name = "MissingApiKeyError";
   }
+
+  /** A prototype member, so that a deployed (serialized) copy is still an Error (see dynamic/errors.ts). */
+  override toString(): string {
+    return `${this.name}: ${this.message}`;
+  }
 }
 
 /** The key to use when none is given explicitly: stack config, then the environment. */
@@ -568,6 +573,11 @@ export class WaitTimeoutError extends Error {
     // Set again: a serialized (deployed) copy of this class loses what super() sets (see ApiError).
     this.message = message;
     this.name = "WaitTimeoutError";
+  }
+
+  /** A prototype member, so that a deployed (serialized) copy is still an Error (see dynamic/errors.ts). */
+  override toString(): string {
+    return `${this.name}: ${this.message}`;
   }
 }
 

@@ -18,6 +18,7 @@ import {
 } from "./common";
 import { markerOr, notOursError, type Marked } from "../../dynamic/identity";
 import type { AddedSshKey, SshKey } from "../api/schemas";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface LambdaSshKeyArgs extends LambdaAccessArgs {
   /** Key name in Lambda; launches refer to the key by it. Changing it replaces the key. */
@@ -44,7 +45,7 @@ export interface SshKeyOutputs extends SshKeyInputs {
 
 const PUBLIC_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+=*( [^\n]*)?$/;
 
-export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs, SshKeyOutputs> = {
+export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs, SshKeyOutputs> = explainingFailures({
   configure: configureFromStack,
 
   async check(_olds, news) {
@@ -127,7 +128,7 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider<SshKeyInputs,
   async delete(id, props) {
     await withClient(accessOf(props), (client) => client.deleteSshKey(id), true);
   },
-};
+});
 
 /**
  * The key's name in Lambda. A generated key's name carries a digest of the resource's marker, so a
