@@ -2,13 +2,25 @@
  * An in-memory Fly Machines API on node:http: exactly the endpoints FlyClient uses, with the
  * platform's rules (model.ts) and fault injection: 429 with Retry-After, 503, latency, connection
  * resets and a persistent failure strike before a request is processed, like an overloaded edge in
- * front of Fly; a lost answer strikes after, like a connection that drops once the API has acted.
- * The dice are seeded, so a fault run can be repeated.
+ * front of Fly; a lost answer strikes after, like a connection that drops once the API has acted,
+ * and can strike any write (POST, PUT, PATCH, DELETE). The dice are seeded, so a fault run can be
+ * repeated.
+ *
+ * Control API (see ../control.ts for the routes both emulators share): besides `/_emulator`,
+ * `/_emulator/faults` (body: FaultSettings; `alwaysFail.path` is a regular expression's source),
+ * `/_emulator/lost-answers`, `/_emulator/requests` and `/_emulator/reset`, the Fly emulator offers
+ *   PUT  /_emulator/timing                               Timing: machineStartMs, machineStopMs, checksPassAfterMs,
+ *                                                        unhealthyImages, secretsReadLagMs
+ *   GET  /_emulator/apps/{app}                           `{secretsVersion}`: the app's current secrets version
+ *   GET  /_emulator/apps/{app}/machines/{id}             `{state, secretsVersion, minSecretsVersionSent}`: what
+ *                                                        the machine runs with, and what its last create/update sent
+ *   POST /_emulator/apps/{app}/machines/{id}/autostop    `{mode: "stop" | "suspend"}`: what Fly Proxy does to an idle machine
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FlyFault, FlyModel, type Timing } from "./model";
 import { AnswerLoser, DEFAULT_SEED, seededRandom, type LostAnswerRule } from "../random";
+import { ControlApi, ControlError, lostAnswerRule, onlyKeys, optionalNumber, regex, requiredString } from "../control";
 
 export interface FaultSettings {
   /** Share of requests answered 429 with Retry-After. */
@@ -19,7 +31,7 @@ export interface FaultSettings {
   resetRate: number;
   /** Added to every request. */
   latencyMs: number;
-  /** Share of POSTs (creates, lease acquisitions, ...) that are processed, then lose their answer. */
+  /** Share of writes (POST, PUT, PATCH, DELETE) that are processed, then lose their answer. */
   lostAnswerRate: number;
   /** Value of Retry-After on injected 429s, in seconds. */
   retryAfterSeconds: number;
@@ -42,6 +54,7 @@ export const defaultEmulatorSettings = (): FlyEmulatorSettings => ({
   machineStopMs: 20,
   checksPassAfterMs: 60,
   unhealthyImages: [],
+  secretsReadLagMs: 0,
   faults: { rate429: 0, rate503: 0, resetRate: 0, lostAnswerRate: 0, latencyMs: 0, retryAfterSeconds: 1 },
   seed: DEFAULT_SEED,
 });
@@ -65,18 +78,25 @@ export class FlyEmulator {
   private server: Server | undefined;
   private random: () => number;
   private readonly loser: AnswerLoser;
-  /** Every request handled, in order, with when it arrived: for rate-budget tests. */
-  readonly requests: { method: string; path: string; at: number }[] = [];
+  /** Every API request handled, in order, with when it arrived and how it was answered. */
+  readonly requests: HandledRequest[] = [];
   private readonly routes: { method: string; pattern: RegExp; handler: Handler }[] = [];
+  /** The routes under /_emulator (see the header). */
+  readonly control = new ControlApi("fly");
+  /** The settings it started with, for `POST /_emulator/reset`. */
+  private readonly initial: Omit<FlyEmulatorSettings, "log">;
   url = "";
 
   constructor(settings: Partial<FlyEmulatorSettings> = {}) {
     const defaults = defaultEmulatorSettings();
     this.settings = { ...defaults, ...settings, faults: { ...defaults.faults, ...settings.faults } };
+    const { log: _log, ...rest } = this.settings;
+    this.initial = structuredClone(rest);
     this.random = seededRandom(this.settings.seed);
     this.model = new FlyModel(this.settings, seededRandom(this.settings.seed + 1));
     this.loser = new AnswerLoser(seededRandom(this.settings.seed + 2));
     this.defineRoutes();
+    this.defineControlRoutes();
   }
 
   /** Starts listening; port 0 picks a free port. Resolves to the base URL (ending in /v1). */
@@ -105,7 +125,7 @@ export class FlyEmulator {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Changes fault injection on a running emulator. */
+  /** Changes fault injection on a running emulator (`PUT /_emulator/faults`). */
   setFaults(faults: Partial<FaultSettings>): void {
     this.settings.faults = { ...defaultEmulatorSettings().faults, ...faults };
     // The dice restart from the seed, so a fault run repeats whatever ran before it.
@@ -120,15 +140,22 @@ export class FlyEmulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://emulator");
+    if (ControlApi.owns(url.pathname)) return this.control.serve(req, res);
     const path = url.pathname.replace(/^\/v1(?=\/)/, "");
     const method = req.method ?? "GET";
-    this.requests.push({ method, path, at: Date.now() });
+    const handled: HandledRequest = { method, path, at: Date.now(), status: "pending" };
+    this.requests.push(handled);
+    res.on("finish", () => (handled.status = res.statusCode));
+    req.socket.once("close", () => {
+      if (handled.status === "pending") handled.status = "dropped";
+    });
     const faults = this.settings.faults;
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
 
     const dice = this.random();
     if (dice < faults.resetRate) {
       this.log(`${method} ${path} -> reset`);
+      handled.status = "reset";
       req.socket.destroy();
       return;
     }
@@ -171,6 +198,7 @@ export class FlyEmulator {
       const answer = await route.handler(ctx);
       if (this.loser.loses(method, path, faults.lostAnswerRate)) {
         this.log(`${method} ${path} -> ${answer.status}, answer lost`);
+        handled.status = "lost";
         req.socket.destroy();
         return;
       }
@@ -244,7 +272,7 @@ export class FlyEmulator {
       return ok({ ok: true });
     });
 
-    this.on("GET", "/apps/{app}/secrets", ({ params }) => ok(m.listSecrets(params[0])));
+    this.on("GET", "/apps/{app}/secrets", ({ params, query }) => ok(m.listSecrets(params[0], minVersion(query.get("min_version")))));
     this.on("POST", "/apps/{app}/secrets", ({ params, body }) => ok(m.updateSecrets(params[0], body)));
 
     this.on("GET", "/apps/{app}/ip_assignments", ({ params }) => ok(m.listIps(params[0])));
@@ -259,6 +287,49 @@ export class FlyEmulator {
     this.on("DELETE", "/apps/{app}/certificates/{hostname}", ({ params }) => {
       m.deleteCertificate(params[0], params[1]);
       return { status: 204 };
+    });
+  }
+
+  private defineControlRoutes(): void {
+    const c = this.control;
+    const model = this.model;
+    c.route("PUT", "/faults", "replace the fault settings (FaultSettings; alwaysFail.path is a regular expression)", ({ body }) => {
+      this.setFaults(faultSettings(body));
+      return { faults: this.settings.faults };
+    });
+    c.route("POST", "/lost-answers", "the next matching request(s) are processed, then lose their answer", ({ body }) => {
+      this.loseAnswer(lostAnswerRule(body));
+    });
+    c.route("GET", "/requests", "every API request handled, in order", ({ query }) => this.requests.slice(Number(query.get("since") ?? 0) || 0));
+    c.route("POST", "/reset", "back to the start-up settings; the apps stay", () => {
+      const initial = structuredClone(this.initial);
+      Object.assign(this.settings, initial);
+      this.loser.clear();
+      this.setFaults(initial.faults);
+    });
+    c.route("PUT", "/timing", "change machine timings (Timing)", ({ body }) => {
+      onlyKeys(body, TIMING_KEYS);
+      for (const key of TIMING_KEYS.filter((k) => k !== "unhealthyImages")) {
+        const value = optionalNumber(body, key);
+        if (value !== undefined) (this.settings as unknown as Record<string, number>)[key] = value;
+      }
+      if (body.unhealthyImages !== undefined) {
+        if (!Array.isArray(body.unhealthyImages) || !body.unhealthyImages.every((i) => typeof i === "string")) {
+          throw new ControlError(400, "unhealthyImages must be a list of image names");
+        }
+        this.settings.unhealthyImages = body.unhealthyImages as string[];
+      }
+      return { timing: Object.fromEntries(TIMING_KEYS.map((k) => [k, this.settings[k]])) };
+    });
+    c.route("GET", "/apps/{app}", "the app's secrets version", ({ params }) => fromModel(() => ({ secretsVersion: model.secretsVersion(params[0]) })));
+    c.route("GET", "/apps/{app}/machines/{id}", "what the machine runs with and what its last create or update sent", ({ params }) =>
+      fromModel(() => model.machineInternals(params[0], params[1])),
+    );
+    c.route("POST", "/apps/{app}/machines/{id}/autostop", "Fly Proxy stops or suspends the idle machine", ({ params, body }) => {
+      onlyKeys(body, ["mode"]);
+      const mode = requiredString(body, "mode");
+      if (mode !== "stop" && mode !== "suspend") throw new ControlError(400, 'mode must be "stop" or "suspend"');
+      fromModel(() => model.autostop(params[0], params[1], mode));
     });
   }
 
@@ -280,6 +351,56 @@ export class FlyEmulator {
       await sleep(5);
     }
   }
+}
+
+/** An API request as the control API lists it. */
+export interface HandledRequest {
+  method: string;
+  /** Below /v1. */
+  path: string;
+  /** When it arrived, in ms since the epoch. */
+  at: number;
+  /** The answer's status, or how it ended without one. */
+  status: number | "pending" | "reset" | "lost" | "dropped";
+}
+
+const TIMING_KEYS = ["machineStartMs", "machineStopMs", "checksPassAfterMs", "unhealthyImages", "secretsReadLagMs"] as const;
+const FAULT_KEYS = ["rate429", "rate503", "resetRate", "latencyMs", "lostAnswerRate", "retryAfterSeconds", "alwaysFail"] as const;
+
+/** Fault settings from a control request's body. */
+function faultSettings(body: Record<string, unknown>): Partial<FaultSettings> {
+  onlyKeys(body, FAULT_KEYS);
+  const faults: Partial<FaultSettings> = {};
+  for (const key of FAULT_KEYS.filter((k) => k !== "alwaysFail")) {
+    const value = optionalNumber(body, key);
+    if (value !== undefined) faults[key] = value;
+  }
+  if (body.alwaysFail !== undefined) {
+    const fail = body.alwaysFail as Record<string, unknown>;
+    if (fail === null || typeof fail !== "object") throw new ControlError(400, "alwaysFail must be {status, error, path?}");
+    onlyKeys(fail, ["status", "error", "path"]);
+    const status = optionalNumber(fail, "status");
+    if (status === undefined || !Number.isInteger(status) || status < 400 || status > 599) throw new ControlError(400, "alwaysFail.status must be an HTTP error status");
+    faults.alwaysFail = { status, error: requiredString(fail, "error"), ...(fail.path === undefined ? {} : { path: regex(requiredString(fail, "path"), "alwaysFail.path") }) };
+  }
+  return faults;
+}
+
+/** A model fault (e.g. no such app) as a control answer. */
+function fromModel<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof FlyFault) throw new ControlError(err.status === 404 ? 404 : 400, err.message);
+    throw err;
+  }
+}
+
+function minVersion(value: string | null): number | undefined {
+  if (value === null || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new FlyFault(400, `min_version must be a whole number, not "${value}"`);
+  return n;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {

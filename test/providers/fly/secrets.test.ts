@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { flySecretsProvider, type FlySecretsInputs } from "../../../src/providers/fly/resources/secrets";
-import { createTestApp, expectNoLeaks, remote, startFlyTestEnv, trackSecret, type FlyTestEnv } from "./helpers";
+import { createTestApp, emulated, expectNoLeaks, type FlyTestEnv, startFlyTestEnv, trackSecret } from "./helpers";
+import { required } from "../../helpers/emulator-control";
 
 let env: FlyTestEnv;
 let app: string;
@@ -59,7 +60,7 @@ describe("FlySecrets", () => {
   test("create exposes the app's secrets version from Fly's answer", async () => {
     const created = await flySecretsProvider.create(inputs({ API_KEY }));
     expect(created.outs.version).toEqual(expect.any(Number));
-    if (env.emulator) expect(created.outs.version).toBe(env.emulator.model.secretsVersion(app));
+    if (env.control) expect(created.outs.version).toBe((await env.control.get<{ secretsVersion: number }>(`/apps/${app}`)).secretsVersion);
     await flySecretsProvider.delete(created.id, created.outs);
   });
 
@@ -80,13 +81,15 @@ describe("FlySecrets", () => {
     await flySecretsProvider.delete(created.id, updated.outs);
   });
 
-  test.skipIf(remote)("a change updates the app's machines so they run with the new values", async () => {
+  test.skipIf(!emulated)("a change updates the app's machines so they run with the new values", async () => {
     const created = await flySecretsProvider.create(inputs({ API_KEY }));
     const machineId = await startedMachine("secrets-roll");
     const updated = await flySecretsProvider.update(created.id, created.outs, inputs({ API_KEY: ROTATED }));
     expect(updated.outs.machinesUpdated).toEqual([machineId]);
     expect(updated.outs.notice).toBeUndefined();
-    expect(env.emulator?.model.machineSecretsVersion(app, machineId)).toBe(env.emulator?.model.secretsVersion(app));
+    const control = required(env.control);
+    const { secretsVersion } = await control.get<{ secretsVersion: number }>(`/apps/${app}`);
+    expect((await control.get<{ secretsVersion: number }>(`/apps/${app}/machines/${machineId}`)).secretsVersion).toBe(secretsVersion);
     expect((await env.client.getMachine(app, machineId))?.state).toBe("started");
     await env.client.deleteMachine(app, machineId);
     await flySecretsProvider.delete(created.id, updated.outs);

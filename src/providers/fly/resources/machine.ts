@@ -151,7 +151,7 @@ export const flyMachineProvider = explainingFailures({
     const leftover = await ours();
     const machine = leftover
       ? await client.withLease(inputs.app, leftover.id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce),
+          client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce, leftover.instance_id ?? undefined),
         )
       : await client.createMachine(inputs.app, { name: inputs.name, region: inputs.region, config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, ours);
     if (!inputs.skipLaunch) {
@@ -206,10 +206,10 @@ export const flyMachineProvider = explainingFailures({
     const idle = current?.state === "stopped" || current?.state === "suspended";
     const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config));
     const marker = machineMarker(news);
-    const apply = (config: FlyMachineConfig) =>
+    const apply = (config: FlyMachineConfig, from: string | undefined) =>
       client
         .withLease(news.app, id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce),
+          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce, from),
         )
         .catch((err: unknown) => {
           if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
@@ -220,14 +220,14 @@ export const flyMachineProvider = explainingFailures({
           }
           throw err;
         });
-    const machine = await apply(news.config);
+    const machine = await apply(news.config, current?.instance_id ?? undefined);
     if (!skipLaunch) {
       try {
         await settle(client, news, machine, "update");
       } catch (err) {
         // The new config failed its checks: put the previous one back, so nothing is left half-done.
         const reason = messageOf(err);
-        const rolledBack = await apply(olds.config).then(
+        const rolledBack = await apply(olds.config, machine.instance_id ?? undefined).then(
           () => "The machine was rolled back to its previous config; fix the change and run the command again.",
           (rollbackErr: unknown) =>
             `Rolling the machine back to its previous config failed as well (${messageOf(rollbackErr)}): ` +

@@ -138,13 +138,16 @@ async function apply(
   let version = previousVersion;
   let machinesUpdated: string[] = [];
   let notice: string | undefined;
+  let written: number | undefined;
   if (Object.keys(changes).length > 0) {
-    version = await client.updateSecrets(inputs.app, changes);
+    version = written = await client.updateSecrets(inputs.app, changes);
     const rollout = await rollMachines(client, inputs, version);
     machinesUpdated = rollout.updated;
     notice = rollout.notice;
   }
-  const live = await client.listSecrets(inputs.app);
+  // At the version just written: an older replica's digests would be recorded as ours, and the
+  // next refresh would take our own values for a change made outside Pulumi.
+  const live = await client.listSecrets(inputs.app, written);
   const digests = Object.fromEntries(live.filter((s) => s.name in next).map((s) => [s.name, s.digest ?? ""]));
   return compact({
     ...connectionOf(inputs),
@@ -190,6 +193,7 @@ async function rollMachines(
           machine.id,
           { config: machine.config ?? {}, skip_launch: !running, ...(version === undefined ? {} : { min_secrets_version: version }) },
           nonce,
+          machine.instance_id ?? undefined,
         ),
       );
       if (running) {

@@ -229,6 +229,10 @@ export class LambdaClient {
       body: { name },
       schema: lambdaSchemas().instance,
       idempotent: true,
+      recover: async () => {
+        const instance = await this.getInstance(id);
+        return instance?.name === name ? instance : undefined;
+      },
     });
   }
 
@@ -280,6 +284,10 @@ export class LambdaClient {
       body: { instance_ids: [id] },
       acceptStatuses: [404],
       idempotent: true,
+      recover: async () => {
+        const now = await this.getInstance(id);
+        return !now || GONE_STATUSES.includes(now.status) || now.status === "terminating" ? {} : undefined;
+      },
     });
   }
 
@@ -438,6 +446,14 @@ export class LambdaClient {
       schema: lambdaSchemas().firewallRuleset,
       // The whole rule list replaces the old one: sending it twice is sending it once.
       idempotent: true,
+      recover: async () => {
+        const ruleset = await this.getFirewallRuleset(id);
+        const applied =
+          ruleset &&
+          (patch.name === undefined || ruleset.name === patch.name) &&
+          (patch.rules === undefined || sameRules(ruleset.rules, patch.rules));
+        return applied ? ruleset : undefined;
+      },
     });
   }
 
@@ -586,6 +602,17 @@ function filesystemInUseError(label: string): Error {
     `${API}: ${label} is mounted by an instance that is not terminated, so it cannot be deleted. ` +
       `Terminate the instances that use it first (or remove it from their fileSystemNames), then delete it.`,
   );
+}
+
+/** The same rules, as the API normalizes them (a bare address is a /32). */
+function sameRules(live: readonly FirewallRule[], sent: readonly FirewallRule[]): boolean {
+  const norm = (rules: readonly FirewallRule[]) =>
+    JSON.stringify(
+      rules.map((r) => ({ ...r, source_network: r.source_network.includes("/") ? r.source_network : `${r.source_network}/32` })).map((r) =>
+        Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b))),
+      ),
+    );
+  return norm(live) === norm(sent);
 }
 
 function unwrapData(body: unknown): unknown {
