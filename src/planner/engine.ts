@@ -13,6 +13,7 @@ import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../config/secrets";
 import type { SecretValue } from "../policies/types";
 import { CONFIG_NAMESPACE } from "../platform";
+import { ConfigError, decodeConfigValue, parseStackConfig } from "../stack-config";
 import { prepareOfflineProcess } from "./offline-process";
 import { messageOf } from "../providers/dynamic/errors";
 
@@ -218,6 +219,28 @@ function forgetProgramModules(projectDir: string): void {
   }
 }
 
+/**
+ * Validates the user's own values of the keys the plan overrides, as the program's config parse
+ * would, and throws its ConfigError (only for those keys: the program reports the rest itself).
+ */
+function assertOverriddenKeysValid(config: Record<string, string>, keys: string[], stack: string): void {
+  const given = keys.filter((key) => key in config);
+  if (given.length === 0) return;
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const overrides = Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, raw]) => [key.slice(prefix.length), decodeConfigValue(raw)]),
+  );
+  try {
+    parseStackConfig(overrides, stack);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const issues = err.issues.filter((issue) => given.some((key) => issue.startsWith(`${key}:`) || issue.startsWith(`${key}.`)));
+    if (issues.length > 0) throw new ConfigError(issues);
+  }
+}
+
 /** Runs the program once under mocks and returns what it registered. */
 export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   const stackFile = readStackFile(options.stackDir ?? options.projectDir, options.stack);
@@ -226,7 +249,10 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   // The plan has no cloud to check against, whatever the stack file says; a rehearsal (a resource
   // hook) has the emulators, so its checks run.
   const preflight: Record<string, string> = hook ? {} : { [`${CONFIG_NAMESPACE}:preflightChecks`]: "false" };
-  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides, ...preflight };
+  const requested = { ...stackFile.config, ...options.configOverrides };
+  // A real run reads the user's value of every key the plan replaces: refuse here what it would refuse.
+  assertOverriddenKeysValid(requested, Object.keys(preflight), options.stack);
+  const config: Record<string, string> = { ...requested, ...preflight };
   const notes = [...stackFile.notes];
   if (stackFile.environments.length > 0) {
     const several = stackFile.environments.length > 1;

@@ -58,9 +58,10 @@ export interface RateLimit {
 }
 
 /**
- * How long a request may take in all: no attempt starts after `maxTotalMs`, and each attempt
- * (answer and body) is cut off after the client's timeout, so a request settles within about
- * `maxTotalMs` + one timeout + the read-backs of `recover`, each bounded the same way.
+ * How long a request may take in all: after its rate-limit wait, no attempt starts later than
+ * `maxTotalMs` after the first, and each attempt (answer and body) is cut off after the client's
+ * timeout, so a request settles within about `maxTotalMs` + one timeout + the read-backs of
+ * `recover`, each bounded the same way.
  */
 export interface RetryPolicy {
   /** Total attempts including the first. @default 6 */
@@ -152,14 +153,18 @@ export class HttpClient {
       baseDelayMs: policy.baseDelayMs ?? 250,
       maxDelayMs: policy.maxDelayMs ?? 10_000,
     };
-    const started = this.now();
+    let started: number | undefined;
     const idempotent = req.idempotent ?? !(req.method === "POST" || req.method === "PATCH");
     let lastFailure = "";
     for (let attempt = 1; ; attempt++) {
       // A request that counts against several budgets (e.g. a launch) waits for each.
       for (const rateKey of typeof req.rateKey === "string" ? [req.rateKey] : (req.rateKey ?? [])) await this.takeRateToken(rateKey);
+      // The retry budget runs from the first attempt, not from the wait for a rate token: many
+      // requests queued on one budget must each still get their retries.
+      started ??= this.now();
       let waitMs: number | undefined;
-      const exhausted = () => attempt >= retry.maxAttempts || this.now() - started >= retry.maxTotalMs;
+      const since = started;
+      const exhausted = () => attempt >= retry.maxAttempts || this.now() - since >= retry.maxTotalMs;
       let ambiguous = false;
       /** The write may have taken effect, answered or not: what `recover` reads back. */
       let mayHaveActed = false;
@@ -198,7 +203,7 @@ export class HttpClient {
       }
       if (failure) throw failure;
       const backoff = this.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-      const remaining = retry.maxTotalMs - (this.now() - started);
+      const remaining = retry.maxTotalMs - (this.now() - since);
       await this.sleep(Math.max(0, Math.min(waitMs ?? backoff, remaining)));
     }
   }

@@ -71,6 +71,27 @@ export async function inventory(apis: Endpoints, scope: InventoryScope): Promise
   return items;
 }
 
+/**
+ * Deletes everything in scope, data included: what a rehearsal made on APIs it shares with other
+ * phases or runs, so that they start clean. Fly apps take their machines, volumes, addresses and
+ * certificates with them; Lambda instances are terminated before the filesystems, keys and
+ * rulesets they use are deleted.
+ */
+export async function clearScope(apis: Endpoints, scope: InventoryScope): Promise<void> {
+  const fly = new FlyClient({ apiUrl: apis.flyApiUrl, apiToken: apis.flyApiToken, context: "rehearsal clean-up" });
+  await Promise.all(scope.apps.map((app) => fly.deleteApp(app)));
+  const lambda = new LambdaClient({ apiUrl: apis.lambdaApiUrl, apiKey: apis.lambdaApiKey, requestIntervalMs: 0, launchIntervalMs: 0, pollIntervalMs: 100, terminateTimeoutMs: 120_000 });
+  const ours = (name: string | null | undefined) =>
+    (name ?? "").startsWith(scope.lambdaPrefix) && !(scope.lambdaExcludedPrefixes ?? []).some((other) => (name ?? "").startsWith(other));
+  const instances = (await lambda.listInstances()).filter((i) => ours(i.name) && !["terminating", "terminated"].includes(i.status));
+  for (const i of instances) await lambda.terminateInstance(i.id);
+  for (const i of instances) await lambda.waitUntilTerminated(i.id);
+  for (const fs of await lambda.listFilesystems()) if (ours(fs.name)) await lambda.deleteFilesystem(fs.id);
+  for (const key of await lambda.listSshKeys()) if (ours(key.name)) await lambda.deleteSshKey(key.id);
+  const rulesets = (await lambda.listFirewallRulesets()).filter((r) => scope.rulesetIds.includes(r.id) || ours(r.name));
+  for (const r of rulesets) await lambda.deleteFirewallRuleset(r.id);
+}
+
 export function compare(expected: Item[], actual: Item[]): InventoryDiff {
   const want = new Set(expected.map(itemKey));
   const have = new Set(actual.map(itemKey));

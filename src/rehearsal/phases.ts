@@ -7,11 +7,12 @@
 import { messageOf } from "../providers/dynamic/errors";
 import { readStackFile } from "../planner/stack-file";
 import { decodeConfigValue, parseStackConfig } from "../stack-config";
+import type { RecordedResource } from "../planner/engine";
 import { customDependencies, destroy, up, type Action, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
 import { startApis, type Endpoints } from "./emulators";
-import { compare, intended, inventory, type InventoryScope, type Item } from "./inventory";
+import { clearScope, compare, intended, inventory, type InventoryScope, type Item } from "./inventory";
 import { ProviderHost } from "./provider-host";
-import { stateKey, type DeploymentState, type ResourceState } from "./state";
+import type { DeploymentState, ResourceState } from "./state";
 import { CountingProxy } from "./traffic";
 import { Watchdog } from "./watchdog";
 
@@ -247,13 +248,13 @@ function simulatedSeconds(result: Pick<UpResult, "durations">, deps: Map<string,
   return Math.round(ms / scale / 1000);
 }
 
-/** The state's leftovers on shared APIs, retained ones included: the rehearsal leaves the APIs as it found them. */
-async function clearShared(state: DeploymentState, host: ProviderHost, watchdog: Watchdog): Promise<void> {
-  for (const entry of state.values()) {
-    entry.protect = false;
-    entry.retainOnDelete = false;
-  }
-  await destroy({ state, host, onEvent: () => {}, watchdog });
+/**
+ * Every Fly app a run registered or recorded, by name: a run that failed half-way may have made
+ * apps it never recorded, and clearing shared APIs must find those too.
+ */
+function appsOf(state: Iterable<ResourceState>, registered: RecordedResource[]): string[] {
+  const named = registered.filter((r) => r.type.endsWith("dynamic/fly:App")).map((r) => String(r.inputs.name));
+  return [...new Set([...scopeOf(state, "").apps, ...named])];
 }
 
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalReport> {
@@ -336,8 +337,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       else problems3.push(...inventoryProblems(intended(state3.values()), await watchdog3.within(inventory(fresh.apis, scope3()))));
     }
     if (external && !timedOut([cut, resumed ?? {}])) {
-      // The same APIs serve phase 4: clear what phase 3 made (retained data too), uncounted.
-      await clearShared(state3, host3, watchdog3).catch((err: unknown) =>
+      // The same APIs serve phase 4: clear what phase 3 made (retained data too, and whatever a
+      // failed run left unrecorded), uncounted.
+      const registered3 = [...cut.registered, ...(resumed?.registered ?? [])];
+      const clear3 = { ...scope3(), apps: appsOf(state3.values(), registered3), lambdaPrefix: `${deployment3.appPrefix}-` };
+      await watchdog3.within(clearScope(fresh.apis, clear3)).catch((err: unknown) =>
         problems3.push(`Clearing phase 3's resources from the shared APIs failed (phase 4 does not count them): ${messageOf(err)}`),
       );
       fresh.proxies.forEach((p) => p.take());
@@ -378,11 +382,12 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
         retained: intended(retained),
       }),
     );
-    if (external && problems4.length === 0) {
+    if (external) {
       // Leave shared APIs as they were, so that the next rehearsal finds no leftovers: the report
-      // above already saw what the stack retains.
-      const leftovers: DeploymentState = new Map(retained.map((r) => [stateKey(r.type, r.name), { ...r }]));
-      await clearShared(leftovers, host, new Watchdog("clearing what the stack retained", bound * 1000)).catch(() => undefined);
+      // above already saw what the stack retains. Best effort: the phases are judged already.
+      const clearing = new Watchdog("clearing what the stack retained", bound * 1000);
+      await clearing.within(clearScope(main.apis, { ...scope, apps: appsOf(retained, first.registered) })).catch(() => undefined);
+      clearing.stop();
     }
     return finish();
   } catch (err) {

@@ -181,6 +181,7 @@ export class FlyClient {
       resource: `"${app}"`,
       rateKey: `delete_app:${app}`,
       acceptStatuses: [404],
+      recover: async () => ((await this.getApp(app)) ? undefined : {}),
     });
     return res.status !== 404;
   }
@@ -278,6 +279,7 @@ export class FlyClient {
       resource: `${id} in app "${app}"`,
       rateKey: `delete_volume:${app}/${id}`,
       acceptStatuses: [404],
+      recover: async () => (isVolumeGone(await this.getVolume(app, id)) ? {} : undefined),
     });
     return res.status !== 404;
   }
@@ -392,6 +394,7 @@ export class FlyClient {
       query: { force },
       rateKey: `delete_machine:${app}/${id}`,
       acceptStatuses: [404],
+      recover: async () => (isMachineGone(await this.getMachine(app, id)) ? {} : undefined),
     });
     return res.status !== 404;
   }
@@ -576,6 +579,10 @@ export class FlyClient {
       resource: `${ip} of app "${app}"`,
       rateKey: `release_ip:${app}`,
       acceptStatuses: [404],
+      recover: async () => {
+        if (!(await this.getApp(app))) return {};
+        return (await this.listIps(app)).some((assigned) => assigned.ip === ip) ? undefined : {};
+      },
     });
     return res.status !== 404;
   }
@@ -620,6 +627,7 @@ export class FlyClient {
       resource: `for ${hostname} in app "${app}"`,
       rateKey: `delete_certificate:${app}`,
       acceptStatuses: [404],
+      recover: async () => ((await this.getCertificate(app, hostname)) ? undefined : {}),
     });
     return res.status !== 404;
   }

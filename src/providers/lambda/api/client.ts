@@ -358,6 +358,7 @@ export class LambdaClient {
       operation: "delete SSH key",
       resource: `SSH key "${id}"`,
       acceptStatuses: [404],
+      recover: async () => ((await this.getSshKey(id)) ? undefined : {}),
     });
   }
 
@@ -397,6 +398,7 @@ export class LambdaClient {
         operation: "delete filesystem",
         resource: label,
         acceptStatuses: [404],
+        recover: async () => ((await this.getFilesystem(id)) ? undefined : {}),
       });
     } catch (err) {
       if (err instanceof ApiError && err.code === "filesystems/filesystem-in-use") throw filesystemInUseError(label);
@@ -466,6 +468,7 @@ export class LambdaClient {
         operation: "delete firewall ruleset",
         resource: `firewall ruleset "${id}"`,
         acceptStatuses: [404],
+        recover: async () => ((await this.getFirewallRuleset(id)) ? undefined : {}),
       });
     } catch (err) {
       if (err instanceof ApiError && err.code === "firewall-rulesets/firewall-ruleset-in-use") {
