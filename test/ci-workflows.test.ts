@@ -572,6 +572,13 @@ describe(".ci/run", () => {
     expect(packageScripts.test).toBeDefined();
   });
 
+  it("runs the slow tests after npm test, so what is kept out of npm test for speed still runs in CI", () => {
+    const test = commands.findIndex((line) => /^\s*npm test\s*$/.test(line));
+    const slow = commands.findIndex((line) => /^\s*npm run test:slow\s*$/.test(line));
+    expect(slow).toBeGreaterThan(test);
+    expect(packageScripts["test:slow"]).toMatch(/--project slow/);
+  });
+
   it("needs no credentials and no Pulumi or ESC CLI", () => {
     const needing = commands.filter((line) => /TOKEN|API_KEY|PASSPHRASE|secrets?\b|\bpulumi\b|\besc\b/i.test(line));
     expectNone(needing);

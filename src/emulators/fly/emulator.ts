@@ -146,7 +146,8 @@ export class FlyEmulator {
     const handled: HandledRequest = { method, path, at: Date.now(), status: "pending" };
     this.requests.push(handled);
     res.on("finish", () => (handled.status = res.statusCode));
-    req.socket.once("close", () => {
+    // "close" without "finish": the connection ended before an answer (a client that gave up).
+    res.on("close", () => {
       if (handled.status === "pending") handled.status = "dropped";
     });
     const faults = this.settings.faults;
