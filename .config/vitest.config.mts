@@ -2,6 +2,7 @@
 import { fileURLToPath } from "node:url";
 import { configDefaults, defineConfig } from "vitest/config";
 
+const SLOW = "**/*.slow.test.ts";
 /** Set when the provider suites run against endpoints started outside the test process. */
 const sharedApis = Boolean(process.env.FLY_API_URL || process.env.LAMBDA_API_URL);
 
@@ -12,9 +13,12 @@ export default defineConfig({
     // Test files steer a shared emulator's faults and timings: one file at a time there.
     fileParallelism: !sharedApis,
     projects: [
-      { extends: true, test: { name: "fast", exclude: [...configDefaults.exclude, "**/*.slow.test.ts"] } },
-      // Real rehearsals, the deploy path, external tools: `npm run test:slow`.
-      { extends: true, test: { name: "slow", include: ["**/*.slow.test.ts"] } },
+      // The test files of a worker share one module graph, so Pulumi, zod and the providers load
+      // once per worker rather than once per file. Each file sets and restores what it changes,
+      // and a test that runs the program loads a fresh copy of it (test/helpers/plan.ts).
+      { extends: true, test: { name: "fast", exclude: [...configDefaults.exclude, SLOW], isolate: false } },
+      // Real rehearsals, the program run as `pulumi up` runs it: `npm run test:slow`.
+      { extends: true, test: { name: "slow", include: [SLOW] } },
     ],
   },
 });

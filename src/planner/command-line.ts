@@ -14,10 +14,13 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 /** Every command answers -h/--help with its usage line. */
 const HELP_OPTION = { help: { type: "boolean", short: "h", default: false } } as const;
 
-/** The parsed flags (with `help`, which this answers), or the exit code when there is nothing to run: bad usage, or --help. */
-export function parseCommandLine<const O extends Options>(usage: string, options: O) {
+/**
+ * The parsed flags (with `help`, which this answers), or the exit code when there is nothing to run:
+ * bad usage, or --help. `args` defaults to the process's own.
+ */
+export function parseCommandLine<const O extends Options>(usage: string, options: O, args?: string[]) {
   try {
-    const { values } = parseArgs({ options: { ...options, ...HELP_OPTION } });
+    const { values } = parseArgs({ args, options: { ...options, ...HELP_OPTION } });
     // The parsed type of a generic option set does not resolve here, so `help` is read by name.
     if ("help" in values && values.help === true) {
       console.log(usage);
@@ -40,14 +43,18 @@ export function writeStdout(text: string): Promise<void> {
   return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
 }
 
+/** A command's exit code: its result, or 1 after printing its error after `failure`. */
+export async function commandExitCode(failure: string, main: () => Promise<number>, onError?: (err: unknown) => void): Promise<number> {
+  try {
+    return await main();
+  } catch (err) {
+    console.error(`${failure}: ${messageOf(err)}`);
+    onError?.(err);
+    return 1;
+  }
+}
+
 /** Runs a command and exits with its code; an error is printed after `failure` and exits 1. */
 export function runCommand(failure: string, main: () => Promise<number>, onError?: (err: unknown) => void): void {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(`${failure}: ${messageOf(err)}`);
-      onError?.(err);
-      process.exit(1);
-    },
-  );
+  void commandExitCode(failure, main, onError).then((code) => process.exit(code));
 }

@@ -202,22 +202,30 @@ export interface PlanOptions {
    * @default the plan's mock outputs
    */
   resourceHook?: ResourceHook;
-  /** Loads the project's modules afresh, so that one process can run the program more than once. @default false */
+  /**
+   * Loads the project's modules afresh, so that one process can run the program more than once.
+   * @default true on every run in a process after its first
+   */
   reload?: boolean;
 }
 
 /**
  * Drops the program's modules (not the providers') from the require cache: the program registers
- * its resources when loaded, and keeping the providers keeps their serialized form cached.
+ * its resources when loaded, and keeping the providers keeps their serialized form cached. The
+ * program is the one beside this file: the project's sources, or the plan's compiled copy of them.
  */
-function forgetProgramModules(projectDir: string): void {
-  const providers = path.join(projectDir, "src", "providers") + path.sep;
+function forgetProgramModules(): void {
+  const programRoot = path.resolve(__dirname, "..", "..");
   for (const file of Object.keys(require.cache)) {
-    if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(providers)) {
-      delete require.cache[file];
-    }
+    const rel = path.relative(programRoot, file);
+    const parts = rel.split(path.sep);
+    if (rel.startsWith("..") || path.isAbsolute(rel) || parts.includes("node_modules") || (parts[0] === "src" && parts[1] === "providers")) continue;
+    delete require.cache[file];
   }
 }
+
+/** Runs of the program in this process so far: a run after the first loads the program afresh. */
+let runs = 0;
 
 /**
  * Validates the user's own values of the keys the plan overrides, as the program's config parse
@@ -277,7 +285,8 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   }
   pulumi.runtime.setAllConfig(config, placeheld);
   if (!hook) prepareOfflineProcess();
-  if (options.reload) forgetProgramModules(options.projectDir);
+  if (options.reload ?? runs > 0) forgetProgramModules();
+  runs++;
 
   const monitor: RecordingMonitor = new RecordingMonitor({
     call: () => ({}),
