@@ -187,7 +187,7 @@ function configOverrides(stackConfig: Record<string, string>, target: Target, ap
 }
 
 /** Where a run deploys: its app prefix and, on shared APIs, its own domain. */
-interface Deployment {
+export interface Deployment {
   appPrefix: string;
   edge?: unknown;
 }
@@ -210,7 +210,7 @@ const INTERRUPTED_LABEL = "i";
  * edge's hostnames under `i.<domain>`, because a hostname's certificate belongs to one app on the
  * whole platform and phase 1's apps still hold theirs.
  */
-function sharedApisDeployment(options: RehearsalOptions, appPrefix: string): Deployment {
+export function sharedApisDeployment(options: RehearsalOptions, appPrefix: string): Deployment {
   const raw = readStackFile(options.projectDir, options.stack).config;
   const overrides: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) if (key.startsWith("sophia:")) overrides[key.slice("sophia:".length)] = decodeConfigValue(value);

@@ -64,6 +64,25 @@ describe("FlySecrets", () => {
     await flySecretsProvider.delete(created.id, created.outs);
   });
 
+  test.skipIf(!emulated)("after a change, the digests recorded and read are those of the version written, while reads lag behind", async () => {
+    const control = required(env.control);
+    const created = await flySecretsProvider.create(inputs({ API_KEY }));
+    // Fly's secrets are eventually consistent: a plain list may show the previous version for a while.
+    await control.put("/timing", { secretsReadLagMs: 60_000 });
+    try {
+      const updated = await flySecretsProvider.update(created.id, created.outs, inputs({ API_KEY: ROTATED }, { updateMachines: false }));
+      const written = (await env.client.listSecrets(app, updated.outs.version)).find((s) => s.name === "API_KEY")?.digest;
+      expect(updated.outs.digests.API_KEY).toBe(written);
+      expect(updated.outs.digests.API_KEY).not.toBe(created.outs.digests.API_KEY);
+      // Our own change is not drift, however far behind a plain list is.
+      expect((await flySecretsProvider.read(created.id, updated.outs)).props?.values).toEqual({ API_KEY: ROTATED });
+      await flySecretsProvider.delete(created.id, updated.outs);
+      expect((await env.client.listSecrets(app, (updated.outs.version ?? 0) + 1)).map((s) => s.name)).not.toContain("API_KEY");
+    } finally {
+      await control.put("/timing", { secretsReadLagMs: 0 });
+    }
+  });
+
   test("an update that sets nothing keeps the secrets version, which machines send as their minimum", async () => {
     const created = await flySecretsProvider.create(inputs({ API_KEY }));
     const updated = await flySecretsProvider.update(created.id, created.outs, inputs({ API_KEY }, { updateMachines: false }));

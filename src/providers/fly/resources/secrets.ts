@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ApiError } from "../../http";
 import { isMachineGone, type FlyClient } from "../api/client";
+import type { FlySecretInfo } from "../api/schemas";
 import { APP_NAME, changedKeys, compact, connectionOf, containsUnknown, sameValue, flyClient, validate } from "./common";
 import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { markerOr, type Marked } from "../../dynamic/identity";
@@ -80,7 +81,7 @@ export const flySecretsProvider = explainingFailures({
     const client = secretsClient(props);
     let live;
     try {
-      live = await client.listSecrets(props.app);
+      live = await listSince(client, props.app, props.version);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return {};
       throw err;
@@ -108,7 +109,7 @@ export const flySecretsProvider = explainingFailures({
     const client = secretsClient(props);
     let present: string[];
     try {
-      present = (await client.listSecrets(props.app)).map((s) => s.name);
+      present = (await listSince(client, props.app, props.version)).map((s) => s.name);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return; // the app is gone, and its secrets with it
       throw err;
@@ -117,6 +118,21 @@ export const flySecretsProvider = explainingFailures({
     if (keys.length > 0) await client.updateSecrets(props.app, Object.fromEntries(keys.map((k) => [k, null])));
   },
 });
+
+/**
+ * The app's secrets at least as new as the version this resource last wrote: an older replica
+ * would show our own change as drift, or miss a key we set. A version newer than the app's (the
+ * app was made again outside Pulumi) is no floor at all: then the secrets as they are.
+ */
+async function listSince(client: FlyClient, app: string, version: number | undefined): Promise<FlySecretInfo[]> {
+  if (version === undefined) return client.listSecrets(app);
+  try {
+    return await client.listSecrets(app, version);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) return client.listSecrets(app);
+    throw err;
+  }
+}
 
 function secretsClient(inputs: FlySecretsInputs): FlyClient {
   // Every value is registered for redaction, in case Fly ever echoes one back in an error.
