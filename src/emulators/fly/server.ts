@@ -5,6 +5,9 @@
  *   npm run fly-emulator -- --port 4280 [--host 127.0.0.1] [--rate-429 0.1] [--rate-503 0.1]
  *                           [--reset-rate 0.05] [--lost-answer-rate 0.1] [--latency-ms 50] [--retry-after 1]
  *                           [--seed 42] [--token T] [--quiet]
+ *
+ * Faults, timings and more can also be changed while it runs, through its control API under
+ * /_emulator (see emulator.ts).
  */
 import { parseArgs } from "node:util";
 import { FlyEmulator } from "./emulator";
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
   const url = await emulator.listen(number("port"), values.host);
   console.log(`Fly Machines API emulator listening on ${url}`);
   console.log(`  export FLY_API_URL=${url} FLY_API_TOKEN=anything`);
+  console.log(`  control API: ${new URL(url).origin}/_emulator (GET it for the routes)`);
   const stop = () => void emulator.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -4,7 +4,7 @@
  * adopted; a same-named resource that is not ours fails with a message naming it. Lost answers
  * are asked of the emulator through its control API, so these run against any emulator.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resources/filesystem";
 import { lambdaFirewallRulesetProvider, type FirewallRulesetInputs } from "../../../src/providers/lambda/resources/firewall";
@@ -53,13 +53,18 @@ describe.skipIf(!emulated)("Lambda creates adopt instead of duplicating", { time
     expect((await named(h.client().listSshKeys(), name)).map((k) => k.id)).toEqual([id]);
   });
 
-  it("a generated SSH key whose answer is lost is made again, so its private key is known", async () => {
+  it("a generated SSH key whose answer is lost is found, and its private key is the pair of the key Lambda holds", async () => {
     const name = unique("lost-gen");
-    await h.steer().loseAnswer({ method: "POST", path: /^\/ssh-keys$/ });
+    const control = h.steer();
+    const mark = await control.mark();
+    await control.loseAnswer({ method: "POST", path: /^\/ssh-keys$/ });
     const { id, outs } = await checkAndCreate(sshKeys, { ...h.access, name });
     h.secrets.push(String(outs.privateKey));
-    expect(outs.privateKey).toMatch(/PRIVATE KEY/);
     expect((await named(h.client().listSshKeys(), outs.keyName)).map((k) => k.id)).toEqual([id]);
+    // Sent once: the key the lost answer made is ours, not made again.
+    expect((await control.requests(mark)).filter((r) => r.method === "POST" && r.path.endsWith("/ssh-keys"))).toHaveLength(1);
+    const publicOf = createPublicKey(String(outs.privateKey)).export({ format: "der", type: "spki" }).subarray(-32);
+    expect(Buffer.from(outs.publicKey.split(" ")[1] ?? "", "base64").subarray(-32).equals(publicOf)).toBe(true);
   });
 
   it("a generated SSH key left by an interrupted earlier run is replaced: one key, whose private half is known", async () => {

@@ -2,8 +2,7 @@
  * Every Lambda write whose answer keeps getting lost after Lambda acted (more times than the
  * client retries) is found done by reading the state back, and is sent once: creates, the
  * launch, renames, ruleset updates, terminations and deletes. The emulator loses the answers on
- * request, through its control API, so these run against any emulator. (A generated SSH key is
- * the exception by nature: its private half is only in the answer; see adoption.test.ts.)
+ * request, through its control API, so these run against any emulator.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -62,6 +61,14 @@ describe.skipIf(!emulated)("Lambda writes whose answers are always lost", { time
     const deleted = await withAnswersLost("DELETE", /^\/ssh-keys\//, () => sshKeys.delete(added.result.id, added.result.outs));
     expect(deleted.sent).toBe(1);
     expect(await h.client().getSshKey(added.result.id)).toBeUndefined();
+  });
+
+  it("a generated SSH key is found by its name and public key: the provider made the pair, so nothing was in the answer", async () => {
+    const added = await withAnswersLost("POST", /^\/ssh-keys$/, () => checkAndCreate(sshKeys, { ...h.access, name: unique("always-gen") }));
+    h.secrets.push(String(added.result.outs.privateKey));
+    expect(added.sent).toBe(1);
+    expect(added.result.outs.privateKey).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect((await h.client().listSshKeys()).filter((k) => k.name === added.result.outs.keyName).map((k) => k.id)).toEqual([added.result.id]);
   });
 
   it("a filesystem create and delete are found done by listing filesystems", async () => {
