@@ -7,6 +7,7 @@
 import { messageOf } from "../providers/dynamic/errors";
 import { readStackFile } from "../planner/stack-file";
 import { decodeConfigValue, parseStackConfig } from "../stack-config";
+import { isSecretKey } from "../config/secrets";
 import type { RecordedResource } from "../planner/engine";
 import { customDependencies, destroy, up, type Action, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
 import { startApis, type Endpoints } from "./emulators";
@@ -213,7 +214,10 @@ const INTERRUPTED_LABEL = "i";
 export function sharedApisDeployment(options: RehearsalOptions, appPrefix: string): Deployment {
   const raw = readStackFile(options.projectDir, options.stack).config;
   const overrides: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) if (key.startsWith("sophia:")) overrides[key.slice("sophia:".length)] = decodeConfigValue(value);
+  for (const [key, value] of Object.entries(raw)) {
+    const name = key.slice("sophia:".length);
+    if (key.startsWith("sophia:") && !isSecretKey(name)) overrides[name] = decodeConfigValue(value);
+  }
   const { edge } = parseStackConfig(overrides, options.stack);
   const domain = `${INTERRUPTED_LABEL}.${edge.domain}`;
   const moved = (host: string) => (host === edge.domain ? domain : `${host.slice(0, -edge.domain.length)}${domain}`);
