@@ -572,6 +572,15 @@ describe(".ci/run", () => {
     expect(packageScripts.test).toBeDefined();
   });
 
+  it("npm test type-checks, lints and runs the fast tests, and fails if any of them fails", () => {
+    const runner = /^node (\S+)$/.exec(packageScripts.test ?? "")?.[1];
+    expect(runner, "npm test runs a node script").toBeDefined();
+    const text = fs.readFileSync(path.join(ROOT, runner!), "utf8");
+    for (const script of ["typecheck", "lint", "test:unit"]) expect(text).toContain(`"${script}"`);
+    expect(text).toMatch(/process\.exit\(failed \? 1 : 0\)/);
+    expect(packageScripts["test:unit"]).toMatch(/--project fast/);
+  });
+
   it("runs the slow tests after npm test, so what is kept out of npm test for speed still runs in CI", () => {
     const test = commands.findIndex((line) => /^\s*npm test\s*$/.test(line));
     const slow = commands.findIndex((line) => /^\s*npm run test:slow\s*$/.test(line));
