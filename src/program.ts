@@ -17,6 +17,7 @@ import { Edge, usesVercel } from "../components/edge";
 import { isLambdasOwnApi, livePriceReport } from "../components/gpu-prices";
 import { resolvePrices } from "./config/prices";
 import { lambdaClient } from "./providers/lambda";
+import { messageOf } from "./providers/dynamic/errors";
 import { planRecovery, type RecoveryPlan } from "../components/recovery/plan";
 import { Recovery } from "../components/recovery/recovery";
 
@@ -69,14 +70,14 @@ async function reportLiveGpuPrices(config: ReturnType<typeof loadStackConfig>, a
     const client = lambdaClient({ apiKey, apiUrl: config.lambdaApiUrl });
     for (const line of await livePriceReport(client, [config.gpu.instanceType], resolvePrices(config.cost.prices).prices)) pulumi.log.info(line);
   } catch (err) {
-    pulumi.log.warn(`Could not read Lambda's live GPU prices (the cost table still applies): ${err instanceof Error ? err.message : String(err)}`);
+    pulumi.log.warn(`Could not read Lambda's live GPU prices (the cost table still applies): ${messageOf(err)}`);
   }
 }
 
 export async function sophia(definitions: readonly ServiceDefinition[]) {
   // A RunError is shown as its message alone: what to fix, without a stack trace around it.
   const { config, plan, recovery: recoveryPlan, secrets } = await validate(definitions).catch((err: unknown) => {
-    throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
+    throw new pulumi.RunError(messageOf(err));
   });
   const flyApiToken = secrets.flyApiToken;
   const launcher = plan.gpuLauncher;

@@ -399,6 +399,32 @@ const INVARIANTS = {
     });
   },
 
+  /**
+   * pulumi/auth-actions requires `organization`; with PULUMI_ORG unset its step fails without
+   * saying why. So before every OIDC step, a step stops the job, naming the variable, when OIDC is
+   * in use and PULUMI_ORG is empty.
+   */
+  "with OIDC and PULUMI_ORG unset, a job stops with a message naming PULUMI_ORG": (ws: Workflow[]) =>
+    jobsOf(ws).flatMap(({ job, where }) => {
+      const list = steps(job);
+      const auth = list.findIndex((s) => usesAction(s, "pulumi/auth-actions"));
+      if (auth < 0) return [];
+      const organization = String(list[auth]?.with?.organization ?? "");
+      const checked = list.slice(0, auth).some((s) => {
+        const when = (s.if ?? "").replace(/\s+/g, " ");
+        return (
+          when.includes("vars.PULUMI_AUTH != 'token'") &&
+          when.includes("vars.PULUMI_ORG == ''") &&
+          /::error\b[^\n]*PULUMI_ORG/.test(s.run ?? "") &&
+          /\bexit 1\b/.test(s.run ?? "")
+        );
+      });
+      return [
+        ...(organization.includes("vars.PULUMI_ORG") ? [] : [`${where}: pulumi/auth-actions does not take organization from vars.PULUMI_ORG`]),
+        ...(checked ? [] : [`${where}: nothing stops the job, naming PULUMI_ORG, before pulumi/auth-actions when the variable is unset`]),
+      ];
+    }),
+
   "every pulumi up refreshes first": (ws: Workflow[]) =>
     jobsOf(ws).flatMap(({ job, where }) => pulumiSteps(job).filter((s) => s.with?.command === "up" && s.with.refresh !== true).map(() => `${where}: up without refresh: true`)),
 
@@ -502,6 +528,12 @@ describe("each invariant fails when its hole is reopened", () => {
       expected: /deploy-prod\.yml jobs\.up: needs no job that refuses/,
     },
     {
+      invariant: "with OIDC and PULUMI_ORG unset, a job stops with a message naming PULUMI_ORG",
+      what: "the dev deploy without its PULUMI_ORG check",
+      workflows: () => mutated("deploy-dev.yml", { yaml: (w) => (w.jobs.up.steps = steps(w.jobs.up).filter((s) => s.name !== "Check that PULUMI_ORG is set")) }),
+      expected: /deploy-dev\.yml jobs\.up: nothing stops the job, naming PULUMI_ORG/,
+    },
+    {
       invariant: "every pulumi up refreshes first",
       what: "up without refresh",
       workflows: () => mutated("deploy-dev.yml", { yaml: (w) => delete pulumiSteps(w.jobs.up).find((s) => s.with?.command === "up")!.with!.refresh }),
@@ -554,6 +586,22 @@ describe(".ci/run", () => {
     expect(ci).toBeGreaterThanOrEqual(0);
     expect(test).toBeGreaterThan(ci);
     expect(packageScripts.test).toBeDefined();
+  });
+
+  it("npm test type-checks, lints and runs the fast tests, and fails if any of them fails", () => {
+    const runner = /^node (\S+)$/.exec(packageScripts.test ?? "")?.[1];
+    expect(runner, "npm test runs a node script").toBeDefined();
+    const text = fs.readFileSync(path.join(ROOT, runner!), "utf8");
+    for (const script of ["typecheck", "lint", "test:unit"]) expect(text).toContain(`"${script}"`);
+    expect(text).toMatch(/process\.exit\(failed \? 1 : 0\)/);
+    expect(packageScripts["test:unit"]).toMatch(/--project fast/);
+  });
+
+  it("runs the slow tests after npm test, so what is kept out of npm test for speed still runs in CI", () => {
+    const test = commands.findIndex((line) => /^\s*npm test\s*$/.test(line));
+    const slow = commands.findIndex((line) => /^\s*npm run test:slow\s*$/.test(line));
+    expect(slow).toBeGreaterThan(test);
+    expect(packageScripts["test:slow"]).toMatch(/--project slow/);
   });
 
   it("needs no credentials and no Pulumi or ESC CLI", () => {

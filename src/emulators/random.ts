@@ -34,7 +34,7 @@ export interface LostAnswerRule {
 export class AnswerLoser {
   private readonly rules: { method: string; path: RegExp; left: number }[];
 
-  // Its own dice, drawn only for POSTs, so other requests (polls, whose number varies) don't shift them.
+  // Its own dice, drawn only for writes, so reads (polls, whose number varies) don't shift them.
   constructor(private random: () => number) {
     this.rules = [];
   }
@@ -49,9 +49,15 @@ export class AnswerLoser {
     this.rules.push({ method: rule.method, path: rule.path, left: rule.count ?? 1 });
   }
 
+  /** Forgets the targeted rules (the random share is the caller's setting). */
+  clear(): void {
+    this.rules.length = 0;
+  }
+
   /**
-   * Whether this request's answer is lost. Only writes that create or lease can lose an answer
-   * at random (POST), with the share `rate`; rules name any request.
+   * Whether this request's answer is lost. Every write (POST, PUT, PATCH, DELETE) can lose its
+   * answer at random, with the share `rate`; reads never do, as with a proxy that drops a
+   * connection once the API has acted. Rules name any request.
    */
   loses(method: string, path: string, rate: number): boolean {
     const rule = this.rules.find((r) => r.left > 0 && r.method === method && r.path.test(path));
@@ -59,6 +65,9 @@ export class AnswerLoser {
       rule.left -= 1;
       return true;
     }
-    return method === "POST" && rate > 0 && this.random() < rate;
+    return WRITES.includes(method) && rate > 0 && this.random() < rate;
   }
 }
+
+/** Methods that change something, and so can lose an answer that hides a success. */
+const WRITES: readonly string[] = ["POST", "PUT", "PATCH", "DELETE"];

@@ -13,7 +13,9 @@ import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../config/secrets";
 import type { SecretValue } from "../policies/types";
 import { CONFIG_NAMESPACE } from "../platform";
+import { ConfigError, decodeConfigValue, parseStackConfig } from "../stack-config";
 import { prepareOfflineProcess } from "./offline-process";
+import { messageOf } from "../providers/dynamic/errors";
 
 export const PROJECT_NAME = "sophia";
 export { SECRET_MASK, maskSecrets };
@@ -209,20 +211,50 @@ export interface PlanOptions {
    * @default the plan's mock outputs
    */
   resourceHook?: ResourceHook;
-  /** Loads the project's modules afresh, so that one process can run the program more than once. @default false */
+  /**
+   * Loads the project's modules afresh, so that one process can run the program more than once.
+   * @default true on every run in a process after its first
+   */
   reload?: boolean;
 }
 
 /**
  * Drops the program's modules (not the providers') from the require cache: the program registers
- * its resources when loaded, and keeping the providers keeps their serialized form cached.
+ * its resources when loaded, and keeping the providers keeps their serialized form cached. The
+ * program is the one beside this file: the project's sources, or the plan's compiled copy of them.
  */
-function forgetProgramModules(projectDir: string): void {
-  const providers = path.join(projectDir, "src", "providers") + path.sep;
+function forgetProgramModules(): void {
+  const programRoot = path.resolve(__dirname, "..", "..");
   for (const file of Object.keys(require.cache)) {
-    if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(providers)) {
-      delete require.cache[file];
-    }
+    const rel = path.relative(programRoot, file);
+    const parts = rel.split(path.sep);
+    if (rel.startsWith("..") || path.isAbsolute(rel) || parts.includes("node_modules") || (parts[0] === "src" && parts[1] === "providers")) continue;
+    delete require.cache[file];
+  }
+}
+
+/** Runs of the program in this process so far: a run after the first loads the program afresh. */
+let runs = 0;
+
+/**
+ * Validates the user's own values of the keys the plan overrides, as the program's config parse
+ * would, and throws its ConfigError (only for those keys: the program reports the rest itself).
+ */
+function assertOverriddenKeysValid(config: Record<string, string>, keys: string[], stack: string): void {
+  const given = keys.filter((key) => key in config);
+  if (given.length === 0) return;
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const overrides = Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, raw]) => [key.slice(prefix.length), decodeConfigValue(raw)]),
+  );
+  try {
+    parseStackConfig(overrides, stack);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const issues = err.issues.filter((issue) => given.some((key) => issue.startsWith(`${key}:`) || issue.startsWith(`${key}.`)));
+    if (issues.length > 0) throw new ConfigError(issues);
   }
 }
 
@@ -234,7 +266,10 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   // The plan has no cloud to check against, whatever the stack file says; a rehearsal (a resource
   // hook) has the emulators, so its checks run.
   const preflight: Record<string, string> = hook ? {} : { [`${CONFIG_NAMESPACE}:preflightChecks`]: "false" };
-  const config: Record<string, string> = { ...stackFile.config, ...options.configOverrides, ...preflight };
+  const requested = { ...stackFile.config, ...options.configOverrides };
+  // A real run reads the user's value of every key the plan replaces: refuse here what it would refuse.
+  assertOverriddenKeysValid(requested, Object.keys(preflight), options.stack);
+  const config: Record<string, string> = { ...requested, ...preflight };
   const notes = [...stackFile.notes];
   if (stackFile.environments.length > 0) {
     const several = stackFile.environments.length > 1;
@@ -275,7 +310,8 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   }
   pulumi.runtime.setAllConfig(config, placeheld);
   if (!hook) prepareOfflineProcess();
-  if (options.reload) forgetProgramModules(options.projectDir);
+  if (options.reload ?? runs > 0) forgetProgramModules();
+  runs++;
 
   const monitor: RecordingMonitor = new RecordingMonitor({
     call: () => ({}),
@@ -306,7 +342,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     });
     await pulumi.runtime.disconnect();
   } catch (err) {
-    throw new PlanError(err instanceof Error ? err.message : String(err), monitor.recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"));
+    throw new PlanError(messageOf(err), monitor.recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"));
   }
 
   return {

@@ -71,6 +71,18 @@ function compiledTree() {
   return outDir;
 }
 
-const tree = compiledTree();
-require(path.join(tree, "src", "planner", "offline-process.js")).prepareOfflineProcess();
-require(path.join(tree, "src", "planner", "cli.js"));
+/** Loads the compiled plan command, after the offline settings that must precede Pulumi. */
+function loadPlanCommand() {
+  const tree = compiledTree();
+  require(path.join(tree, "src", "planner", "offline-process.js")).prepareOfflineProcess();
+  return { tree, planCommand: require(path.join(tree, "src", "planner", "plan-command.js")).planCommand };
+}
+
+if (require.main === module) {
+  const tree = compiledTree();
+  require(path.join(tree, "src", "planner", "offline-process.js")).prepareOfflineProcess();
+  require(path.join(tree, "src", "planner", "cli.js"));
+} else {
+  // A process that runs the plan command many times (the tests' plan workers) loads it from here.
+  module.exports = { loadPlanCommand, projectRoot: root };
+}

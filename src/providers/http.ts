@@ -33,9 +33,12 @@ export interface ApiRequest<T> {
    */
   idempotent?: boolean;
   /**
-   * For a create: looks for what an attempt whose answer was lost may have made. Called after an
-   * ambiguous failure; a result is returned as the answer, undefined means nothing was made, so
-   * the request is sent again.
+   * Reads back what an attempt whose answer was lost may have done: for a create, what it made;
+   * for any other write, the state it left (a machine running the new config, a lease held in our
+   * name). Called after every failure that may hide a success (timeout, reset, 5xx), for
+   * idempotent requests too, so a write whose answers keep getting lost ends as soon as its effect
+   * shows rather than when its attempts run out. A result is returned as the answer; undefined
+   * means the write did not happen, so it is sent again.
    */
   recover?: () => Promise<T | undefined>;
   /** Statuses that are a normal answer rather than an error (e.g. 404 on an idempotent delete). */
@@ -57,6 +60,12 @@ export interface RateLimit {
   burst: number;
 }
 
+/**
+ * How long a request may take in all: after its rate-limit wait, no attempt starts later than
+ * `maxTotalMs` after the first, and each attempt (answer and body) is cut off after the client's
+ * timeout, so a request settles within about `maxTotalMs` + one timeout + the read-backs of
+ * `recover`, each bounded the same way.
+ */
 export interface RetryPolicy {
   /** Total attempts including the first. @default 6 */
   maxAttempts?: number;
@@ -124,6 +133,11 @@ export class ApiError extends Error {
     this.message = message;
     this.name = "ApiError";
   }
+
+  /** A prototype member, so that a deployed (serialized) copy is still an Error (see dynamic/errors.ts). */
+  override toString(): string {
+    return `${this.name}: ${this.message}`;
+  }
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -157,28 +171,36 @@ export class HttpClient {
       baseDelayMs: policy.baseDelayMs ?? 250,
       maxDelayMs: policy.maxDelayMs ?? 10_000,
     };
-    const started = this.now();
+    let started: number | undefined;
     const idempotent = req.idempotent ?? !(req.method === "POST" || req.method === "PATCH");
     let lastFailure = "";
     for (let attempt = 1; ; attempt++) {
       // A request that counts against several budgets (e.g. a launch) waits for each.
       for (const rateKey of typeof req.rateKey === "string" ? [req.rateKey] : (req.rateKey ?? [])) await this.takeRateToken(rateKey);
+      // The retry budget runs from the first attempt, not from the wait for a rate token: many
+      // requests queued on one budget must each still get their retries.
+      started ??= this.now();
       let waitMs: number | undefined;
-      const exhausted = () => attempt >= retry.maxAttempts || this.now() - started >= retry.maxTotalMs;
+      const since = started;
+      const exhausted = () => attempt >= retry.maxAttempts || this.now() - since >= retry.maxTotalMs;
       let ambiguous = false;
+      /** The write may have taken effect, answered or not: what `recover` reads back. */
+      let mayHaveActed = false;
+      let failure: ApiError | undefined;
       try {
         const response = await this.send(req);
         if (response.ok || req.acceptStatuses?.includes(response.status)) {
-          return { status: response.status, data: await this.parse(req, response) };
+          return { status: response.status, data: this.parse(req, response) };
         }
-        const body = await readBody(response);
+        const body = response.body;
         const retryable = response.status === 429 || response.status >= 500;
         if (!retryable) throw this.httpError(req, response.status, body);
         // A 5xx may come after the API acted; 429 means it did not.
-        ambiguous = !idempotent && response.status !== 429;
+        mayHaveActed = req.method !== "GET" && response.status !== 429;
+        ambiguous = !idempotent && mayHaveActed;
         lastFailure = `HTTP ${response.status}${this.apiDetail(body)}`;
-        waitMs = retryAfterMs(response.headers.get("retry-after"), this.now());
-        if (exhausted() || (ambiguous && !req.recover)) throw this.httpError(req, response.status, body, attempt, ambiguous);
+        waitMs = retryAfterMs(response.retryAfter, this.now());
+        if (exhausted() || (ambiguous && !req.recover)) failure = this.httpError(req, response.status, body, attempt, ambiguous);
       } catch (err) {
         if (err instanceof ApiError) throw err;
         if (!isConnectionError(err)) {
@@ -188,34 +210,24 @@ export class HttpClient {
         }
         lastFailure = connectionFailure(err);
         // A refused connection never delivered the request; a reset or timeout may have.
-        ambiguous = !idempotent && !isRefused(err);
-        if (exhausted() || (ambiguous && !req.recover)) {
-          const unsure = ambiguous ? " The request may have taken effect; look for what it made before trying again." : "";
-          throw new ApiError(
-            this.scrub(
-              `${this.options.api}: ${req.operation} ${req.resource} failed after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${lastFailure}. ` +
-                `Check that ${this.options.baseUrl} is reachable.${unsure}`,
-            ),
-            undefined,
-            "connection",
-            req.operation,
-            req.resource,
-            undefined,
-            ambiguous,
-          );
-        }
+        mayHaveActed = req.method !== "GET" && !isRefused(err);
+        ambiguous = !idempotent && mayHaveActed;
+        if (exhausted() || (ambiguous && !req.recover)) failure = this.connectionError(req, attempt, lastFailure, ambiguous);
       }
-      if (ambiguous && req.recover) {
+      // Read back before trying again, and once more before giving up: the write may have happened.
+      if (mayHaveActed && req.recover) {
         const found = await req.recover();
         if (found !== undefined) return { status: 200, data: found };
       }
+      if (failure) throw failure;
       const backoff = this.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-      const remaining = retry.maxTotalMs - (this.now() - started);
+      const remaining = retry.maxTotalMs - (this.now() - since);
       await this.sleep(Math.max(0, Math.min(waitMs ?? backoff, remaining)));
     }
   }
 
-  private async send<T>(req: ApiRequest<T>): Promise<Response> {
+  /** One attempt, its body read in full: the timeout covers the answer and its body alike. */
+  private async send<T>(req: ApiRequest<T>): Promise<Answer> {
     const url = new URL(this.options.baseUrl.replace(/\/+$/, "") + req.path);
     for (const [key, value] of Object.entries(req.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -233,14 +245,17 @@ export class HttpClient {
       ? this.options.sign({ method: req.method, url, headers, body })
       : { authorization: this.options.authorization ? this.options.authorization(this.options.token) : `Bearer ${this.options.token}` };
     try {
-      return await this.fetchImpl(url, { method: req.method, headers: { ...headers, ...auth }, body, signal: controller.signal });
+      const response = await this.fetchImpl(url, { method: req.method, headers: { ...headers, ...auth }, body, signal: controller.signal });
+      // A body that stalls after the status line would otherwise hold the request forever.
+      const answer = await readBody(response, controller.signal);
+      return { status: response.status, ok: response.ok, retryAfter: response.headers.get("retry-after"), body: answer };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async parse<T>(req: ApiRequest<T>, response: Response): Promise<T> {
-    const body = await readBody(response);
+  private parse<T>(req: ApiRequest<T>, response: Answer): T {
+    const body = response.body;
     if (!response.ok) return body as T;
     const unwrapped = this.options.unwrap ? this.options.unwrap(body) : body;
     if (!req.schema) return unwrapped as T;
@@ -280,6 +295,22 @@ export class HttpClient {
     );
   }
 
+  private connectionError(req: ApiRequest<unknown>, attempts: number, failure: string, ambiguous: boolean): ApiError {
+    const unsure = ambiguous ? " The request may have taken effect; look for what it made before trying again." : "";
+    return new ApiError(
+      this.scrub(
+        `${this.options.api}: ${req.operation} ${req.resource} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${failure}. ` +
+          `Check that ${this.options.baseUrl} is reachable.${unsure}`,
+      ),
+      undefined,
+      "connection",
+      req.operation,
+      req.resource,
+      undefined,
+      ambiguous,
+    );
+  }
+
   private apiDetail(body: unknown): string {
     const message = this.options.describeError?.(body).message;
     return message ? ` (${message})` : "";
@@ -296,7 +327,8 @@ export class HttpClient {
 
   private async takeRateToken(rateKey: string): Promise<void> {
     const limit = this.options.rateLimitFor?.(rateKey);
-    if (!limit) return;
+    // No interval is no limit (and would make the refill below divide by zero).
+    if (!limit || !(limit.intervalMs > 0) || !(limit.burst >= 1)) return;
     for (;;) {
       const now = this.now();
       const bucket = this.buckets.get(rateKey) ?? { tokens: limit.burst, updatedAt: now };
@@ -316,8 +348,23 @@ function withoutAuthorization(headers: Record<string, string> | undefined): Reco
   return Object.fromEntries(Object.entries(headers ?? {}).filter(([name]) => name.toLowerCase() !== "authorization"));
 }
 
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text();
+/** An attempt's answer, read in full. */
+interface Answer {
+  status: number;
+  ok: boolean;
+  retryAfter: string | null;
+  body: unknown;
+}
+
+async function readBody(response: Response, signal: AbortSignal): Promise<unknown> {
+  // An injected fetch may ignore the signal: race the read against it as well.
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(Object.assign(new Error("the answer's body did not arrive in time"), { name: "AbortError" }));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+  aborted.catch(() => undefined);
+  const text = await Promise.race([response.text(), aborted]);
   if (text === "") return undefined;
   try {
     return JSON.parse(text);

@@ -3,9 +3,11 @@
  * of the first analysed service whose machines pass their health checks but answer a fifth of
  * requests with errors must be rolled back on its own, within 30 s of the breach being seen; then
  * a good release must go through. The release is a changed env var in the stack's config; the Fly
- * emulator is told that the new release misbehaves as soon as its first machine takes it.
+ * emulator is told, through its control API, that the new release misbehaves as soon as its first
+ * machine takes it, so this runs against an emulator started elsewhere too.
  */
-import type { FlyEmulator } from "../emulators/fly/emulator";
+import { probeControl } from "../emulators/control-client";
+import { FlyClient } from "../providers/fly/api/client";
 import { profiles } from "../../environments/profiles";
 import type { ReleaseGate } from "../providers/fly";
 import { ROLLED_BACK } from "../providers/fly/resources/release-gate";
@@ -19,10 +21,9 @@ const ERROR_SHARE = 0.2;
 
 export interface BadReleaseContext {
   state: DeploymentState;
-  /** The in-process Fly emulator; undefined against external APIs, where a release cannot be made to misbehave. */
-  emulator: FlyEmulator | undefined;
-  /** The Fly API base URL the providers use (`…/v1`); Prometheus is on the same host. */
+  /** The Fly API (`…/v1`) and its token: its emulator's control API and Prometheus are on the same host. */
   flyApiUrl: string;
+  flyApiToken: string;
   /** The stack file's config, raw. */
   stackConfig: Record<string, string>;
   /** Runs `up` of the main deployment with these config keys replaced. */
@@ -66,30 +67,38 @@ export async function rehearseBadRelease(ctx: BadReleaseContext): Promise<BadRel
   const target = analysedService(ctx.state);
   if (!target) return undefined;
   const { service, app, release: good } = target;
-  const emulator = ctx.emulator;
-  if (!emulator) {
-    return { service, problems: [`The ${service} release cannot be made to misbehave in external emulators; run the rehearsal with its own (unset FLY_API_URL).`] };
+  const control = await probeControl(ctx.flyApiUrl);
+  if (!control) {
+    return { service, problems: [`${ctx.flyApiUrl} has no emulator control API (/_emulator), so a release of ${service} cannot be made to misbehave there; rehearse against the emulators.`] };
   }
+  const fly = new FlyClient({ apiUrl: ctx.flyApiUrl, apiToken: ctx.flyApiToken, context: "rehearsal: the bad release" });
   const profile = ctx.stackConfig["sophia:profile"] as keyof typeof profiles | undefined;
   const org = ctx.stackConfig["sophia:flyOrg"] ?? (profile && profiles[profile]?.flyOrg) ?? "personal";
   const overrides = (value: string) => ({
     "sophia:services": withPatch(ctx.stackConfig, "sophia:services", { [service]: { env: { [RELEASE_ENV]: value } } }),
     "sophia:release": withPatch(ctx.stackConfig, "sophia:release", { prometheusUrl: `${ctx.flyApiUrl.replace(/\/v1\/?$/, "")}/prometheus/${org}` }),
   });
-  const releases = () => emulator.model.listMachines(app, false).map((m) => ({ name: String(m.name), release: ((m.config as Json).metadata as Json | undefined)?.sophia_release }));
+  const releases = async () =>
+    (await fly.listMachines(app)).map((m) => ({ name: String(m.name), release: ((m.config as Json | undefined)?.metadata as Json | undefined)?.sophia_release }));
   const problems: string[] = [];
 
-  // 1. A bad release: every machine passes its checks, a fifth of the requests fail.
+  // 1. A bad release: every machine passes its checks, a fifth of the requests fail. The watch
+  // tells the emulator as soon as a machine runs a release other than the good one.
   const misbehaving = new Set<string>();
-  const watch = setInterval(() => {
-    for (const { release } of releases()) {
-      if (typeof release === "string" && release !== good && !misbehaving.has(release)) {
-        misbehaving.add(release);
-        emulator.misbehave(release, { errorShare: ERROR_SHARE });
+  let deploying = true;
+  const watch = (async () => {
+    while (deploying) {
+      for (const { release } of await releases().catch(() => [])) {
+        if (typeof release === "string" && release !== good && !misbehaving.has(release)) {
+          misbehaving.add(release);
+          await control.post(`/releases/${encodeURIComponent(release)}/misbehave`, { errorShare: ERROR_SHARE });
+        }
       }
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-  }, 5);
-  const bad = await ctx.up(overrides("bad")).finally(() => clearInterval(watch));
+  })();
+  const bad = await ctx.up(overrides("bad")).finally(() => (deploying = false));
+  await watch;
   let rollbackSeconds: number | undefined;
   if (!bad.error) {
     problems.push(`The bad release of ${service} went through: its error ratio of ${ERROR_SHARE * 100}% was not caught.`);
@@ -103,16 +112,17 @@ export async function rehearseBadRelease(ctx: BadReleaseContext): Promise<BadRel
       problems.push(`The canary was rolled back ${rollbackSeconds} s after the breach was seen, more than the seed's ${ROLLBACK_LIMIT_SECONDS} s.`);
     }
   }
-  const strays = releases().filter((m) => m.release !== good);
+  const strays = (await releases()).filter((m) => m.release !== good);
   if (strays.length > 0) problems.push(`After the rollback, ${strays.map((m) => m.name).join(", ")} still run${strays.length === 1 ? "s" : ""} the bad release.`);
 
   // 2. A good release goes through, judged.
   const fine = await ctx.up(overrides("good"));
   if (fine.error) problems.push(`The good release of ${service} failed: ${fine.error.slice(0, 400)}`);
-  const next = releases();
+  const next = await releases();
   const stale = next.filter((m) => m.release === good);
   if (!fine.error && (next.length === 0 || stale.length > 0)) problems.push(`After the good release, ${stale.map((m) => m.name).join(", ") || "no machine"} still run the previous one.`);
   const judged = [...ctx.state.values()].some((e) => e.inputs.app === app && typeof e.outputs.releaseAnalysis === "string" && e.outputs.releaseAnalysis.startsWith("passed"));
   if (!fine.error && !judged) problems.push(`The good release of ${service} was not judged on its metrics.`);
+  for (const release of misbehaving) await control.post(`/releases/${encodeURIComponent(release)}/misbehave`, {});
   return { service, problems, rollbackSeconds };
 }

@@ -5,54 +5,9 @@
  * happens and a report at the end, and exits non-zero when a phase fails its expectation.
  * FLY_API_URL and LAMBDA_API_URL (with FLY_API_TOKEN and LAMBDA_API_KEY) point it at running emulators instead.
  */
-import * as path from "node:path";
-import { parseCommandLine, runCommand, usageError, writeStdout } from "../planner/command-line";
-import { scaleClients } from "./emulators";
-import { rehearse } from "./phases";
-import { regionLossPhase } from "./region-lost";
-import { progressLine, renderReport } from "./report";
-import { terminalWidth } from "../planner/text-layout";
+import { rehearseCommand } from "./command";
 
 // As in the plan: the stack traces Pulumi records for every resource are never read here.
 process.setSourceMapsEnabled(false);
 
-const USAGE = "usage: npm run rehearse -- [--stack <name>] [--time-scale <real seconds per platform second>] [--interrupt-after <creates>] [--json] [--quiet]";
-/** A 3-minute GPU boot takes 18 s, a machine start 0.4 s: slow enough that the rehearsal's own work distorts little. */
-const DEFAULT_TIME_SCALE = 0.1;
-
-async function main(): Promise<number> {
-  const args = parseCommandLine(USAGE, {
-    stack: { type: "string", short: "s", default: "dev" },
-    "time-scale": { type: "string", default: String(DEFAULT_TIME_SCALE) },
-    "interrupt-after": { type: "string" },
-    json: { type: "boolean", default: false },
-    quiet: { type: "boolean", short: "q", default: false },
-  });
-  if (typeof args === "number") return args;
-  const timeScale = Number(args["time-scale"]);
-  if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > 1) {
-    return usageError(`--time-scale must be a number above 0 and at most 1 (real seconds per platform second), not "${args["time-scale"]}".`, USAGE);
-  }
-  const interruptAfter = args["interrupt-after"] === undefined ? undefined : Number(args["interrupt-after"]);
-  if (interruptAfter !== undefined && (!Number.isInteger(interruptAfter) || interruptAfter < 0)) {
-    return usageError(`--interrupt-after must be a whole number of creates, not "${args["interrupt-after"]}".`, USAGE);
-  }
-  scaleClients(timeScale);
-  // Progress goes to stderr with --json, so that stdout is the report alone; so do the program's
-  // own log lines, which Pulumi's runtime prints with console.log when no engine is attached.
-  if (args.json) console.log = (...parts: unknown[]) => console.error(...parts);
-  const progress = args.json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
-  const report = await rehearse({
-    stack: args.stack,
-    projectDir: path.resolve(__dirname, "..", ".."),
-    timeScale,
-    interruptAfter,
-    extraPhases: [regionLossPhase],
-    onEvent: args.quiet ? undefined : (phase, event) => progress(progressLine(phase, event, timeScale)),
-  });
-  if (args.json) await writeStdout(JSON.stringify(report, null, 2) + "\n");
-  else console.log(`\n${renderReport(report, terminalWidth())}`);
-  return report.ok ? 0 : 1;
-}
-
-runCommand("rehearsal failed", main);
+void rehearseCommand(process.argv.slice(2)).then((code) => process.exit(code));

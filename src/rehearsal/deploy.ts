@@ -7,8 +7,10 @@
  */
 import { mockOutputs } from "../planner/mock-outputs";
 import { PlanError, runPlan, type RecordedResource, type Registration, type ResourceHook } from "../planner/engine";
+import { messageOf } from "../providers/dynamic/errors";
 import { PROVIDER_KEY, type ProviderHost } from "./provider-host";
 import { markSecrets, shortKind, stateKey, unwrapSecrets, type DeploymentState, type ResourceState } from "./state";
+import { operationLabel, WatchdogExpired, type Watchdog } from "./watchdog";
 
 export type Action = "create" | "update" | "replace" | "same" | "delete" | "retain" | "adopt" | "dropped";
 
@@ -36,6 +38,8 @@ export interface UpOptions extends ProgramSettings {
   interruptAfterCreates?: number;
   /** Ids that existed before this run; a create that returns one of them adopted it. */
   existingIds?: ReadonlySet<string>;
+  /** Bounds the run and knows what it waits for; without one the run waits as long as it takes. */
+  watchdog?: Watchdog;
 }
 
 export interface UpResult {
@@ -45,9 +49,11 @@ export interface UpResult {
   notRehearsed: { kind: string; name: string }[];
   /** Real time of each resource's operation in this run, by state key. */
   durations: Map<string, number>;
-  /** Set when the run stopped: the interruption, or the program's or a provider's error. */
+  /** Set when the run stopped: the program's or a provider's error, or the watchdog's word that it did not end in time. */
   error?: string;
   interrupted: boolean;
+  /** The watchdog stopped the run: `error` says what it was waiting for. */
+  timedOut?: boolean;
 }
 
 const INTERRUPTED = "the rehearsal interrupted this run";
@@ -57,6 +63,9 @@ class Interrupted extends Error {
     super(INTERRUPTED);
   }
 }
+
+/** A delete that did not run because one it waits for failed (reported once, there). */
+class Skipped extends Error {}
 
 /**
  * A failed registration rejects promises in the Pulumi SDK that nobody awaits (the CLI would report
@@ -79,16 +88,6 @@ function toleratingFailedRegistrations<T>(run: () => Promise<T>): Promise<T> {
       for (const listener of existing) process.on("unhandledRejection", listener);
     }, 100);
   });
-}
-
-/** A provider's failure in words, whatever it threw. */
-function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (err !== null && typeof err === "object") {
-    const { message } = err as { message?: unknown };
-    return typeof message === "string" ? message : JSON.stringify(err);
-  }
-  return String(err);
 }
 
 /** `urn:pulumi:stack::project::parent$type::name` → the state key of that resource. */
@@ -118,7 +117,7 @@ export function customDependencies(registered: RecordedResource[]): Map<string, 
 }
 
 export async function up(options: UpOptions): Promise<UpResult> {
-  const { state, host } = options;
+  const { state, host, watchdog } = options;
   const notRehearsed: UpResult["notRehearsed"] = [];
   const durations = new Map<string, number>();
   const inflight = new Set<Promise<unknown>>();
@@ -126,8 +125,9 @@ export async function up(options: UpOptions): Promise<UpResult> {
   let recordedCreates = 0;
   let interrupted = false;
   const failures: string[] = [];
-  // A failed create leaves whatever depends on its outputs waiting forever under the mock engine;
-  // the Pulumi CLI ends the update at its first failure, and so does a rehearsal.
+  // A failed or interrupted create leaves whatever depends on its outputs waiting forever under the
+  // mock engine (Pulumi never settles the outputs of a resource whose inputs failed), and the
+  // program with them; the Pulumi CLI ends the update at its first failure, and so does a rehearsal.
   let failRun: (err: Error) => void = () => undefined;
   const firstFailure = new Promise<never>((_, reject) => (failRun = reject));
   firstFailure.catch(() => undefined);
@@ -141,11 +141,14 @@ export async function up(options: UpOptions): Promise<UpResult> {
     }
     seen.add(key);
     if (interrupted) throw new Interrupted();
+    const step = (operation: string) => watchdog?.doing(key, operationLabel(reg.type, reg.name, operation));
+    step("load provider");
     const provider = await host.load(serialized);
     const { plain, secretKeys } = unwrapSecrets(reg.inputs);
     const old = state.get(key);
     // As the engine does with ignoreChanges: an ignored input keeps its value from state.
     for (const ignored of old ? reg.ignoreChanges : []) if (ignored in old!.inputs) plain[ignored] = old!.inputs[ignored];
+    step("check");
     const checked = provider.check ? await provider.check(old?.inputs ?? {}, plain) : {};
     if (checked.failures?.length) {
       throw new Error(`${shortKind(reg.type)} "${reg.name}": ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
@@ -171,6 +174,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
 
     let entry: ResourceState;
     if (!old) {
+      step("create");
       const created = await provider.create(inputs);
       if (interrupted || (options.interruptAfterCreates !== undefined && recordedCreates >= options.interruptAfterCreates)) {
         // The API acted, but the run stops before recording the answer: a cancelled job's lost create.
@@ -181,17 +185,20 @@ export async function up(options: UpOptions): Promise<UpResult> {
       recordedCreates++;
       entry = record(created.id, created.outs ?? {}, options.existingIds?.has(created.id) ? "adopt" : "create");
     } else {
+      step("diff");
       const diff = provider.diff ? await provider.diff(old.id, old.outputs, inputs) : { changes: true };
       if (diff.changes === false) {
         entry = { ...old, inputs, dependsOn: reg.dependencies.map(keyOfUrn), protect: reg.protect, retainOnDelete: reg.retainOnDelete };
         durations.set(key, 0);
         options.onEvent({ action: "same", key, kind: shortKind(reg.type), name: reg.name, ms: 0 });
       } else if (diff.replaces?.length) {
+        step("replace");
         if (diff.deleteBeforeReplace) await provider.delete?.(old.id, old.outputs);
         const created = await provider.create(inputs);
         if (!diff.deleteBeforeReplace) await (await host.load(String(old.outputs[PROVIDER_KEY]))).delete?.(old.id, old.outputs);
         entry = record(created.id, created.outs ?? {}, "replace");
       } else {
+        step("update");
         const updated = (provider.update ? await provider.update(old.id, old.outputs, inputs) : undefined) ?? {};
         entry = record(old.id, updated.outs ?? old.outputs, "update");
       }
@@ -201,9 +208,14 @@ export async function up(options: UpOptions): Promise<UpResult> {
   };
 
   const hook: ResourceHook = (reg) => {
-    const operation = operate(reg).catch((err: unknown) => {
-      if (err instanceof Interrupted) throw err;
-      const message = describeError(err);
+    const key = stateKey(reg.type, reg.name);
+    watchdog?.note(`the program registered ${shortKind(reg.type)} "${reg.name}"`);
+    const operation = operate(reg).finally(() => watchdog?.done(key)).catch((err: unknown) => {
+      if (err instanceof Interrupted) {
+        failRun(err);
+        throw err;
+      }
+      const message = messageOf(err);
       failures.push(`${shortKind(reg.type)} "${reg.name}": ${message}`);
       failRun(new Error(`${shortKind(reg.type)} "${reg.name}": ${message}`));
       throw new Error(`${shortKind(reg.type)} "${reg.name}": ${message}`);
@@ -215,6 +227,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
 
   let registered: RecordedResource[] = [];
   let error: string | undefined;
+  let timedOut = false;
   try {
     const run = await Promise.race([
       toleratingFailedRegistrations(() => runPlan({
@@ -226,21 +239,35 @@ export async function up(options: UpOptions): Promise<UpResult> {
         reload: true,
       })),
       firstFailure,
+      ...(watchdog ? [watchdog.expired] : []),
     ]);
     registered = run.resources;
   } catch (err) {
-    error = err instanceof Error ? err.message : String(err);
+    error = messageOf(err);
+    timedOut = err instanceof WatchdogExpired;
     if (err instanceof PlanError) registered = err.registered;
   }
-  // An interrupted engine still waits for the operations it had started.
-  while (inflight.size > 0) await Promise.allSettled([...inflight]);
+  // A stopped engine still waits for the operations it had started, within the bound.
+  try {
+    while (inflight.size > 0) await (watchdog ? watchdog.within(Promise.allSettled([...inflight])) : Promise.allSettled([...inflight]));
+  } catch (err) {
+    error = messageOf(err);
+    timedOut = true;
+  }
+  if (timedOut) return { registered, notRehearsed, durations, error, interrupted, timedOut };
   // The provider's own words say what failed; the SDK's wrapping of them does not.
   if (failures.length > 0) error = failures.join("; ");
 
-  if (!error) {
+  if (!error && !interrupted) {
     // Resources in state that the program no longer registers are deleted, as `pulumi up` does.
     const gone = new Set([...state.keys()].filter((key) => !seen.has(key)));
-    if (gone.size > 0) await destroy({ state, host, onEvent: options.onEvent, only: gone });
+    if (gone.size > 0) {
+      try {
+        await destroy({ state, host, onEvent: options.onEvent, only: gone, watchdog });
+      } catch (err) {
+        return { registered, notRehearsed, durations, error: messageOf(err), interrupted, timedOut: err instanceof WatchdogExpired };
+      }
+    }
     const deps = customDependencies(registered);
     for (const [key, entry] of state) entry.dependsOn = deps.get(key) ?? entry.dependsOn;
   }
@@ -253,6 +280,8 @@ export interface DestroyOptions {
   onEvent(event: OperationEvent): void;
   /** Only these resources (what the program no longer declares). @default all */
   only?: ReadonlySet<string>;
+  /** Bounds the run: it rejects with what it was waiting for when the bound passes. */
+  watchdog?: Watchdog;
 }
 
 /**
@@ -261,17 +290,20 @@ export interface DestroyOptions {
  * Returns the retained ones.
  */
 export async function destroy(options: DestroyOptions): Promise<ResourceState[]> {
-  const { state, host } = options;
+  const { state, host, watchdog } = options;
   const targets = [...state.keys()].filter((key) => !options.only || options.only.has(key));
   const dependents = new Map<string, string[]>();
   for (const key of targets) for (const dep of state.get(key)!.dependsOn) dependents.set(dep, [...(dependents.get(dep) ?? []), key]);
   const retained: ResourceState[] = [];
+  const failures: string[] = [];
   const done = new Map<string, Promise<void>>();
   const remove = (key: string): Promise<void> => {
     let promise = done.get(key);
     if (!promise) {
       promise = (async () => {
-        await Promise.all((dependents.get(key) ?? []).filter((d) => targets.includes(d)).map(remove));
+        const waits = await Promise.allSettled((dependents.get(key) ?? []).filter((d) => targets.includes(d)).map(remove));
+        // Something that depends on this one is still there: as `pulumi destroy`, leave it too.
+        if (waits.some((w) => w.status === "rejected")) throw new Skipped();
         const entry = state.get(key)!;
         const event = { key, kind: shortKind(entry.type), name: entry.name };
         if (entry.retainOnDelete) {
@@ -281,11 +313,20 @@ export async function destroy(options: DestroyOptions): Promise<ResourceState[]>
           return;
         }
         if (entry.protect) {
-          throw new Error(`${event.kind} "${entry.name}" is protected; \`pulumi destroy\` stops there. Unprotect it (pulumi state unprotect) to delete it.`);
+          failures.push(`${event.kind} "${entry.name}" is protected; \`pulumi destroy\` stops there. Unprotect it (pulumi state unprotect) to delete it.`);
+          throw new Skipped();
         }
         const started = performance.now();
-        const provider = await host.load(String(entry.outputs[PROVIDER_KEY]));
-        await provider.delete?.(entry.id, entry.outputs);
+        watchdog?.doing(key, operationLabel(entry.type, entry.name, "delete"));
+        try {
+          const provider = await host.load(String(entry.outputs[PROVIDER_KEY]));
+          await provider.delete?.(entry.id, entry.outputs);
+        } catch (err) {
+          failures.push(`${event.kind} "${entry.name}" (${entry.id}): delete failed: ${messageOf(err)}`);
+          throw new Skipped();
+        } finally {
+          watchdog?.done(key);
+        }
         state.delete(key);
         options.onEvent({ ...event, action: "delete", ms: performance.now() - started });
       })();
@@ -293,6 +334,8 @@ export async function destroy(options: DestroyOptions): Promise<ResourceState[]>
     }
     return promise;
   };
-  await Promise.all(targets.map(remove));
+  const all = Promise.allSettled(targets.map(remove));
+  await (watchdog ? watchdog.within(all) : all);
+  if (failures.length > 0) throw new Error(`${failures.join("; ")}. What they depend on was left in place too.`);
   return retained;
 }

@@ -78,6 +78,9 @@ export function scaleClients(scale: number): void {
     requestIntervalMs: scaled(LAMBDA_DEFAULTS.requestIntervalMs, scale),
     launchIntervalMs: scaled(LAMBDA_DEFAULTS.launchIntervalMs, scale),
     pollIntervalMs: Math.max(1, scaled(LAMBDA_DEFAULTS.pollIntervalMs, scale)),
+    // A GPU that never boots fails at the scaled timeout, well inside the phase's bound.
+    activeTimeoutMs: Math.max(5_000, scaled(LAMBDA_DEFAULTS.activeTimeoutMs, scale)),
+    terminateTimeoutMs: Math.max(5_000, scaled(LAMBDA_DEFAULTS.terminateTimeoutMs, scale)),
     retry: { maxAttempts: 6, maxTotalMs: Math.max(10_000, scaled(60_000, scale)), baseDelayMs: Math.max(1, scaled(250, scale)), maxDelayMs: Math.max(5, scaled(10_000, scale)) },
   });
   // The S3 server runs in this process, whose event loop the program's provider serialization can

@@ -36,10 +36,19 @@ export function intended(resources: Iterable<ResourceState>): Item[] {
  * certificates have no list endpoint, so only the expected ones are looked up; likewise Lambda
  * firewall rulesets, which our client reads by id only.
  */
-export async function inventory(
-  apis: Endpoints,
-  scope: { apps: string[]; lambdaPrefix: string; certificates: { app: string; hostname: string }[]; rulesetIds: string[]; buckets?: string[] },
-): Promise<Item[]> {
+export interface InventoryScope {
+  apps: string[];
+  /** Lambda resources named with this prefix are looked at… */
+  lambdaPrefix: string;
+  /** …except those named with one of these (another deployment's, e.g. `<prefix>-i`). */
+  lambdaExcludedPrefixes?: string[];
+  certificates: { app: string; hostname: string }[];
+  rulesetIds: string[];
+  /** S3 buckets (the backup bucket), looked at by name. */
+  buckets?: string[];
+}
+
+export async function inventory(apis: Endpoints, scope: InventoryScope): Promise<Item[]> {
   const fly = new FlyClient({ apiUrl: apis.flyApiUrl, apiToken: apis.flyApiToken, context: "rehearsal inventory" });
   const items: Item[] = [];
   for (const app of scope.apps) {
@@ -54,7 +63,8 @@ export async function inventory(
     if (await fly.getCertificate(app, hostname).catch(() => undefined)) items.push({ kind: "fly:Certificate", id: hostname, name: hostname });
   }
   const lambda = new LambdaClient({ apiUrl: apis.lambdaApiUrl, apiKey: apis.lambdaApiKey, requestIntervalMs: 0, launchIntervalMs: 0 });
-  const ours = (name: string | null | undefined) => (name ?? "").startsWith(scope.lambdaPrefix);
+  const ours = (name: string | null | undefined) =>
+    (name ?? "").startsWith(scope.lambdaPrefix) && !(scope.lambdaExcludedPrefixes ?? []).some((other) => (name ?? "").startsWith(other));
   for (const i of await lambda.listInstances()) {
     if (ours(i.name) && !["terminating", "terminated"].includes(i.status)) items.push({ kind: "lambda:Instance", id: i.id, name: i.name ?? i.id });
   }
@@ -69,6 +79,27 @@ export async function inventory(
     for (const name of scope.buckets ?? []) if ((await s3.headBucket(name)) === "mine") items.push({ kind: "s3:Bucket", id: name, name });
   }
   return items;
+}
+
+/**
+ * Deletes everything in scope, data included: what a rehearsal made on APIs it shares with other
+ * phases or runs, so that they start clean. Fly apps take their machines, volumes, addresses and
+ * certificates with them; Lambda instances are terminated before the filesystems, keys and
+ * rulesets they use are deleted.
+ */
+export async function clearScope(apis: Endpoints, scope: InventoryScope): Promise<void> {
+  const fly = new FlyClient({ apiUrl: apis.flyApiUrl, apiToken: apis.flyApiToken, context: "rehearsal clean-up" });
+  await Promise.all(scope.apps.map((app) => fly.deleteApp(app)));
+  const lambda = new LambdaClient({ apiUrl: apis.lambdaApiUrl, apiKey: apis.lambdaApiKey, requestIntervalMs: 0, launchIntervalMs: 0, pollIntervalMs: 100, terminateTimeoutMs: 120_000 });
+  const ours = (name: string | null | undefined) =>
+    (name ?? "").startsWith(scope.lambdaPrefix) && !(scope.lambdaExcludedPrefixes ?? []).some((other) => (name ?? "").startsWith(other));
+  const instances = (await lambda.listInstances()).filter((i) => ours(i.name) && !["terminating", "terminated"].includes(i.status));
+  for (const i of instances) await lambda.terminateInstance(i.id);
+  for (const i of instances) await lambda.waitUntilTerminated(i.id);
+  for (const fs of await lambda.listFilesystems()) if (ours(fs.name)) await lambda.deleteFilesystem(fs.id);
+  for (const key of await lambda.listSshKeys()) if (ours(key.name)) await lambda.deleteSshKey(key.id);
+  const rulesets = (await lambda.listFirewallRulesets()).filter((r) => scope.rulesetIds.includes(r.id) || ours(r.name));
+  for (const r of rulesets) await lambda.deleteFirewallRuleset(r.id);
 }
 
 export function compare(expected: Item[], actual: Item[]): InventoryDiff {

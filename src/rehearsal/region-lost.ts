@@ -17,7 +17,7 @@ import { S3Client } from "../providers/s3";
 import { runBackupCycle, type AgentDeps, type AgentSettings, type AgentState } from "../../components/recovery/backup-agent";
 import { JOB_KIND_KEY } from "../../components/recovery/restore-jobs";
 import { customDependencies, up, type OperationEvent } from "./deploy";
-import { openTarget, PhaseRecorder, scopeOf, settings, simulatedSeconds, type PhaseName, type PhaseReport, type RehearsalOptions, type Target } from "./phases";
+import { openTarget, PhaseRecorder, scopeOf, settings, simulatedSeconds, type ExtraPhaseContext, type PhaseName, type PhaseReport, type RehearsalOptions, type SkippedPhase, type Target } from "./phases";
 import { ProviderHost } from "./provider-host";
 import type { DeploymentState, ResourceState } from "./state";
 
@@ -124,12 +124,15 @@ function restoresIn(state: DeploymentState): ResourceState[] {
 }
 
 /** The drill as an extra phase of `rehearse`: nothing for a one-region stack or external APIs (it needs the emulator's outage). */
-export async function regionLossPhase(ctx: { options: RehearsalOptions; appPrefix: string; external: boolean }): Promise<PhaseReport | undefined> {
-  if (ctx.external || !regionLossApplies(ctx.options)) return undefined;
-  return rehearseRegionLoss({ options: ctx.options, appPrefix: ctx.appPrefix, onEvent: ctx.options.onEvent });
+export async function regionLossPhase(ctx: ExtraPhaseContext): Promise<PhaseReport | SkippedPhase | undefined> {
+  if (!regionLossApplies(ctx.options)) return undefined;
+  if (ctx.external) {
+    return { phase: "region lost", skipped: "the drill plays the restore jobs in the emulator's own process (a job runner), which emulators started elsewhere do not have; rehearse without FLY_API_URL to run it" };
+  }
+  return rehearseRegionLoss({ options: ctx.options, appPrefix: ctx.appPrefix, boundSeconds: ctx.boundSeconds, onEvent: ctx.options.onEvent });
 }
 
-export async function rehearseRegionLoss(ctx: { options: RehearsalOptions; appPrefix: string; onEvent?: (phase: PhaseName, event: OperationEvent) => void }): Promise<PhaseReport> {
+export async function rehearseRegionLoss(ctx: { options: RehearsalOptions; appPrefix: string; boundSeconds: number; onEvent?: (phase: PhaseName, event: OperationEvent) => void }): Promise<PhaseReport> {
   const { options, appPrefix } = ctx;
   const scale = options.timeScale;
   const config = stackConfig(options);
@@ -138,12 +141,12 @@ export async function rehearseRegionLoss(ctx: { options: RehearsalOptions; appPr
   const expectation = `every service healthy in ${failover} after ${lost} is lost, every stateful service restored from a backup made before the loss, nothing in ${lost} deleted; RTO and RPO within 15 min`;
   let data: SimulatedData | undefined;
   const target: Target = await openTarget(scale, options.env ?? process.env, (job) => (data ? data.runJob(job) : 0));
-  const rec = new PhaseRecorder("region lost", ctx.onEvent);
+  const rec = new PhaseRecorder("region lost", ctx.boundSeconds, ctx.onEvent);
   const problems: string[] = [];
   try {
     const host = new ProviderHost({ "sophia:flyApiToken": target.proxied.flyApiToken, "sophia:lambdaApiKey": target.proxied.lambdaApiKey });
     const state: DeploymentState = new Map();
-    const first = await up({ ...settings(options, target, host, appPrefix), state, onEvent: () => {} });
+    const first = await up({ ...settings(options, target, host, { appPrefix }), state, onEvent: () => {} });
     if (first.error) return report([`The stack did not come up in ${lost} before the drill: ${first.error}`]);
     const fly = new FlyClient({ apiUrl: target.apis.flyApiUrl, apiToken: target.apis.flyApiToken, context: "region-loss drill" });
     const s3 = new S3Client({ endpoint: target.apis.s3Endpoint, useSsl: false, accessKeyId: target.apis.s3AccessKeyId, secretAccessKey: target.apis.s3SecretAccessKey, context: "region-loss drill" });
@@ -183,7 +186,7 @@ export async function rehearseRegionLoss(ctx: { options: RehearsalOptions; appPr
     const loss = Date.now();
     target.proxies.forEach((p) => p.take());
     // A delete the failover attempts (of what it should have left alone) throws out of `up`; so does a provider's object.
-    const failed = await up({ ...settings(options, target, host, appPrefix, { activeRegion: failover }), state, onEvent: rec.onEvent }).catch((err: unknown) => ({
+    const failed = await up({ ...settings(options, target, host, { appPrefix }, { activeRegion: failover }), state, onEvent: rec.onEvent }).catch((err: unknown) => ({
       registered: [],
       notRehearsed: [],
       durations: new Map<string, number>(),

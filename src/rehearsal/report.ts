@@ -51,7 +51,12 @@ export function renderReport(report: RehearsalReport, width = DEFAULT_WIDTH): st
     lines.push(...wrap(`${p.phase}: ${p.expectation}`, width, `${p.ok ? "PASS" : "FAIL"}  `, "      "));
     lines.push(...detail(counts || "no operation"));
     lines.push(...detail(`API calls: ${calls(p.apiCalls)}`));
-    lines.push(...detail(`simulated wall time at most ${duration(p.simulatedSeconds)}${p.stages === undefined ? "" : `, ${p.stages} dependent stages`}`));
+    lines.push(
+      ...detail(
+        `simulated wall time at most ${duration(p.simulatedSeconds)}${p.stages === undefined ? "" : `, ${p.stages} dependent stages`}` +
+          `; real time ${duration(Math.round(p.realMs / 1000))} of its bound of ${duration(p.boundSeconds)}`,
+      ),
+    );
     if (p.interruption) {
       const dropped = summarizeList(p.interruption.dropped, kindOf, "resources");
       lines.push(...detail(`interrupted after ${p.interruption.after} creates; made but never recorded: ${dropped}`));
@@ -71,6 +76,7 @@ export function renderReport(report: RehearsalReport, width = DEFAULT_WIDTH): st
     }
     for (const problem of p.problems) lines.push(...wrap(problem, width, "      - ", "        "));
   }
+  for (const { phase, reason } of report.skipped ?? []) lines.push("", ...wrap(`SKIP  ${phase}: ${reason}`, width, "", "      "));
   if (report.notRehearsed.length > 0) {
     const byKind = new Map<string, number>();
     for (const r of report.notRehearsed) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);

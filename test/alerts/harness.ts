@@ -90,6 +90,8 @@ export interface Expected {
   rule: Record<string, string>;
   /** Labels the expression adds, e.g. the machine's `instance`. @default none */
   extra?: Record<string, string>;
+  /** Rule annotations as promtool renders their templates (e.g. `{{ $value | humanizeDuration }}`). @default none templated */
+  rendered?: Record<string, string>;
 }
 
 export interface Check {
@@ -114,7 +116,7 @@ function expectedAlert(rules: Rule[], expected: Expected): { exp_labels: Record<
     throw new Error(`expected alert ${expected.alert} ${JSON.stringify(expected.rule)} matches ${matches.length} rules in the rule file, not one`);
   }
   const [rule] = matches;
-  return { exp_labels: { alertname: rule.alert, ...rule.labels, ...expected.extra }, exp_annotations: rule.annotations };
+  return { exp_labels: { alertname: rule.alert, ...rule.labels, ...expected.extra }, exp_annotations: { ...rule.annotations, ...expected.rendered } };
 }
 
 /** Writes the scenario as a promtool test file and runs `promtool test rules` on it. */

@@ -32,6 +32,11 @@ function histogram(metric: string, labels: string, ...segments: [steps: number, 
   return BUCKETS.map((le, i) => ({ series: `${metric}{${labels},le="${le}"}`, values: counter(...segments.map(([steps, counts]): [number, number] => [steps, counts[i]])) }));
 }
 
+/** The stateful services whose backups the agent watches (not Fly's snapshots alone). */
+const backedUp = () => files.doc.recovery.filter((r) => r.method !== "volume-snapshot").map((r) => r.service);
+/** The agent's gauge: the unix time of a service's newest good backup (promtool's clock starts at 0). */
+const backupGauge = (service: string, values: string) => ({ series: `sophia_backup_last_success_timestamp_seconds{service="${service}"}`, values });
+
 function test(name: string, scenario: Scenario): void {
   const result = promtoolTest(files.rules, name, scenario);
   expect(result.status, result.output).toBe(0);
@@ -96,6 +101,8 @@ describe("promtool", () => {
         { series: `fly_instance_exit_oom{app="${s.app}",instance="m-${s.name}",region="sjc"}`, values: gauge([steps, 0]) },
       ]),
       ...services.filter((s) => s.volumes.count > 0).map((s) => ({ series: `fly_volume_used_pct{app="${s.app}",id="vol-${s.name}"}`, values: gauge([steps, 50]) })),
+      // The backup agent reports each backed-up service's newest good backup, two minutes old.
+      ...backedUp().map((service) => backupGauge(service, `-120+60x${steps}`)),
     ];
     const names = [...new Set(rulesOf(files.rules).map((r) => r.alert))];
     expect(names.length).toBeGreaterThan(5);
@@ -103,6 +110,26 @@ describe("promtool", () => {
       names.map((alert) => ({ at, alert, firing: alert === "Watchdog" ? [{ alert, rule: { service: "platform" } }] : [] })),
     );
     test("healthy", { interval: "1m", series, checks });
+  });
+
+  it("backups that stop page P1 once the newest is older than the RPO, after a P2 for the missed ones", () => {
+    // A backup every 10 minutes (the gauge follows the clock) until 30 min, then none.
+    // Its description says how old the newest backup is, as promtool renders `humanizeDuration`.
+    const fired = (alert: string, severity: string, age: string): Expected => {
+      const rule = rulesOf(files.rules).find((r) => r.alert === alert && r.labels.service === "weaviate")!;
+      return { alert, rule: { service: "weaviate", severity }, rendered: { description: rule.annotations.description!.replace("{{ $value | humanizeDuration }}", age) } };
+    };
+    expect(backedUp()).toContain("weaviate");
+    test("backups stop", {
+      interval: "1m",
+      series: [backupGauge("weaviate", "-120+60x32 1800x60")],
+      checks: [
+        { at: "40m", alert: "BackupOlderThanRpo", firing: [] },
+        { at: "40m", alert: "BackupMissed", firing: [] },
+        { at: "50m", alert: "BackupOlderThanRpo", firing: [fired("BackupOlderThanRpo", "P1", "20m 0s")] },
+        { at: "58m", alert: "BackupMissed", firing: [fired("BackupMissed", "P2", "28m 0s")] },
+      ],
+    });
   });
 
   it("a latency regression alerts, with no histogram bucket at the objectives", () => {

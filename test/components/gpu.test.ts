@@ -237,27 +237,29 @@ describe("onDemandUserData", () => {
 });
 
 /**
- * The watchdog run under bash with stand-ins on PATH: nvidia-smi prints the utilisation from a
- * file, date prints the fake clock from a file, sleep does nothing, curl records its call.
+ * The watchdog run under bash with stand-ins for the tools it calls, defined as shell functions
+ * ahead of the script (a function wins over PATH, as a stand-in on PATH would, without a process
+ * per call): nvidia-smi prints the utilisation from a file, date prints the fake clock from a
+ * file, sleep does nothing, curl records its call.
  */
-describe("the idle watchdog's logic (fake nvidia-smi and clock)", () => {
+describe("the idle watchdog's logic (fake nvidia-smi and clock)", { timeout: 30_000 }, () => {
   const scriptFor = (idleMinutes: number) => fileAt(onDemandUserData({ ...worker, idleMinutes }), "/usr/local/bin/sophia-idle-watchdog").content;
   const script15 = scriptFor(15);
 
-  /** A fake node whose watchdog ends the worker after `idleMinutes`; each run spawns a few dozen processes. */
+  /** A fake node; `script` is its watchdog, ending the worker after some idle minutes. */
   function node(script = script15) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "watchdog-"));
-    const bin = path.join(dir, "bin");
-    fs.mkdirSync(bin);
     const file = (name: string) => path.join(dir, name);
-    const tool = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
-    tool("nvidia-smi", `line=$(head -1 "${file("util")}"); tail -n +2 "${file("util")}" > "${file("util")}.rest"; mv "${file("util")}.rest" "${file("util")}"; [ "$line" = fail ] && exit 9; echo "$line" | tr ',' '\\n'`);
-    tool("date", `cat "${file("clock")}"`);
-    tool("sleep", "true");
-    tool("curl", `echo "$@" >> "${file("curl")}"`);
+    const standIns = [
+      // One sample per call, from the file's first line ("fail" exits 9), the rest kept for the next.
+      `nvidia-smi() { local lines; mapfile -t lines < "${file("util")}"; printf '%s\n' "\${lines[@]:1}" > "${file("util")}"; [ "\${lines[0]}" = fail ] && return 9; printf '%s\n' "\${lines[0]//,/$'\\n'}"; }`,
+      `date() { local t; read -r t < "${file("clock")}"; echo "$t"; }`,
+      "sleep() { :; }",
+      `curl() { echo "$@" >> "${file("curl")}"; }`,
+    ].join("\n");
     fs.writeFileSync(file("pool.env"), "SOPHIA_API_URL=https://api.test\nSOPHIA_POOL_TOKEN=tok\n");
     const env = {
-      PATH: `${bin}:/usr/bin:/bin`,
+      PATH: "/usr/bin:/bin",
       SOPHIA_READY_FILE: file("ready"),
       SOPHIA_IDLE_SINCE_FILE: file("since"),
       SOPHIA_POOL_ENV: file("pool.env"),
@@ -268,8 +270,8 @@ describe("the idle watchdog's logic (fake nvidia-smi and clock)", () => {
       run(minute: number, util: string) {
         fs.writeFileSync(file("clock"), String(1_700_000_000 + minute * 60));
         fs.writeFileSync(file("util"), `${Array(IDLE_SAMPLES).fill(util).join("\n")}\n`);
-        const result = spawnSync("bash", ["--norc", "--noprofile", "-c", script], { encoding: "utf8", env });
-        expect(result.status).toBe(0);
+        const result = spawnSync("bash", ["--norc", "--noprofile", "-c", `${standIns}\n${script}`], { encoding: "utf8", env });
+        expect(result.status, result.stderr).toBe(0);
       },
       released: () => (fs.existsSync(file("curl")) ? fs.readFileSync(file("curl"), "utf8") : ""),
     };

@@ -1,5 +1,10 @@
-/** Runs the plan CLI exactly as `npm run plan` does, minus npm itself. */
-import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+/**
+ * Runs the plan CLI as `npm run plan` does, minus npm itself: in a process of its own
+ * (`spawnPlanCli`), or, for the many plans a test file makes, through plan workers
+ * (`runPlanCliAsync`): processes that each run the same compiled command many times
+ * (plan-worker.js), so that starting Node and loading Pulumi is paid per worker, not per plan.
+ */
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -31,33 +36,85 @@ function credentialFreeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-export function runPlanCli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-  const { command, args: base } = planCommand();
-  return spawnSync(command, [...base, ...args], { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: credentialFreeEnv(env) });
+
+/** Plan workers per test file: one per core, so concurrent tests queue instead of starving each other. */
+const MAX_WORKERS = Math.max(1, os.availableParallelism());
+
+export interface PlanResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-/** CLI processes this test file runs at once: one per core, so concurrent tests queue instead of starving each other. */
-const MAX_RUNNING = Math.max(1, os.availableParallelism());
-let running = 0;
-const waiting: (() => void)[] = [];
+interface Worker {
+  child: ChildProcess;
+  ready: Promise<void>;
+  busy: boolean;
+  pending: Map<number, (result: PlanResult) => void>;
+}
 
-async function withSlot<T>(run: () => Promise<T>): Promise<T> {
-  if (running >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
+const workers: Worker[] = [];
+const waiting: ((worker: Worker) => void)[] = [];
+let nextId = 0;
+
+function startWorker(): Worker {
+  const child = fork(path.join(__dirname, "plan-worker.js"), [], { cwd: projectDir, env: credentialFreeEnv(), stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // The worker must not keep the test process alive once the tests are done.
+  child.unref();
+  (child as unknown as { channel?: { unref(): void } }).channel?.unref();
+  const worker: Worker = { child, busy: false, pending: new Map(), ready: Promise.resolve() };
+  worker.ready = new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.on("message", (message: { ready?: boolean; id?: number } & PlanResult) => {
+      if (message.ready) return resolve();
+      const answer = worker.pending.get(message.id ?? -1);
+      worker.pending.delete(message.id ?? -1);
+      answer?.({ status: message.status, stdout: message.stdout, stderr: message.stderr });
+    });
+    child.once("exit", (code) => {
+      for (const answer of worker.pending.values()) answer({ status: code, stdout: "", stderr: `the plan worker exited (${code})` });
+      reject(new Error(`the plan worker exited (${code}) before it was ready`));
+    });
+  });
+  workers.push(worker);
+  return worker;
+}
+
+async function takeWorker(): Promise<Worker> {
+  const idle = workers.find((w) => !w.busy) ?? (workers.length < MAX_WORKERS ? startWorker() : undefined);
+  const worker = idle ?? (await new Promise<Worker>((resolve) => waiting.push(resolve)));
+  worker.busy = true;
+  return worker;
+}
+
+function release(worker: Worker): void {
+  const next = waiting.shift();
+  if (next) next(worker);
+  else worker.busy = false;
+}
+
+/**
+ * Runs the plan command with `args` in a plan worker; resolves to its exit code and output. With
+ * `env` (e.g. another COLUMNS), in a process of its own, since a worker's environment is fixed.
+ * `--compare` plans in child processes of the CLI, so it takes spawnPlanCli too.
+ */
+export async function runPlanCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<PlanResult> {
+  if (Object.keys(env).length > 0 || args.includes("--compare")) return spawnPlanCli(args, env);
+  const worker = await takeWorker();
   try {
-    return await run();
+    await worker.ready;
+    const id = nextId++;
+    return await new Promise<PlanResult>((resolve) => {
+      worker.pending.set(id, resolve);
+      worker.child.send({ id, args });
+    });
   } finally {
-    running--;
-    waiting.shift()?.();
+    release(worker);
   }
 }
 
-/** The same, without blocking the test worker: for commands that spawn children of their own, and for concurrent tests. */
-export function runPlanCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return withSlot(() => spawnPlanCli(args, env));
-}
-
-function spawnPlanCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** The plan CLI as its own process, for what only a process shows (the launcher, --compare's children, the exit). */
+export function spawnPlanCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<PlanResult> {
   const { command, args: base } = planCommand();
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...base, ...args], { cwd: projectDir, env: credentialFreeEnv(env) });

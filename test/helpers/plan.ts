@@ -3,6 +3,7 @@
  * so a test file plans exactly one stack configuration (vitest gives each file its own process).
  */
 import * as path from "node:path";
+import { vi } from "vitest";
 import { PlanError, placeholderFor, runPlan, type PlanOptions, type RecordedResource } from "../../src/planner/engine";
 import { shortType, summarizeGpu } from "../../src/planner/report";
 import type { GpuSummary } from "../../src/planner/document";
@@ -34,7 +35,13 @@ export async function planStack(
   stack: string,
   options: Pick<PlanOptions, "configOverrides" | "secretOverrides" | "omitSecrets" | "load"> = {},
 ): Promise<PlannedStack> {
-  const run = await runPlan({ stack, projectDir, load: () => import("../../src/index"), ...options });
+  // A fresh copy of the program: test files share a module graph (.config/vitest.config.mts), and
+  // a program registers its resources when it is loaded.
+  const load = async () => {
+    vi.resetModules();
+    return import("../../src/index");
+  };
+  const run = await runPlan({ stack, projectDir, load, ...options });
   const resources = run.resources.map((r) => ({ ...r, kind: shortType(r.type) }));
   const descendants = (urn: string): PlanResource[] => resources.filter((r) => r.parent === urn).flatMap((r) => [r, ...descendants(r.urn)]);
   return {

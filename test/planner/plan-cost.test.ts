@@ -9,15 +9,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { computeCost } from "../../src/estimate/cost";
 import type { LambdaInstanceType } from "../../src/platform";
 import type { PlanDocument } from "../../src/planner/document";
-import { runPlanCliAsync } from "../helpers/cli";
-
+import { spawnPlanCli } from "../helpers/cli";
 
 const plans: Record<string, PlanDocument> = {};
 let compare: { status: number | null; stdout: string; stderr: string };
 
 beforeAll(async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-cost-"));
-  compare = await runPlanCliAsync(["--compare", "--out", out]);
+  // --compare plans each stack in a child process of the CLI: it runs as its own process here.
+  compare = await spawnPlanCli(["--compare", "--out", out]);
   if (compare.status !== 0) throw new Error(`plan --compare failed: ${compare.stderr}`);
   for (const stack of ["dev", "prod"]) plans[stack] = JSON.parse(fs.readFileSync(path.join(out, `${stack}.json`), "utf8")) as PlanDocument;
 }, 30_000);

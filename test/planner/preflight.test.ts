@@ -3,8 +3,9 @@
  * the offline plan, which has no cloud, always turns them off through that key (no env flag).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../src/stack-config";
-import { planStack, type PlannedStack } from "../helpers/plan";
+import { runPlan } from "../../src/planner/engine";
+import { ConfigError, parseStackConfig } from "../../src/stack-config";
+import { planStack, projectDir, type PlannedStack } from "../helpers/plan";
 
 let plan: PlannedStack;
 beforeAll(async () => {
@@ -20,5 +21,12 @@ describe("preflight checks", () => {
 
   it("stay off in the offline plan even when the stack file turns them on", () => {
     expect(plan.ofKind("lambda:Instance").length).toBeGreaterThan(0);
+  });
+
+  it("a value the plan replaces is still checked: one a real run would refuse is refused", async () => {
+    // A new runPlan fails before the program (and Pulumi's global runtime) is touched.
+    const run = runPlan({ stack: "dev", projectDir, configOverrides: { "sophia:preflightChecks": "yes" } });
+    await expect(run).rejects.toThrow(/sophia:preflightChecks: must be true or false \(got "yes"\)/);
+    await expect(run).rejects.toBeInstanceOf(ConfigError);
   });
 });

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
-import { PLAN_PROCESS_TIMEOUT_MS, projectDir, runPlanCli } from "../helpers/cli";
+import { PLAN_PROCESS_TIMEOUT_MS, projectDir, runPlanCliAsync } from "../helpers/cli";
 
 /** Pulumi.dev.yaml without its `environment:` block and with `secure` as encrypted values (what `pulumi config set --secret` writes). */
 function devWithoutEsc(secure: string[]): string {
@@ -22,19 +22,19 @@ function plan(text: string) {
   const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
   fs.writeFileSync(path.join(stackDir, "Pulumi.dev.yaml"), text);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
-  return runPlanCli(["--stack", "dev", "--stack-dir", stackDir, "--out", out]);
+  return runPlanCliAsync(["--stack", "dev", "--stack-dir", stackDir, "--out", out]);
 }
 
 describe("a stack without ESC", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
-  it("is refused, like pulumi up, when a secret is neither in ESC nor encrypted in the file", () => {
-    const result = plan(devWithoutEsc(["sophia:flyApiToken"]));
+  it("is refused, like pulumi up, when a secret is neither in ESC nor encrypted in the file", async () => {
+    const result = await plan(devWithoutEsc(["sophia:flyApiToken"]));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/sophia:lambdaApiKey \(Lambda Cloud API key\) is not set; needed by the GPU pool/);
     expect(result.stderr).not.toMatch(/sophia:flyApiToken \(.*\) is not set/);
   });
 
-  it("plans when the file holds every secret encrypted, and says the plan used placeholders for them", () => {
-    const result = plan(devWithoutEsc(["sophia:flyApiToken", "sophia:lambdaApiKey", "sophia:openaiApiKey", "sophia:anthropicApiKey", "sophia:databaseUrl", "sophia:redisUrl", "sophia:uiSessionSecret"]));
+  it("plans when the file holds every secret encrypted, and says the plan used placeholders for them", async () => {
+    const result = await plan(devWithoutEsc(["sophia:flyApiToken", "sophia:lambdaApiKey", "sophia:openaiApiKey", "sophia:anthropicApiKey", "sophia:databaseUrl", "sophia:redisUrl", "sophia:uiSessionSecret"]));
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/sophia:flyApiToken, sophia:lambdaApiKey, .* are encrypted \(secure:\) in Pulumi\.dev\.yaml; a real run decrypts them, the plan uses placeholders\./);
   });

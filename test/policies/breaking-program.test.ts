@@ -2,7 +2,7 @@
  * The promises the real program keeps by construction, broken on purpose by a small test program
  * (fixtures/breaking-program.ts) and planned under the mock engine with the prod stack's config.
  */
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { loadStackConfig } from "../../src/stack-config";
 import type { PlanDocument } from "../../src/planner/document";
 import { runPlan } from "../../src/planner/engine";
@@ -12,7 +12,14 @@ import { projectDir } from "../helpers/plan";
 let doc: PlanDocument;
 
 beforeAll(async () => {
-  const run = await runPlan({ stack: "prod", projectDir, load: () => import("./fixtures/breaking-program") });
+  const run = await runPlan({
+    stack: "prod",
+    projectDir,
+    load: async () => {
+      vi.resetModules(); // a fresh copy, registered anew (files share a module graph)
+      return import("./fixtures/breaking-program");
+    },
+  });
   doc = buildPlanDocument(run, loadStackConfig());
 });
 

@@ -205,4 +205,65 @@ describe("HttpClient", () => {
       expect(h.requests).toHaveLength(2);
     });
   });
+
+  describe("a write whose answer may be lost is read back before it is sent again", () => {
+    const update = { method: "PUT" as const, path: "/things/1", operation: "update thing", resource: 'thing "1"', body: { size: 2 } };
+
+    test("an idempotent write found done by recover ends there, even with attempts left", async () => {
+      const h = harness([reset(), { status: 200, body: { size: 2 } }]);
+      const found = await h.client.request({ ...update, recover: async () => ({ size: 2, found: true }) });
+      expect(found.data).toEqual({ size: 2, found: true });
+      expect(h.requests).toHaveLength(1);
+    });
+
+    test("a write whose every answer is lost still ends well once recover finds it done", async () => {
+      let sent = 0;
+      const h = harness([reset()], { retry: { maxAttempts: 2 } });
+      const found = await h.client.request({ ...update, recover: async () => (++sent >= 2 ? { size: 2 } : undefined) });
+      expect(found.data).toEqual({ size: 2 });
+      // The last read-back comes after the last attempt, before giving up.
+      expect(h.requests).toHaveLength(2);
+    });
+
+    test("a read is never read back: a failed GET only retries", async () => {
+      const h = harness([reset(), { status: 200, body: { ok: true } }]);
+      let looked = 0;
+      await h.client.request({ ...get, recover: async () => (looked++, undefined) });
+      expect(looked).toBe(0);
+    });
+  });
+
+  describe("every request ends within its bounds", () => {
+    test("an answer whose body never arrives times out and is retried like a reset", async () => {
+      let calls = 0;
+      const stalled = (async (_input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+        calls++;
+        if (calls > 1) return new Response(JSON.stringify({ ok: true }), { status: 200 });
+        // Headers now, a body never: only the abort signal can end the read.
+        const body = new ReadableStream({ start: () => undefined });
+        init?.signal?.addEventListener("abort", () => undefined);
+        return new Response(body, { status: 200 });
+      }) as typeof fetch;
+      const client = new HttpClient({ api: "Test API", baseUrl: "http://api.test/v1", token: TOKEN, fetch: stalled, timeoutMs: 20, sleep: async () => undefined, random: () => 0 });
+      expect((await client.request(get)).data).toEqual({ ok: true });
+      expect(calls).toBe(2);
+    });
+
+    test("a rate limit with no interval is no limit, not a wait that never ends", async () => {
+      const h = harness([{ status: 200, body: {} }], { rateLimitFor: () => ({ intervalMs: 0, burst: 3 }) });
+      for (let i = 0; i < 5; i++) await h.client.request({ ...get, rateKey: "get:a" });
+      expect(h.sleeps).toEqual([]);
+    });
+
+    test("the retry budget runs from the first attempt, not from the wait for a rate token", async () => {
+      const h = harness([{ status: 200, body: { first: true } }, reset(), { status: 200, body: { second: true } }], {
+        rateLimitFor: () => ({ intervalMs: 10_000, burst: 1 }),
+        retry: { maxTotalMs: 5_000, maxAttempts: 5 },
+      });
+      await h.client.request({ ...get, rateKey: "busy" });
+      // The second request waits 10 s for its token, longer than its whole retry budget, and still gets its retry.
+      expect((await h.client.request({ ...get, rateKey: "busy" })).data).toEqual({ second: true });
+      expect(h.requests).toHaveLength(3);
+    });
+  });
 });

@@ -2,14 +2,36 @@
  * An in-memory Fly Machines API on node:http: exactly the endpoints FlyClient uses, with the
  * platform's rules (model.ts) and fault injection: 429 with Retry-After, 503, latency, connection
  * resets and a persistent failure strike before a request is processed, like an overloaded edge in
- * front of Fly; a lost answer strikes after, like a connection that drops once the API has acted.
- * The dice are seeded, so a fault run can be repeated.
+ * front of Fly; a lost answer strikes after, like a connection that drops once the API has acted,
+ * and can strike any write (POST, PUT, PATCH, DELETE). The dice are seeded, so a fault run can be
+ * repeated.
+ *
+ * Control API (see ../control.ts for the routes both emulators share): besides `/_emulator`,
+ * `/_emulator/faults` (body: FaultSettings; `alwaysFail.path` is a regular expression's source),
+ * `/_emulator/lost-answers`, `/_emulator/requests` and `/_emulator/reset`, the Fly emulator offers
+ *   PUT  /_emulator/timing                               Timing: machineStartMs, machineStopMs, checksPassAfterMs,
+ *                                                        unhealthyImages, secretsReadLagMs; and timeScale, the
+ *                                                        metrics clock's real time per platform time
+ *   GET  /_emulator/apps/{app}                           `{secretsVersion}`: the app's current secrets version
+ *   GET  /_emulator/apps/{app}/machines/{id}             `{state, secretsVersion, minSecretsVersionSent}`: what
+ *                                                        the machine runs with, and what its last create/update sent
+ *   POST /_emulator/apps/{app}/machines/{id}/autostop    `{mode: "stop" | "suspend"}`: what Fly Proxy does to an idle machine
+ *   POST /_emulator/releases/{release}/misbehave         `{errorShare?, latencySeconds?}`: machines on that release
+ *                                                        (metadata sophia_release) answer badly from now on; `{}` heals
+ *   PUT  /_emulator/traffic                              `{requestsPerSecond}` every serving machine gets
+ *   POST /_emulator/regions/{region}/lose                a regional outage: machines there stop answering, calls for it 503
+ *   POST /_emulator/regions/{region}/restore             the region answers again
+ *
+ * It also answers Fly's managed Prometheus (instant queries at /prometheus/<org>/api/v1/query) over
+ * per-machine series synthesised from a traffic model, and plays one-shot machines (restart policy
+ * "no") through an in-process job runner (FlyEmulatorSettings.jobRunner).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FlyFault, FlyModel, type Timing } from "./model";
 import { FlyMetrics, type Behaviour, type TrafficModel } from "./metrics";
 import { AnswerLoser, DEFAULT_SEED, seededRandom, type LostAnswerRule } from "../random";
+import { ControlApi, ControlError, lostAnswerRule, onlyKeys, optionalNumber, regex, requiredString } from "../control";
 
 export interface FaultSettings {
   /** Share of requests answered 429 with Retry-After. */
@@ -20,7 +42,7 @@ export interface FaultSettings {
   resetRate: number;
   /** Added to every request. */
   latencyMs: number;
-  /** Share of POSTs (creates, lease acquisitions, ...) that are processed, then lose their answer. */
+  /** Share of writes (POST, PUT, PATCH, DELETE) that are processed, then lose their answer. */
   lostAnswerRate: number;
   /** Value of Retry-After on injected 429s, in seconds. */
   retryAfterSeconds: number;
@@ -66,6 +88,7 @@ export const defaultEmulatorSettings = (): FlyEmulatorSettings => ({
   machineStopMs: 20,
   checksPassAfterMs: 60,
   unhealthyImages: [],
+  secretsReadLagMs: 0,
   faults: { rate429: 0, rate503: 0, resetRate: 0, lostAnswerRate: 0, latencyMs: 0, retryAfterSeconds: 1 },
   seed: DEFAULT_SEED,
 });
@@ -93,22 +116,34 @@ export class FlyEmulator {
   private server: Server | undefined;
   private random: () => number;
   private readonly loser: AnswerLoser;
-  /** Every request handled, in order, with when it arrived: for rate-budget tests. */
-  readonly requests: { method: string; path: string; at: number }[] = [];
+  /** Every API request handled, in order, with when it arrived and how it was answered. */
+  readonly requests: HandledRequest[] = [];
   private readonly routes: { method: string; pattern: RegExp; handler: Handler }[] = [];
+  /** The routes under /_emulator (see the header). */
+  readonly control = new ControlApi("fly");
+  /** The settings it started with, for `POST /_emulator/reset`. */
+  private readonly initial: Omit<FlyEmulatorSettings, "log" | "jobRunner">;
+  /** The metrics' platform clock: platform time = anchorPlatformMs + (real − anchorRealMs) ÷ scale. */
+  private metricsClock: { anchorRealMs: number; anchorPlatformMs: number; scale: number };
   url = "";
 
   constructor(settings: Partial<FlyEmulatorSettings> = {}) {
     const defaults = defaultEmulatorSettings();
     this.settings = { ...defaults, ...settings, faults: { ...defaults.faults, ...settings.faults } };
+    // The job runner is code, kept across a reset; everything else is data a reset restores.
+    const { log: _log, jobRunner: _jobRunner, ...rest } = this.settings;
+    this.initial = structuredClone(rest);
     this.random = seededRandom(this.settings.seed);
     this.model = new FlyModel(this.settings, seededRandom(this.settings.seed + 1));
     this.loser = new AnswerLoser(seededRandom(this.settings.seed + 2));
-    const origin = Date.now();
-    const scale = this.settings.timeScale ?? 1;
-    this.metrics = new FlyMetrics((realMs) => (origin + (realMs - origin) / scale) / 1000);
+    this.metricsClock = { anchorRealMs: Date.now(), anchorPlatformMs: Date.now(), scale: this.settings.timeScale ?? 1 };
+    this.metrics = new FlyMetrics((realMs) => {
+      const clock = this.metricsClock;
+      return (clock.anchorPlatformMs + (realMs - clock.anchorRealMs) / clock.scale) / 1000;
+    });
     this.model.onMachineChange = (change) => this.metrics.machineChanged(change);
     this.defineRoutes();
+    this.defineControlRoutes();
   }
 
   /**
@@ -118,6 +153,14 @@ export class FlyEmulator {
    */
   misbehave(release: string, behaviour: Partial<Behaviour> | undefined, fromMs = Date.now()): void {
     this.metrics.misbehave(release, behaviour, fromMs);
+  }
+
+  /** Real time per platform time of the metrics clock from now on; the clock goes on from where it is. */
+  setTimeScale(scale: number): void {
+    const now = Date.now();
+    const clock = this.metricsClock;
+    this.metricsClock = { anchorRealMs: now, anchorPlatformMs: clock.anchorPlatformMs + (now - clock.anchorRealMs) / clock.scale, scale };
+    this.settings.timeScale = scale;
   }
 
   /** The requests per second every serving machine gets, e.g. too few to judge a release. */
@@ -156,7 +199,7 @@ export class FlyEmulator {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Changes fault injection on a running emulator. */
+  /** Changes fault injection on a running emulator (`PUT /_emulator/faults`). */
   setFaults(faults: Partial<FaultSettings>): void {
     this.settings.faults = { ...defaultEmulatorSettings().faults, ...faults };
     // The dice restart from the seed, so a fault run repeats whatever ran before it.
@@ -185,15 +228,23 @@ export class FlyEmulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://emulator");
+    if (ControlApi.owns(url.pathname)) return this.control.serve(req, res);
     const path = url.pathname.replace(/^\/v1(?=\/)/, "");
     const method = req.method ?? "GET";
-    this.requests.push({ method, path, at: Date.now() });
+    const handled: HandledRequest = { method, path, at: Date.now(), status: "pending" };
+    this.requests.push(handled);
+    res.on("finish", () => (handled.status = res.statusCode));
+    // "close" without "finish": the connection ended before an answer (a client that gave up).
+    res.on("close", () => {
+      if (handled.status === "pending") handled.status = "dropped";
+    });
     const faults = this.settings.faults;
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
 
     const dice = this.random();
     if (dice < faults.resetRate) {
       this.log(`${method} ${path} -> reset`);
+      handled.status = "reset";
       req.socket.destroy();
       return;
     }
@@ -244,6 +295,7 @@ export class FlyEmulator {
       const answer = await route.handler(ctx);
       if (this.loser.loses(method, path, faults.lostAnswerRate)) {
         this.log(`${method} ${path} -> ${answer.status}, answer lost`);
+        handled.status = "lost";
         req.socket.destroy();
         return;
       }
@@ -340,7 +392,7 @@ export class FlyEmulator {
     this.on("GET", "/prometheus/{org}/api/v1/query", query);
     this.on("POST", "/prometheus/{org}/api/v1/query", query);
 
-    this.on("GET", "/apps/{app}/secrets", ({ params }) => ok(m.listSecrets(params[0])));
+    this.on("GET", "/apps/{app}/secrets", ({ params, query }) => ok(m.listSecrets(params[0], minVersion(query.get("min_version")))));
     this.on("POST", "/apps/{app}/secrets", ({ params, body }) => ok(m.updateSecrets(params[0], body)));
 
     this.on("GET", "/apps/{app}/ip_assignments", ({ params }) => ok(m.listIps(params[0])));
@@ -387,6 +439,73 @@ export class FlyEmulator {
     })();
   }
 
+  private defineControlRoutes(): void {
+    const c = this.control;
+    const model = this.model;
+    c.route("PUT", "/faults", "replace the fault settings (FaultSettings; alwaysFail.path is a regular expression)", ({ body }) => {
+      this.setFaults(faultSettings(body));
+      return { faults: this.settings.faults };
+    });
+    c.route("POST", "/lost-answers", "the next matching request(s) are processed, then lose their answer", ({ body }) => {
+      this.loseAnswer(lostAnswerRule(body));
+    });
+    c.route("GET", "/requests", "every API request handled, in order", ({ query }) => this.requests.slice(Number(query.get("since") ?? 0) || 0));
+    c.route("POST", "/reset", "back to the start-up settings; the apps stay", () => {
+      const initial = structuredClone(this.initial);
+      Object.assign(this.settings, initial);
+      this.loser.clear();
+      this.setFaults(initial.faults);
+      this.setTimeScale(initial.timeScale ?? 1);
+      this.metrics.reset();
+    });
+    c.route("PUT", "/timing", "change machine timings (Timing) and the metrics clock's timeScale", ({ body }) => {
+      onlyKeys(body, [...TIMING_KEYS, "timeScale"]);
+      if (body.timeScale !== undefined) {
+        const scale = optionalNumber(body, "timeScale");
+        if (!scale) throw new ControlError(400, "timeScale must be a number above 0 (real time per platform time)");
+        this.setTimeScale(scale);
+      }
+      for (const key of TIMING_KEYS.filter((k) => k !== "unhealthyImages")) {
+        const value = optionalNumber(body, key);
+        if (value !== undefined) (this.settings as unknown as Record<string, number>)[key] = value;
+      }
+      if (body.unhealthyImages !== undefined) {
+        if (!Array.isArray(body.unhealthyImages) || !body.unhealthyImages.every((i) => typeof i === "string")) {
+          throw new ControlError(400, "unhealthyImages must be a list of image names");
+        }
+        this.settings.unhealthyImages = body.unhealthyImages as string[];
+      }
+      return { timing: { ...Object.fromEntries(TIMING_KEYS.map((k) => [k, this.settings[k]])), timeScale: this.metricsClock.scale } };
+    });
+    c.route("GET", "/apps/{app}", "the app's secrets version", ({ params }) => fromModel(() => ({ secretsVersion: model.secretsVersion(params[0]) })));
+    c.route("GET", "/apps/{app}/machines/{id}", "what the machine runs with and what its last create or update sent", ({ params }) =>
+      fromModel(() => model.machineInternals(params[0], params[1])),
+    );
+    c.route("POST", "/apps/{app}/machines/{id}/autostop", "Fly Proxy stops or suspends the idle machine", ({ params, body }) => {
+      onlyKeys(body, ["mode"]);
+      const mode = requiredString(body, "mode");
+      if (mode !== "stop" && mode !== "suspend") throw new ControlError(400, 'mode must be "stop" or "suspend"');
+      fromModel(() => model.autostop(params[0], params[1], mode));
+    });
+    c.route("POST", "/releases/{release}/misbehave", "machines on this release (metadata sophia_release) answer {errorShare, latencySeconds} of their requests badly from now on; {} makes them behave", ({ params, body }) => {
+      onlyKeys(body, ["errorShare", "latencySeconds"]);
+      // Only what the body sets: an unset field keeps the machines' normal behaviour.
+      const behaviour = Object.fromEntries(["errorShare", "latencySeconds"].flatMap((key) => (body[key] === undefined ? [] : [[key, optionalNumber(body, key)]])));
+      this.misbehave(params[0], Object.keys(behaviour).length === 0 ? undefined : behaviour);
+    });
+    c.route("PUT", "/traffic", "the requests per second every serving machine gets ({requestsPerSecond})", ({ body }) => {
+      onlyKeys(body, ["requestsPerSecond"]);
+      const requestsPerSecond = optionalNumber(body, "requestsPerSecond");
+      if (requestsPerSecond !== undefined) this.setTraffic({ requestsPerSecond });
+    });
+    c.route("POST", "/regions/{region}/lose", "the region is lost: its machines stop answering, calls for it fail with 503", ({ params }) => {
+      this.loseRegion(params[0]);
+    });
+    c.route("POST", "/regions/{region}/restore", "the region answers again", ({ params }) => {
+      this.restoreRegion(params[0]);
+    });
+  }
+
   /** GET /wait blocks until the state is reached (200) or the timeout passes (408), like Fly. */
   private async waitFor({ params, query }: RequestContext): Promise<Reply> {
     const wanted = query.get("state") ?? "started";
@@ -405,6 +524,56 @@ export class FlyEmulator {
       await sleep(5);
     }
   }
+}
+
+/** An API request as the control API lists it. */
+export interface HandledRequest {
+  method: string;
+  /** Below /v1. */
+  path: string;
+  /** When it arrived, in ms since the epoch. */
+  at: number;
+  /** The answer's status, or how it ended without one. */
+  status: number | "pending" | "reset" | "lost" | "dropped";
+}
+
+const TIMING_KEYS = ["machineStartMs", "machineStopMs", "checksPassAfterMs", "unhealthyImages", "secretsReadLagMs"] as const;
+const FAULT_KEYS = ["rate429", "rate503", "resetRate", "latencyMs", "lostAnswerRate", "retryAfterSeconds", "alwaysFail"] as const;
+
+/** Fault settings from a control request's body. */
+function faultSettings(body: Record<string, unknown>): Partial<FaultSettings> {
+  onlyKeys(body, FAULT_KEYS);
+  const faults: Partial<FaultSettings> = {};
+  for (const key of FAULT_KEYS.filter((k) => k !== "alwaysFail")) {
+    const value = optionalNumber(body, key);
+    if (value !== undefined) faults[key] = value;
+  }
+  if (body.alwaysFail !== undefined) {
+    const fail = body.alwaysFail as Record<string, unknown>;
+    if (fail === null || typeof fail !== "object") throw new ControlError(400, "alwaysFail must be {status, error, path?}");
+    onlyKeys(fail, ["status", "error", "path"]);
+    const status = optionalNumber(fail, "status");
+    if (status === undefined || !Number.isInteger(status) || status < 400 || status > 599) throw new ControlError(400, "alwaysFail.status must be an HTTP error status");
+    faults.alwaysFail = { status, error: requiredString(fail, "error"), ...(fail.path === undefined ? {} : { path: regex(requiredString(fail, "path"), "alwaysFail.path") }) };
+  }
+  return faults;
+}
+
+/** A model fault (e.g. no such app) as a control answer. */
+function fromModel<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof FlyFault) throw new ControlError(err.status === 404 ? 404 : 400, err.message);
+    throw err;
+  }
+}
+
+function minVersion(value: string | null): number | undefined {
+  if (value === null || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new FlyFault(400, `min_version must be a whole number, not "${value}"`);
+  return n;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {

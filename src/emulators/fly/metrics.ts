@@ -92,6 +92,12 @@ export class FlyMetrics {
     this.traffic = { ...this.traffic, ...traffic };
   }
 
+  /** Back to steady traffic, every release behaving from now on; what was counted stays. */
+  reset(nowMs = Date.now()): void {
+    this.traffic = defaultTraffic();
+    for (const release of this.behaviours.keys()) this.misbehave(release, undefined, nowMs);
+  }
+
   machineChanged(change: MachineChange): void {
     const instance = this.instances.get(change.id) ?? {
       app: change.app,

@@ -32,6 +32,11 @@ export interface Timing {
   checksPassAfterMs: number;
   /** Machines running one of these images never pass their checks. */
   unhealthyImages: string[];
+  /**
+   * Secrets are eventually consistent: a list without `min_version` shows the newest version
+   * written at least this long ago; with `min_version` it waits for nothing and shows the newest.
+   */
+  secretsReadLagMs: number;
 }
 
 interface Lease {
@@ -111,6 +116,8 @@ interface App {
   volumes: Map<string, Volume>;
   secrets: Map<string, Secret>;
   secretsVersion: number;
+  /** Recent versions of the secrets, newest last, for reads that lag behind (see secretsReadLagMs). */
+  secretsHistory: { version: number; at: number; secrets: Map<string, Secret> }[];
   ips: Ip[];
   certificates: Map<string, Certificate>;
 }
@@ -165,6 +172,7 @@ export class FlyModel {
       volumes: new Map(),
       secrets: new Map(),
       secretsVersion: 0,
+      secretsHistory: [{ version: 0, at: 0, secrets: new Map() }],
       ips: [],
       certificates: new Map(),
     });
@@ -473,9 +481,20 @@ export class FlyModel {
 
   // ---- secrets ----
 
-  listSecrets(appName: string): Json {
+  /** The secrets as of `minVersion` or newer; without it, as a lagging replica sees them. */
+  listSecrets(appName: string, minVersion?: number): Json {
     const app = this.app(appName);
-    return { secrets: [...app.secrets.entries()].map(([name, s]) => this.showSecret(name, s)) };
+    if (minVersion !== undefined && minVersion > app.secretsVersion) {
+      throw new FlyFault(400, `min_version ${minVersion} is newer than the app's secrets version (${app.secretsVersion})`);
+    }
+    const seen = minVersion !== undefined ? app.secrets : this.laggingSecrets(app);
+    return { secrets: [...seen.entries()].map(([name, s]) => this.showSecret(name, s)) };
+  }
+
+  private laggingSecrets(app: App): Map<string, Secret> {
+    const horizon = this.now() - this.timing.secretsReadLagMs;
+    const visible = app.secretsHistory.filter((h) => h.at <= horizon).pop();
+    return visible ? visible.secrets : (app.secretsHistory[0]?.secrets ?? new Map());
   }
 
   updateSecrets(appName: string, body: Json): Json {
@@ -501,7 +520,9 @@ export class FlyModel {
       });
     }
     app.secretsVersion += 1;
-    return { version: app.secretsVersion, ...this.listSecrets(appName) };
+    app.secretsHistory.push({ version: app.secretsVersion, at: this.now(), secrets: new Map(app.secrets) });
+    if (app.secretsHistory.length > 50) app.secretsHistory.shift();
+    return { version: app.secretsVersion, ...this.listSecrets(appName, app.secretsVersion) };
   }
 
   /** Which secrets version a machine runs with. Not an API endpoint. */
@@ -516,6 +537,12 @@ export class FlyModel {
 
   secretsVersion(appName: string): number {
     return this.app(appName).secretsVersion;
+  }
+
+  /** What a machine runs with, and what its last create or update sent. Not an API endpoint. */
+  machineInternals(appName: string, id: string): Json {
+    const machine = this.machine(this.app(appName), id);
+    return { state: machine.state, secretsVersion: machine.secrets_version, minSecretsVersionSent: machine.min_secrets_version_sent ?? null };
   }
 
   // ---- IPs ----

@@ -5,6 +5,9 @@
  *   npm run fly-emulator -- --port 4280 [--host 127.0.0.1] [--rate-429 0.1] [--rate-503 0.1]
  *                           [--reset-rate 0.05] [--lost-answer-rate 0.1] [--latency-ms 50] [--retry-after 1]
  *                           [--seed 42] [--token T] [--quiet]
+ *
+ * Faults, timings and more can also be changed while it runs, through its control API under
+ * /_emulator (see emulator.ts).
  */
 import { FlyEmulator } from "./emulator";
 import { DEFAULT_SEED } from "../random";
@@ -28,7 +31,10 @@ Options:
   --retry-after <s>       Retry-After of its 429 answers (default 1)
   --seed <n>              seed of the fault pattern, to repeat a run (default ${DEFAULT_SEED})
   --quiet                 do not log each request
-  -h, --help              this help`;
+  -h, --help              this help
+
+While it runs, its control API under /_emulator changes faults, timings, a release's behaviour,
+traffic and regional outages (GET /_emulator lists every route).`;
 
 async function main(): Promise<void> {
   const values = parseEmulatorArgs("npm run fly-emulator", HELP, {
@@ -66,6 +72,7 @@ async function main(): Promise<void> {
   console.log(`Fly Machines API emulator listening on ${url}`);
   console.log(`  export FLY_API_URL=${url} FLY_API_TOKEN=anything`);
   console.log(`  Prometheus (instant queries): ${emulator.prometheusUrl("<org>")}/api/v1/query`);
+  console.log(`  control API: ${new URL(url).origin}/_emulator (GET it for the routes)`);
   const stop = () => void emulator.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

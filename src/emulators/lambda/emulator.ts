@@ -2,14 +2,26 @@
  * In-memory Lambda Cloud API v1 emulator: the endpoints our client uses, with the platform's
  * rules (one SSH key per launch, regional filesystems, in-use filesystems and rulesets can't be
  * deleted, booting → active → terminating → terminated, capacity per type and region, quota) and
- * fault injection (share of 429/503, latency, connection resets).
+ * fault injection (share of 429/503, latency, connection resets, answers lost after the API acted
+ * on any write).
  *
  * Statuses are computed from timestamps, so the emulator runs no timers of its own.
+ *
+ * Control API (see ../control.ts for the routes both emulators share): besides `/_emulator`,
+ * `/_emulator/faults` (body: FaultSettings), `/_emulator/lost-answers`, `/_emulator/requests` and
+ * `/_emulator/reset`, the Lambda emulator offers
+ *   PUT  /_emulator/timing                   `{bootMs?, terminateMs?, launchIntervalMs?}`
+ *   PUT  /_emulator/capacity                 `{type, region, count}`: launchable instances of a type in a region
+ *   PUT  /_emulator/quota                    `{maxInstances}`: instances alive at once before global/quota-exceeded
+ *   PUT  /_emulator/api-keys                 `{keys: [...]}`: the keys it accepts from now on (e.g. after a rotation)
+ *   GET  /_emulator/instances/{id}           `{status, userData}`: what the API never returns
+ *   POST /_emulator/instances/{id}/preempt   Lambda reclaims the instance
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { generateKeyPairSync } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { AnswerLoser, DEFAULT_SEED, randomString, seededRandom, type LostAnswerRule } from "../random";
+import { ControlApi, ControlError, lostAnswerRule, onlyKeys, optionalNumber, requiredString } from "../control";
 
 export interface FaultSettings {
   /** Share of requests (0..1) answered with 429 or 503 instead of being handled. */
@@ -18,7 +30,7 @@ export interface FaultSettings {
   latencyMs: number;
   /** Share of requests (0..1) whose connection is dropped without an answer (HTTP server only). */
   resetRate: number;
-  /** Share of POSTs (0..1) that are processed, then lose their answer (HTTP server only). */
+  /** Share of writes (POST, PUT, PATCH, DELETE; 0..1) that are processed, then lose their answer (HTTP server only). */
   lostAnswerRate: number;
   /** Retry-After sent with injected 429s; omitted when undefined. */
   retryAfterSeconds?: number;
@@ -172,8 +184,12 @@ export interface RunningEmulator {
 
 export class LambdaEmulator {
   readonly settings: LambdaEmulatorSettings;
-  /** Every request handled, for tests that count calls. */
-  readonly log: { method: string; path: string; status: number | "reset" }[] = [];
+  /** Every API request handled, in order: when it arrived and how it was answered. */
+  readonly log: { method: string; path: string; status: number | "reset"; at: number }[] = [];
+  /** The routes under /_emulator (see the header). */
+  readonly control = new ControlApi("lambda");
+  /** The settings it started with, for `POST /_emulator/reset`. */
+  private readonly initial: LambdaEmulatorSettings;
   private readonly instances = new Map<string, InstanceRecord>();
   private readonly sshKeys = new Map<string, SshKeyRecord>();
   private readonly filesystems = new Map<string, FilesystemRecord>();
@@ -191,6 +207,8 @@ export class LambdaEmulator {
     this.random = seededRandom(this.settings.seed);
     this.idRandom = seededRandom(this.settings.seed + 1);
     this.loser = new AnswerLoser(seededRandom(this.settings.seed + 2));
+    this.initial = structuredClone(this.settings);
+    this.defineControlRoutes();
   }
 
   /** Changes fault injection; the dice restart from the seed, so a fault run repeats whatever ran before it. */
@@ -238,6 +256,7 @@ export class LambdaEmulator {
   async listen(port = 0, host = "127.0.0.1"): Promise<RunningEmulator> {
     const server: Server = createServer((req, res) => {
       void (async () => {
+        if (ControlApi.owns(new URL(req.url ?? "/", "http://emulator").pathname)) return this.control.serve(req, res);
         const raw = await readRequestBody(req);
         let body: unknown;
         try {
@@ -275,9 +294,76 @@ export class LambdaEmulator {
   /** Handles one request, faults included; "reset" means drop the connection. */
   async handle(req: EmulatorRequest): Promise<EmulatorResponse | "reset"> {
     const path = new URL(req.path, "http://emulator").pathname;
+    const at = this.now();
     const answer = await this.handleInner(req, path);
-    this.log.push({ method: req.method, path, status: answer === "reset" ? "reset" : answer.status });
+    this.log.push({ method: req.method, path, status: answer === "reset" ? "reset" : answer.status, at });
     return answer;
+  }
+
+  private defineControlRoutes(): void {
+    const c = this.control;
+    c.route("PUT", "/faults", "replace the fault settings (FaultSettings)", ({ body }) => {
+      onlyKeys(body, ["errorRate", "latencyMs", "resetRate", "lostAnswerRate", "retryAfterSeconds"]);
+      const faults: FaultSettings = { errorRate: 0, latencyMs: 0, resetRate: 0, lostAnswerRate: 0 };
+      for (const key of ["errorRate", "latencyMs", "resetRate", "lostAnswerRate"] as const) faults[key] = optionalNumber(body, key) ?? 0;
+      const retryAfter = optionalNumber(body, "retryAfterSeconds");
+      if (retryAfter !== undefined) faults.retryAfterSeconds = retryAfter;
+      this.settings.faults = faults;
+      this.setFaults({});
+      return { faults: this.settings.faults };
+    });
+    c.route("POST", "/lost-answers", "the next matching request(s) are processed, then lose their answer", ({ body }) => {
+      const rule = lostAnswerRule(body);
+      // Paths are matched below /api/v1, as the API's own routes are.
+      this.loseAnswer(rule);
+    });
+    c.route("GET", "/requests", "every API request handled, in order", ({ query }) => this.log.slice(Number(query.get("since") ?? 0) || 0));
+    c.route("POST", "/reset", "back to the start-up settings; what the API holds stays", () => {
+      Object.assign(this.settings, structuredClone(this.initial));
+      this.loser.clear();
+      this.setFaults({});
+    });
+    c.route("PUT", "/timing", "change bootMs, terminateMs or launchIntervalMs", ({ body }) => {
+      onlyKeys(body, ["bootMs", "terminateMs", "launchIntervalMs"]);
+      for (const key of ["bootMs", "terminateMs", "launchIntervalMs"] as const) {
+        const value = optionalNumber(body, key);
+        if (value !== undefined) this.settings[key] = value;
+      }
+      return { bootMs: this.settings.bootMs, terminateMs: this.settings.terminateMs, launchIntervalMs: this.settings.launchIntervalMs };
+    });
+    c.route("PUT", "/capacity", "launchable instances of a type in a region", ({ body }) => {
+      onlyKeys(body, ["type", "region", "count"]);
+      const type = requiredString(body, "type");
+      const region = requiredString(body, "region");
+      if (!(type in CATALOG)) throw new ControlError(400, `unknown instance type "${type}"; known: ${Object.keys(CATALOG).join(", ")}`);
+      if (!(region in REGIONS)) throw new ControlError(400, `unknown region "${region}"`);
+      const count = optionalNumber(body, "count");
+      if (count === undefined || !Number.isInteger(count)) throw new ControlError(400, "count must be a whole number ≥ 0");
+      this.setCapacity(type, region, count);
+    });
+    c.route("PUT", "/quota", "instances alive at once before global/quota-exceeded", ({ body }) => {
+      onlyKeys(body, ["maxInstances"]);
+      const max = optionalNumber(body, "maxInstances");
+      if (max === undefined || !Number.isInteger(max)) throw new ControlError(400, "maxInstances must be a whole number ≥ 0");
+      this.settings.maxInstances = max;
+    });
+    c.route("PUT", "/api-keys", "the API keys it accepts from now on", ({ body }) => {
+      onlyKeys(body, ["keys"]);
+      const keys = body.keys;
+      if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === "string" && k !== "")) {
+        throw new ControlError(400, "keys must be a non-empty list of strings");
+      }
+      this.settings.apiKeys = keys as string[];
+    });
+    c.route("GET", "/instances/{id}", "an instance's status and the user data it was launched with", ({ params }) => {
+      const instance = this.instances.get(params[0]);
+      if (!instance) throw new ControlError(404, `no instance ${params[0]}`);
+      return { status: this.status(instance), userData: instance.userData ?? null };
+    });
+    c.route("POST", "/instances/{id}/preempt", "Lambda reclaims the instance", ({ params }) => {
+      if (!this.instances.has(params[0])) throw new ControlError(404, `no instance ${params[0]}`);
+      this.preempt(params[0]);
+    });
   }
 
   private async handleInner(req: EmulatorRequest, path: string): Promise<EmulatorResponse | "reset"> {

@@ -2,7 +2,8 @@
  * Runs the Lambda emulator standalone:
  *   npm run lambda-emulator -- --port 8790 [--api-key K] [--error-rate 0.2] [--latency-ms 50] [--reset-rate 0.05]
  *     [--lost-answer-rate 0.1] [--boot-ms 2000] [--seed 42]
- * and prints the URL to use as LAMBDA_API_URL.
+ * and prints the URL to use as LAMBDA_API_URL. Faults, timings, capacity and more can also be
+ * changed while it runs, through its control API under /_emulator (see emulator.ts).
  */
 import { DEFAULT_EMULATOR_KEY, LambdaEmulator } from "./emulator";
 import { DEFAULT_SEED } from "../random";
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
   const running = await emulator.listen(number("port", values.port) ?? 0, values.host);
   console.log(`Lambda Cloud API emulator listening on ${running.url}`);
   console.log(`  export LAMBDA_API_URL=${running.url}`);
+  console.log(`  control API: ${new URL(running.url).origin}/_emulator (GET it for the routes)`);
   console.log(`  export LAMBDA_API_KEY=${values["api-key"]}   # the emulator's own key, not a real credential`);
   const stop = () => void running.close().then(() => process.exit(0));
   process.on("SIGINT", stop);

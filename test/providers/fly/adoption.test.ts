@@ -2,7 +2,7 @@
  * Safe to interrupt, safe to retry: for every Fly resource kind, a create whose answer is lost
  * after Fly acted leaves exactly one resource, recorded; a create that finds what an interrupted
  * run made adopts it; a same-named resource that is not ours fails with a message naming it.
- * Lost answers need the in-process emulator.
+ * Lost answers are asked of the emulator through its control API, so these run against any emulator.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { flyAppProvider } from "../../../src/providers/fly/resources/app";
@@ -12,7 +12,8 @@ import { flyMachineProvider, type FlyMachineInputs } from "../../../src/provider
 import { flySecretsProvider } from "../../../src/providers/fly/resources/secrets";
 import { flyVolumeProvider } from "../../../src/providers/fly/resources/volume";
 import { isMachineGone, isVolumeGone } from "../../../src/providers/fly/api/client";
-import { createTestApp, expectNoLeaks, failureOf, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+import { createTestApp, emulated, expectNoLeaks, failureOf, type FlyTestEnv, startFlyTestEnv } from "./helpers";
+import { required } from "../../helpers/emulator-control";
 
 let env: FlyTestEnv;
 let app: string;
@@ -29,10 +30,8 @@ afterAll(async () => {
   expectNoLeaks();
 });
 
-function emulator() {
-  if (!env.emulator) throw new Error("needs the in-process emulator (skipIf(remote))");
-  return env.emulator;
-}
+/** The emulator's control API: these tests are skipped against a real API. */
+const control = () => required(env.control);
 
 const liveMachines = async (name: string) => (await env.client.listMachines(app)).filter((m) => m.name === name && !isMachineGone(m));
 const liveVolumes = async (name: string) => (await env.client.listVolumes(app)).filter((v) => v.name === name && !isVolumeGone(v));
@@ -42,10 +41,10 @@ function machineInputs(overrides: Partial<FlyMachineInputs> = {}): FlyMachineInp
   return { app, name, region: env.region, marker: `test/adopt/${name}`, config: { image: env.image }, ...env.connection, ...overrides };
 }
 
-describe.skipIf(remote)("FlyApp", () => {
+describe.skipIf(!emulated)("FlyApp", () => {
   test("an app create whose answer is lost leaves one app, recorded", async () => {
     const name = env.appName("lost");
-    emulator().loseAnswer({ method: "POST", path: /^\/apps$/ });
+    await control().loseAnswer({ method: "POST", path: /^\/apps$/ });
     const created = await flyAppProvider.create({ name, org: env.org, ...env.connection });
     expect(created.id).toBe(name);
     expect((await env.client.getApp(name))?.organization?.slug).toBe(env.org);
@@ -70,12 +69,12 @@ describe.skipIf(remote)("FlyApp", () => {
   });
 });
 
-describe.skipIf(remote)("FlyVolume", () => {
+describe.skipIf(!emulated)("FlyVolume", () => {
   const volume = (name: string) => ({ app, name, region: env.region, sizeGb: 1, ...env.connection });
 
   test("a volume create whose answer is lost leaves one volume, recorded", async () => {
     const name = unique("lost").replace(/-/g, "_");
-    emulator().loseAnswer({ method: "POST", path: /\/volumes$/ });
+    await control().loseAnswer({ method: "POST", path: /\/volumes$/ });
     const created = await flyVolumeProvider.create(volume(name));
     expect((await liveVolumes(name)).map((v) => v.id)).toEqual([created.id]);
   });
@@ -98,10 +97,10 @@ describe.skipIf(remote)("FlyVolume", () => {
   });
 });
 
-describe.skipIf(remote)("FlyMachine", () => {
+describe.skipIf(!emulated)("FlyMachine", () => {
   test("a machine create whose answer is lost leaves one machine, recorded", async () => {
     const news = machineInputs();
-    emulator().loseAnswer({ method: "POST", path: /\/machines$/ });
+    await control().loseAnswer({ method: "POST", path: /\/machines$/ });
     const created = await flyMachineProvider.create(news);
     expect((await liveMachines(news.name)).map((m) => m.id)).toEqual([created.id]);
   });
@@ -162,7 +161,7 @@ describe.skipIf(remote)("FlyMachine", () => {
   test("our own lease whose answer was lost is recognised and used, not reported as another deployment's", async () => {
     const news = machineInputs();
     const created = await flyMachineProvider.create(news);
-    emulator().loseAnswer({ method: "POST", path: /\/lease$/ });
+    await control().loseAnswer({ method: "POST", path: /\/lease$/ });
     const next = { ...news, config: { image: env.image, env: { AFTER: "lost-lease" } } };
     await flyMachineProvider.update(created.id, created.outs, next);
     expect((await env.client.getMachine(app, created.id))?.config?.env).toEqual({ AFTER: "lost-lease" });
@@ -178,10 +177,10 @@ describe.skipIf(remote)("FlyMachine", () => {
   });
 });
 
-describe.skipIf(remote)("FlyIpAddress, FlyCertificate, FlySecrets", () => {
+describe.skipIf(!emulated)("FlyIpAddress, FlyCertificate, FlySecrets", () => {
   test("an IPv6 allocation whose answer is lost leaves one address, recorded", async () => {
     const ipApp = await createTestApp(env, "ip-lost");
-    emulator().loseAnswer({ method: "POST", path: /\/ip_assignments$/ });
+    await control().loseAnswer({ method: "POST", path: /\/ip_assignments$/ });
     const created = await flyIpAddressProvider.create({ app: ipApp, type: "v6", ...env.connection });
     expect((await env.client.listIps(ipApp)).map((ip) => ip.ip)).toEqual([created.id]);
     await env.client.deleteApp(ipApp);
@@ -198,7 +197,7 @@ describe.skipIf(remote)("FlyIpAddress, FlyCertificate, FlySecrets", () => {
 
   test("a certificate request whose answer is lost leaves one certificate, recorded", async () => {
     const hostname = `${unique("lost")}.adopt.example.com`;
-    emulator().loseAnswer({ method: "POST", path: /\/certificates\/acme$/ });
+    await control().loseAnswer({ method: "POST", path: /\/certificates\/acme$/ });
     const created = await flyCertificateProvider.create({ app, hostname, ...env.connection });
     expect(created.id).toBe(hostname);
     expect((await env.client.getCertificate(app, hostname))?.hostname).toBe(hostname);
@@ -213,7 +212,7 @@ describe.skipIf(remote)("FlyIpAddress, FlyCertificate, FlySecrets", () => {
 
   test("setting secrets whose answer is lost is repeated safely and takes effect", async () => {
     const secretsApp = await createTestApp(env, "secrets-lost");
-    emulator().loseAnswer({ method: "POST", path: /\/secrets$/ });
+    await control().loseAnswer({ method: "POST", path: /\/secrets$/ });
     const created = await flySecretsProvider.create({ app: secretsApp, values: { GREETING: "hello-adopt" }, ...env.connection });
     expect(Object.keys(created.outs.digests)).toEqual(["GREETING"]);
     expect((await env.client.listSecrets(secretsApp)).map((s) => s.name)).toEqual(["GREETING"]);

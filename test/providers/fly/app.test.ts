@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { flyAppProvider, type FlyAppInputs } from "../../../src/providers/fly/resources/app";
-import { expectNoLeaks, failureOf, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+import { emulated, expectNoLeaks, failureOf, type FlyTestEnv, startFlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;
 const inputs = (name: string, org = env.org): FlyAppInputs => ({ name, org, ...env.connection });
@@ -61,7 +61,7 @@ describe("FlyApp", () => {
     await flyAppProvider.delete(created.id, created.outs);
   });
 
-  test.skipIf(remote)("a name taken by another org fails plainly", async () => {
+  test.skipIf(!emulated)("a name taken by another org fails plainly", async () => {
     const name = env.appName("taken");
     await env.client.createApp({ name, org_slug: "someone-else" });
     const message = await failureOf(flyAppProvider.create(inputs(name)));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { flyCertificateProvider, type FlyCertificateInputs } from "../../../src/providers/fly/resources/certificate";
-import { createTestApp, expectNoLeaks, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+import { createTestApp, emulated, expectNoLeaks, type FlyTestEnv, startFlyTestEnv } from "./helpers";
 
 let env: FlyTestEnv;
 let app: string;
@@ -52,7 +52,7 @@ describe("FlyCertificate", () => {
     await flyCertificateProvider.delete(created.id, created.outs);
   });
 
-  test.skipIf(remote)("read reports DNS requirements changed by a new address", async () => {
+  test.skipIf(!emulated)("read reports DNS requirements changed by a new address", async () => {
     const news = inputs();
     const created = await flyCertificateProvider.create(news);
     const ip = await env.client.assignIp(app, { type: "v6" });

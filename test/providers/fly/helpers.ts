@@ -1,16 +1,19 @@
 /**
  * Shared setup for the Fly lifecycle suite. Without FLY_API_URL every file starts its own
  * emulator on a free loopback port; with FLY_API_URL (plus FLY_API_TOKEN, FLY_TEST_ORG and
- * FLY_TEST_APP_PREFIX) the same tests run against that endpoint, e.g. a real Fly org.
+ * FLY_TEST_APP_PREFIX) the same tests run against that endpoint: a separately started emulator
+ * (steered through its control API, as the in-process one is), or a real Fly org, where the tests
+ * that need to steer the API are skipped.
  *
  * Every error message, console line and emulator log line is captured, and `expectNoLeaks`
  * fails if any of them contains the token or a secret value.
  */
 import { randomBytes } from "node:crypto";
-import { expect, vi } from "vitest";
+import { expect, inject, vi } from "vitest";
 import { FlyClient } from "../../../src/providers/fly/api/client";
 import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { FlyEmulator, type FlyEmulatorSettings } from "../../../src/emulators/fly/emulator";
+import { EmulatorControl } from "../../helpers/emulator-control";
 
 export interface FlyTestEnv {
   apiUrl: string;
@@ -18,7 +21,12 @@ export interface FlyTestEnv {
   org: string;
   region: string;
   image: string;
-  /** Present only when the suite runs against its own emulator. */
+  /** The emulator's control API (this file's own emulator, or the one at FLY_API_URL); absent on a real API. */
+  control?: EmulatorControl;
+  /**
+   * This file's own emulator, in-process: only for what no control route can carry (a job runner,
+   * which is code). Absent with FLY_API_URL; a test that needs it skips there.
+   */
   emulator?: FlyEmulator;
   /** A client for out-of-band changes, as another operator would make them. */
   client: FlyClient;
@@ -39,24 +47,43 @@ export const FAST_TUNING = {
   waitRequestSeconds: 5,
 } as const;
 
+/** The suite runs against an endpoint it did not start. */
 export const remote = Boolean(process.env.FLY_API_URL);
+/** The endpoint is an emulator the tests can steer: their own, or one started separately. */
+export const emulated = !remote || inject("flyControlUrl") !== null;
 
-export async function startFlyTestEnv(settings: Partial<FlyEmulatorSettings> = {}): Promise<FlyTestEnv> {
+/**
+ * What a file may ask of its emulator at start: timings and the metrics clock's time scale, set
+ * through the control API; and a job runner, which only an in-process emulator can take.
+ */
+export type EmulatorSetup = Partial<Pick<FlyEmulatorSettings, "machineStartMs" | "machineStopMs" | "checksPassAfterMs" | "unhealthyImages" | "secretsReadLagMs" | "timeScale" | "jobRunner">>;
+
+export async function startFlyTestEnv(setup: EmulatorSetup = {}): Promise<FlyTestEnv> {
   for (const level of ["log", "info", "warn", "error", "debug"] as const) {
     vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
       captured.push(args.map(String).join(" "));
     });
   }
   let emulator: FlyEmulator | undefined;
+  let control: EmulatorControl | undefined;
   let apiUrl = process.env.FLY_API_URL ?? "";
   let apiToken = process.env.FLY_API_TOKEN ?? "";
   if (remote) {
     if (!apiToken) throw new Error("FLY_API_URL is set: also set FLY_API_TOKEN for the lifecycle suite");
+    const url = inject("flyControlUrl");
+    if (url) control = new EmulatorControl(url, "fly");
   } else {
     apiToken = `fm2_test_${randomBytes(12).toString("hex")}`;
-    emulator = new FlyEmulator({ ...settings, tokens: [apiToken], log: (line) => captured.push(line) });
+    emulator = new FlyEmulator({ tokens: [apiToken], log: (line) => captured.push(line), jobRunner: setup.jobRunner });
     apiUrl = await emulator.listen(0);
+    control = new EmulatorControl(`${new URL(apiUrl).origin}/_emulator`, "fly");
+  }
+  // Against any emulator, fast retries and polls; a real API keeps the real limits.
+  if (control) {
     setFlyClientTuning(FAST_TUNING);
+    await control.reset();
+    const { jobRunner: _jobRunner, ...timing } = setup;
+    if (Object.keys(timing).length > 0) await control.put("/timing", timing);
   }
   secretsInUse.add(apiToken);
   const prefix = process.env.FLY_TEST_APP_PREFIX ?? "sophia-test";
@@ -67,12 +94,14 @@ export async function startFlyTestEnv(settings: Partial<FlyEmulatorSettings> = {
     org: process.env.FLY_TEST_ORG ?? "personal",
     region: process.env.FLY_TEST_REGION ?? "lax",
     image: process.env.FLY_TEST_IMAGE ?? "registry-1.docker.io/library/nginx:alpine",
+    control,
     emulator,
-    client: new FlyClient({ ...connection, tuning: remote ? undefined : FAST_TUNING }),
+    client: new FlyClient({ ...connection, tuning: control ? FAST_TUNING : undefined }),
     connection,
     appName: (label) => `${prefix}-${label}-${randomBytes(3).toString("hex")}`,
     close: async () => {
       setFlyClientTuning(undefined);
+      await control?.reset();
       await emulator?.close();
       vi.restoreAllMocks();
     },

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { UNKNOWN } from "../../../src/providers/fly/resources/common";
 import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs } from "../../../src/providers/fly/resources/machine";
-import { createTestApp, expectNoLeaks, failureOf, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+import { createTestApp, emulated, expectNoLeaks, failureOf, type FlyTestEnv, startFlyTestEnv } from "./helpers";
+import { required } from "../../helpers/emulator-control";
 
 let env: FlyTestEnv;
 let app: string;
@@ -29,6 +30,11 @@ function config(overrides: Partial<FlyMachineConfig> = {}): FlyMachineConfig {
     stop_config: { signal: "SIGTERM", timeout: "30s" },
     ...overrides,
   };
+}
+
+/** What the emulator says the machine runs with and its last create or update sent. */
+function machineInternals(id: string): Promise<{ state: string; secretsVersion: number; minSecretsVersionSent: number | null }> {
+  return required(env.control).get(`/apps/${app}/machines/${id}`);
 }
 
 function inputs(overrides: Partial<FlyMachineInputs> = {}): FlyMachineInputs {
@@ -99,18 +105,18 @@ describe("FlyMachine", () => {
     await flyMachineProvider.delete(created.id, created.outs);
   });
 
-  test.skipIf(remote)("create sends the app's secrets version as min_secrets_version", async () => {
+  test.skipIf(!emulated)("create sends the app's secrets version as min_secrets_version", async () => {
     const created = await flyMachineProvider.create(inputs({ minSecretsVersion: 7 }));
-    expect(env.emulator?.model.machineMinSecretsVersionSent(app, created.id)).toBe(7);
+    expect((await machineInternals(created.id)).minSecretsVersionSent).toBe(7);
     await flyMachineProvider.delete(created.id, created.outs);
   });
 
-  test.skipIf(remote)("update sends the app's secrets version as min_secrets_version", async () => {
+  test.skipIf(!emulated)("update sends the app's secrets version as min_secrets_version", async () => {
     const news = inputs({ minSecretsVersion: 7 });
     const created = await flyMachineProvider.create(news);
     const next = { ...news, minSecretsVersion: 8, config: config({ metadata: { "sophia-service": "test", sophia_secrets_version: "8" } }) };
     await flyMachineProvider.update(created.id, created.outs, next);
-    expect(env.emulator?.model.machineMinSecretsVersionSent(app, created.id)).toBe(8);
+    expect((await machineInternals(created.id)).minSecretsVersionSent).toBe(8);
     await flyMachineProvider.delete(created.id, created.outs);
   });
 
@@ -166,7 +172,7 @@ describe("FlyMachine", () => {
     await flyMachineProvider.delete(created.id, created.outs);
   });
 
-  test.skipIf(remote)("checks that never pass end in a timeout naming the machine and what to do", async () => {
+  test.skipIf(!emulated)("checks that never pass end in a timeout naming the machine and what to do", async () => {
     const news = inputs({ waitForChecks: true, waitTimeoutSeconds: 1, config: config({ image: "registry.example/broken:1" }) });
     const message = await failureOf(flyMachineProvider.create(news));
     expect(message).toMatch(new RegExp(`create machine "${news.name}" \\(\\w+\\) in app "${app}": health checks did not pass within 1s`));
@@ -174,14 +180,14 @@ describe("FlyMachine", () => {
     expect(message).toMatch(/raise waitTimeoutSeconds/);
   });
 
-  test.skipIf(remote)("a cluster member with checksOnCreate off is created without waiting for a check that needs a quorum", async () => {
+  test.skipIf(!emulated)("a cluster member with checksOnCreate off is created without waiting for a check that needs a quorum", async () => {
     const news = inputs({ waitForChecks: true, checksOnCreate: false, waitTimeoutSeconds: 1, config: config({ image: "registry.example/broken:1" }) });
     const created = await flyMachineProvider.create(news);
     expect((await env.client.getMachine(app, created.id))?.state).toBe("started");
     await flyMachineProvider.delete(created.id, created.outs);
   });
 
-  test.skipIf(remote)("a cluster member with checksOnCreate off still waits for its checks on update", async () => {
+  test.skipIf(!emulated)("a cluster member with checksOnCreate off still waits for its checks on update", async () => {
     const news = inputs({ waitForChecks: true, checksOnCreate: false, waitTimeoutSeconds: 1 });
     const created = await flyMachineProvider.create(news);
     const broken = { ...news, config: config({ image: "registry.example/broken:1" }) };
@@ -215,7 +221,7 @@ describe("FlyMachine", () => {
     await env.client.deleteVolume(app, volume.id);
   });
 
-  test.skipIf(remote)("Fly refuses a volume from another region, and the error says why", async () => {
+  test.skipIf(!emulated)("Fly refuses a volume from another region, and the error says why", async () => {
     const volume = await env.client.createVolume(app, { name: "far", region: "sjc", size_gb: 1 });
     const message = await failureOf(flyMachineProvider.create(inputs({ config: config({ mounts: [{ volume: volume.id, path: "/data" }] }) })));
     expect(message).toMatch(/create machine "m-\d+" in app ".*" \(lax\) failed with HTTP 400: volume \w+ is in region sjc but the machine is in lax/);

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { flyMachineProvider } from "../../../src/providers/fly/resources/machine";
-import { createTestApp, FAST_TUNING, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+import { createTestApp, emulated, FAST_TUNING, type FlyTestEnv, startFlyTestEnv } from "./helpers";
+import { required } from "../../helpers/emulator-control";
 
 let env: FlyTestEnv;
 let app: string;
@@ -32,7 +33,7 @@ function busiestWindow(times: number[], windowMs: number): number {
   return most;
 }
 
-describe.skipIf(remote)("rate budget", () => {
+describe.skipIf(!emulated)("rate budget", () => {
   test("forty machine creates in parallel stay within the per-app create budget", async () => {
     setFlyClientTuning({ ...FAST_TUNING, rateLimit: BUDGET });
     const creates = Array.from({ length: 40 }, (_, i) =>
@@ -40,7 +41,7 @@ describe.skipIf(remote)("rate budget", () => {
     );
     const created = await Promise.all(creates);
     expect(new Set(created.map((c) => c.id)).size).toBe(40);
-    const arrivals = (env.emulator?.requests ?? []).filter((r) => r.method === "POST" && r.path === `/apps/${app}/machines`).map((r) => r.at);
+    const arrivals = (await required(env.control).requests()).filter((r) => r.method === "POST" && r.path === `/apps/${app}/machines`).map((r) => r.at);
     expect(arrivals).toHaveLength(40);
     // A token bucket lets `burst` through at once, then one per interval. Requests are counted where
     // they arrive, and client and emulator share one busy event loop, so a request can arrive late:

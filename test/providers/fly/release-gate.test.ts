@@ -9,7 +9,7 @@ import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs, type FlyMachineOutputs } from "../../../src/providers/fly/resources/machine";
 import type { ReleaseAnalysis, ReleaseTrigger } from "../../../src/providers/fly/resources/release-analysis";
 import { stepMarkOf } from "../../../src/providers/fly/resources/release-gate";
-import { FAST_TUNING, createTestApp, expectNoLeaks, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+import { FAST_TUNING, createTestApp, emulated, expectNoLeaks, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 /** Real seconds per platform second: 15 s of scrape interval pass in 75 ms. */
 const SCALE = 0.005;
@@ -43,7 +43,7 @@ const latencyTrigger: ReleaseTrigger = {
 function analysis(overrides: Partial<ReleaseAnalysis> = {}): ReleaseAnalysis {
   return {
     service: "unified-api",
-    prometheusUrl: env.emulator!.prometheusUrl(ORG),
+    prometheusUrl: `${env.apiUrl.replace(/\/v1$/, "")}/prometheus/${ORG}`,
     windowSeconds: 60,
     triggers: [errorTrigger, latencyTrigger],
     minRequests: 50,
@@ -138,10 +138,10 @@ afterAll(async () => {
   expectNoLeaks();
 });
 
-describe.skipIf(remote)("FlyMachine release gate", () => {
+describe.skipIf(!emulated)("FlyMachine release gate", () => {
   test("a canary whose release answers a fifth of requests with errors is rolled back, and the rest are never changed", async () => {
     const f = await fleet("canary", 3);
-    env.emulator!.misbehave("r2", { errorShare: 0.2 });
+    await env.control!.post("/releases/r2/misbehave", { errorShare: 0.2 });
     const results = await f.release("r2");
     const canary = results[0]!;
     expect(canary.ok).toBe(false);
@@ -158,7 +158,7 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
 
   test("a canary whose release answers slowly is rolled back on its P95 latency", async () => {
     const f = await fleet("canary", 2, { triggers: [latencyTrigger] });
-    env.emulator!.misbehave("r2-slow", { latencySeconds: 0.9 });
+    await env.control!.post("/releases/r2-slow/misbehave", { latencySeconds: 0.9 });
     const [canary] = await f.release("r2-slow");
     expect(canary!.ok).toBe(false);
     expect(canary!.message).toMatch(/P95 latency \d{4} ms breached the trigger "P95 above 500 ms for 30s" \(threshold 500 ms\)/);
@@ -176,7 +176,7 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
       if (step?.state === "passed" && step.release === "r3") break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    env.emulator!.misbehave("r3", { errorShare: 0.3 });
+    await env.control!.post("/releases/r3/misbehave", { errorShare: 0.3 });
     const [first, second, third] = await updates;
     expect(second!.ok).toBe(false);
     expect(second!.message).toMatch(/release of unified-api \(r3\): error ratio \d+(\.\d+)?% breached the trigger/);
@@ -201,7 +201,7 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
 
   test("with too little traffic and lowTraffic hold, the canary is put back and the update says why", async () => {
     const f = await fleet("canary", 2, { lowTraffic: "hold" });
-    env.emulator!.setTraffic({ requestsPerSecond: 0.05 });
+    await env.control!.put("/traffic", { requestsPerSecond: 0.05 });
     try {
       const [canary, follower] = await f.release("r5");
       expect(canary!.ok).toBe(false);
@@ -209,26 +209,26 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
       expect(follower!.message).toMatch(/stopped at machine "m0" \(too little traffic to judge\)/);
       expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
     } finally {
-      env.emulator!.setTraffic({ requestsPerSecond: 2 });
+      await env.control!.put("/traffic", { requestsPerSecond: 2 });
     }
   });
 
   test("with too little traffic and lowTraffic proceed, the release goes on and its outcome says it was not judged", async () => {
     const f = await fleet("canary", 2, { lowTraffic: "proceed" });
-    env.emulator!.setTraffic({ requestsPerSecond: 0.05 });
+    await env.control!.put("/traffic", { requestsPerSecond: 0.05 });
     try {
       const [canary, follower] = await f.release("r6");
       expect([canary!.ok, follower!.ok]).toEqual([true, true]);
       expect(canary!.outs?.releaseAnalysis).toMatch(/^not judged: only \d+ requests reached the new release .*; it proceeded as configured$/);
       expect(await f.running()).toEqual({ m0: "r6", m1: "r6" });
     } finally {
-      env.emulator!.setTraffic({ requestsPerSecond: 2 });
+      await env.control!.put("/traffic", { requestsPerSecond: 2 });
     }
   });
 
   test("when Prometheus cannot be reached the release is rolled back, never passed blind", async () => {
     const f = await fleet("canary", 2);
-    env.emulator!.setFaults({ alwaysFail: { status: 503, error: "service unavailable", path: /^\/prometheus\// } });
+    await env.control!.setFaults({ alwaysFail: { status: 503, error: "service unavailable", path: "^/prometheus/" } });
     try {
       const [canary, follower] = await f.release("r7");
       expect(canary!.ok).toBe(false);
@@ -237,15 +237,15 @@ describe.skipIf(remote)("FlyMachine release gate", () => {
       expect(follower!.ok).toBe(false);
       expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
     } finally {
-      env.emulator!.setFaults({});
+      await env.control!.setFaults({});
     }
   });
 
   test("a release rolled back in an earlier run goes through once it behaves: an old failure does not stop a new run", async () => {
     const f = await fleet("canary", 2, { triggers: [errorTrigger] });
-    env.emulator!.misbehave("r9", { errorShare: 0.5 });
+    await env.control!.post("/releases/r9/misbehave", { errorShare: 0.5 });
     expect((await f.release("r9")).map((r) => r.ok)).toEqual([false, false]);
-    env.emulator!.misbehave("r9", undefined);
+    await env.control!.post("/releases/r9/misbehave", {});
     const again = await f.release("r9");
     expect(again.map((r) => [r.name, r.ok, r.message])).toEqual([
       ["m0", true, ""],

@@ -11,7 +11,7 @@ import { gateTriggers } from "../../../components/release-analysis";
 import { profiles } from "../../../environments/profiles";
 import { TRIGGER_KINDS } from "../../../src/config/release";
 import { sloSchema } from "../../../src/config/slo";
-import { FAST_TUNING, createTestApp, expectNoLeaks, failureOf, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+import { FAST_TUNING, createTestApp, emulated, expectNoLeaks, failureOf, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 const SCALE = 0.02;
 const scaled = (ms: number) => Math.round(ms * SCALE);
@@ -21,7 +21,8 @@ let env: FlyTestEnv;
 const triggers = gateTriggers(sloSchema.parse(profiles["enterprise-multi-region"].slo).rollback, 15, TRIGGER_KINDS);
 
 beforeAll(async () => {
-  env = await startFlyTestEnv({ timeScale: SCALE, machineStartMs: scaled(4_000), checksPassAfterMs: scaled(8_000), faults: { latencyMs: scaled(60), rate429: 0, rate503: 0, resetRate: 0, lostAnswerRate: 0, retryAfterSeconds: 1 } });
+  env = await startFlyTestEnv({ timeScale: SCALE, machineStartMs: scaled(4_000), checksPassAfterMs: scaled(8_000) });
+  await env.control?.setFaults({ latencyMs: scaled(60) });
   setFlyClientTuning({ ...FAST_TUNING, pollIntervalMs: scaled(2_000), timeScale: SCALE });
 });
 afterAll(async () => {
@@ -29,7 +30,7 @@ afterAll(async () => {
   expectNoLeaks();
 });
 
-test.skipIf(remote)("a canary that breaches the error trigger is rolled back within 30 s of the breach being seen", async () => {
+test.skipIf(!emulated)("a canary that breaches the error trigger is rolled back within 30 s of the breach being seen", async () => {
   const app = await createTestApp(env, "rollback-time");
   const inputs = (release: string): FlyMachineInputs => ({
     app,
@@ -44,13 +45,13 @@ test.skipIf(remote)("a canary that breaches the error trigger is rolled back wit
     releaseGate: {
       fleet: ["canary"],
       analyse: true,
-      analysis: { service: "unified-api", prometheusUrl: env.emulator!.prometheusUrl(env.org), windowSeconds: 180, triggers, minRequests: 100, lowTraffic: "hold" },
+      analysis: { service: "unified-api", prometheusUrl: `${env.apiUrl.replace(/\/v1$/, "")}/prometheus/${env.org}`, windowSeconds: 180, triggers, minRequests: 100, lowTraffic: "hold" },
     },
     metricsToken: env.apiToken,
     ...env.connection,
   });
   const created = await flyMachineProvider.create(inputs("r1"));
-  env.emulator!.misbehave("r2", { errorShare: 0.2 });
+  await env.control!.post("/releases/r2/misbehave", { errorShare: 0.2 });
   const message = await failureOf(flyMachineProvider.update(created.id, created.outs as FlyMachineOutputs, inputs("r2")));
   const seconds = Number(/Rolled back ([\d.]+) s after the breach was seen/.exec(message)?.[1]);
   process.stdout.write(`canary rolled back ${seconds} s (platform time) after the breach was seen\n`);

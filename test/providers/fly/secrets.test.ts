@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { flySecretsProvider, type FlySecretsInputs } from "../../../src/providers/fly/resources/secrets";
-import { createTestApp, expectNoLeaks, remote, startFlyTestEnv, trackSecret, type FlyTestEnv } from "./helpers";
+import { createTestApp, emulated, expectNoLeaks, type FlyTestEnv, startFlyTestEnv, trackSecret } from "./helpers";
+import { required } from "../../helpers/emulator-control";
 
 let env: FlyTestEnv;
 let app: string;
@@ -59,8 +60,27 @@ describe("FlySecrets", () => {
   test("create exposes the app's secrets version from Fly's answer", async () => {
     const created = await flySecretsProvider.create(inputs({ API_KEY }));
     expect(created.outs.version).toEqual(expect.any(Number));
-    if (env.emulator) expect(created.outs.version).toBe(env.emulator.model.secretsVersion(app));
+    if (env.control) expect(created.outs.version).toBe((await env.control.get<{ secretsVersion: number }>(`/apps/${app}`)).secretsVersion);
     await flySecretsProvider.delete(created.id, created.outs);
+  });
+
+  test.skipIf(!emulated)("after a change, the digests recorded and read are those of the version written, while reads lag behind", async () => {
+    const control = required(env.control);
+    const created = await flySecretsProvider.create(inputs({ API_KEY }));
+    // Fly's secrets are eventually consistent: a plain list may show the previous version for a while.
+    await control.put("/timing", { secretsReadLagMs: 60_000 });
+    try {
+      const updated = await flySecretsProvider.update(created.id, created.outs, inputs({ API_KEY: ROTATED }, { updateMachines: false }));
+      const written = (await env.client.listSecrets(app, updated.outs.version)).find((s) => s.name === "API_KEY")?.digest;
+      expect(updated.outs.digests.API_KEY).toBe(written);
+      expect(updated.outs.digests.API_KEY).not.toBe(created.outs.digests.API_KEY);
+      // Our own change is not drift, however far behind a plain list is.
+      expect((await flySecretsProvider.read(created.id, updated.outs)).props?.values).toEqual({ API_KEY: ROTATED });
+      await flySecretsProvider.delete(created.id, updated.outs);
+      expect((await env.client.listSecrets(app, (updated.outs.version ?? 0) + 1)).map((s) => s.name)).not.toContain("API_KEY");
+    } finally {
+      await control.put("/timing", { secretsReadLagMs: 0 });
+    }
   });
 
   test("an update that sets nothing keeps the secrets version, which machines send as their minimum", async () => {
@@ -80,13 +100,15 @@ describe("FlySecrets", () => {
     await flySecretsProvider.delete(created.id, updated.outs);
   });
 
-  test.skipIf(remote)("a change updates the app's machines so they run with the new values", async () => {
+  test.skipIf(!emulated)("a change updates the app's machines so they run with the new values", async () => {
     const created = await flySecretsProvider.create(inputs({ API_KEY }));
     const machineId = await startedMachine("secrets-roll");
     const updated = await flySecretsProvider.update(created.id, created.outs, inputs({ API_KEY: ROTATED }));
     expect(updated.outs.machinesUpdated).toEqual([machineId]);
     expect(updated.outs.notice).toBeUndefined();
-    expect(env.emulator?.model.machineSecretsVersion(app, machineId)).toBe(env.emulator?.model.secretsVersion(app));
+    const control = required(env.control);
+    const { secretsVersion } = await control.get<{ secretsVersion: number }>(`/apps/${app}`);
+    expect((await control.get<{ secretsVersion: number }>(`/apps/${app}/machines/${machineId}`)).secretsVersion).toBe(secretsVersion);
     expect((await env.client.getMachine(app, machineId))?.state).toBe("started");
     await env.client.deleteMachine(app, machineId);
     await flySecretsProvider.delete(created.id, updated.outs);

@@ -2,15 +2,15 @@
  * Safe to interrupt, safe to retry, for every Lambda resource kind: a create whose answer is lost
  * after Lambda acted leaves exactly one resource, recorded; what an interrupted run made is
  * adopted; a same-named resource that is not ours fails with a message naming it. Lost answers
- * need the in-process emulator.
+ * are asked of the emulator through its control API, so these run against any emulator.
  */
-import { generateKeyPairSync } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resources/filesystem";
 import { lambdaFirewallRulesetProvider, type FirewallRulesetInputs } from "../../../src/providers/lambda/resources/firewall";
 import { INSTANCE_MARKER_TAG, lambdaInstanceProvider, type InstanceInputs } from "../../../src/providers/lambda/resources/instance";
 import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
-import { checkAndCreate, external, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
+import { checkAndCreate, emulated, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const sshKeys = full(lambdaSshKeyProvider);
 const filesystems = full(lambdaFilesystemProvider);
@@ -25,7 +25,7 @@ function publicKey(): string {
   return `ssh-ed25519 ${Buffer.concat([part(Buffer.from("ssh-ed25519")), part(raw)]).toString("base64")} test`;
 }
 
-describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeout: TEST_TIMEOUT_MS }, () => {
+describe.skipIf(!emulated)("Lambda creates adopt instead of duplicating", { timeout: TEST_TIMEOUT_MS }, () => {
   let h: Harness;
   let counter = 0;
   const unique = (label: string) => h.name(`${label}${(counter += 1)}`);
@@ -37,6 +37,9 @@ describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeo
     h.secrets.push(String(key.outs.privateKey));
     sshKeyName = key.outs.keyName;
   });
+  afterEach(async () => {
+    await h.restore();
+  });
   afterAll(async () => {
     await h.close();
   });
@@ -45,18 +48,23 @@ describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeo
 
   it("an uploaded SSH key whose answer is lost leaves one key, recorded", async () => {
     const name = unique("lost-key");
-    h.emu().loseAnswer({ method: "POST", path: /^\/ssh-keys$/ });
+    await h.steer().loseAnswer({ method: "POST", path: /^\/ssh-keys$/ });
     const { id } = await checkAndCreate(sshKeys, { ...h.access, name, publicKey: publicKey() });
     expect((await named(h.client().listSshKeys(), name)).map((k) => k.id)).toEqual([id]);
   });
 
-  it("a generated SSH key whose answer is lost is made again, so its private key is known", async () => {
+  it("a generated SSH key whose answer is lost is found, and its private key is the pair of the key Lambda holds", async () => {
     const name = unique("lost-gen");
-    h.emu().loseAnswer({ method: "POST", path: /^\/ssh-keys$/ });
+    const control = h.steer();
+    const mark = await control.mark();
+    await control.loseAnswer({ method: "POST", path: /^\/ssh-keys$/ });
     const { id, outs } = await checkAndCreate(sshKeys, { ...h.access, name });
     h.secrets.push(String(outs.privateKey));
-    expect(outs.privateKey).toMatch(/PRIVATE KEY/);
     expect((await named(h.client().listSshKeys(), outs.keyName)).map((k) => k.id)).toEqual([id]);
+    // Sent once: the key the lost answer made is ours, not made again.
+    expect((await control.requests(mark)).filter((r) => r.method === "POST" && r.path.endsWith("/ssh-keys"))).toHaveLength(1);
+    const publicOf = createPublicKey(String(outs.privateKey)).export({ format: "der", type: "spki" }).subarray(-32);
+    expect(Buffer.from(outs.publicKey.split(" ")[1] ?? "", "base64").subarray(-32).equals(publicOf)).toBe(true);
   });
 
   it("a generated SSH key left by an interrupted earlier run is replaced: one key, whose private half is known", async () => {
@@ -97,7 +105,7 @@ describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeo
 
   it("a filesystem whose answer is lost leaves one filesystem, recorded", async () => {
     const name = unique("lost-fs");
-    h.emu().loseAnswer({ method: "POST", path: /^\/filesystems$/ });
+    await h.steer().loseAnswer({ method: "POST", path: /^\/filesystems$/ });
     const { id } = await checkAndCreate(filesystems, { ...h.access, name, region: REGION });
     expect((await named(h.client().listFilesystems(), name)).map((f) => f.id)).toEqual([id]);
   });
@@ -126,7 +134,7 @@ describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeo
 
   it("a firewall ruleset whose answer is lost leaves one ruleset, recorded", async () => {
     const name = unique("lost-fw");
-    h.emu().loseAnswer({ method: "POST", path: /^\/firewall-rulesets$/ });
+    await h.steer().loseAnswer({ method: "POST", path: /^\/firewall-rulesets$/ });
     const { id } = await checkAndCreate(rulesets, ruleset(name));
     expect((await rulesetsNamed(name)).map((r) => r.id)).toEqual([id]);
   });
@@ -161,7 +169,7 @@ describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeo
 
   it("a launch whose answer is lost leaves one instance, recorded", async () => {
     const name = unique("lost-gpu");
-    h.emu().loseAnswer({ method: "POST", path: /^\/instance-operations\/launch$/ });
+    await h.steer().loseAnswer({ method: "POST", path: /^\/instance-operations\/launch$/ });
     const { id, outs } = await checkAndCreate(instances, instance(name));
     expect((await alive(name)).map((i) => i.id)).toEqual([id]);
     await instances.delete(id, outs);
@@ -186,21 +194,17 @@ describe.skipIf(external)("Lambda creates adopt instead of duplicating", { timeo
 
   it("a launch interrupted during boot, then a fresh create for the same node, gives one instance, adopted", async () => {
     const name = unique("boot-gpu");
-    const emulator = h.emu();
-    const launchesSoFar = () => emulator.log.filter((entry) => entry.path.endsWith("/instance-operations/launch") && entry.status === 200).length;
-    const before = launchesSoFar();
-    emulator.settings.bootMs = 400;
-    try {
-      // The first run's create is under way (launched, booting) when the second run starts.
-      const first = checkAndCreate(instances, instance(name));
-      for (let i = 0; i < 200 && (await alive(name)).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-      const second = await checkAndCreate(instances, instance(name));
-      expect((await alive(name)).map((i) => i.id)).toEqual([second.id]);
-      expect((await first).id).toBe(second.id);
-      expect(launchesSoFar() - before).toBe(1);
-    } finally {
-      emulator.settings.bootMs = 40;
-    }
+    const control = h.steer();
+    const since = await control.mark();
+    await control.put("/timing", { bootMs: 400 });
+    // The first run's create is under way (launched, booting) when the second run starts.
+    const first = checkAndCreate(instances, instance(name));
+    for (let i = 0; i < 200 && (await alive(name)).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await checkAndCreate(instances, instance(name));
+    expect((await alive(name)).map((i) => i.id)).toEqual([second.id]);
+    expect((await first).id).toBe(second.id);
+    const launches = (await control.requests(since)).filter((entry) => entry.path.endsWith("/instance-operations/launch") && entry.status === 200);
+    expect(launches).toHaveLength(1);
   });
 
   it("a same-named instance without our marker is not adopted, and the error names it", async () => {

@@ -4,7 +4,7 @@ import { LAMBDA_DEFAULTS, LambdaClient, lambdaClient, resolveApiUrl } from "../.
 import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resources/filesystem";
 import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/providers/lambda/resources/instance";
 import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
-import { checkAndCreate, external, FAST, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
+import { checkAndCreate, emulated, FAST, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const instances = full(lambdaInstanceProvider);
 const sshKeys = full(lambdaSshKeyProvider);
@@ -20,8 +20,9 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
     h.secrets.push(String(key.outs.privateKey));
     sshKeyName = key.outs.keyName;
   });
-  afterEach(() => {
+  afterEach(async () => {
     vi.unstubAllEnvs();
+    await h.restore();
   });
   afterAll(async () => {
     await h.close();
@@ -56,9 +57,9 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
     expect(error.message).not.toContain(BAD_KEY);
   });
 
-  it.skipIf(external)("insufficient capacity names the type, the region and the regions that have capacity", async () => {
-    h.emulator?.setCapacity("gpu_1x_gh200", "us-west-1", 0);
-    h.emulator?.setCapacity("gpu_1x_gh200", "us-south-1", 2);
+  it.skipIf(!emulated)("insufficient capacity names the type, the region and the regions that have capacity", async () => {
+    await h.steer().put("/capacity", { type: "gpu_1x_gh200", region: "us-west-1", count: 0 });
+    await h.steer().put("/capacity", { type: "gpu_1x_gh200", region: "us-south-1", count: 2 });
     const error = await h.rejection(instances.create(launchInputs()));
     expect(error.message).toBe(
       "Lambda Cloud has no capacity for gpu_1x_gh200 in us-west-1. Regions with capacity for gpu_1x_gh200 right now: " +
@@ -66,13 +67,13 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
     );
   });
 
-  it.skipIf(external)("regionsWithCapacity lists the regions reported by /instance-types", async () => {
-    h.emulator?.setCapacity("gpu_1x_a100", "us-south-1", 1);
+  it.skipIf(!emulated)("regionsWithCapacity lists the regions reported by /instance-types", async () => {
+    await h.steer().put("/capacity", { type: "gpu_1x_a100", region: "us-south-1", count: 1 });
     expect(await regionsWithCapacity(h.client(), "gpu_1x_a100")).toEqual(["us-east-1", "us-south-1", "us-west-1"]);
   });
 
-  it.skipIf(external)("checkCapacity fails before any launch when the region has none", async () => {
-    h.emulator?.setCapacity("gpu_1x_h100_pcie", "us-west-1", 0);
+  it.skipIf(!emulated)("checkCapacity fails before any launch when the region has none", async () => {
+    await h.steer().put("/capacity", { type: "gpu_1x_h100_pcie", region: "us-west-1", count: 0 });
     const error = await h.rejection(checkCapacity(h.client(), "gpu_1x_h100_pcie", "us-west-1"));
     expect(error.message).toMatch(/no capacity for gpu_1x_h100_pcie in us-west-1\. Regions with capacity .*: us-east-1\./);
   });
@@ -82,18 +83,13 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
     expect(error.message).toMatch(/Unknown Lambda instance type "gpu_1x_tpu"\. Use one of: .*gpu_1x_a100.*gpu_1x_gh200/);
   });
 
-  it.skipIf(external)("quota exceeded says what to do", async () => {
-    const emulator = h.emu();
-    emulator.settings.maxInstances = 0;
-    try {
-      const error = await h.rejection(instances.create(launchInputs({ instanceType: "gpu_1x_a10" })));
-      expect(error.message).toMatch(/quota exceeded \[global\/quota-exceeded\].*ask Lambda Support to raise the quota/);
-    } finally {
-      emulator.settings.maxInstances = 20;
-    }
+  it.skipIf(!emulated)("quota exceeded says what to do", async () => {
+    await h.steer().put("/quota", { maxInstances: 0 });
+    const error = await h.rejection(instances.create(launchInputs({ instanceType: "gpu_1x_a10" })));
+    expect(error.message).toMatch(/quota exceeded \[global\/quota-exceeded\].*ask Lambda Support to raise the quota/);
   });
 
-  it.skipIf(external)("a filesystem in another region gets a launch error naming both regions", async () => {
+  it.skipIf(!emulated)("a filesystem in another region gets a launch error naming both regions", async () => {
     const fs = await checkAndCreate(full(lambdaFilesystemProvider), { ...h.access, name: h.name("east-fs"), region: "us-east-1" });
     const error = await h.rejection(instances.create(launchInputs({ instanceType: "gpu_1x_a10", fileSystemNames: [fs.outs.name] })));
     expect(error.message).toMatch(
@@ -102,7 +98,7 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
     await full(lambdaFilesystemProvider).delete(fs.id, fs.outs);
   });
 
-  it.skipIf(external)("launches are spaced by the launch interval", async () => {
+  it.skipIf(!emulated)("launches are spaced by the launch interval", async () => {
     // A fake clock: the client's waits advance it, and each launch request notes when it left.
     let clock = 0;
     const sentAt: number[] = [];
@@ -127,8 +123,8 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
     for (const id of ids) await client.terminateInstance(id);
   });
 
-  it.skipIf(external)("a launch whose answer is lost is not sent again without looking first", async () => {
-    h.emu().loseAnswer({ method: "POST", path: /\/instance-operations\/launch$/ });
+  it.skipIf(!emulated)("a launch whose answer is lost is not sent again without looking first", async () => {
+    await h.steer().loseAnswer({ method: "POST", path: /\/instance-operations\/launch$/ });
     const client = new LambdaClient({ ...FAST, ...h.access });
     const name = h.name("lost-answer");
     const error = await h.rejection(client.launchInstance({ region_name: "us-east-1", instance_type_name: "gpu_1x_a10", ssh_key_names: [sshKeyName], name }));
@@ -138,19 +134,14 @@ describe("Lambda client", { timeout: TEST_TIMEOUT_MS }, () => {
     for (const instance of named) await client.terminateInstance(instance.id);
   });
 
-  it.skipIf(external)("read and delete fall back to the current key after a rotation", async () => {
-    const emulator = h.emu();
+  it.skipIf(!emulated)("read and delete fall back to the current key after a rotation", async () => {
     const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("rotation") });
     h.secrets.push(String(key.outs.privateKey));
-    emulator.settings.apiKeys = ["rotated-emulator-key"];
+    await h.steer().put("/api-keys", { keys: ["rotated-emulator-key"] });
     vi.stubEnv("LAMBDA_API_KEY", "rotated-emulator-key");
-    try {
-      expect((await sshKeys.read(key.id, key.outs)).id).toBe(key.id);
-      await sshKeys.delete(key.id, key.outs);
-      expect(await lambdaClient({ apiUrl: h.apiUrl, apiKey: "rotated-emulator-key" }).getSshKey(key.id)).toBeUndefined();
-    } finally {
-      emulator.settings.apiKeys = ["lambda-emulator-key", "rotated-emulator-key"];
-    }
+    expect((await sshKeys.read(key.id, key.outs)).id).toBe(key.id);
+    await sshKeys.delete(key.id, key.outs);
+    expect(await lambdaClient({ apiUrl: h.apiUrl, apiKey: "rotated-emulator-key" }).getSshKey(key.id)).toBeUndefined();
   });
 
   it("no captured error message contains the API key or a secret", () => {

@@ -2,12 +2,12 @@
  * Every lifecycle converges when a fifth of all requests get 429 or 503 (and, in one test,
  * connections drop as well): the client retries with backoff and the launch is never doubled.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { lambdaFilesystemProvider } from "../../../src/providers/lambda/resources/filesystem";
 import { lambdaFirewallRulesetProvider, type FirewallRulesetInputs } from "../../../src/providers/lambda/resources/firewall";
 import { lambdaInstanceProvider, type InstanceInputs } from "../../../src/providers/lambda/resources/instance";
 import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
-import { checkAndCreate, external, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
+import { checkAndCreate, emulated, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 // Every lifecycle here converges, so no error message is captured to check for leaks: the other
 // suites, which provoke failures, check that.
@@ -17,10 +17,15 @@ const filesystems = full(lambdaFilesystemProvider);
 const rulesets = full(lambdaFirewallRulesetProvider);
 const instances = full(lambdaInstanceProvider);
 
-describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: TEST_TIMEOUT_MS }, () => {
+describe.skipIf(!emulated)("Lambda lifecycles under injected faults", { timeout: TEST_TIMEOUT_MS }, () => {
   let h: Harness;
+  let mark = 0;
   beforeAll(async () => {
-    h = await startHarness({ faults: { errorRate: 0.2, latencyMs: 0, resetRate: 0, lostAnswerRate: 0 } });
+    h = await startHarness({ faults: { errorRate: 0.2 } });
+    mark = await h.steer().mark();
+  });
+  afterEach(async () => {
+    await h.restore();
   });
   afterAll(async () => {
     await h.close();
@@ -64,9 +69,10 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
   });
 
   it("an instance lifecycle converges with 20% 429/503 and dropped connections, launching once", async () => {
-    const emulator = h.emu();
-    emulator.setFaults({ resetRate: 0.05 });
-    try {
+    const control = h.steer();
+    const since = await control.mark();
+    await control.setFaults({ errorRate: 0.2, resetRate: 0.05 });
+    {
       const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("faulty-inst-key") });
       h.secrets.push(String(key.outs.privateKey));
       const news: InstanceInputs = { ...h.access, instanceType: "gpu_1x_a10", region: "us-east-1", sshKeyName: key.outs.keyName, name: h.name("faulty-gpu") };
@@ -80,18 +86,17 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
       await instances.delete(id, outs);
       await instances.delete(id, outs);
       expect((await instances.read(id, outs)).id).toBeUndefined();
-      const launches = emulator.log.filter((entry) => entry.path.endsWith("/instance-operations/launch") && entry.status === 200);
+      const launches = (await control.requests(since)).filter((entry) => entry.path.endsWith("/instance-operations/launch") && entry.status === 200);
       expect(launches).toHaveLength(1);
       await sshKeys.delete(key.id, key.outs);
-    } finally {
-      emulator.setFaults({ resetRate: 0 });
     }
   });
 
-  it("a pool's creates leave one resource each when a quarter of POSTs lose their answer after acting", async () => {
-    const emulator = h.emu();
-    emulator.setFaults({ lostAnswerRate: 0.25 });
-    try {
+  it("a pool's creates leave one resource each when a quarter of writes lose their answer after acting", async () => {
+    const control = h.steer();
+    const since = await control.mark();
+    await control.setFaults({ errorRate: 0.2, lostAnswerRate: 0.25 });
+    {
       const key = await checkAndCreate(sshKeys, { ...h.access, name: h.name("lossy-key") });
       h.secrets.push(String(key.outs.privateKey));
       const fs = await checkAndCreate(filesystems, { ...h.access, name: h.name("lossy-fs"), region: "us-east-1" });
@@ -110,18 +115,16 @@ describe.skipIf(external)("Lambda lifecycles under injected faults", { timeout: 
       const names = nodes.map((n) => n.outs.name);
       const live = (await client.listInstances()).filter((i) => names.includes(i.name ?? "") && i.status !== "terminated");
       expect(live.map((i) => i.id).sort()).toEqual(nodes.map((n) => n.id).sort());
-      expect(emulator.log.filter((entry) => entry.status === "reset").length).toBeGreaterThan(0);
+      expect((await control.requests(since)).filter((entry) => entry.status === "reset").length).toBeGreaterThan(0);
       for (const node of nodes) await instances.delete(node.id, node.outs);
       await rulesets.delete(fw.id, fw.outs);
       await filesystems.delete(fs.id, fs.outs);
       await sshKeys.delete(key.id, key.outs);
-    } finally {
-      emulator.setFaults({ lostAnswerRate: 0 });
     }
   });
 
-  it("the emulator really answered with 429 and 503 along the way", () => {
-    const statuses = new Set(h.emulator?.log.map((entry) => entry.status));
+  it("the emulator really answered with 429 and 503 along the way", async () => {
+    const statuses = new Set((await h.steer().requests(mark)).map((entry) => entry.status));
     expect(statuses.has(429) && statuses.has(503)).toBe(true);
   });
 });

@@ -1,19 +1,30 @@
 /**
  * Shared set-up for the Lambda provider tests: the in-process emulator on port 0, or the API at
- * LAMBDA_API_URL (with LAMBDA_API_KEY) when that is set; fast client timings against the emulator;
- * and a record of every error message so that tests can prove none leaks a secret.
+ * LAMBDA_API_URL (with LAMBDA_API_KEY) when that is set: a separately started emulator, steered
+ * through its control API like the in-process one, or the real API, where the tests that steer it
+ * are skipped. Fast client timings against any emulator; and a record of every error message so
+ * that tests can prove none leaks a secret.
  */
 import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
 import { lambdaClient, setLambdaClientOverrides, type LambdaClient, type LambdaClientOptions } from "../../../src/providers/lambda/api/client";
-import { DEFAULT_EMULATOR_KEY, LambdaEmulator, type LambdaEmulatorSettings, type RunningEmulator } from "../../../src/emulators/lambda/emulator";
+import { DEFAULT_EMULATOR_KEY, LambdaEmulator, type RunningEmulator } from "../../../src/emulators/lambda/emulator";
+import { EmulatorControl } from "../../helpers/emulator-control";
 
 export const EXTERNAL_URL = process.env.LAMBDA_API_URL || undefined;
-/** True when the tests run against a real (or separately started) API rather than the in-process emulator. */
+/** True when the tests run against an API they did not start (an emulator or the real one). */
 export const external = EXTERNAL_URL !== undefined;
-/** Per-test timeout: milliseconds against the emulator, real boot times otherwise. */
-export const TEST_TIMEOUT_MS = external ? 30 * 60_000 : 10_000;
+/** True when the API is an emulator the tests can steer: their own, or one started separately. */
+export const emulated = !external || inject("lambdaControlUrl") !== null;
+/** Per-test timeout: seconds against an emulator, real boot times otherwise. */
+export const TEST_TIMEOUT_MS = emulated ? 20_000 : 30 * 60_000;
+
+/** What a file asks of its emulator, set through the control API at start and after each `restore()`. */
+export interface HarnessSetup {
+  faults?: { errorRate?: number; latencyMs?: number; resetRate?: number; lostAnswerRate?: number; retryAfterSeconds?: number };
+  apiKeys?: string[];
+}
 
 /** Client timings for the emulator: no spacing, millisecond backoff, generous attempts. */
 export const FAST: Partial<LambdaClientOptions> = {
@@ -29,10 +40,12 @@ export const FAST: Partial<LambdaClientOptions> = {
 export interface Harness {
   apiUrl: string;
   apiKey: string;
-  /** Present only when running against the in-process emulator. */
-  emulator?: LambdaEmulator;
-  /** The in-process emulator; for tests that skip (skipIf(external)) against any other API. */
-  emu(): LambdaEmulator;
+  /** The emulator's control API; absent on the real API. */
+  control?: EmulatorControl;
+  /** The control API, for tests that are skipped (skipIf(!emulated)) on the real API. */
+  steer(): EmulatorControl;
+  /** Undoes what tests steered (capacity, quota, timings, keys, faults) and applies the file's set-up again. */
+  restore(): Promise<void>;
   /** Access inputs to pass to a provider. */
   access: { apiUrl: string; apiKey: string };
   client(): LambdaClient;
@@ -49,9 +62,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(settings: Partial<LambdaEmulatorSettings> = {}): Promise<Harness> {
-  let emulator: LambdaEmulator | undefined;
+export async function startHarness(setup: HarnessSetup = {}): Promise<Harness> {
   let running: RunningEmulator | undefined;
+  let control: EmulatorControl | undefined;
   let apiUrl: string;
   let apiKey: string;
   if (EXTERNAL_URL) {
@@ -59,25 +72,36 @@ export async function startHarness(settings: Partial<LambdaEmulatorSettings> = {
     if (!key) throw new Error("LAMBDA_API_URL is set, so the tests need LAMBDA_API_KEY as well.");
     apiUrl = EXTERNAL_URL;
     apiKey = key;
-    setLambdaClientOverrides(undefined);
+    const url = inject("lambdaControlUrl");
+    if (url) control = new EmulatorControl(url, "lambda");
   } else {
-    emulator = new LambdaEmulator(settings);
+    const emulator = new LambdaEmulator();
     running = await emulator.listen(0);
     apiUrl = running.url;
     apiKey = emulator.settings.apiKeys[0] ?? DEFAULT_EMULATOR_KEY;
-    setLambdaClientOverrides(FAST);
+    control = new EmulatorControl(`${new URL(apiUrl).origin}/_emulator`, "lambda");
   }
+  setLambdaClientOverrides(control ? FAST : undefined);
+  const restore = async () => {
+    if (!control) return;
+    await control.reset();
+    // The key the tests use stays accepted, whatever else the file's set-up adds.
+    if (setup.apiKeys) await control.put("/api-keys", { keys: [...new Set([apiKey, ...setup.apiKeys])] });
+    if (setup.faults) await control.setFaults(setup.faults);
+  };
+  await restore();
   const run = randomBytes(3).toString("hex");
   const errors: string[] = [];
   const secrets = [apiKey];
   return {
     apiUrl,
     apiKey,
-    emulator,
-    emu() {
-      if (!emulator) throw new Error("this test needs the in-process emulator: mark it skipIf(external)");
-      return emulator;
+    control,
+    steer() {
+      if (!control) throw new Error("this test steers the emulator: mark it skipIf(!emulated)");
+      return control;
     },
+    restore,
     access: { apiUrl, apiKey },
     client: () => lambdaClient({ apiUrl, apiKey }),
     name: (prefix) => `${prefix}-${run}`,
@@ -101,6 +125,7 @@ export async function startHarness(settings: Partial<LambdaEmulatorSettings> = {
     },
     async close() {
       setLambdaClientOverrides(undefined);
+      await control?.reset();
       await running?.close();
     },
   };

@@ -4,7 +4,7 @@ import { lambdaFirewallRulesetProvider } from "../../../src/providers/lambda/res
 import { lambdaInstanceProvider, type InstanceInputs, type InstanceOutputs } from "../../../src/providers/lambda/resources/instance";
 import { lambdaSshKeyProvider } from "../../../src/providers/lambda/resources/ssh-key";
 import { setLambdaClientOverrides } from "../../../src/providers/lambda/api/client";
-import { checkAndCreate, external, FAST, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
+import { checkAndCreate, emulated, FAST, full, startHarness, TEST_TIMEOUT_MS, type Harness } from "./harness";
 
 const provider = full(lambdaInstanceProvider);
 const REGION = "us-west-1";
@@ -98,9 +98,9 @@ describe("LambdaInstance provider", { timeout: TEST_TIMEOUT_MS }, () => {
     expect(outs.privateIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   });
 
-  it.skipIf(external)("create passes user data and tags to the launch", async () => {
+  it.skipIf(!emulated)("create passes user data and tags to the launch", async () => {
     const { id, inputs: checked } = await launched();
-    expect(h.emulator?.userDataOf(id)).toBe(checked.userData);
+    expect((await h.steer().get<{ userData: string | null }>(`/instances/${id}`)).userData).toBe(checked.userData);
   });
 
   it("read after create shows no drift", async () => {
@@ -140,9 +140,9 @@ describe("LambdaInstance provider", { timeout: TEST_TIMEOUT_MS }, () => {
     expect((await provider.read(id, outs)).id).toBeUndefined();
   });
 
-  it.skipIf(external)("read reports a preempted instance as gone", async () => {
+  it.skipIf(!emulated)("read reports a preempted instance as gone", async () => {
     const { id, outs } = await launched();
-    h.emulator?.preempt(id);
+    await h.steer().post(`/instances/${id}/preempt`);
     expect((await provider.read(id, outs)).id).toBeUndefined();
   });
 
@@ -154,9 +154,8 @@ describe("LambdaInstance provider", { timeout: TEST_TIMEOUT_MS }, () => {
     expect(instance === undefined || instance.status === "terminated").toBe(true);
   });
 
-  it.skipIf(external)("create that never becomes active times out clearly and terminates the instance", async () => {
-    const emulator = h.emu();
-    emulator.settings.bootMs = 60_000;
+  it.skipIf(!emulated)("create that never becomes active times out clearly and terminates the instance", async () => {
+    await h.steer().put("/timing", { bootMs: 60_000 });
     setLambdaClientOverrides({ ...FAST, activeTimeoutMs: 100 });
     try {
       const checked = await provider.check({} as InstanceInputs, inputs({ name: h.name("stuck") }));
@@ -166,12 +165,12 @@ describe("LambdaInstance provider", { timeout: TEST_TIMEOUT_MS }, () => {
       expect(stuck.map((instance) => instance.status).filter((status) => status !== "terminating")).toEqual([]);
       for (const instance of stuck) await h.client().waitUntilTerminated(instance.id);
     } finally {
-      emulator.settings.bootMs = 40;
+      await h.restore();
       setLambdaClientOverrides(FAST);
     }
   });
 
-  it.skipIf(external)("no captured error message contains the API key or a secret", () => {
+  it.skipIf(!emulated)("no captured error message contains the API key or a secret", () => {
     h.expectNoSecretsInErrors();
   });
 });

@@ -184,6 +184,7 @@ export class FlyClient {
       resource: `"${app}"`,
       rateKey: `delete_app:${app}`,
       acceptStatuses: [404],
+      recover: async () => ((await this.getApp(app)) ? undefined : {}),
     });
     return res.status !== 404;
   }
@@ -242,6 +243,14 @@ export class FlyClient {
       body: req,
       schema: this.schemas.volume,
       rateKey: `update_volume:${app}/${id}`,
+      recover: async () => {
+        const volume = await this.getVolume(app, id);
+        const applied =
+          volume &&
+          (req.snapshot_retention === undefined || volume.snapshot_retention === req.snapshot_retention) &&
+          (req.auto_backup_enabled === undefined || volume.auto_backup_enabled === req.auto_backup_enabled);
+        return applied ? volume : undefined;
+      },
     });
     return res.data;
   }
@@ -255,6 +264,11 @@ export class FlyClient {
       body: { size_gb: sizeGb },
       schema: this.schemas.extendVolume,
       rateKey: `extend_volume:${app}/${id}`,
+      // Sent again after it took effect, an extend is refused (the volume is no longer smaller).
+      recover: async () => {
+        const volume = await this.getVolume(app, id);
+        return volume && volume.size_gb >= sizeGb ? { volume } : undefined;
+      },
     });
     return { needsRestart: res.data.needs_restart ?? false, volume: res.data.volume ?? undefined };
   }
@@ -268,6 +282,7 @@ export class FlyClient {
       resource: `${id} in app "${app}"`,
       rateKey: `delete_volume:${app}/${id}`,
       acceptStatuses: [404],
+      recover: async () => (isVolumeGone(await this.getVolume(app, id)) ? {} : undefined),
     });
     return res.status !== 404;
   }
@@ -313,7 +328,12 @@ export class FlyClient {
     return res.data;
   }
 
-  async updateMachine(app: string, id: string, req: UpdateMachineRequest, leaseNonce: string): Promise<FlyMachineInfo> {
+  /**
+   * Sends the machine's whole config under our lease. `from` is the machine's version
+   * (`instance_id`) before the update: every update makes a new one, so after a lost answer a
+   * different version means the update took effect (nobody else can update under our lease).
+   */
+  async updateMachine(app: string, id: string, req: UpdateMachineRequest, leaseNonce: string, from?: string): Promise<FlyMachineInfo> {
     const res = await this.call({
       method: "POST",
       path: `/apps/${seg(app)}/machines/${seg(id)}`,
@@ -325,6 +345,13 @@ export class FlyClient {
       rateKey: `update_machine:${app}/${id}`,
       // The whole config under our lease: sending it twice has the effect of sending it once.
       idempotent: true,
+      recover:
+        from === undefined
+          ? undefined
+          : async () => {
+              const machine = await this.getMachine(app, id);
+              return machine && machine.instance_id && machine.instance_id !== from ? machine : undefined;
+            },
     });
     return res.data;
   }
@@ -343,6 +370,11 @@ export class FlyClient {
       rateKey: `set_metadata:${app}/${id}`,
       // Setting a key to the same value twice has the effect of setting it once.
       idempotent: true,
+      // An answer lost after Fly set it: the machine's metadata shows the value.
+      recover: async () => {
+        const metadata = (await this.getMachine(app, id))?.config?.metadata as Record<string, unknown> | undefined;
+        return metadata?.[key] === value ? {} : undefined;
+      },
     });
   }
 
@@ -354,6 +386,10 @@ export class FlyClient {
       resource: `${id} in app "${app}"`,
       rateKey: `start_machine:${app}/${id}`,
       idempotent: true,
+      recover: async () => {
+        const state = (await this.getMachine(app, id))?.state;
+        return state === "starting" || state === "started" ? {} : undefined;
+      },
     });
   }
 
@@ -366,6 +402,10 @@ export class FlyClient {
       body: {},
       rateKey: `stop_machine:${app}/${id}`,
       idempotent: true,
+      recover: async () => {
+        const state = (await this.getMachine(app, id))?.state;
+        return state === "stopping" || state === "stopped" || state === "suspended" ? {} : undefined;
+      },
     });
   }
 
@@ -379,6 +419,7 @@ export class FlyClient {
       query: { force },
       rateKey: `delete_machine:${app}/${id}`,
       acceptStatuses: [404],
+      recover: async () => (isMachineGone(await this.getMachine(app, id)) ? {} : undefined),
     });
     return res.status !== 404;
   }
@@ -458,6 +499,7 @@ export class FlyClient {
       rateKey: `release_lease:${app}/${id}`,
       // Gone machine or expired lease: nothing left to release.
       acceptStatuses: [404, 409, 412],
+      recover: async () => ((await this.getLease(app, id).catch(() => undefined))?.nonce === nonce ? undefined : {}),
     });
   }
 
@@ -473,20 +515,39 @@ export class FlyClient {
 
   // ---- secrets ----
 
-  async listSecrets(app: string): Promise<FlySecretInfo[]> {
+  /**
+   * The app's secrets (names and digests). Fly's secrets are eventually consistent: with
+   * `minVersion` (the version an update returned) the list is at least that new, so digests read
+   * right after a change are the changed ones.
+   */
+  async listSecrets(app: string, minVersion?: number): Promise<FlySecretInfo[]> {
     const res = await this.call({
       method: "GET",
       path: `/apps/${seg(app)}/secrets`,
       operation: "list secrets",
       resource: `of app "${app}"`,
+      query: { min_version: minVersion },
       schema: this.schemas.secretList,
       rateKey: `list_secrets:${app}`,
     });
     return res.data.secrets ?? [];
   }
 
-  /** Sets the given keys; a null value unsets the key. Returns the new secrets version. */
+  /**
+   * Sets the given keys; a null value unsets the key. Returns the new secrets version, or undefined
+   * when the answer was lost and the write was found by reading the secrets back (the list does
+   * not say which version it is).
+   */
   async updateSecrets(app: string, values: Record<string, string | null>): Promise<number | undefined> {
+    // Fly's digests are opaque: a key whose digest changed (or that appeared) has been written.
+    const before = new Map((await this.listSecrets(app)).map((s) => [s.name, s.digest ?? ""]));
+    const written = async () => {
+      const live = new Map((await this.listSecrets(app)).map((s) => [s.name, s.digest ?? ""]));
+      const done = Object.entries(values).every(([key, value]) =>
+        value === null ? !live.has(key) : live.has(key) && (!before.has(key) || before.get(key) !== live.get(key)),
+      );
+      return done ? { version: undefined } : undefined;
+    };
     const res = await this.call({
       method: "POST",
       path: `/apps/${seg(app)}/secrets`,
@@ -497,6 +558,7 @@ export class FlyClient {
       rateKey: `update_secrets:${app}`,
       // Setting the same values again changes nothing but the version number.
       idempotent: true,
+      recover: written,
     });
     return res.data.version ?? res.data.Version ?? undefined;
   }
@@ -542,6 +604,10 @@ export class FlyClient {
       resource: `${ip} of app "${app}"`,
       rateKey: `release_ip:${app}`,
       acceptStatuses: [404],
+      recover: async () => {
+        if (!(await this.getApp(app))) return {};
+        return (await this.listIps(app)).some((assigned) => assigned.ip === ip) ? undefined : {};
+      },
     });
     return res.status !== 404;
   }
@@ -572,6 +638,7 @@ export class FlyClient {
       rateKey: `create_certificate:${app}`,
       // Fly answers a request for a hostname it already has with that certificate.
       idempotent: true,
+      recover: () => this.getCertificate(app, hostname),
     });
     return res.data;
   }
@@ -585,6 +652,7 @@ export class FlyClient {
       resource: `for ${hostname} in app "${app}"`,
       rateKey: `delete_certificate:${app}`,
       acceptStatuses: [404],
+      recover: async () => ((await this.getCertificate(app, hostname)) ? undefined : {}),
     });
     return res.status !== 404;
   }

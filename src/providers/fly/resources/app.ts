@@ -10,6 +10,7 @@ import { notOursError } from "../../dynamic/identity";
 import { APP_NAME, changedKeys, compact, connectionOf, sameValue, flyClient, validate } from "./common";
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { type FlyConnectionInputs } from "../api/connection";
+import { explainingFailures } from "../../dynamic/errors";
 
 /**
  * An existing app to take over rather than create (`sophia:adopt`): every live machine and volume
@@ -58,7 +59,7 @@ function inputSchema() {
   });
 }
 
-export const flyAppProvider = {
+export const flyAppProvider = explainingFailures({
   async check(_olds: FlyAppInputs, news: FlyAppInputs) {
     const { failures } = validate(inputSchema(), news);
     return { inputs: news, failures };
@@ -141,7 +142,7 @@ export const flyAppProvider = {
     // Fly destroys the app's machines, volumes, IPs and certificates with it; 404 means already gone.
     await flyClient(props, `FlyApp "${id}"`).deleteApp(id);
   },
-};
+});
 
 /**
  * Takes over an existing app: it must be in the declared org, and every live machine and volume in

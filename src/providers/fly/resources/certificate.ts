@@ -9,6 +9,7 @@ import { APP_NAME, changedKeys, compact, connectionOf, flyClient, validate } fro
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { type FlyConnectionInputs } from "../api/connection";
 import type { FlyCertificateInfo } from "../api/schemas";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface FlyCertificateArgs extends FlyConnectionArgs {
   /** App that serves the hostname. Changing it replaces the certificate. */
@@ -65,7 +66,7 @@ function inputSchema() {
   });
 }
 
-export const flyCertificateProvider = {
+export const flyCertificateProvider = explainingFailures({
   async check(_olds: Partial<FlyCertificateInputs>, news: FlyCertificateInputs) {
     const { failures } = validate(inputSchema(), news);
     return { inputs: news, failures };
@@ -108,7 +109,7 @@ export const flyCertificateProvider = {
   async delete(id: string, props: FlyCertificateOutputs) {
     await flyClient(props, `FlyCertificate ${id}`).deleteCertificate(props.app, id);
   },
-};
+});
 
 function certificateOutputs(inputs: FlyCertificateInputs, cert: FlyCertificateInfo, previous?: FlyDnsRequirements): FlyCertificateOutputs {
   const req = cert.dns_requirements;

@@ -8,6 +8,7 @@ import { APP_NAME, REGION, changedKeys, compact, connectionOf, flyClient, valida
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { type FlyConnectionInputs } from "../api/connection";
 import { IP_TYPES, type FlyIpInfo, type FlyIpType } from "../api/schemas";
+import { explainingFailures } from "../../dynamic/errors";
 
 export type { FlyIpType } from "../api/schemas";
 
@@ -52,7 +53,7 @@ function inputSchema() {
     });
 }
 
-export const flyIpAddressProvider = {
+export const flyIpAddressProvider = explainingFailures({
   async check(_olds: Partial<FlyIpAddressInputs>, news: FlyIpAddressInputs) {
     const { failures } = validate(inputSchema(), news);
     return { inputs: news, failures };
@@ -93,7 +94,7 @@ export const flyIpAddressProvider = {
     // 404 (address or app already gone) counts as released.
     await flyClient(props, `FlyIpAddress ${id}`).releaseIp(props.app, id);
   },
-};
+});
 
 function ipOutputs(inputs: FlyIpAddressInputs, ip: FlyIpInfo): FlyIpAddressOutputs {
   return compact({

@@ -15,6 +15,7 @@ import { ADOPT_HINT } from "./app";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
 import { DECLARED_NAME_KEY, declaredNameOf } from "./machine-name";
 import { failureIn, longestStepSeconds, markStep, passStep, releaseGateSchema, STEP_KEY, stepPassed, withStepMark, type ReleaseGate, type StepMark } from "./release-gate";
+import { explainingFailures, messageOf } from "../../dynamic/errors";
 
 export type { FlyMachineConfig, FlyMachineService, FlyMachineCheck, FlyMachineMount } from "../api/schemas";
 
@@ -117,7 +118,7 @@ function inputSchema() {
   });
 }
 
-export const flyMachineProvider = {
+export const flyMachineProvider = explainingFailures({
   async check(_olds: Partial<FlyMachineInputs>, news: FlyMachineInputs) {
     const { failures } = validate(inputSchema(), news);
     if (news.releaseGate && !isUnknown(news.config) && !containsUnknown(news.config?.metadata) && news.config?.metadata?.sophia_release === undefined) {
@@ -186,7 +187,7 @@ export const flyMachineProvider = {
     const leftover = await ours();
     const machine = leftover
       ? await client.withLease(inputs.app, leftover.id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce),
+          client.updateMachine(inputs.app, leftover.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce, leftover.instance_id ?? undefined),
         )
       : await client.createMachine(inputs.app, { name: inputs.name, region: inputs.region, config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, ours);
     if (!inputs.skipLaunch) {
@@ -194,7 +195,7 @@ export const flyMachineProvider = {
         await settle(client, inputs, machine, "create");
       } catch (err) {
         // A failed create records nothing, so a machine left running would be half-done and hidden.
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = messageOf(err);
         const destroyed = await client.deleteMachine(inputs.app, machine.id, true).then(
           () => `Machine ${machine.id} was destroyed, so nothing runs unrecorded; fix the cause and run the command again.`,
           () => `Destroying machine ${machine.id} failed too: destroy it yourself (fly machine destroy ${machine.id} -a ${inputs.app} --force).`,
@@ -246,10 +247,10 @@ export const flyMachineProvider = {
     const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config) && news.releaseGate?.analyse !== true);
     const marker = machineMarker(news);
     const declared = olds.declaredName !== undefined ? news.name : undefined;
-    const apply = (config: FlyMachineConfig) =>
+    const apply = (config: FlyMachineConfig, from: string | undefined) =>
       client
         .withLease(news.app, id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker, declared), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce),
+          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker, declared), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce, from),
         )
         .catch((err: unknown) => {
           if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
@@ -260,7 +261,7 @@ export const flyMachineProvider = {
           }
           throw err;
         });
-    const machine = await apply(news.config);
+    const machine = await apply(news.config, current?.instance_id ?? undefined);
     const release = news.config.metadata?.sophia_release;
     const gate = release === undefined ? undefined : news.releaseGate;
     if (!skipLaunch) {
@@ -269,13 +270,13 @@ export const flyMachineProvider = {
       } catch (err) {
         // The new config failed its checks: put the previous one back, so nothing is left half-done;
         // in a gated release, marked failed, so that the machines before it go back too.
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = messageOf(err);
         const failed: StepMark | undefined = gate && release ? { state: "failed", release, at: client.now(), reason: "health checks failed", machine: news.name } : undefined;
         if (failed) await markStep(client, news.app, id, failed).catch(() => undefined);
-        const rolledBack = await apply(failed ? withStepMark(olds.config, failed) : olds.config).then(
+        const rolledBack = await apply(failed ? withStepMark(olds.config, failed) : olds.config, machine.instance_id ?? undefined).then(
           () => "The machine was rolled back to its previous config; fix the change and run the command again.",
           (rollbackErr: unknown) =>
-            `Rolling the machine back to its previous config failed as well (${rollbackErr instanceof Error ? rollbackErr.message : String(rollbackErr)}): ` +
+            `Rolling the machine back to its previous config failed as well (${messageOf(rollbackErr)}): ` +
             "run `pulumi refresh`, then the command again.",
         );
         throw new Error(`${reason} ${rolledBack}`);
@@ -294,7 +295,7 @@ export const flyMachineProvider = {
         since,
         waitTimeoutSeconds: news.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds,
         restore: async (mark) => {
-          const back = await apply(withStepMark(olds.config, mark));
+          const back = await apply(withStepMark(olds.config, mark), machine.instance_id ?? undefined);
           if (!skipLaunch) await client.waitForState(news.app, id, "started", { timeoutSeconds: 60, version: back.instance_id ?? undefined });
         },
       });
@@ -313,7 +314,7 @@ export const flyMachineProvider = {
       throw err;
     });
   },
-};
+});
 
 /**
  * Release order for an update: waits until every machine in `releaseAfter` runs this release

@@ -115,6 +115,12 @@ export class ReleaseStopped extends Error {
     super(message);
     this.message = message;
   }
+
+  // A member besides the constructor: Pulumi's closure serializer keeps the prototype chain (so
+  // this stays an Error in a deployed provider) only for a class that has one.
+  override toString(): string {
+    return `ReleaseStopped: ${this.message}`;
+  }
 }
 
 /** The failure of this release, this run, on any machine of the fleet. */

@@ -8,10 +8,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ApiError } from "../../http";
 import { isMachineGone, type FlyClient } from "../api/client";
+import type { FlySecretInfo } from "../api/schemas";
 import { APP_NAME, changedKeys, compact, connectionOf, containsUnknown, sameValue, flyClient, validate } from "./common";
 import { resourceMarker, withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { markerOr, type Marked } from "../../dynamic/identity";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface FlySecretsArgs extends FlyConnectionArgs {
   /** App whose secrets these are. Changing it replaces the resource. */
@@ -57,7 +59,7 @@ function inputSchema() {
   });
 }
 
-export const flySecretsProvider = {
+export const flySecretsProvider = explainingFailures({
   async check(_olds: Partial<FlySecretsInputs>, news: FlySecretsInputs) {
     const { failures } = validate(inputSchema(), news);
     return { inputs: news, failures };
@@ -79,7 +81,7 @@ export const flySecretsProvider = {
     const client = secretsClient(props);
     let live;
     try {
-      live = await client.listSecrets(props.app);
+      live = await listSince(client, props.app, props.version);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return {};
       throw err;
@@ -107,7 +109,7 @@ export const flySecretsProvider = {
     const client = secretsClient(props);
     let present: string[];
     try {
-      present = (await client.listSecrets(props.app)).map((s) => s.name);
+      present = (await listSince(client, props.app, props.version)).map((s) => s.name);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return; // the app is gone, and its secrets with it
       throw err;
@@ -115,7 +117,22 @@ export const flySecretsProvider = {
     const keys = Object.keys(props.values ?? {}).filter((k) => present.includes(k));
     if (keys.length > 0) await client.updateSecrets(props.app, Object.fromEntries(keys.map((k) => [k, null])));
   },
-};
+});
+
+/**
+ * The app's secrets at least as new as the version this resource last wrote: an older replica
+ * would show our own change as drift, or miss a key we set. A version newer than the app's (the
+ * app was made again outside Pulumi) is no floor at all: then the secrets as they are.
+ */
+async function listSince(client: FlyClient, app: string, version: number | undefined): Promise<FlySecretInfo[]> {
+  if (version === undefined) return client.listSecrets(app);
+  try {
+    return await client.listSecrets(app, version);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) return client.listSecrets(app);
+    throw err;
+  }
+}
 
 function secretsClient(inputs: FlySecretsInputs): FlyClient {
   // Every value is registered for redaction, in case Fly ever echoes one back in an error.
@@ -137,13 +154,16 @@ async function apply(
   let version = previousVersion;
   let machinesUpdated: string[] = [];
   let notice: string | undefined;
+  let written: number | undefined;
   if (Object.keys(changes).length > 0) {
-    version = await client.updateSecrets(inputs.app, changes);
+    version = written = await client.updateSecrets(inputs.app, changes);
     const rollout = await rollMachines(client, inputs, version);
     machinesUpdated = rollout.updated;
     notice = rollout.notice;
   }
-  const live = await client.listSecrets(inputs.app);
+  // At the version just written: an older replica's digests would be recorded as ours, and the
+  // next refresh would take our own values for a change made outside Pulumi.
+  const live = await client.listSecrets(inputs.app, written);
   const digests = Object.fromEntries(live.filter((s) => s.name in next).map((s) => [s.name, s.digest ?? ""]));
   return compact({
     ...connectionOf(inputs),
@@ -189,6 +209,7 @@ async function rollMachines(
           machine.id,
           { config: machine.config ?? {}, skip_launch: !running, ...(version === undefined ? {} : { min_secrets_version: version }) },
           nonce,
+          machine.instance_id ?? undefined,
         ),
       );
       if (running) {

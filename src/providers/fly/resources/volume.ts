@@ -12,6 +12,7 @@ import { APP_NAME, REGION, changedKeys, compact, connectionOf, flyClient, isUnkn
 import { withSecretOutputs, type FlyConnectionArgs } from "./args";
 import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 import type { FlyVolumeInfo } from "../api/schemas";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface FlyVolumeArgs extends FlyConnectionArgs {
   /** App the volume belongs to. Changing it replaces the volume. */
@@ -138,7 +139,7 @@ export function shrinkFailure(name: string, oldGb: number, newGb: number): Failu
   };
 }
 
-export const flyVolumeProvider = {
+export const flyVolumeProvider = explainingFailures({
   async check(olds: Partial<FlyVolumeInputs>, news: FlyVolumeInputs) {
     const { failures } = validate(inputSchema(), news);
     const oldGb = olds?.sizeGb;
@@ -270,7 +271,7 @@ export const flyVolumeProvider = {
       throw err;
     }
   },
-};
+});
 
 /**
  * Takes over an existing volume: it must be in the app and region the inputs declare, encrypted as

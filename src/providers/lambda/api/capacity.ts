@@ -49,6 +49,11 @@ export class InsufficientCapacityError extends Error {
     this.message = noCapacityMessage(instanceType, region, regionsWithCapacity);
     this.name = "InsufficientCapacityError";
   }
+
+  /** A prototype member, so that a deployed (serialized) copy is still an Error (see dynamic/errors.ts). */
+  override toString(): string {
+    return `${this.name}: ${this.message}`;
+  }
 }
 
 /**

@@ -104,6 +104,11 @@ export class MissingApiKeyError extends Error {
     this.message = message;
     this.name = "MissingApiKeyError";
   }
+
+  /** A prototype member, so that a deployed (serialized) copy is still an Error (see dynamic/errors.ts). */
+  override toString(): string {
+    return `${this.name}: ${this.message}`;
+  }
 }
 
 /** The key to use when none is given explicitly: stack config, then the environment. */
@@ -224,6 +229,10 @@ export class LambdaClient {
       body: { name },
       schema: lambdaSchemas().instance,
       idempotent: true,
+      recover: async () => {
+        const instance = await this.getInstance(id);
+        return instance?.name === name ? instance : undefined;
+      },
     });
   }
 
@@ -275,6 +284,10 @@ export class LambdaClient {
       body: { instance_ids: [id] },
       acceptStatuses: [404],
       idempotent: true,
+      recover: async () => {
+        const now = await this.getInstance(id);
+        return !now || GONE_STATUSES.includes(now.status) || now.status === "terminating" ? {} : undefined;
+      },
     });
   }
 
@@ -345,6 +358,7 @@ export class LambdaClient {
       operation: "delete SSH key",
       resource: `SSH key "${id}"`,
       acceptStatuses: [404],
+      recover: async () => ((await this.getSshKey(id)) ? undefined : {}),
     });
   }
 
@@ -384,6 +398,7 @@ export class LambdaClient {
         operation: "delete filesystem",
         resource: label,
         acceptStatuses: [404],
+        recover: async () => ((await this.getFilesystem(id)) ? undefined : {}),
       });
     } catch (err) {
       if (err instanceof ApiError && err.code === "filesystems/filesystem-in-use") throw filesystemInUseError(label);
@@ -433,6 +448,14 @@ export class LambdaClient {
       schema: lambdaSchemas().firewallRuleset,
       // The whole rule list replaces the old one: sending it twice is sending it once.
       idempotent: true,
+      recover: async () => {
+        const ruleset = await this.getFirewallRuleset(id);
+        const applied =
+          ruleset &&
+          (patch.name === undefined || ruleset.name === patch.name) &&
+          (patch.rules === undefined || sameRules(ruleset.rules, patch.rules));
+        return applied ? ruleset : undefined;
+      },
     });
   }
 
@@ -445,6 +468,7 @@ export class LambdaClient {
         operation: "delete firewall ruleset",
         resource: `firewall ruleset "${id}"`,
         acceptStatuses: [404],
+        recover: async () => ((await this.getFirewallRuleset(id)) ? undefined : {}),
       });
     } catch (err) {
       if (err instanceof ApiError && err.code === "firewall-rulesets/firewall-ruleset-in-use") {
@@ -569,6 +593,11 @@ export class WaitTimeoutError extends Error {
     this.message = message;
     this.name = "WaitTimeoutError";
   }
+
+  /** A prototype member, so that a deployed (serialized) copy is still an Error (see dynamic/errors.ts). */
+  override toString(): string {
+    return `${this.name}: ${this.message}`;
+  }
 }
 
 function filesystemInUseError(label: string): Error {
@@ -576,6 +605,17 @@ function filesystemInUseError(label: string): Error {
     `${API}: ${label} is mounted by an instance that is not terminated, so it cannot be deleted. ` +
       `Terminate the instances that use it first (or remove it from their fileSystemNames), then delete it.`,
   );
+}
+
+/** The same rules, as the API normalizes them (a bare address is a /32). */
+function sameRules(live: readonly FirewallRule[], sent: readonly FirewallRule[]): boolean {
+  const norm = (rules: readonly FirewallRule[]) =>
+    JSON.stringify(
+      rules.map((r) => ({ ...r, source_network: r.source_network.includes("/") ? r.source_network : `${r.source_network}/32` })).map((r) =>
+        Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b))),
+      ),
+    );
+  return norm(live) === norm(sent);
 }
 
 function unwrapData(body: unknown): unknown {

@@ -15,6 +15,7 @@ import {
 } from "./common";
 import { notOursError } from "../../dynamic/identity";
 import { LAMBDA_REGIONS, type Filesystem } from "../api/schemas";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface LambdaFilesystemArgs extends LambdaAccessArgs {
   /** Filesystem name, unique in the account; launches mount it by name. Changing it replaces the filesystem. */
@@ -41,7 +42,7 @@ function observed(fs: Filesystem): Omit<FilesystemOutputs, keyof LambdaAccess> {
   return { name: fs.name, region: fs.region.name, mountPoint: fs.mount_point, isInUse: fs.is_in_use };
 }
 
-export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider<FilesystemInputs, FilesystemOutputs> = {
+export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider<FilesystemInputs, FilesystemOutputs> = explainingFailures({
   configure: configureFromStack,
 
   async check(_olds, news) {
@@ -93,7 +94,7 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider<Filesyste
   async delete(id, props) {
     await withClient(accessOf(props), (client) => client.deleteFilesystem(id), true);
   },
-};
+});
 
 export class LambdaFilesystem extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

@@ -18,6 +18,7 @@ import {
 } from "./common";
 import { notOursError } from "../../dynamic/identity";
 import { LAMBDA_REGIONS, NETWORK_PROTOCOLS, type FirewallRule, type FirewallRuleset, type NetworkProtocol } from "../api/schemas";
+import { explainingFailures } from "../../dynamic/errors";
 
 export interface FirewallRuleArgs {
   /** `tcp`, `udp`, `icmp` or `all`. */
@@ -115,7 +116,7 @@ function checkRule(checker: Checker, index: number, rule: FirewallRuleArgs): voi
     `${at}.description is required, at most 128 characters.`);
 }
 
-export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider<FirewallRulesetInputs, FirewallRulesetOutputs> = {
+export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider<FirewallRulesetInputs, FirewallRulesetOutputs> = explainingFailures({
   configure: configureFromStack,
 
   async check(_olds, news) {
@@ -177,7 +178,7 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider<Fire
   async delete(id, props) {
     await withClient(accessOf(props), (client) => client.deleteFirewallRuleset(id), true);
   },
-};
+});
 
 export class LambdaFirewallRuleset extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

@@ -19,6 +19,7 @@ import {
 } from "./common";
 import { markerOr, notOursError, ownership, type Marked } from "../../dynamic/identity";
 import { LAMBDA_REGIONS, type Instance, type LaunchRequest } from "../api/schemas";
+import { explainingFailures, messageOf } from "../../dynamic/errors";
 
 export interface LambdaInstanceArgs extends LambdaAccessArgs {
   /** Instance type, e.g. `gpu_1x_gh200`. Changing it replaces the instance. */
@@ -94,7 +95,7 @@ function observed(instance: Instance, stored: InstanceOutputs): InstanceOutputs 
   return out;
 }
 
-export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInputs, InstanceOutputs> = {
+export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInputs, InstanceOutputs> = explainingFailures({
   configure: configureFromStack,
 
   async check(_olds, news) {
@@ -171,7 +172,7 @@ export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInp
       } catch (err) {
         // A create that fails leaves nothing in state, so an instance left running would bill unseen.
         await client.terminateInstance(id).catch(() => undefined);
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = messageOf(err);
         throw new Error(`${reason} Instance "${id}" was terminated so that it does not bill unseen; run \`pulumi up\` again to retry.`);
       }
       const stored: InstanceOutputs = { ...inputs, status: instance.status };
@@ -205,7 +206,7 @@ export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider<InstanceInp
       true,
     );
   },
-};
+});
 
 function markerTag(instance: Instance): string | undefined {
   return instance.tags?.find((tag) => tag.key === INSTANCE_MARKER_TAG)?.value;

@@ -1,0 +1,4 @@
+/** dev, run as `pulumi up` runs it (see deploy-path.ts). */
+import { describeDeployPath } from "./deploy-path";
+
+describeDeployPath("dev");
