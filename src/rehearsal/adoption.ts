@@ -11,7 +11,7 @@ import type { FlyVolumeInfo } from "../providers/fly/api/schemas";
 import { decodeConfigValue, parseStackConfig, serviceRegions } from "../stack-config";
 import { CONFIG_NAMESPACE } from "../platform";
 import { readStackFile } from "../planner/stack-file";
-import { destroy, up, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
+import { up, type OperationEvent, type ProgramSettings, type UpResult } from "./deploy";
 import type { Endpoints } from "./emulators";
 import { ProviderHost } from "./provider-host";
 import type { DeploymentState } from "./state";
@@ -39,6 +39,11 @@ export interface AdoptionContext {
   inventoryProblems(target: AdoptionTarget, state: DeploymentState, appPrefix: string): Promise<string[]>;
   /** Platform seconds of a run's longest chain of operations. */
   simulatedSeconds(result: UpResult): number;
+  /**
+   * On shared APIs: deletes what this phase made (the apps in state or registered, and `apps`,
+   * with everything in them; Lambda resources under the app prefix), data included.
+   */
+  clear(state: DeploymentState, registered: UpResult["registered"], apps: string[]): Promise<void>;
   onEvent?: (event: OperationEvent) => void;
 }
 
@@ -59,6 +64,8 @@ const COUNTERS = { create: "created", update: "updated", replace: "replaced", sa
 
 /** What a volume must still be after its adoption: the same volume, with its data where it was. */
 type VolumeBefore = Pick<FlyVolumeInfo, "id" | "size_gb" | "created_at"> & { machineId: string };
+
+type StatefulService = NonNullable<ReturnType<typeof statefulService>>;
 
 /** The first service with a volume, from the stack's own config: the one whose data matters. */
 function statefulService(options: Pick<AdoptionContext, "stack" | "projectDir">) {
@@ -91,59 +98,78 @@ export async function rehearseAdoption(ctx: AdoptionContext): Promise<AdoptionOu
   const appPrefix = ctx.shared ? `${ctx.appPrefix}-a` : ctx.appPrefix;
   const app = `${appPrefix}-existing-${stateful.name}`;
 
-  // The deployment as a team made it by hand, with names of its own, straight against the API.
-  await fly.createApp({ name: app, org_slug: stateful.org });
-  const before: VolumeBefore[] = [];
-  for (let i = 0; i < stateful.service.maxMachines; i++) {
-    const volume = await fly.createVolume(app, { name: `data_${i}`, region: stateful.region, size_gb: stateful.service.volumeGb! });
-    const machine = await fly.createMachine(app, {
-      name: `by-hand-${i}`,
-      region: stateful.region,
-      config: { image: stateful.image ?? "cr.weaviate.io/semitechnologies/weaviate:1.30.0", mounts: [{ volume: volume.id, path: "/data" }] },
-    });
-    before.push({ id: volume.id, size_gb: volume.size_gb, created_at: volume.created_at, machineId: machine.id });
-  }
-  for (const proxy of target.proxies) proxy.take(); // what this phase sends starts here
-
-  const host = new ProviderHost({ "sophia:flyApiToken": target.proxied.flyApiToken, "sophia:lambdaApiKey": target.proxied.lambdaApiKey });
-  const settings = ctx.settings(target, host, appPrefix);
-  const adopt = { [stateful.name]: { app, volumes: before.map((v) => v.id), machines: before.map((v) => v.machineId) } };
-  const program = { ...settings, configOverrides: { ...settings.configOverrides, [`${CONFIG_NAMESPACE}:adopt`]: JSON.stringify(adopt) } };
   const state: DeploymentState = new Map();
-  const existing = new Set([app, ...before.flatMap((v) => [v.id, v.machineId])]);
-
-  const problems: string[] = [];
-  const first = await up({ ...program, state, onEvent, existingIds: existing });
-  const firstCalls = Object.fromEntries(target.proxies.map((p) => [p.api, p.take()]));
-  if (first.error) problems.push(`The run that adopts failed: ${first.error}`);
-  else {
-    const expected = 1 + 2 * before.length;
-    if (counts.adopted !== expected) problems.push(`${counts.adopted} resources were adopted, not ${expected} (the app, ${before.length} volume(s) and ${before.length} machine(s)).`);
-    problems.push(...(await ctx.inventoryProblems(target, state, appPrefix)));
-    problems.push(...(await volumesUntouched(fly, app, before)));
-  }
-
-  let againCalls: AdoptionOutcome["apiCalls"] = {};
-  if (!first.error) {
-    const adoptedCounts = { ...counts };
-    const again = await up({ ...program, state, onEvent });
-    againCalls = Object.fromEntries(target.proxies.map((p) => [p.api, p.take()]));
-    if (again.error) problems.push(`The second run failed: ${again.error}`);
-    const changed = counts.created + counts.updated + counts.replaced + counts.adopted + counts.deleted - (adoptedCounts.created + adoptedCounts.updated + adoptedCounts.replaced + adoptedCounts.adopted + adoptedCounts.deleted);
-    if (changed > 0) problems.push(`The second run changed ${changed} resource(s), although nothing changed.`);
-    for (const [api, calls] of Object.entries(againCalls)) {
-      for (const [method, n] of Object.entries(calls)) if (method !== "GET") problems.push(`The second run sent ${n} ${method} request(s) to the ${api} API; a run with no change may only read.`);
+  const registered: UpResult["registered"] = [];
+  // A run before this one that stopped half-way may have left the app made by hand.
+  if (ctx.shared) await ctx.clear(state, registered, [app]);
+  try {
+    return await adopt(stateful);
+  } finally {
+    // What the stack adopted it keeps on delete; on shared APIs, clear it all, uncounted.
+    if (ctx.shared) {
+      await ctx.clear(state, registered, [app]).catch(() => undefined);
+      for (const proxy of target.proxies) proxy.take();
     }
   }
 
-  // What the stack adopted it keeps on delete; on shared APIs, clear the rest and then the adopted app, uncounted.
-  if (ctx.shared) {
-    await destroy({ state, host, onEvent: () => {} }).catch(() => undefined);
-    await fly.deleteApp(app).catch(() => undefined);
-    for (const proxy of target.proxies) proxy.take();
+  async function adopt(stateful: StatefulService): Promise<AdoptionOutcome> {
+    // The deployment as a team made it by hand, with names of its own, straight against the API. On
+    // APIs that lose answers (a lossy proxy in front), each create looks for what it made, by name.
+    await fly.createApp({ name: app, org_slug: stateful.org }, async () => fly.getApp(app));
+    const before: VolumeBefore[] = [];
+    for (let i = 0; i < stateful.service.maxMachines; i++) {
+      const volumeName = `data_${i}`;
+      const volume = await fly.createVolume(app, { name: volumeName, region: stateful.region, size_gb: stateful.service.volumeGb! }, async () =>
+        (await fly.listVolumes(app)).find((v) => v.name === volumeName),
+      );
+      const machineName = `by-hand-${i}`;
+      const machine = await fly.createMachine(
+        app,
+        {
+          name: machineName,
+          region: stateful.region,
+          config: { image: stateful.image ?? "cr.weaviate.io/semitechnologies/weaviate:1.30.0", mounts: [{ volume: volume.id, path: "/data" }] },
+        },
+        async () => (await fly.listMachines(app)).find((m) => m.name === machineName),
+      );
+      before.push({ id: volume.id, size_gb: volume.size_gb, created_at: volume.created_at, machineId: machine.id });
+    }
+    for (const proxy of target.proxies) proxy.take(); // what this phase sends starts here
+
+    const host = new ProviderHost({ "sophia:flyApiToken": target.proxied.flyApiToken, "sophia:lambdaApiKey": target.proxied.lambdaApiKey });
+    const settings = ctx.settings(target, host, appPrefix);
+    const adopt = { [stateful.name]: { app, volumes: before.map((v) => v.id), machines: before.map((v) => v.machineId) } };
+    const program = { ...settings, configOverrides: { ...settings.configOverrides, [`${CONFIG_NAMESPACE}:adopt`]: JSON.stringify(adopt) } };
+    const existing = new Set([app, ...before.flatMap((v) => [v.id, v.machineId])]);
+
+    const problems: string[] = [];
+    const first = await up({ ...program, state, onEvent, existingIds: existing });
+    registered.push(...first.registered);
+    const firstCalls = Object.fromEntries(target.proxies.map((p) => [p.api, p.take()]));
+    if (first.error) problems.push(`The run that adopts failed: ${first.error}`);
+    else {
+      const expected = 1 + 2 * before.length;
+      if (counts.adopted !== expected) problems.push(`${counts.adopted} resources were adopted, not ${expected} (the app, ${before.length} volume(s) and ${before.length} machine(s)).`);
+      problems.push(...(await ctx.inventoryProblems(target, state, appPrefix)));
+      problems.push(...(await volumesUntouched(fly, app, before)));
+    }
+
+    let againCalls: AdoptionOutcome["apiCalls"] = {};
+    if (!first.error) {
+      const adoptedCounts = { ...counts };
+      const again = await up({ ...program, state, onEvent });
+      againCalls = Object.fromEntries(target.proxies.map((p) => [p.api, p.take()]));
+      if (again.error) problems.push(`The second run failed: ${again.error}`);
+      const changed = counts.created + counts.updated + counts.replaced + counts.adopted + counts.deleted - (adoptedCounts.created + adoptedCounts.updated + adoptedCounts.replaced + adoptedCounts.adopted + adoptedCounts.deleted);
+      if (changed > 0) problems.push(`The second run changed ${changed} resource(s), although nothing changed.`);
+      for (const [api, calls] of Object.entries(againCalls)) {
+        for (const [method, n] of Object.entries(calls)) if (method !== "GET") problems.push(`The second run sent ${n} ${method} request(s) to the ${api} API; a run with no change may only read.`);
+      }
+    }
+
+    const apiCalls = mergeCalls(firstCalls, againCalls);
+    return report(problems, apiCalls, first.error ? 0 : ctx.simulatedSeconds(first));
   }
-  const apiCalls = mergeCalls(firstCalls, againCalls);
-  return report(problems, apiCalls, first.error ? 0 : ctx.simulatedSeconds(first));
 }
 
 /** Each pre-made volume is the same volume it was, mounted by the machine that mounted it. */

@@ -6,7 +6,7 @@
  * emulator is told, through its control API, that the new release misbehaves as soon as its first
  * machine takes it, so this runs against an emulator started elsewhere too.
  */
-import { probeControl } from "../emulators/control-client";
+import { probeControl, type EmulatorControl } from "../emulators/control-client";
 import { FlyClient } from "../providers/fly/api/client";
 import { profiles } from "../../environments/profiles";
 import type { ReleaseGate } from "../providers/fly";
@@ -26,6 +26,8 @@ export interface BadReleaseContext {
   flyApiToken: string;
   /** The stack file's config, raw. */
   stackConfig: Record<string, string>;
+  /** Real time per platform time of the rehearsal: the emulator's metrics clock runs at it too. */
+  timeScale: number;
   /** Runs `up` of the main deployment with these config keys replaced. */
   up(overrides: Record<string, string>): Promise<{ error?: string }>;
 }
@@ -66,12 +68,26 @@ function withPatch(stackConfig: Record<string, string>, key: string, patch: Json
 export async function rehearseBadRelease(ctx: BadReleaseContext): Promise<BadReleaseOutcome | undefined> {
   const target = analysedService(ctx.state);
   if (!target) return undefined;
-  const { service, app, release: good } = target;
+  const { service } = target;
   const control = await probeControl(ctx.flyApiUrl);
   if (!control) {
     return { service, problems: [`${ctx.flyApiUrl} has no emulator control API (/_emulator), so a release of ${service} cannot be made to misbehave there; rehearse against the emulators.`] };
   }
   const fly = new FlyClient({ apiUrl: ctx.flyApiUrl, apiToken: ctx.flyApiToken, context: "rehearsal: the bad release" });
+  // The analysis windows are platform time: the emulator's metrics must pass at the providers' pace
+  // (an emulator started elsewhere runs its clock at its own), and go back to it afterwards.
+  const timing = (await control.put("/timing", {})) as { timing?: { timeScale?: number } };
+  const ownScale = timing.timing?.timeScale ?? 1;
+  await control.put("/timing", { timeScale: ctx.timeScale });
+  try {
+    return await releaseOf(ctx, target, control, fly);
+  } finally {
+    await control.put("/timing", { timeScale: ownScale }).catch(() => undefined);
+  }
+}
+
+async function releaseOf(ctx: BadReleaseContext, target: { service: string; app: string; release: string }, control: EmulatorControl, fly: FlyClient): Promise<BadReleaseOutcome> {
+  const { service, app, release: good } = target;
   const profile = ctx.stackConfig["sophia:profile"] as keyof typeof profiles | undefined;
   const org = ctx.stackConfig["sophia:flyOrg"] ?? (profile && profiles[profile]?.flyOrg) ?? "personal";
   const overrides = (value: string) => ({

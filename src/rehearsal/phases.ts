@@ -380,6 +380,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       flyApiUrl: main.apis.flyApiUrl,
       flyApiToken: main.apis.flyApiToken,
       stackConfig: stackFile.config,
+      timeScale: scale,
       up: (overrides) => up({ ...base, configOverrides: { ...base.configOverrides, ...overrides }, state, onEvent: recBad.onEvent, watchdog: recBad.watchdog }),
     });
     if (release) {
@@ -483,6 +484,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
           settings: (t, h, prefix) => settings(options, t as Target, h, { ...adoptDeployment, appPrefix: prefix }),
           inventoryProblems: async (t, st, prefix) => inventoryProblems(intended(st.values()), await inventory(t.apis, scopeOf(st.values(), prefix))),
           simulatedSeconds: (result) => simulatedSeconds(result, customDependencies(result.registered), scale),
+          clear: (st, registered, apps) =>
+            clearScope(adoptTarget.apis, { ...scopeOf(st.values(), `${appPrefix}-a`), apps: [...appsOf(st.values(), registered), ...apps], lambdaPrefix: `${appPrefix}-a-` }),
           onEvent: (event) => options.onEvent?.("adopt existing", event),
         }),
       );
