@@ -89,6 +89,15 @@ describe.skipIf(!emulated)("Fly writes whose answers are always lost", () => {
     expect(await env.client.getLease(app, created.id)).toBeUndefined();
   });
 
+  test("an adopted machine's takeover is found done by the machine's new version", async () => {
+    const existing = await env.client.createMachine(app, { name: unique("by-hand"), region: env.region, config: { image: env.image } });
+    const news = machine({ adopt: existing.id });
+    const { result, sent } = await withAnswersLost("POST", new RegExp(`/machines/${existing.id}$`), () => flyMachineProvider.create(news));
+    expect(result.id).toBe(existing.id);
+    expect((await env.client.getMachine(app, existing.id))?.config?.env).toEqual({ V: "1" });
+    expect(sent).toBe(1);
+  });
+
   test("a lease is found held in our name, and its release found done", async () => {
     const created = await flyMachineProvider.create(machine());
     const acquired = await withAnswersLost("POST", /\/lease$/, () => env.client.acquireLease(app, created.id, 60, "test/lost/lease"));

@@ -447,7 +447,7 @@ async function adoptMachine(client: FlyClient, inputs: FlyMachineInputs, machine
   const declared = machine.name !== inputs.name ? inputs.name : undefined;
   const config = withMarker(canonicalConfig(inputs.config), marker, declared);
   const updated = await client.withLease(inputs.app, machine.id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-    client.updateMachine(inputs.app, machine.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce),
+    client.updateMachine(inputs.app, machine.id, { config, skip_launch: inputs.skipLaunch ?? false, ...secretsVersionOf(inputs) }, nonce, machine.instance_id ?? undefined),
   );
   // A failure here leaves the machine the stack's, on the declared config, unrecorded: it is not
   // destroyed (it was not the stack's to destroy), and the next run adopts it again.
