@@ -1,23 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { cidrProblem, ConfigError, decodeConfigValue, parseStackConfig, serviceRegions } from "../src/stack-config";
+import { cidrProblem, decodeConfigValue, parseStackConfig, serviceRegions } from "../src/stack-config";
 import { CONFIG_NAMESPACES, configKeyProblem } from "../src/config/namespaces";
 import { nearestName } from "../src/config/nearest";
 import { profiles } from "../environments/profiles";
 import { expectEach } from "./helpers/expect-each";
+import { configRefusal } from "./helpers/stack-config";
 
 const dev = { profile: "single-user-lax" };
 const prod = { profile: "enterprise-multi-region" };
 
-/** Parses and returns the error message, failing the test if parsing succeeds. */
-function errorOf(overrides: Record<string, unknown>): string {
-  try {
-    parseStackConfig(overrides, "dev");
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected the config to be rejected");
-}
+const errorOf = (overrides: Record<string, unknown>) => configRefusal(overrides, "dev");
 
 describe("profiles", () => {
   it("single-user-lax parses and keeps everything in lax", () => {

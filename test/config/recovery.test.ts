@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import { planRecovery } from "../../components/recovery/plan";
 import { planServices } from "../../components/platform-services";
 import { SERVICE_DEFINITIONS } from "../../components/services";
-import { ConfigError, parseStackConfig } from "../../src/stack-config";
+import { parseStackConfig } from "../../src/stack-config";
 import { expectEach } from "../helpers/expect-each";
+import { configRefusal } from "../helpers/stack-config";
 
 const prod = { profile: "enterprise-multi-region" };
 const images = {
@@ -17,15 +18,7 @@ const images = {
   },
 };
 
-function configError(overrides: Record<string, unknown>): string {
-  try {
-    parseStackConfig(overrides, "prod");
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected the config to be refused");
-}
+const configError = (overrides: Record<string, unknown>) => configRefusal(overrides, "prod");
 
 /** Plans the services and their recovery; the error when either refuses. */
 function recoveryPlan(recovery: Record<string, unknown> = {}, services: Record<string, unknown> = {}) {

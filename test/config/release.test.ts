@@ -1,18 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../src/stack-config";
+import { parseStackConfig } from "../../src/stack-config";
 import { releaseOf } from "../../src/config/release";
+import { configRefusal } from "../helpers/stack-config";
 
 const prod = (release: Record<string, unknown>) => parseStackConfig({ profile: "enterprise-multi-region", release }, "prod");
 
-function errorOf(release: Record<string, unknown>): string {
-  try {
-    prod(release);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected the config to be rejected");
-}
+const errorOf = (release: Record<string, unknown>) => configRefusal({ profile: "enterprise-multi-region", release }, "prod");
 
 describe("sophia:release", () => {
   it("prod judges its releases by default, holding when there is too little traffic", () => {

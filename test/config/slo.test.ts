@@ -3,22 +3,15 @@
  * mistake refused with a message that says what to write instead.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../src/stack-config";
+import { parseStackConfig } from "../../src/stack-config";
 import { objectivesOf } from "../../src/config/slo";
+import { configRefusal } from "../helpers/stack-config";
 
 const dev = { profile: "single-user-lax" };
 const prod = { profile: "enterprise-multi-region" };
 
 /** The config error for these overrides, failing the test if they parse. */
-function refusal(overrides: Record<string, unknown>): string {
-  try {
-    parseStackConfig(overrides, "prod");
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected the config to be refused");
-}
+const refusal = (overrides: Record<string, unknown>) => configRefusal(overrides, "prod");
 
 const objectives = (o: Record<string, unknown>) => ({ ...prod, slo: { objectives: { availability: 0.999, latency: [], ...o } } });
 

@@ -3,7 +3,7 @@
  * overrides on top, and the plan of its services: what pure generators are tested from.
  */
 import { readStackFile } from "../../src/planner/stack-file";
-import { decodeConfigValue, parseStackConfig, type StackConfig } from "../../src/stack-config";
+import { ConfigError, decodeConfigValue, parseStackConfig, type StackConfig } from "../../src/stack-config";
 import { planServices } from "../../components/platform-services";
 import { SERVICE_DEFINITIONS } from "../../components/services";
 import type { ServicePlan } from "../../components/service-definition";
@@ -22,4 +22,15 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
 
 export function stackPlan(config: StackConfig): ServicePlan {
   return planServices(config, SERVICE_DEFINITIONS);
+}
+
+/** The message of the ConfigError that parsing these `sophia:` values throws; fails the test when they parse. */
+export function configRefusal(values: Record<string, unknown>, stack: string): string {
+  try {
+    parseStackConfig(values, stack);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.message;
+  }
+  throw new Error("expected the config to be refused");
 }

@@ -11,6 +11,7 @@
  * API's shape (`{status, data: {resultType, result}}`).
  */
 import { createHash } from "node:crypto";
+import type { MachineServing } from "./model";
 import { evaluate, matchesLabel, QueryError, type Labels, type Matcher, type Series, type Value } from "./promql";
 
 /** Fly scrapes every 15 s. */
@@ -35,20 +36,6 @@ export interface TrafficModel extends Behaviour {
 }
 
 export const defaultTraffic = (): TrafficModel => ({ requestsPerSecond: 2, errorShare: 0.002, latencySeconds: 0.08 });
-
-/** What the model reports about a machine after each change. */
-export interface MachineChange {
-  app: string;
-  org: string;
-  id: string;
-  region: string;
-  /** `config.metadata.sophia_release`: the release a misbehaviour is set for. */
-  release: string | undefined;
-  /** Real time (ms) from which the machine serves, or undefined when it stops serving. */
-  servingFrom: number | undefined;
-  /** Real time (ms) of the change. */
-  at: number;
-}
 
 interface Segment {
   /** Platform seconds. */
@@ -98,7 +85,7 @@ export class FlyMetrics {
     for (const release of this.behaviours.keys()) this.misbehave(release, undefined, nowMs);
   }
 
-  machineChanged(change: MachineChange): void {
+  machineChanged(change: MachineServing): void {
     const instance = this.instances.get(change.id) ?? {
       app: change.app,
       org: change.org,

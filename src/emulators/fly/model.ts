@@ -132,9 +132,11 @@ export interface MachineServing {
   org: string;
   id: string;
   region: string;
+  /** `config.metadata.sophia_release`: the release a misbehaviour is set for. */
   release: string | undefined;
-  /** When the machine serves (started, checks passing), or undefined when it stops serving. */
+  /** Real time (ms) from which the machine serves (started, checks passing), or undefined when it stops serving. */
   servingFrom: number | undefined;
+  /** Real time (ms) of the change. */
   at: number;
 }
 
