@@ -76,6 +76,7 @@ interface Volume {
   encrypted: boolean;
   snapshot_retention: number;
   auto_backup_enabled: boolean;
+  // null when unattached: the OpenAPI document says string, fly-go's Volume reads a *string.
   attached_machine_id: string | null;
   state: string;
   created_at: string;

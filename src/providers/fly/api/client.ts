@@ -553,6 +553,8 @@ export class FlyClient {
       path: `/apps/${seg(app)}/secrets`,
       operation: "update secrets",
       resource: `of app "${app}" (keys ${Object.keys(values).sort().join(", ")})`,
+      // The OpenAPI document types each value as a string; Fly's own client (fly-go
+      // UpdateAppSecrets, map[string]*string) sends null to delete a key, as we do.
       body: { values },
       schema: this.schemas.secretsUpdate,
       rateKey: `update_secrets:${app}`,
