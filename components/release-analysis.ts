@@ -13,7 +13,7 @@ import { durationSeconds } from "../src/config/duration";
 import { FLY_PROMETHEUS } from "../src/platform";
 import { APP_PLACEHOLDER, INSTANCES_PLACEHOLDER, type ReleaseAnalysis, type ReleaseTrigger } from "../src/providers/fly";
 import { num, type Selector } from "./observability/promql";
-import { rollbackTriggers } from "./observability/triggers";
+import { rollbackTriggers, TRIGGER_RATE_WINDOW } from "./observability/triggers";
 import type { PlannedService, ServicePlan } from "./service-definition";
 
 /** The selector `machinesSelector(app, ids)` builds, with placeholders the machine provider fills in. */
@@ -59,6 +59,8 @@ export function releaseAnalysisFor(config: StackConfig, planned: PlannedService)
     prometheusUrl: config.release.prometheusUrl ?? FLY_PROMETHEUS.queryUrl(config.flyOrg),
     windowSeconds: settings.windowSeconds ?? Math.max(FLY_PROMETHEUS.scrapeIntervalSeconds, ...triggers.map((t) => t.forSeconds)),
     triggers,
+    // The triggers' rates read this range: the new machines must have served within it at the end.
+    rateWindowSeconds: durationSeconds(TRIGGER_RATE_WINDOW),
     minRequests: settings.minRequests,
     lowTraffic: settings.lowTraffic,
   };

@@ -9,6 +9,7 @@ import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs, type FlyMachineOutputs } from "../../../src/providers/fly/resources/machine";
 import type { ReleaseAnalysis, ReleaseTrigger } from "../../../src/providers/fly/resources/release-analysis";
 import { stepMarkOf } from "../../../src/providers/fly/resources/release-gate";
+import { FlyPrometheus } from "../../../src/providers/fly/api/prometheus";
 import { FAST_TUNING, createTestApp, emulated, expectNoLeaks, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 /** Real seconds per platform second: 15 s of scrape interval pass in 75 ms. */
@@ -46,6 +47,7 @@ function analysis(overrides: Partial<ReleaseAnalysis> = {}): ReleaseAnalysis {
     prometheusUrl: `${env.apiUrl.replace(/\/v1$/, "")}/prometheus/${ORG}`,
     windowSeconds: 60,
     triggers: [errorTrigger, latencyTrigger],
+    rateWindowSeconds: 30,
     minRequests: 50,
     lowTraffic: "hold",
     ...overrides,
@@ -120,6 +122,26 @@ async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial
       return Object.fromEntries(names.map((name) => [name, (machines.find((m) => m.name === name)?.config as FlyMachineConfig | undefined)?.metadata?.sophia_release]));
     },
   };
+}
+
+/**
+ * Waits until the machine runs `release` and has passed its checks (so its step is being
+ * analysed), then until it has served 100 more requests: 50 s of platform time, of which at most
+ * one scrape's worth (15 s) can be the previous release's, so an analysis has counted at least 70.
+ */
+async function servingRelease(f: Fleet, name: string, release: string): Promise<string> {
+  const prometheus = new FlyPrometheus({ url: analysis().prometheusUrl, token: env.apiToken });
+  const served = async (id: string) => (await prometheus.query(`sum(fly_app_http_responses_count{app="${f.app}",instance="${id}"})`))[0]?.value ?? 0;
+  for (;;) {
+    const machine = (await env.client.listMachines(f.app)).find((m) => m.name === name);
+    const onRelease = (machine?.config as FlyMachineConfig | undefined)?.metadata?.sophia_release === release;
+    if (machine && onRelease && (machine.checks ?? []).length > 0 && machine.checks!.every((c) => c.status === "passing")) {
+      const before = await served(machine.id);
+      while ((await served(machine.id)) < before + 100) await new Promise((resolve) => setTimeout(resolve, 5));
+      return machine.id;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** The rollback time a failure message states, in platform seconds. */
@@ -252,6 +274,34 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
       ["m1", true, ""],
     ]);
     expect(await f.running()).toEqual({ m0: "r9", m1: "r9" });
+  });
+
+  test("a canary stopped halfway through its window fails its step, although it served enough requests before", async () => {
+    const f = await fleet("canary", 2, { windowSeconds: 120 });
+    const updates = f.release("r10");
+    await env.client.stopMachine(f.app, await servingRelease(f, "m0", "r10"));
+    const [canary, follower] = await updates;
+    expect(canary!.ok).toBe(false);
+    expect(canary!.message).toMatch(/The release of unified-api \(r10\) failed: at the end of its 2 min analysis window, new machine "m0" \(\w+\) is stopped .*a release is not passed on a machine that stopped serving\. The release was rolled back: machine "m0"/);
+    expect(follower!.message).toMatch(/stopped at machine "m0" \(not running: m0\) before this machine's turn, so it was not changed/);
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+  });
+
+  test("a canary that gets no traffic for the end of its window is held, however many requests it served before", async () => {
+    const f = await fleet("canary", 2, { windowSeconds: 120 });
+    const updates = f.release("r11");
+    await servingRelease(f, "m0", "r11");
+    // Its checks fail, so Fly Proxy sends it nothing: it runs, but its triggers have no data.
+    await env.control!.put("/timing", { unhealthyImages: [`${env.image}-r11`] });
+    try {
+      const [canary, follower] = await updates;
+      expect(canary!.ok).toBe(false);
+      expect(canary!.message).toMatch(/The release of unified-api \(r11\) was held: \d+ requests reached the new release in its 2 min analysis window, but none in its last 30 s, so its triggers had nothing left to judge\. The release was rolled back: machine "m0"/);
+      expect(follower!.message).toMatch(/stopped at machine "m0" \(too little traffic to judge\)/);
+      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+    } finally {
+      await env.control!.put("/timing", { unhealthyImages: [] });
+    }
   });
 
   test("after a gated release, read shows no drift from the step mark in the machine's metadata", async () => {

@@ -8,8 +8,11 @@
  * inputs.
  *
  * Outcomes are stated, never silent: pass, breach (with the value, threshold, window and the
- * previous release's value for comparison), too little traffic (then the configured default), or
- * Prometheus unreachable (the caller rolls back; a release is never passed blind).
+ * previous release's value for comparison), a new machine no longer running at the end, too little
+ * traffic (then the configured default), or Prometheus unreachable (the caller rolls back; a
+ * release is never passed blind). Too little traffic includes none in the triggers' last rate
+ * window: a machine that stopped serving mid-window leaves a count for the window but gives its
+ * triggers no data, and no data is not a pass.
  */
 
 import { flyDefaults } from "../api/connection";
@@ -47,6 +50,12 @@ export interface ReleaseAnalysis {
   /** Between evaluations. @default 15, Fly's scrape interval */
   intervalSeconds?: number;
   triggers: ReleaseTrigger[];
+  /**
+   * The range of the triggers' rates (seconds): at the end of the window the new machines must have
+   * served requests within it (at most the window, at least two scrapes), or the triggers' last
+   * evaluation had nothing to judge. @default 60
+   */
+  rateWindowSeconds?: number;
   /** The per-instance request counter that says whether there was traffic. @default fly_app_http_responses_count */
   requestsMetric?: string;
   /** Fewer requests than this on the new machines over the window is too little to judge. */
@@ -70,7 +79,22 @@ export type AnalysisOutcome =
       /** When the breach was seen (client clock, ms). */
       seenAt: number;
     }
-  | { verdict: "low traffic"; requests: number; minimum: number; action: "proceed" | "hold" };
+  /** A new machine is not running at the end of the window: it served too little of it to pass. */
+  | { verdict: "not running"; machines: { id: string; name: string | undefined; state: string }[] }
+  | {
+      verdict: "low traffic";
+      requests: number;
+      minimum: number;
+      action: "proceed" | "hold";
+      /** Set when the window had enough requests but none came in its last this many seconds. */
+      quietSeconds?: number;
+    };
+
+/** What the Machines API shows of a new machine. */
+export interface CandidateState {
+  name: string | undefined;
+  state: string;
+}
 
 export interface AnalysisRun {
   analysis: ReleaseAnalysis;
@@ -80,6 +104,8 @@ export interface AnalysisRun {
   baseline: string[];
   /** Instant query: the samples' values. Throws when Prometheus cannot be reached. */
   query: (expr: string) => Promise<number[]>;
+  /** A new machine as the Machines API shows it; undefined once it is gone. Throws when the API cannot be read. */
+  inspect: (id: string) => Promise<CandidateState | undefined>;
   clock: { now(): number; sleep(ms: number): Promise<void>; timeScale: number };
 }
 
@@ -120,10 +146,24 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
     if (done) break;
     await clock.sleep(Math.max(0, at + ms(interval) - clock.now()));
   }
+  // A machine that stopped (crashed, or stopped by hand or by the proxy) is not passed on what it
+  // served before: the release did not keep running.
+  const stopped: { id: string; name: string | undefined; state: string }[] = [];
+  for (const id of run.candidates) {
+    const machine = await run.inspect(id);
+    if (machine?.state !== "started") stopped.push({ id, name: machine?.name, state: machine?.state ?? "destroyed" });
+  }
+  if (stopped.length > 0) return { verdict: "not running", machines: stopped };
   const metric = analysis.requestsMetric ?? DEFAULT_REQUESTS_METRIC;
-  const traffic = `sum(increase(${metric}{app="${APP_PLACEHOLDER}",instance=~"${INSTANCES_PLACEHOLDER}"}[${Math.round(analysis.windowSeconds)}s]))`;
-  const requests = (await run.query(over(traffic, run.candidates)))[0] ?? 0;
-  if (!(requests >= analysis.minRequests)) return { verdict: "low traffic", requests, minimum: analysis.minRequests, action: analysis.lowTraffic };
+  const traffic = (seconds: number) => `sum(increase(${metric}{app="${APP_PLACEHOLDER}",instance=~"${INSTANCES_PLACEHOLDER}"}[${Math.round(seconds)}s]))`;
+  const requestsIn = async (seconds: number) => (await run.query(over(traffic(seconds), run.candidates)))[0] ?? 0;
+  const low = { verdict: "low traffic", minimum: analysis.minRequests, action: analysis.lowTraffic } as const;
+  const requests = await requestsIn(analysis.windowSeconds);
+  if (!(requests >= analysis.minRequests)) return { ...low, requests };
+  // The window's count includes what came before the machines stopped getting traffic; the
+  // triggers' last evaluation saw only their rate window. Two scrapes at least, for an increase.
+  const recent = Math.max(2 * flyDefaults.scrapeIntervalSeconds, Math.min(analysis.rateWindowSeconds ?? 60, analysis.windowSeconds));
+  if (!((await requestsIn(recent)) > 0)) return { ...low, requests, quietSeconds: recent };
   const values: { trigger: ReleaseTrigger; value: number | undefined }[] = [];
   for (const trigger of analysis.triggers) values.push({ trigger, value: largest(await run.query(over(trigger.value, run.candidates))) });
   return { verdict: "pass", requests, values };

@@ -191,8 +191,20 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
       const seconds = (client.now() - started) / 1000 / client.timeScale;
       throw new Error(`${message} Rolled back ${seconds.toFixed(1)} s after the breach was seen. Fix the release and run the command again.`);
     }
+    if (outcome.verdict === "not running") {
+      const machines = outcome.machines.map((m) => `"${m.name ?? m.id}" (${m.id}) is ${m.state}`).join(", ");
+      const message = await rollBack(run, `not running: ${outcome.machines.map((m) => m.name ?? m.id).join(", ")}`,
+        `The ${what} failed: at the end of its ${duration(gate.analysis.windowSeconds)} analysis window, new machine ${machines} ` +
+          "(it crashed, was stopped, or Fly Proxy stopped it for want of traffic); a release is not passed on a machine that stopped serving.");
+      const first = outcome.machines[0]!;
+      throw new Error(`${message} Check its logs (fly logs -a ${run.app} --machine ${first.id}) and run the command again.`);
+    }
     if (outcome.verdict === "low traffic") {
-      const seen = `only ${Math.round(outcome.requests)} requests reached the new release in its ${duration(gate.analysis.windowSeconds)} analysis window, fewer than the ${outcome.minimum} needed to judge it`;
+      const seen =
+        outcome.quietSeconds === undefined
+          ? `only ${Math.round(outcome.requests)} requests reached the new release in its ${duration(gate.analysis.windowSeconds)} analysis window, fewer than the ${outcome.minimum} needed to judge it`
+          : `${Math.round(outcome.requests)} requests reached the new release in its ${duration(gate.analysis.windowSeconds)} analysis window, but none in its last ${duration(outcome.quietSeconds)}, ` +
+            "so its triggers had nothing left to judge";
       if (outcome.action === "hold") {
         const message = await rollBack(run, "too little traffic to judge", `The ${what} was held: ${seen}.`);
         throw new Error(`${message} Run the command again when the service has traffic, or set its analysis to proceed with too little traffic.`);
@@ -227,6 +239,10 @@ async function analyse(run: GateRun): Promise<AnalysisOutcome> {
     candidates,
     baseline,
     query: async (expr) => (await prometheus.query(expr)).map((s) => s.value),
+    inspect: async (id) => {
+      const machine = await client.getMachine(run.app, id);
+      return machine && !isMachineGone(machine) ? { name: declaredNameOf(machine), state: machine.state } : undefined;
+    },
     clock: { now: client.now, sleep: client.sleep, timeScale: client.timeScale },
   });
 }
