@@ -61,6 +61,11 @@ export function releaseAnalysisFor(config: StackConfig, planned: PlannedService)
     triggers,
     // The triggers' rates read this range: the new machines must have served within it at the end.
     rateWindowSeconds: durationSeconds(TRIGGER_RATE_WINDOW),
+    // Fly Proxy routes nothing to a machine failing its checks, so the Prometheus trigger cannot see
+    // checks that fail after they first passed: the machine provider reads them from the Machines API.
+    ...(settings.triggers.includes("healthChecks")
+      ? { healthChecks: { consecutiveFailures: config.slo.rollback.healthChecks.consecutiveFailures, intervalSeconds: spec.healthCheck.intervalSeconds } }
+      : {}),
     minRequests: settings.minRequests,
     lowTraffic: settings.lowTraffic,
   };

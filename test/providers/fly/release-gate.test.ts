@@ -304,6 +304,26 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     }
   });
 
+  test("a canary whose health checks fail after they first passed is rolled back on them, read from the Machines API", async () => {
+    const f = await fleet("canary", 2, { windowSeconds: 120, healthChecks: { consecutiveFailures: 3, intervalSeconds: 10 } });
+    const updates = f.release("r12");
+    await servingRelease(f, "m0", "r12");
+    // Fly Proxy sends the failing machine nothing, so no Prometheus series shows it.
+    await env.control!.put("/timing", { unhealthyImages: [`${env.image}-r12`] });
+    try {
+      const [canary, follower] = await updates;
+      expect(canary!.ok).toBe(false);
+      expect(canary!.message).toMatch(
+        /The release of unified-api \(r12\): new machine "m0" \(\w+\) failed its health checks for \d+ s \[health: critical \(connect: connection refused\)\], breaching the trigger "3 consecutive failed health checks" \(checks every 10 s\)/,
+      );
+      expect(canary!.message).toMatch(/The release was rolled back: machine "m0" \(\w+\) runs its previous config again\. Rolled back [\d.]+ s after the breach was seen/);
+      expect(follower!.message).toMatch(/stopped at machine "m0" \(health checks failing on m0\) before this machine's turn, so it was not changed/);
+      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+    } finally {
+      await env.control!.put("/timing", { unhealthyImages: [] });
+    }
+  });
+
   test("after a gated release, read shows no drift from the step mark in the machine's metadata", async () => {
     const f = await fleet("canary", 1);
     const [result] = await f.release("r8");

@@ -7,8 +7,13 @@
  * built from the same definition cannot disagree. The provider stays generic: the triggers are
  * inputs.
  *
+ * Fly publishes no health-check results to Prometheus, and Fly Proxy routes nothing to a machine
+ * failing its checks, so a failing machine has no series to breach with: its checks are read from
+ * the Machines API at every evaluation instead, and failing for the configured number of
+ * consecutive checks breaches.
+ *
  * Outcomes are stated, never silent: pass, breach (with the value, threshold, window and the
- * previous release's value for comparison), a new machine no longer running at the end, too little
+ * previous release's value for comparison), failed health checks, a new machine no longer running at the end, too little
  * traffic (then the configured default), or Prometheus unreachable (the caller rolls back; a
  * release is never passed blind). Too little traffic includes none in the triggers' last rate
  * window: a machine that stopped serving mid-window leaves a count for the window but gives its
@@ -58,6 +63,12 @@ export interface ReleaseAnalysis {
   rateWindowSeconds?: number;
   /** The per-instance request counter that says whether there was traffic. @default fly_app_http_responses_count */
   requestsMetric?: string;
+  /**
+   * Breach when a new machine's checks, as the Machines API shows them, fail this many checks in a
+   * row (`sophia:slo.rollback.healthChecks`), its checks running every `intervalSeconds`.
+   * @default checks not read
+   */
+  healthChecks?: { consecutiveFailures: number; intervalSeconds: number };
   /** Fewer requests than this on the new machines over the window is too little to judge. */
   minRequests: number;
   /** With too little traffic: go on (the outcome says it was not judged) or hold (put the release back). */
@@ -79,6 +90,16 @@ export type AnalysisOutcome =
       /** When the breach was seen (client clock, ms). */
       seenAt: number;
     }
+  | {
+      verdict: "unhealthy";
+      machine: { id: string; name: string | undefined };
+      /** The failing checks, as the Machines API shows them. */
+      failing: string;
+      /** Platform seconds the checks had failed for when the breach was seen. */
+      seconds: number;
+      /** When the breach was seen (client clock, ms). */
+      seenAt: number;
+    }
   /** A new machine is not running at the end of the window: it served too little of it to pass. */
   | { verdict: "not running"; machines: { id: string; name: string | undefined; state: string }[] }
   | {
@@ -94,6 +115,7 @@ export type AnalysisOutcome =
 export interface CandidateState {
   name: string | undefined;
   state: string;
+  checks: { name?: string | null; status?: string | null; output?: string | null }[];
 }
 
 export interface AnalysisRun {
@@ -107,6 +129,12 @@ export interface AnalysisRun {
   /** A new machine as the Machines API shows it; undefined once it is gone. Throws when the API cannot be read. */
   inspect: (id: string) => Promise<CandidateState | undefined>;
   clock: { now(): number; sleep(ms: number): Promise<void>; timeScale: number };
+}
+
+/** The longest a breach can stay pending before it counts: a trigger's `for`, or the failed checks in a row. */
+export function longestPendingSeconds(analysis: ReleaseAnalysis): number {
+  const checks = analysis.healthChecks ? (analysis.healthChecks.consecutiveFailures - 1) * analysis.healthChecks.intervalSeconds : 0;
+  return Math.max(0, checks, ...analysis.triggers.map((t) => t.forSeconds));
 }
 
 /** The expression over these machines of the app: the placeholders sit inside quoted label values. */
@@ -125,8 +153,28 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
   const started = clock.now();
   // Since when each trigger has breached, as an alert's pending state.
   const pendingSince: (number | undefined)[] = analysis.triggers.map(() => undefined);
+  // Since when each new machine's checks have failed, at every evaluation since.
+  const failingSince = new Map<string, number>();
   for (;;) {
     const at = clock.now();
+    if (analysis.healthChecks) {
+      const { consecutiveFailures, intervalSeconds } = analysis.healthChecks;
+      for (const id of run.candidates) {
+        const machine = await run.inspect(id);
+        const failing = machine?.state === "started" ? machine.checks.filter((c) => c.status !== "passing") : [];
+        if (failing.length === 0) {
+          failingSince.delete(id);
+          continue;
+        }
+        const since = failingSince.get(id) ?? at;
+        failingSince.set(id, since);
+        // The first failing look is one failed check; each check interval after it, one more.
+        if (at - since >= ms((consecutiveFailures - 1) * intervalSeconds)) {
+          const text = failing.map((c) => `${c.name ?? "check"}: ${c.status ?? "unknown"}${c.output ? ` (${c.output.slice(0, 120)})` : ""}`).join("; ");
+          return { verdict: "unhealthy", machine: { id, name: machine?.name }, failing: text, seconds: (at - since) / ms(1), seenAt: at };
+        }
+      }
+    }
     for (const [i, trigger] of analysis.triggers.entries()) {
       const value = largest(await run.query(over(trigger.breach, run.candidates)));
       if (value === undefined) {
@@ -141,8 +189,8 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
         return { verdict: "breach", trigger, value, baseline, seenAt: clock.now() };
       }
     }
-    // A trigger still pending at the end of the window is followed until it breaches or clears.
-    const done = at - started >= ms(analysis.windowSeconds) && pendingSince.every((p) => p === undefined);
+    // A trigger (or failing checks) still pending at the end of the window is followed until it breaches or clears.
+    const done = at - started >= ms(analysis.windowSeconds) && pendingSince.every((p) => p === undefined) && failingSince.size === 0;
     if (done) break;
     await clock.sleep(Math.max(0, at + ms(interval) - clock.now()));
   }

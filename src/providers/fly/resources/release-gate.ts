@@ -21,7 +21,7 @@ import { isMachineGone, type FlyClient } from "../api/client";
 import { flyDefaults } from "../api/connection";
 import { FlyPrometheus } from "../api/prometheus";
 import type { FlyMachineConfig, FlyMachineInfo } from "../api/schemas";
-import { analyseRelease, APP_PLACEHOLDER, duration, formatValue, INSTANCES_PLACEHOLDER, type AnalysisOutcome } from "./release-analysis";
+import { analyseRelease, APP_PLACEHOLDER, duration, formatValue, INSTANCES_PLACEHOLDER, longestPendingSeconds, type AnalysisOutcome } from "./release-analysis";
 import type { ReleaseAnalysis } from "./release-analysis";
 import { declaredNameOf } from "./machine-name";
 
@@ -66,6 +66,8 @@ export function releaseGateSchema() {
       intervalSeconds: z.number().min(1).optional(),
       triggers: z.array(trigger).min(1, "a gated release needs at least one trigger"),
       requestsMetric: z.string().optional(),
+      rateWindowSeconds: z.number().positive().optional(),
+      healthChecks: z.object({ consecutiveFailures: z.int().min(1), intervalSeconds: z.number().positive() }).optional(),
       minRequests: z.number().min(0),
       lowTraffic: z.enum(["proceed", "hold"]),
     }),
@@ -140,7 +142,7 @@ export function stepPassed(machine: FlyMachineInfo, release: string): boolean {
 
 /** The longest one analysed step can take: the window, plus a pending trigger's duration, plus one evaluation. */
 export function longestStepSeconds(gate: ReleaseGate): number {
-  const longestFor = Math.max(0, ...gate.analysis.triggers.map((t) => t.forSeconds));
+  const longestFor = longestPendingSeconds(gate.analysis);
   return gate.analysis.windowSeconds + longestFor + (gate.analysis.intervalSeconds ?? flyDefaults.scrapeIntervalSeconds) * 2;
 }
 
@@ -190,6 +192,16 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
       const message = await rollBack(run, `${trigger.metric} ${formatValue(trigger, value)}`, `The ${what}: ${seen}.${comparison}`);
       const seconds = (client.now() - started) / 1000 / client.timeScale;
       throw new Error(`${message} Rolled back ${seconds.toFixed(1)} s after the breach was seen. Fix the release and run the command again.`);
+    }
+    if (outcome.verdict === "unhealthy") {
+      const { machine, failing, seconds } = outcome;
+      const checks = gate.analysis.healthChecks!;
+      const message = await rollBack(run, `health checks failing on ${machine.name ?? machine.id}`,
+        `The ${what}: new machine "${machine.name ?? machine.id}" (${machine.id}) failed its health checks for ${duration(seconds)} ` +
+          `[${failing}], breaching the trigger "${checks.consecutiveFailures} consecutive failed health checks" (checks every ${duration(checks.intervalSeconds)}) ` +
+          `within its ${duration(gate.analysis.windowSeconds)} analysis window; Fly Proxy sends a machine failing its checks no requests.`);
+      const rolledBack = (client.now() - outcome.seenAt) / 1000 / client.timeScale;
+      throw new Error(client.scrub(`${message} Rolled back ${rolledBack.toFixed(1)} s after the breach was seen. Check its logs (fly logs -a ${run.app} --machine ${machine.id}), fix the release and run the command again.`));
     }
     if (outcome.verdict === "not running") {
       const machines = outcome.machines.map((m) => `"${m.name ?? m.id}" (${m.id}) is ${m.state}`).join(", ");
@@ -241,7 +253,7 @@ async function analyse(run: GateRun): Promise<AnalysisOutcome> {
     query: async (expr) => (await prometheus.query(expr)).map((s) => s.value),
     inspect: async (id) => {
       const machine = await client.getMachine(run.app, id);
-      return machine && !isMachineGone(machine) ? { name: declaredNameOf(machine), state: machine.state } : undefined;
+      return machine && !isMachineGone(machine) ? { name: declaredNameOf(machine), state: machine.state, checks: machine.checks ?? [] } : undefined;
     },
     clock: { now: client.now, sleep: client.sleep, timeScale: client.timeScale },
   });
