@@ -76,7 +76,7 @@ interface Fleet {
 }
 
 /** A service's machines on release r1, released by `strategy` with a gate. */
-async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial<ReleaseAnalysis> = {}): Promise<Fleet> {
+async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial<ReleaseAnalysis> = {}, machine: Partial<FlyMachineInputs> = {}): Promise<Fleet> {
   counter += 1;
   const app = await createTestApp(env, `gate-${counter}`);
   const names = Array.from({ length: size }, (_, i) => `m${i}`);
@@ -95,6 +95,7 @@ async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial
       // As `fly tokens create readonly` prints it, with its scheme (the emulator takes the suite's token).
       metricsToken: `FlyV1 ${env.apiToken}`,
       ...env.connection,
+      ...machine,
     };
   };
   const created = new Map<string, { id: string; outs: FlyMachineOutputs }>();
@@ -321,6 +322,22 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
       expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
     } finally {
       await env.control!.put("/timing", { unhealthyImages: [] });
+    }
+  });
+
+  test("a follower whose update fails before its checks (its lease is held) stops the release at once: the canary goes back without a timeout", async () => {
+    // A 2 s bound: without the failure marked, the canary would wait that long for the follower, then fail saying so.
+    const f = await fleet("canary", 2, {}, { waitTimeoutSeconds: 2 });
+    const follower = f.created.get("m1")!.id;
+    const lease = await env.client.acquireLease(f.app, follower, 60, "another deployment");
+    try {
+      const [canary, second] = await f.release("r13");
+      expect(second!.message).toMatch(/update machine "m1" \(\w+\) in app "[\w-]+": another deployment holds the machine's lease/);
+      expect(canary!.ok).toBe(false);
+      expect(canary!.message).toMatch(/The release of unified-api \(r13\) was stopped at machine "m1" \(update failed: update machine "m1" .*another deployment holds the machine's lease.*\)\. The release was rolled back: machine "m0" \(\w+\) runs its previous config again/);
+      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+    } finally {
+      await env.client.releaseLease(f.app, follower, lease.nonce);
     }
   });
 

@@ -6,7 +6,9 @@
  * The gate adds one fact to what it shows: each machine's step, in its metadata
  * (`sophia_release_step`, set without a restart): `passed` once the machine runs the release and,
  * where its step is analysed, the analysis passed; `failed` once it breached, failed its checks or
- * could not be judged. So:
+ * could not be judged, or its update failed before it got that far (its turn never came, it could
+ * not be read or leased; when its own metadata cannot be written, the mark goes on a machine that
+ * passed). So:
  * - a machine released after another waits for that one's `passed` (not only for its checks);
  * - a machine whose step passed does not finish its update yet: it waits until every machine of the
  *   release has passed, and if one fails it puts its own previous config back and fails too;
@@ -106,6 +108,23 @@ export function withStepMark(config: FlyMachineConfig, mark: StepMark): FlyMachi
 
 export async function markStep(client: FlyClient, app: string, id: string, mark: StepMark): Promise<void> {
   await client.setMachineMetadata(app, id, STEP_KEY, JSON.stringify(mark));
+}
+
+/**
+ * Marks this machine's step failed, so that the others stop at once. When its own metadata cannot
+ * be written (another deployment holds its lease, say), the mark goes on a machine of the fleet
+ * whose step passed: it is holding for the rest of the release and reads every machine's mark, so
+ * it stops, and its failure names this machine. Resolves false when no machine took the mark.
+ */
+export async function markFailed(client: FlyClient, app: string, id: string, gate: ReleaseGate, mark: StepMark): Promise<boolean> {
+  const marked = await markStep(client, app, id, mark).then(() => true, () => false);
+  if (marked) return true;
+  const machines = await client.listMachines(app).catch(() => []);
+  for (const m of machines) {
+    if (m.id === id || isMachineGone(m) || !gate.fleet.includes(declaredNameOf(m) ?? "") || !stepPassed(m, mark.release)) continue;
+    if (await markStep(client, app, m.id, mark).then(() => true, () => false)) return true;
+  }
+  return false;
 }
 
 /** Thrown when another machine's step failed: this one is not (or no longer) on the release. */
