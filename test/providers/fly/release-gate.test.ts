@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs, type FlyMachineOutputs } from "../../../src/providers/fly/resources/machine";
 import type { ReleaseAnalysis, ReleaseTrigger } from "../../../src/providers/fly/resources/release-analysis";
-import { stepMarkOf } from "../../../src/providers/fly/resources/release-gate";
+import { stepMarkOf, stepPassed, withStepMark, type StepMark } from "../../../src/providers/fly/resources/release-gate";
 import { FlyPrometheus } from "../../../src/providers/fly/api/prometheus";
 import { FAST_TUNING, createTestApp, emulated, expectNoLeaks, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
@@ -341,6 +341,20 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     }
   });
 
+  test("a pass left by an interrupted run does not let the followers go before the canary is judged again", async () => {
+    const f = await fleet("canary", 2, { triggers: [errorTrigger] });
+    // The interrupted run had put the canary on r14 and marked its step passed; Pulumi recorded neither.
+    const { id } = f.created.get("m0")!;
+    const live = (await env.client.getMachine(f.app, id))!;
+    const interrupted = withStepMark({ ...(live.config as FlyMachineConfig), ...config("r14"), metadata: { ...(live.config as FlyMachineConfig).metadata, sophia_release: "r14" } }, { state: "passed", release: "r14", at: Date.now() - 60_000 });
+    await env.client.withLease(f.app, id, 60, "the interrupted run", (nonce) => env.client.updateMachine(f.app, id, { config: interrupted }, nonce, live.instance_id ?? undefined));
+    await env.control!.post("/releases/r14/misbehave", { errorShare: 0.5 });
+    const [canary, follower] = await f.release("r14");
+    expect(canary!.message).toMatch(/error ratio \d+(\.\d+)?% breached the trigger .* The release was rolled back: machine "m0"/);
+    expect(follower!.message).toMatch(/stopped at machine "m0" \(error ratio .*\) before this machine's turn, so it was not changed/);
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+  });
+
   test("after a gated release, read shows no drift from the step mark in the machine's metadata", async () => {
     const f = await fleet("canary", 1);
     const [result] = await f.release("r8");
@@ -348,6 +362,17 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     const { id } = f.created.get("m0")!;
     const read = await flyMachineProvider.read(id, result!.outs!);
     expect((await flyMachineProvider.diff(id, read.props as FlyMachineOutputs, f.inputs("m0", "r8"))).changes).toBe(false);
+  });
+});
+
+describe("FlyMachine release step marks", () => {
+  const machineWith = (mark: StepMark) => ({ id: "m", state: "started", config: withStepMark({ image: "x", metadata: { sophia_release: "r" } }, mark) });
+  const since = 1_000_000;
+
+  test("a pass counts in the run that set it, and in a later run only once the machine's update is over", () => {
+    expect(stepPassed(machineWith({ state: "passed", release: "r", at: since + 1 }), "r", since)).toBe(true);
+    expect(stepPassed(machineWith({ state: "passed", release: "r", at: since - 1 }), "r", since)).toBe(false);
+    expect(stepPassed(machineWith({ state: "passed", release: "r", at: since - 1, complete: true }), "r", since)).toBe(true);
   });
 });
 

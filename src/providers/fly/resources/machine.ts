@@ -153,10 +153,11 @@ export const flyMachineProvider = explainingFailures({
     const client = flyClient(inputs, `FlyMachine "${inputs.name}"`);
     const marker = machineMarker(inputs);
     if (inputs.adopt !== undefined) return adoptMachine(client, inputs, inputs.adopt, marker);
-    // A machine made while its fleet takes a gated release counts as having passed its step: the
-    // mark goes in with the config, so no call after the create can fail and leave it unrecorded.
+    // A machine made while its fleet takes a gated release counts as having passed its step, in this
+    // run and later ones (it is never judged): the mark goes in with the config, so no call after the
+    // create can fail and leave it unrecorded.
     const release = inputs.config.metadata?.sophia_release;
-    const created = inputs.releaseGate && release !== undefined ? withStepMark(inputs.config, { state: "passed", release, at: client.now() }) : inputs.config;
+    const created = inputs.releaseGate && release !== undefined ? withStepMark(inputs.config, { state: "passed", release, at: client.now(), complete: true }) : inputs.config;
     const config = withMarker(canonicalConfig(created), marker);
     const what = `machine "${inputs.name}" in app "${inputs.app}"`;
     // The name is unique in the app; the marker tells our own leftover from someone else's machine.
@@ -316,7 +317,7 @@ export const flyMachineProvider = explainingFailures({
       // marked again: that machine's mark names the cause.
       if (gate && release && !stepMarked && !(err instanceof ReleaseStopped)) {
         const reason = `update failed: ${messageOf(err)}`.slice(0, 200);
-        const told = await markFailed(client, news.app, id, gate, { state: "failed", release, at: client.now(), reason, machine: news.name });
+        const told = await markFailed(client, news.app, id, gate, { state: "failed", release, at: client.now(), reason, machine: news.name }, since);
         if (!told) {
           throw new Error(
             `${messageOf(err)} Its failure could not be marked on any machine of the release either, so the machines already ` +
@@ -371,7 +372,7 @@ async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs, si
       }
     }
     const released = (m: FlyMachineInfo) =>
-      gate ? stepPassed(m, release) :
+      gate ? stepPassed(m, release, since) :
       releaseOf(m) === release &&
       (!inputs.waitForChecks ||
         m.state === "stopped" ||

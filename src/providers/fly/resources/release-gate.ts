@@ -16,7 +16,11 @@
  * Each machine restores only itself, under its own lease, from its own previous config, so every
  * failed update leaves Pulumi's state and the machine agreeing, and nothing waits for a timeout.
  * A mark counts only for the release it names and when it is newer than this update began, so a
- * failure left by an earlier run does not stop a new one.
+ * failure left by an earlier run does not stop a new one, and a pass left by an interrupted run
+ * does not let the next machines go before the step is judged again (its machine's update runs
+ * again, since Pulumi never recorded it). Once the whole release has passed, each machine marks its
+ * step complete, as a machine created into the release is from the start: such a pass counts in
+ * any later run, for a machine whose update is over and is not run again.
  */
 import { z } from "zod";
 import { isMachineGone, type FlyClient } from "../api/client";
@@ -81,6 +85,8 @@ export interface StepMark {
   release: string;
   /** Client clock (ms) when set. */
   at: number;
+  /** Passed, and the machine's update is over (the whole release passed, or it was created into it): counts in later runs too. */
+  complete?: boolean;
   /** Why it failed, short. */
   reason?: string;
   /** The machine that failed first, by name. */
@@ -116,12 +122,12 @@ export async function markStep(client: FlyClient, app: string, id: string, mark:
  * whose step passed: it is holding for the rest of the release and reads every machine's mark, so
  * it stops, and its failure names this machine. Resolves false when no machine took the mark.
  */
-export async function markFailed(client: FlyClient, app: string, id: string, gate: ReleaseGate, mark: StepMark): Promise<boolean> {
+export async function markFailed(client: FlyClient, app: string, id: string, gate: ReleaseGate, mark: StepMark, since: number): Promise<boolean> {
   const marked = await markStep(client, app, id, mark).then(() => true, () => false);
   if (marked) return true;
   const machines = await client.listMachines(app).catch(() => []);
   for (const m of machines) {
-    if (m.id === id || isMachineGone(m) || !gate.fleet.includes(declaredNameOf(m) ?? "") || !stepPassed(m, mark.release)) continue;
+    if (m.id === id || isMachineGone(m) || !gate.fleet.includes(declaredNameOf(m) ?? "") || !stepPassed(m, mark.release, since)) continue;
     if (await markStep(client, app, m.id, mark).then(() => true, () => false)) return true;
   }
   return false;
@@ -153,10 +159,10 @@ export function failureIn(machines: FlyMachineInfo[], release: string, since: nu
   return undefined;
 }
 
-/** A machine whose step of `release` passed. */
-export function stepPassed(machine: FlyMachineInfo, release: string): boolean {
+/** A machine whose step of `release` passed in this run (since this update began), or whose update is over. */
+export function stepPassed(machine: FlyMachineInfo, release: string, since: number): boolean {
   const mark = stepMarkOf(machine);
-  return releaseOf(machine) === release && mark?.state === "passed" && mark.release === release;
+  return releaseOf(machine) === release && mark?.state === "passed" && mark.release === release && (mark.complete === true || mark.at >= since);
 }
 
 /** The longest one analysed step can take: the window, plus a pending trigger's duration, plus one evaluation. */
@@ -248,6 +254,9 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
   try {
     await markStep(client, run.app, run.id, { state: "passed", release: run.release, at: client.now() });
     await awaitFleet(run);
+    // Best effort: without it, a later run that updates the others to this release but not this
+    // machine waits for this pass to be judged again, and stops at its no-progress timeout.
+    await markStep(client, run.app, run.id, { state: "passed", release: run.release, at: client.now(), complete: true }).catch(() => undefined);
   } catch (err) {
     // Whatever stops this machine from following the release to its end puts it back: never left half-released.
     if (err instanceof ReleaseStopped) throw new Error(await rollBack(run, err.mark.reason ?? "stopped", err.message, err.mark));
@@ -311,14 +320,14 @@ async function awaitFleet(run: GateRun): Promise<void> {
       );
     }
     const fleet = machines.filter((m) => gate.fleet.includes(declaredNameOf(m) ?? ""));
-    const passed = fleet.filter((m) => stepPassed(m, run.release)).length;
+    const passed = fleet.filter((m) => stepPassed(m, run.release, run.since)).length;
     if (passed === fleet.length) return;
     if (passed > progress) {
       progress = passed;
       deadline = client.now() + timeoutMs;
     }
     if (client.now() >= deadline) {
-      const pending = fleet.filter((m) => !stepPassed(m, run.release)).map((m) => declaredNameOf(m));
+      const pending = fleet.filter((m) => !stepPassed(m, run.release, run.since)).map((m) => declaredNameOf(m));
       throw new ReleaseStopped(
         { state: "failed", release: run.release, at: client.now(), reason: `no progress from ${pending.join(", ")}`, machine: run.name },
         `The release of ${gate.analysis.service} (${run.release}) made no progress for ${Math.round(timeoutMs / 1000)} s: ` +
