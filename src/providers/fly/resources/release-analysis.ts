@@ -87,6 +87,8 @@ export type AnalysisOutcome =
       value: number;
       /** The machines still on the previous release, where they have traffic: their value, and whether they breach too. */
       baseline: { value: number; breaches: boolean } | undefined;
+      /** Why the previous release could not be measured, when it could not: the breach stands without the comparison. */
+      baselineError?: string;
       /** When the breach was seen (client clock, ms). */
       seenAt: number;
     }
@@ -183,10 +185,17 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
       }
       pendingSince[i] ??= at;
       if (at - pendingSince[i]! >= ms(trigger.forSeconds)) {
-        let baseline: { value: number; breaches: boolean } | undefined;
-        const old = run.baseline.length > 0 ? largest(await run.query(over(trigger.value, run.baseline))) : undefined;
-        if (old !== undefined) baseline = { value: old, breaches: (await run.query(over(trigger.breach, run.baseline))).length > 0 };
-        return { verdict: "breach", trigger, value, baseline, seenAt: clock.now() };
+        // Seen now: the comparison below may take a query's whole retry budget, and is not the rollback's to wait for.
+        const seenAt = clock.now();
+        const measure = async (): Promise<{ value: number; breaches: boolean } | undefined> => {
+          const old = run.baseline.length > 0 ? largest(await run.query(over(trigger.value, run.baseline))) : undefined;
+          return old === undefined ? undefined : { value: old, breaches: (await run.query(over(trigger.breach, run.baseline))).length > 0 };
+        };
+        // Only for comparison: a breach stands whether or not the previous release can be measured.
+        return measure().then(
+          (baseline) => ({ verdict: "breach", trigger, value, baseline, seenAt }),
+          (err: unknown) => ({ verdict: "breach", trigger, value, baseline: undefined, baselineError: err instanceof Error ? err.message : String(err), seenAt }),
+        );
       }
     }
     // A trigger (or failing checks) still pending at the end of the window is followed until it breaches or clears.

@@ -210,9 +210,11 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
       const seen = `${trigger.metric} ${formatValue(trigger, value)} breached the trigger "${trigger.description}" ` +
         `(threshold ${formatValue(trigger, trigger.threshold)}) on the new release within its ${duration(gate.analysis.windowSeconds)} analysis window`;
       const comparison =
-        baseline === undefined
-          ? ""
-          : ` The machines still on the previous release measure ${formatValue(trigger, baseline.value)}${baseline.breaches ? ", which breaches too: the cause may lie outside this release" : ""}.`;
+        outcome.baselineError !== undefined
+          ? ` The machines still on the previous release could not be measured for comparison (${outcome.baselineError.slice(0, 200)}).`
+          : baseline === undefined
+            ? ""
+            : ` The machines still on the previous release measure ${formatValue(trigger, baseline.value)}${baseline.breaches ? ", which breaches too: the cause may lie outside this release" : ""}.`;
       const started = outcome.seenAt;
       const message = await rollBack(run, `${trigger.metric} ${formatValue(trigger, value)}`, `The ${what}: ${seen}.${comparison}`);
       const seconds = (client.now() - started) / 1000 / client.timeScale;
