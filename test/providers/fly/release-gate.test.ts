@@ -133,14 +133,18 @@ async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial
 async function servingRelease(f: Fleet, name: string, release: string): Promise<string> {
   const prometheus = new FlyPrometheus({ url: analysis().prometheusUrl, token: env.apiToken });
   const served = async (id: string) => (await prometheus.query(`sum(fly_app_http_responses_count{app="${f.app}",instance="${id}"})`))[0]?.value ?? 0;
+  const id = await judging(f, name, release);
+  const before = await served(id);
+  while ((await served(id)) < before + 100) await new Promise((resolve) => setTimeout(resolve, 5));
+  return id;
+}
+
+/** Waits until the machine runs `release` and has passed its checks: its step is being analysed. */
+async function judging(f: Fleet, name: string, release: string): Promise<string> {
   for (;;) {
     const machine = (await env.client.listMachines(f.app)).find((m) => m.name === name);
     const onRelease = (machine?.config as FlyMachineConfig | undefined)?.metadata?.sophia_release === release;
-    if (machine && onRelease && (machine.checks ?? []).length > 0 && machine.checks!.every((c) => c.status === "passing")) {
-      const before = await served(machine.id);
-      while ((await served(machine.id)) < before + 100) await new Promise((resolve) => setTimeout(resolve, 5));
-      return machine.id;
-    }
+    if (machine && onRelease && (machine.checks ?? []).length > 0 && machine.checks!.every((c) => c.status === "passing")) return machine.id;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -354,6 +358,23 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     expect(follower!.message).toMatch(/stopped at machine "m0" \(error ratio .*\) before this machine's turn, so it was not changed/);
     expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
   });
+
+  test("a canary put back on its previous config that does not start says so, never that it runs again", async () => {
+    const f = await fleet("canary", 1, { triggers: [errorTrigger] }, { waitTimeoutSeconds: 1 });
+    await env.control!.post("/releases/r15/misbehave", { errorShare: 0.5 });
+    const update = f.release("r15");
+    await judging(f, "m0", "r15");
+    // From now on a machine takes 5 s to start: the rollback waits 1 s (the machine's own bound).
+    await env.control!.put("/timing", { machineStartMs: 5_000 });
+    try {
+      const [canary] = await update;
+      expect(canary!.message).toMatch(/Rolling machine "m0" \(\w+\) back to its previous config did not finish: it is back on its previous config but did not start within 1 s \(state: \w+\); check its logs/);
+      expect(canary!.message).not.toMatch(/runs its previous config again/);
+    } finally {
+      await env.control!.put("/timing", { machineStartMs: 20 });
+    }
+    // Room for a rollback that waits its whole /wait call (5 s in the suite's tuning) before it answers.
+  }, 15_000);
 
   test("after a gated release, read shows no drift from the step mark in the machine's metadata", async () => {
     const f = await fleet("canary", 1);

@@ -305,7 +305,16 @@ export const flyMachineProvider = explainingFailures({
           waitTimeoutSeconds: news.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds,
           restore: async (mark) => {
             const back = await apply(withStepMark(olds.config, mark), machine.instance_id ?? undefined);
-            if (!skipLaunch) await client.waitForState(news.app, id, "started", { timeoutSeconds: 60, version: back.instance_id ?? undefined });
+            if (skipLaunch) return;
+            // A minute at most, or the machine's own bound when shorter: the rollback reports either way.
+            const timeoutSeconds = Math.min(60, news.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds);
+            if (!(await client.waitForState(news.app, id, "started", { timeoutSeconds, version: back.instance_id ?? undefined }))) {
+              const state = (await client.getMachine(news.app, id).catch(() => undefined))?.state ?? "unknown";
+              throw new Error(
+                `it is back on its previous config but did not start within ${timeoutSeconds} s (state: ${state}); ` +
+                  `check its logs (fly logs -a ${news.app} --machine ${id}) and start it (fly machine start ${id} -a ${news.app})`,
+              );
+            }
           },
         });
       }

@@ -182,7 +182,7 @@ export interface GateRun {
   /** When this update began (client clock): older marks belong to earlier runs. */
   since: number;
   waitTimeoutSeconds: number;
-  /** Puts the previous config back on this machine (under its lease), marked failed; resolves once it runs. */
+  /** Puts the previous config back on this machine (under its lease), marked failed; resolves once it runs, throws when it does not. */
   restore: (mark: StepMark) => Promise<void>;
 }
 
@@ -299,8 +299,8 @@ async function rollBack(run: GateRun, reason: string, what: string, cause?: Step
   const restored = await run.restore(mark).then(
     () => `The release was rolled back: machine "${run.name}" (${run.id}) runs its previous config again.`,
     (err: unknown) =>
-      `Rolling machine "${run.name}" (${run.id}) back to its previous config failed (${err instanceof Error ? err.message : String(err)}): ` +
-      "run `pulumi refresh`, then the command again.",
+      `Rolling machine "${run.name}" (${run.id}) back to its previous config did not finish: ${err instanceof Error ? err.message : String(err)}. ` +
+      "Run `pulumi refresh`, then the command again.",
   );
   return `${what} ${restored}`;
 }
