@@ -52,6 +52,18 @@ describe("release analysis", () => {
     expect(await analyseRelease(run)).toMatchObject({ verdict: "breach", value: 0.2, baseline: undefined, baselineError: expect.stringMatching(/HTTP 503/) });
   });
 
+  test("triggers that take turns breaching after the window are followed for the longest `for`, then the release is held", async () => {
+    const errors = trigger("errors", 30);
+    const latency = trigger("latency", 30);
+    // Every 15 s evaluation one of the two breaches, never one for its whole 30 s.
+    const run = scripted([errors, latency], (expr, evaluation) => {
+      if (expr.startsWith("errors") && expr.includes(">")) return evaluation % 2 === 0 ? [0.2] : [];
+      if (expr.startsWith("latency") && expr.includes(">")) return evaluation % 2 === 1 ? [0.2] : [];
+      return [100];
+    });
+    expect(await analyseRelease(run)).toEqual({ verdict: "unsettled", seconds: 90, pending: 'errors 20% ("errors above 5% for 30s", pending for 0 s)' });
+  });
+
   test("a breach is seen when its query answers, before the previous release is measured", async () => {
     // Each query takes 30 s (a query retrying, say): the breach answers at 30 s, the comparison at 90 s.
     const run = scripted([trigger("errors", 0)], () => [0.2], 30);

@@ -102,6 +102,11 @@ export type AnalysisOutcome =
       /** When the breach was seen (client clock, ms). */
       seenAt: number;
     }
+  /**
+   * The window and the longest pending duration after it passed with something still pending:
+   * triggers (or checks) that keep breaching and clearing never settle.
+   */
+  | { verdict: "unsettled"; pending: string; seconds: number }
   /** A new machine is not running at the end of the window: it served too little of it to pass. */
   | { verdict: "not running"; machines: { id: string; name: string | undefined; state: string }[] }
   | {
@@ -153,8 +158,9 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
   const over = (expr: string, instances: string[]) => forMachines(expr, run.app, instances);
   const interval = analysis.intervalSeconds ?? flyDefaults.scrapeIntervalSeconds;
   const started = clock.now();
-  // Since when each trigger has breached, as an alert's pending state.
+  // Since when each trigger has breached, as an alert's pending state, and at what value last.
   const pendingSince: (number | undefined)[] = analysis.triggers.map(() => undefined);
+  const lastValue: number[] = analysis.triggers.map(() => NaN);
   // Since when each new machine's checks have failed, at every evaluation since.
   const failingSince = new Map<string, number>();
   for (;;) {
@@ -184,6 +190,7 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
         continue;
       }
       pendingSince[i] ??= at;
+      lastValue[i] = value;
       if (at - pendingSince[i]! >= ms(trigger.forSeconds)) {
         // Seen now: the comparison below may take a query's whole retry budget, and is not the rollback's to wait for.
         const seenAt = clock.now();
@@ -198,9 +205,18 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
         );
       }
     }
-    // A trigger (or failing checks) still pending at the end of the window is followed until it breaches or clears.
-    const done = at - started >= ms(analysis.windowSeconds) && pendingSince.every((p) => p === undefined) && failingSince.size === 0;
-    if (done) break;
+    // A trigger (or failing checks) still pending at the end of the window is followed until it
+    // breaches or clears, for as long as the longest can take to breach: anything pending after
+    // that began after the window ended, so the triggers are flapping, and the release is not passed.
+    const pending = [
+      ...analysis.triggers.flatMap((t, i) =>
+        pendingSince[i] === undefined ? [] : [`${t.metric} ${formatValue(t, lastValue[i]!)} ("${t.description}", pending for ${duration((at - pendingSince[i]!) / ms(1))})`],
+      ),
+      ...[...failingSince].map(([id, since]) => `the health checks of machine ${id} (failing for ${duration((at - since) / ms(1))})`),
+    ];
+    if (at - started >= ms(analysis.windowSeconds) && pending.length === 0) break;
+    const cap = analysis.windowSeconds + longestPendingSeconds(analysis);
+    if (at - started >= ms(cap)) return { verdict: "unsettled", pending: pending.join(", "), seconds: cap };
     await clock.sleep(Math.max(0, at + ms(interval) - clock.now()));
   }
   // A machine that stopped (crashed, or stopped by hand or by the proxy) is not passed on what it

@@ -230,6 +230,12 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
       const rolledBack = (client.now() - outcome.seenAt) / 1000 / client.timeScale;
       throw new Error(client.scrub(`${message} Rolled back ${rolledBack.toFixed(1)} s after the breach was seen. Check its logs (fly logs -a ${run.app} --machine ${machine.id}), fix the release and run the command again.`));
     }
+    if (outcome.verdict === "unsettled") {
+      const message = await rollBack(run, "triggers did not settle",
+        `The ${what} was held: ${duration(outcome.seconds)} after its ${duration(gate.analysis.windowSeconds)} analysis window began (the window and the longest ` +
+          `a trigger may stay pending), ${outcome.pending} still pending. Triggers that keep breaching and clearing never settle, and a release is not passed while one is pending.`);
+      throw new Error(`${message} See what flaps on the service's dashboards, and run the command again.`);
+    }
     if (outcome.verdict === "not running") {
       const machines = outcome.machines.map((m) => `"${m.name ?? m.id}" (${m.id}) is ${m.state}`).join(", ");
       const message = await rollBack(run, `not running: ${outcome.machines.map((m) => m.name ?? m.id).join(", ")}`,
