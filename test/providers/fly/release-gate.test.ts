@@ -268,6 +268,21 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     }
   });
 
+  test("when the Machines API cannot be read during the analysis, the failure says so, not that Prometheus failed", async () => {
+    const f = await fleet("canary", 1);
+    // Listing the app's machines fails from now on (reading, leasing and updating one machine still work).
+    await env.control!.setFaults({ alwaysFail: { status: 503, error: "service unavailable", path: `^/apps/${f.app}/machines$` } });
+    try {
+      const [canary] = await f.release("r16");
+      expect(canary!.message).toMatch(/The release of unified-api \(r16\) could not be judged: Fly Machines API: .*503.*A release is never passed unjudged\. The release was rolled back: machine "m0"/);
+      expect(canary!.message).toMatch(/The Fly Machines API, not Prometheus, failed while the release was watched/);
+      expect(canary!.message).not.toMatch(/metrics token/);
+    } finally {
+      await env.control!.setFaults({});
+    }
+    expect(await f.running()).toEqual({ m0: "r1" });
+  });
+
   test("a release rolled back in an earlier run goes through once it behaves: an old failure does not stop a new run", async () => {
     const f = await fleet("canary", 2, { triggers: [errorTrigger] });
     await env.control!.post("/releases/r9/misbehave", { errorShare: 0.5 });

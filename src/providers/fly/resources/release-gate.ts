@@ -30,6 +30,7 @@ import type { FlyMachineConfig, FlyMachineInfo } from "../api/schemas";
 import { analyseRelease, APP_PLACEHOLDER, duration, formatValue, INSTANCES_PLACEHOLDER, longestPendingSeconds, type AnalysisOutcome } from "./release-analysis";
 import type { ReleaseAnalysis } from "./release-analysis";
 import { declaredNameOf } from "./machine-name";
+import { messageOf } from "../../dynamic/errors";
 
 /** How a breach's failure states the time to roll back, in platform seconds (the rehearsal reads it). */
 export const ROLLED_BACK = /Rolled back ([\d.]+) s after the breach was seen/;
@@ -200,10 +201,16 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
     try {
       outcome = await analyse(run);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      const message = await rollBack(run, `Prometheus could not be queried`,
-        `The ${what} could not be judged: ${reason}. A release is never passed unjudged.`);
-      throw new Error(`${message} Check the metrics token (sophia:flyPrometheusToken, from \`fly tokens create readonly\`) and the Prometheus URL, then run the command again.`);
+      const source = err instanceof Unjudged ? err.source : undefined;
+      const message = await rollBack(run, source === "machines" ? "the Machines API could not be read" : source === "prometheus" ? "Prometheus could not be queried" : "could not be judged",
+        `The ${what} could not be judged: ${messageOf(err)}. A release is never passed unjudged.`);
+      const advice =
+        source === "machines"
+          ? "The Fly Machines API, not Prometheus, failed while the release was watched: run the command again once it answers."
+          : source === "prometheus"
+            ? "Check the metrics token (sophia:flyPrometheusToken, from `fly tokens create readonly`) and the Prometheus URL, then run the command again."
+            : "Run the command again; if it fails the same way, please report it.";
+      throw new Error(`${message} ${advice}`);
     }
     if (outcome.verdict === "breach") {
       const { trigger, value, baseline } = outcome;
@@ -274,11 +281,30 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
   return note;
 }
 
+/** What could not be read while a release was judged, so that the advice fits: Fly's Prometheus, or the Machines API. */
+class Unjudged extends Error {
+  constructor(
+    readonly source: "prometheus" | "machines",
+    message: string,
+  ) {
+    super(message);
+    this.message = message;
+  }
+
+  // A member besides the constructor keeps the prototype chain in a serialized provider (see ReleaseStopped).
+  override toString(): string {
+    return `Unjudged: ${this.message}`;
+  }
+}
+
 async function analyse(run: GateRun): Promise<AnalysisOutcome> {
   const { client, gate } = run;
-  if (!run.metricsToken) throw new Error("no metrics token was given");
+  const from = (source: Unjudged["source"]) => (err: unknown): never => {
+    throw new Unjudged(source, messageOf(err));
+  };
+  if (!run.metricsToken) throw new Unjudged("prometheus", "no metrics token was given");
   const prometheus = new FlyPrometheus({ url: gate.analysis.prometheusUrl, token: run.metricsToken });
-  const machines = (await client.listMachines(run.app)).filter((m) => !isMachineGone(m));
+  const machines = (await client.listMachines(run.app).catch(from("machines"))).filter((m) => !isMachineGone(m));
   const candidates = machines.filter((m) => releaseOf(m) === run.release).map((m) => m.id);
   const baseline = machines.filter((m) => releaseOf(m) !== run.release && m.state === "started").map((m) => m.id);
   return analyseRelease({
@@ -286,9 +312,9 @@ async function analyse(run: GateRun): Promise<AnalysisOutcome> {
     app: run.app,
     candidates,
     baseline,
-    query: async (expr) => (await prometheus.query(expr)).map((s) => s.value),
+    query: async (expr) => (await prometheus.query(expr).catch(from("prometheus"))).map((s) => s.value),
     inspect: async (id) => {
-      const machine = await client.getMachine(run.app, id);
+      const machine = await client.getMachine(run.app, id).catch(from("machines"));
       return machine && !isMachineGone(machine) ? { name: declaredNameOf(machine), state: machine.state, checks: machine.checks ?? [] } : undefined;
     },
     clock: { now: client.now, sleep: client.sleep, timeScale: client.timeScale },
