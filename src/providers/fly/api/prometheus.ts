@@ -59,10 +59,6 @@ export class FlyPrometheus {
     });
   }
 
-  get url(): string {
-    return this.http.baseUrl;
-  }
-
   /** The samples of an instant query now; a scalar answers as one sample without labels. */
   async query(expr: string): Promise<PrometheusSample[]> {
     const res = await this.http.request({

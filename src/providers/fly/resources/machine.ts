@@ -14,7 +14,7 @@ import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 import { ADOPT_HINT } from "./app";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
 import { DECLARED_NAME_KEY, declaredNameOf } from "./machine-name";
-import { failureIn, longestStepSeconds, markFailed, markStep, passStep, releaseGateSchema, ReleaseStopped, STEP_KEY, stepPassed, withStepMark, type ReleaseGate, type StepMark } from "./release-gate";
+import { failureIn, longestStepSeconds, markFailed, markStep, passStep, releaseGateSchema, releaseOf, ReleaseStopped, STEP_KEY, stepPassed, withStepMark, type ReleaseGate, type StepMark } from "./release-gate";
 import { explainingFailures, messageOf } from "../../dynamic/errors";
 
 export type { FlyMachineConfig, FlyMachineService, FlyMachineCheck, FlyMachineMount } from "../api/schemas";
@@ -369,7 +369,6 @@ async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs, si
   let moved = -1;
   for (;;) {
     const machines = (await client.listMachines(inputs.app)).filter((m) => !isMachineGone(m));
-    const releaseOf = (m: FlyMachineInfo) => (m.config as FlyMachineConfig | undefined)?.metadata?.sophia_release;
     if (gate) {
       const failed = failureIn(machines, release, since);
       if (failed) {

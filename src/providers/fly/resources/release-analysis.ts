@@ -61,8 +61,6 @@ export interface ReleaseAnalysis {
    * evaluation had nothing to judge. @default 60
    */
   rateWindowSeconds?: number;
-  /** The per-instance request counter that says whether there was traffic. @default fly_app_http_responses_count */
-  requestsMetric?: string;
   /**
    * Breach when a new machine's checks, as the Machines API shows them, fail this many checks in a
    * row (`sophia:slo.rollback.healthChecks`), its checks running every `intervalSeconds`.
@@ -77,7 +75,8 @@ export interface ReleaseAnalysis {
 
 export const APP_PLACEHOLDER = "$app";
 export const INSTANCES_PLACEHOLDER = "$instances";
-export const DEFAULT_REQUESTS_METRIC = "fly_app_http_responses_count";
+/** Fly Proxy's per-instance response counter: whether the new machines had traffic. */
+const REQUESTS = `fly_app_http_responses_count{app="${APP_PLACEHOLDER}",instance=~"${INSTANCES_PLACEHOLDER}"}`;
 
 export type AnalysisOutcome =
   | { verdict: "pass"; requests: number; values: { trigger: ReleaseTrigger; value: number | undefined }[] }
@@ -227,9 +226,7 @@ export async function analyseRelease(run: AnalysisRun): Promise<AnalysisOutcome>
     if (machine?.state !== "started") stopped.push({ id, name: machine?.name, state: machine?.state ?? "destroyed" });
   }
   if (stopped.length > 0) return { verdict: "not running", machines: stopped };
-  const metric = analysis.requestsMetric ?? DEFAULT_REQUESTS_METRIC;
-  const traffic = (seconds: number) => `sum(increase(${metric}{app="${APP_PLACEHOLDER}",instance=~"${INSTANCES_PLACEHOLDER}"}[${Math.round(seconds)}s]))`;
-  const requestsIn = async (seconds: number) => (await run.query(over(traffic(seconds), run.candidates)))[0] ?? 0;
+  const requestsIn = async (seconds: number) => (await run.query(over(`sum(increase(${REQUESTS}[${Math.round(seconds)}s]))`, run.candidates)))[0] ?? 0;
   const low = { verdict: "low traffic", minimum: analysis.minRequests, action: analysis.lowTraffic } as const;
   const requests = await requestsIn(analysis.windowSeconds);
   if (!(requests >= analysis.minRequests)) return { ...low, requests };

@@ -72,7 +72,6 @@ export function releaseGateSchema() {
       windowSeconds: z.number().min(flyDefaults.scrapeIntervalSeconds, `the analysis window must be at least Fly's ${flyDefaults.scrapeIntervalSeconds} s scrape interval`),
       intervalSeconds: z.number().min(1).optional(),
       triggers: z.array(trigger).min(1, "a gated release needs at least one trigger"),
-      requestsMetric: z.string().optional(),
       rateWindowSeconds: z.number().positive().optional(),
       healthChecks: z.object({ consecutiveFailures: z.int().min(1), intervalSeconds: z.number().positive() }).optional(),
       minRequests: z.number().min(0),
@@ -105,7 +104,8 @@ export function stepMarkOf(machine: FlyMachineInfo): StepMark | undefined {
   }
 }
 
-function releaseOf(machine: FlyMachineInfo): string | undefined {
+/** The release a machine runs (`config.metadata.sophia_release`). */
+export function releaseOf(machine: FlyMachineInfo): string | undefined {
   return (machine.config as FlyMachineConfig | undefined)?.metadata?.sophia_release;
 }
 
