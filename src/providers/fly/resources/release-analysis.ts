@@ -13,11 +13,11 @@
  * consecutive checks breaches.
  *
  * Outcomes are stated, never silent: pass, breach (with the value, threshold, window and the
- * previous release's value for comparison), failed health checks, a new machine no longer running at the end, too little
- * traffic (then the configured default), or Prometheus unreachable (the caller rolls back; a
- * release is never passed blind). Too little traffic includes none in the triggers' last rate
- * window: a machine that stopped serving mid-window leaves a count for the window but gives its
- * triggers no data, and no data is not a pass.
+ * previous release's value for comparison), failed health checks, triggers that never settle, a
+ * new machine no longer running at the end, too little traffic (then the configured default), or
+ * Prometheus unreachable (the caller rolls back; a release is never passed blind). Too little
+ * traffic includes none in the triggers' last rate window: a machine that stopped serving
+ * mid-window leaves a count for the window but gives its triggers no data, and no data is not a pass.
  */
 
 import { flyDefaults } from "../api/connection";

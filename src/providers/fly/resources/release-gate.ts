@@ -247,7 +247,7 @@ export async function passStep(run: GateRun): Promise<string | undefined> {
       const machines = outcome.machines.map((m) => `"${m.name ?? m.id}" (${m.id}) is ${m.state}`).join(", ");
       const message = await rollBack(run, `not running: ${outcome.machines.map((m) => m.name ?? m.id).join(", ")}`,
         `The ${what} failed: at the end of its ${duration(gate.analysis.windowSeconds)} analysis window, new machine ${machines} ` +
-          "(it crashed, was stopped, or Fly Proxy stopped it for want of traffic); a release is not passed on a machine that stopped serving.");
+          "(it crashed, someone stopped it, or Fly Proxy did for want of traffic); a release is not passed on a machine that stopped serving.");
       const first = outcome.machines[0]!;
       throw new Error(`${message} Check its logs (fly logs -a ${run.app} --machine ${first.id}) and run the command again.`);
     }
@@ -327,7 +327,7 @@ async function analyse(run: GateRun): Promise<AnalysisOutcome> {
  */
 async function rollBack(run: GateRun, reason: string, what: string, cause?: StepMark): Promise<string> {
   const mark: StepMark = { state: "failed", release: run.release, at: cause?.at ?? run.client.now(), reason: reason.slice(0, 200), machine: cause?.machine ?? run.name };
-  await markStep(run.client, run.app, run.id, mark).catch(() => undefined); // the restore below carries the mark too
+  await markFailed(run.client, run.app, run.id, run.gate, mark, run.since); // the restore below carries the mark too
   const restored = await run.restore(mark).then(
     () => `The release was rolled back: machine "${run.name}" (${run.id}) runs its previous config again.`,
     (err: unknown) =>
