@@ -130,6 +130,7 @@ async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial
  * analysed), then until it has served 100 more requests: 50 s of platform time, of which at most
  * one scrape's worth (15 s) can be the previous release's, so an analysis has counted at least 70.
  */
+// A window of 3 min (0.9 s real) leaves the test room to act after these 50 s, however busy the machine.
 async function servingRelease(f: Fleet, name: string, release: string): Promise<string> {
   const prometheus = new FlyPrometheus({ url: analysis().prometheusUrl, token: env.apiToken });
   const served = async (id: string) => (await prometheus.query(`sum(fly_app_http_responses_count{app="${f.app}",instance="${id}"})`))[0]?.value ?? 0;
@@ -297,18 +298,18 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
   });
 
   test("a canary stopped halfway through its window fails its step, although it served enough requests before", async () => {
-    const f = await fleet("canary", 2, { windowSeconds: 120 });
+    const f = await fleet("canary", 2, { windowSeconds: 180 });
     const updates = f.release("r10");
     await env.client.stopMachine(f.app, await servingRelease(f, "m0", "r10"));
     const [canary, follower] = await updates;
     expect(canary!.ok).toBe(false);
-    expect(canary!.message).toMatch(/The release of unified-api \(r10\) failed: at the end of its 2 min analysis window, new machine "m0" \(\w+\) is stopped .*a release is not passed on a machine that stopped serving\. The release was rolled back: machine "m0"/);
+    expect(canary!.message).toMatch(/The release of unified-api \(r10\) failed: at the end of its 3 min analysis window, new machine "m0" \(\w+\) is stopped .*a release is not passed on a machine that stopped serving\. The release was rolled back: machine "m0"/);
     expect(follower!.message).toMatch(/stopped at machine "m0" \(not running: m0\) before this machine's turn, so it was not changed/);
     expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
   });
 
   test("a canary that gets no traffic for the end of its window is held, however many requests it served before", async () => {
-    const f = await fleet("canary", 2, { windowSeconds: 120 });
+    const f = await fleet("canary", 2, { windowSeconds: 180 });
     const updates = f.release("r11");
     await servingRelease(f, "m0", "r11");
     // Its checks fail, so Fly Proxy sends it nothing: it runs, but its triggers have no data.
@@ -316,7 +317,7 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     try {
       const [canary, follower] = await updates;
       expect(canary!.ok).toBe(false);
-      expect(canary!.message).toMatch(/The release of unified-api \(r11\) was held: \d+ requests reached the new release in its 2 min analysis window, but none in its last 30 s, so its triggers had nothing left to judge\. The release was rolled back: machine "m0"/);
+      expect(canary!.message).toMatch(/The release of unified-api \(r11\) was held: \d+ requests reached the new release in its 3 min analysis window, but none in its last 30 s, so its triggers had nothing left to judge\. The release was rolled back: machine "m0"/);
       expect(follower!.message).toMatch(/stopped at machine "m0" \(too little traffic to judge\)/);
       expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
     } finally {
@@ -325,7 +326,7 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
   });
 
   test("a canary whose health checks fail after they first passed is rolled back on them, read from the Machines API", async () => {
-    const f = await fleet("canary", 2, { windowSeconds: 120, healthChecks: { consecutiveFailures: 3, intervalSeconds: 10 } });
+    const f = await fleet("canary", 2, { windowSeconds: 180, healthChecks: { consecutiveFailures: 3, intervalSeconds: 10 } });
     const updates = f.release("r12");
     await servingRelease(f, "m0", "r12");
     // Fly Proxy sends the failing machine nothing, so no Prometheus series shows it.
