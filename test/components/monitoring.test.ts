@@ -63,6 +63,26 @@ describe("prod's monitoring apps", () => {
     expect(Object.keys(secretsOf("vmalert"))).toEqual(["FLY_PROMETHEUS_AUTHORIZATION"]);
   });
 
+  it("hides every vmalert flag that carries a secret from its startup log and its /metrics page", () => {
+    const flags = (machineOf("vmalert").init?.cmd ?? []).flatMap((arg) => {
+      const m = /^-([^=]+)=(.*)$/s.exec(arg);
+      return m ? [{ name: m[1].toLowerCase(), value: m[2] }] : [];
+    });
+    const secretEnvs = Object.keys(secretsOf("vmalert"));
+    const carrying = flags.filter((f) => secretEnvs.some((env) => f.value.includes(`%{${env}}`))).map((f) => f.name);
+    expect(carrying).toContain("datasource.headers");
+    // VictoriaMetrics' IsSecretFlag (lib/flagutil/secret.go): a name containing pass, key, secret
+    // or token, or one listed in -secret.flags (lib/envflag/secret.go).
+    const listed = flags.filter((f) => f.name === "secret.flags").flatMap((f) => f.value.toLowerCase().split(","));
+    const hidden = (name: string) => /pass|key|secret|token/.test(name) || listed.includes(name);
+    expect(carrying.filter((name) => !hidden(name))).toEqual([]);
+  });
+
+  it("pins a vmalert that knows -secret.flags (v1.128.0 and later)", () => {
+    const [major, minor] = (/:v(\d+)\.(\d+)\.\d+$/.exec(VMALERT_IMAGE) ?? []).slice(1).map(Number);
+    expect(major * 1000 + minor, VMALERT_IMAGE).toBeGreaterThanOrEqual(1128);
+  });
+
   it("delivers Alertmanager's routing as a secret file: the machine config names the secret and holds no contents", () => {
     const { files } = machineOf("alertmanager");
     expect(files).toEqual([{ guest_path: ALERTMANAGER_CONFIG_PATH, secret_name: fileSecretName(ALERTMANAGER_CONFIG_PATH) }]);
