@@ -165,7 +165,8 @@ function triggerAlerts(slo: SloConfig, service: MonitoredService): AlertDefiniti
     severity: severityFor(service, trigger.severity),
     service: service.name,
     labels: { trigger: trigger.kind },
-    summary: `${service.name} breaches a rollback trigger: ${trigger.text}`,
+    // A per-machine trigger fires once per machine; the notification names it (vmalert fills in the template).
+    summary: `${service.name}${trigger.perMachine ? " machine {{ $labels.instance }}" : ""} breaches a rollback trigger: ${trigger.text}`,
     description:
       `Fly Proxy's view of ${service.name}'s machines shows ${trigger.text}. A release in progress would be rolled back; ` +
       `outside a release, look at what changed last.`,

@@ -6,8 +6,9 @@
  *
  * Fly publishes no health-check results to Prometheus (its checks live in the Machines API), so
  * the health-check trigger reads what a failing machine does to its traffic: every response it
- * gave in that many check intervals failed. A gate that can read the Machines API has the checks
- * themselves as well.
+ * gave in that many check intervals failed, and there were enough of them to tell a failing
+ * machine from one bad request. A gate that can read the Machines API has the checks themselves
+ * as well.
  */
 import type { Severity, SloConfig } from "../../src/config/slo";
 import { formatDuration } from "../../src/config/duration";
@@ -30,6 +31,8 @@ export interface RollbackTrigger {
   severity: Severity;
   /** The trigger in words, e.g. "5xx above 5% for 2m". */
   text: string;
+  /** Its breach has one series per machine, labelled with the machine id as `instance`. */
+  perMachine: boolean;
 }
 
 /** Rates read the last minute: four of Fly's 15-second scrapes. */
@@ -49,14 +52,26 @@ export function latencyQuantile(selector: Selector, quantile: number, window: st
 }
 
 /**
+ * Responses a machine must have given over the health-check window before "it failed every one"
+ * counts. One request on a quiet machine that fails is a 100% failure share, and would page for a
+ * client's bad request; ten that all fail is a machine failing whatever reaches it. A machine
+ * quieter than that is left to the burn-rate alerts. `increase` extrapolates to the window's
+ * edges, so this is about ten: in prod's 45 s window, seven or more requests can count.
+ */
+export const HEALTH_TRIGGER_MIN_REQUESTS = 10;
+
+/**
  * The release rollback triggers for a service whose health checks run every
  * `checkIntervalSeconds` (sophia:services.<name>.healthCheck.intervalSeconds).
  */
 export function rollbackTriggers(rollback: SloConfig["rollback"], checkIntervalSeconds: number): RollbackTrigger[] {
   const { errorRate, latency, healthChecks } = rollback;
   const checksWindow = formatDuration(healthChecks.consecutiveFailures * checkIntervalSeconds);
-  const worstMachineFailures = (selector: Selector) =>
-    `max(sum by (instance) (${responses(selector, checksWindow, SERVER_ERRORS)}) / sum by (instance) (${responses(selector, checksWindow)}))`;
+  // Per machine, so that the alert names the machine (`instance`) and a busy machine's successes
+  // never hide a quiet one that fails everything.
+  const machineFailures = (selector: Selector) =>
+    `sum by (instance) (${responses(selector, checksWindow, SERVER_ERRORS)}) / sum by (instance) (${responses(selector, checksWindow)})`;
+  const machineRequests = (selector: Selector) => `sum by (instance) (increase(fly_app_http_responses_count${braces(selector)}[${checksWindow}]))`;
   return [
     {
       kind: "errorRate",
@@ -68,6 +83,7 @@ export function rollbackTriggers(rollback: SloConfig["rollback"], checkIntervalS
       for: errorRate.for,
       severity: errorRate.severity,
       text: `5xx above ${percent(errorRate.above)} for ${errorRate.for}`,
+      perMachine: false,
     },
     {
       kind: "latency",
@@ -79,17 +95,21 @@ export function rollbackTriggers(rollback: SloConfig["rollback"], checkIntervalS
       for: latency.for,
       severity: latency.severity,
       text: `P${num(latency.quantile * 100)} above ${num(latency.aboveMs)} ms for ${latency.for}`,
+      perMachine: false,
     },
     {
       kind: "healthChecks",
       alert: "ReleaseHealthChecks",
-      value: worstMachineFailures,
-      breach: (selector) => `${worstMachineFailures(selector)} >= 1`,
+      value: machineFailures,
+      breach: (selector) => `(${machineFailures(selector)} >= 1) and (${machineRequests(selector)} >= ${HEALTH_TRIGGER_MIN_REQUESTS})`,
       threshold: 1,
       unit: "ratio",
-      for: "0s",
+      // The window already spans the failed checks; one check interval more asks for the breach on
+      // two evaluations in a row, so that one scrape's edge in the window cannot page by itself.
+      for: formatDuration(checkIntervalSeconds),
       severity: healthChecks.severity,
-      text: `a machine failing every request for ${healthChecks.consecutiveFailures} check intervals (${checksWindow})`,
+      text: `a machine failing every request (at least ${HEALTH_TRIGGER_MIN_REQUESTS}) for ${healthChecks.consecutiveFailures} check intervals (${checksWindow})`,
+      perMachine: true,
     },
   ];
 }
