@@ -4,6 +4,7 @@
  * secret and never a plain file.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { FLY_SERVICE_TYPE, fileSecretName } from "../../components/fly-service";
 import { ALERTMANAGER_CONFIG_PATH, ALERTMANAGER_IMAGE, GRAFANA_IMAGE, RULES_PATH, stackRuleFile, VMALERT_IMAGE } from "../../components/observability/services";
 import { loadStackConfig, type StackConfig } from "../../src/stack-config";
@@ -54,6 +55,13 @@ describe("prod's monitoring apps", () => {
     const file = machineOf("vmalert").files?.find((f) => f.guest_path === RULES_PATH);
     expect(decode(file?.raw_value)).toBe(stackRuleFile({ config, plan: stackPlan(config), secrets: {} as never }));
     expect(deployedRuleFile(plan.resources)).toBe(decode(file?.raw_value));
+  });
+
+  it("links every alert's runbook to the README at an absolute URL, which Slack and PagerDuty can open", () => {
+    const file = parse(decode(machineOf("vmalert").files?.find((f) => f.guest_path === RULES_PATH)?.raw_value)) as { groups: { rules: { annotations: { runbook: string } }[] }[] };
+    const runbooks = file.groups.flatMap((g) => g.rules.map((r) => r.annotations.runbook));
+    expect(runbooks.length).toBeGreaterThan(10);
+    expectEach(runbooks, (runbook) => expect(runbook).toMatch(/^https:\/\/[^#\s]+\/README\.md#[a-z0-9-]+$/));
   });
 
   it("points vmalert at Fly's Prometheus with the token from its environment, and at Alertmanager over Flycast", () => {

@@ -129,6 +129,22 @@ describe("monitoring mistakes", () => {
     expect(refusal({ ...prod, monitoring: { escalation: { P2: { notify: ["email"] } } } })).toContain('sophia:monitoring.escalation.P2.notify[0]: must be one of "pagerduty", "slack"');
   });
 
+  it("a relative runbook URL is refused, saying what to write: Slack and PagerDuty cannot open it", () => {
+    expect(refusal({ ...prod, monitoring: { runbookUrl: "README.md" } })).toContain(
+      "sophia:monitoring.runbookUrl: must be an absolute http(s) URL, the README as your repository serves it, e.g. https://github.com/<owner>/<repo>/blob/main/README.md",
+    );
+  });
+
+  it("a runbook URL that still holds the example's <owner>/<repo> is refused", () => {
+    expect(refusal({ ...prod, monitoring: { runbookUrl: "https://github.com/<owner>/<repo>/blob/main/README.md" } })).toContain(
+      "sophia:monitoring.runbookUrl: still holds the example's <owner> or <repo>",
+    );
+  });
+
+  it("a runbook URL with an anchor of its own is refused: each alert adds its own", () => {
+    expect(refusal({ ...prod, monitoring: { runbookUrl: "https://github.com/acme/infra/blob/main/README.md#runbooks" } })).toContain("sophia:monitoring.runbookUrl: has a #anchor");
+  });
+
   it("a typo in a monitoring key names the nearest key", () => {
     expect(refusal({ ...prod, monitoring: { enabeld: true } })).toContain('Did you mean "enabled"?');
   });

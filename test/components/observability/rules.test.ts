@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { alertGroups, monitoredServices, renderRuleFile, type AlertDefinition, type AlertGroup } from "../../../components/observability/rules";
+import { alertGroups, monitoredServices, monitoringProblems, renderRuleFile, type AlertDefinition, type AlertGroup } from "../../../components/observability/rules";
 import { ruleInput } from "../../../components/observability/services";
 import { rollbackTriggers } from "../../../components/observability/triggers";
 import { appSelector, machinesSelector } from "../../../components/observability/promql";
@@ -197,6 +197,14 @@ describe("the rule file", () => {
   it("gives no `for` to what must fire at once", () => {
     expect(rules.find((r) => r.alert === "MachineOutOfMemory")?.for).toBeUndefined();
     expect(rules.find((r) => r.alert === "ReleaseErrorRate")?.for).toBe("2m");
+  });
+
+  it("refuses a stack that runs the monitoring without a runbook URL, saying what to set", () => {
+    const without = stackConfig("prod", { monitoring: { enabled: true } });
+    expect(without.monitoring.runbookUrl).toBeUndefined();
+    expect(monitoringProblems(without)).toEqual([expect.stringMatching(/^sophia:monitoring\.runbookUrl is not set.*pulumi config set --path sophia:monitoring\.runbookUrl https:\/\/github\.com\/<owner>\/<repo>\/blob\/main\/README\.md$/)]);
+    expect(() => renderRuleFile(groups, without.monitoring)).toThrow(/sophia:monitoring\.runbookUrl is not set/);
+    expect(monitoringProblems(stackConfig("dev", { monitoring: { enabled: false } }))).toEqual([]);
   });
 
   it("takes alert groups from other capabilities (the backup-age alert, say) as they are", () => {
