@@ -109,6 +109,15 @@ describe("SLO mistakes", () => {
     expect(refusal({ ...prod, slo: { rollback: { errorRate: { for: "2 minutes" } } } })).toContain('sophia:slo.rollback.errorRate.for: "2 minutes" is not a duration; write a whole number and a unit (s, m, h, d, w), e.g. 30s, 5m, 1h, 14d');
   });
 
+  it("a service's latency objectives need an availability objective, its own or the stack's: without one they would alert on nothing", () => {
+    const latency = [{ quantile: 0.95, thresholdMs: 200 }];
+    expect(refusal({ ...prod, slo: { objectives: null, services: { "unified-api": { latency } } } })).toContain(
+      "sophia:slo.services.unified-api: has latency objectives but no availability objective, here or in sophia:slo.objectives, so unified-api would get no SLO alert at all; add sophia:slo.services.unified-api.availability (e.g. 0.999)",
+    );
+    const beside = parseStackConfig({ ...prod, slo: { services: { "unified-api": { latency } } } }, "prod");
+    expect(objectivesOf(beside.slo, "unified-api")).toEqual({ availability: 0.999, latency });
+  });
+
   it("a severity outside P0–P3 lists them", () => {
     expect(refusal({ ...prod, slo: { latencyAlert: { severity: "critical" } } })).toContain('sophia:slo.latencyAlert.severity: must be one of "P0", "P1", "P2", "P3"');
   });
