@@ -21,7 +21,8 @@ import { objectivesOf, type Objectives, type Severity, type SloConfig } from "..
 import { RUNBOOK_EXAMPLE, type MonitoringConfig } from "../../src/config/monitoring";
 import { durationSeconds } from "../../src/config/duration";
 import type { ServicePlan } from "../service-definition";
-import { appSelector, braces, NOT_SERVER_ERRORS, num, percent, roughPercent, SERVER_ERRORS } from "./promql";
+import { appSelector, braces, num, percent, roughPercent } from "./promql";
+import { edgeErrorRatio, edgeLatency } from "./queries";
 import { rollbackTriggers } from "./triggers";
 
 /** One alert, in our own terms; `renderRuleFile` turns it into a Prometheus alerting rule. */
@@ -116,12 +117,6 @@ const PAGING: readonly Severity[] = ["P0", "P1"];
 /** Operators' tools never page: their most urgent alerts go to chat as P2. */
 const severityFor = (service: Pick<MonitoredService, "mayPage">, severity: Severity): Severity =>
   !service.mayPage && PAGING.includes(severity) ? "P2" : severity;
-
-const edgeResponses = (app: string, window: string, errorsOnly: boolean) =>
-  `sum(rate(fly_edge_http_responses_count${errorsOnly ? braces(appSelector(app), SERVER_ERRORS) : braces(appSelector(app))}[${window}]))`;
-const edgeErrorRatio = (app: string, window: string) => `${edgeResponses(app, window, true)} / ${edgeResponses(app, window, false)}`;
-const edgeLatency = (app: string, quantile: number, window: string) =>
-  `histogram_quantile(${num(quantile)}, sum by (le) (rate(fly_edge_http_response_time_seconds_bucket${braces(appSelector(app), NOT_SERVER_ERRORS)}[${window}])))`;
 
 /** Tiers whose long window is this long or longer are evaluated every 5 minutes: they change slowly. */
 const SLOW_TIER_SECONDS = 86_400;

@@ -13,6 +13,7 @@
 import type { Severity, SloConfig } from "../../src/config/slo";
 import { formatDuration } from "../../src/config/duration";
 import { braces, num, percent, SERVER_ERRORS, type Selector } from "./promql";
+import { errorRatio, latencyQuantile, machineResponses } from "./queries";
 
 export type TriggerKind = "errorRate" | "latency" | "healthChecks";
 
@@ -38,19 +39,6 @@ export interface RollbackTrigger {
 /** Rates read the last minute: four of Fly's 15-second scrapes. */
 export const TRIGGER_RATE_WINDOW = "1m";
 
-const responses = (selector: Selector, window: string, ...extra: typeof SERVER_ERRORS[]) =>
-  `rate(fly_app_http_responses_count${braces(selector, ...extra)}[${window}])`;
-
-/** The share of 5xx among the selected machines' responses. */
-export function errorRatio(selector: Selector, window: string = TRIGGER_RATE_WINDOW): string {
-  return `sum(${responses(selector, window, SERVER_ERRORS)}) / sum(${responses(selector, window)})`;
-}
-
-/** A latency quantile of the selected machines' responses, in seconds, from Fly's histogram whatever its buckets. */
-export function latencyQuantile(selector: Selector, quantile: number, window: string = TRIGGER_RATE_WINDOW): string {
-  return `histogram_quantile(${num(quantile)}, sum by (le) (rate(fly_app_http_response_time_seconds_bucket${braces(selector)}[${window}])))`;
-}
-
 /**
  * Responses a machine must have given over the health-check window before "it failed every one"
  * counts. One request on a quiet machine that fails is a 100% failure share, and would page for a
@@ -70,14 +58,14 @@ export function rollbackTriggers(rollback: SloConfig["rollback"], checkIntervalS
   // Per machine, so that the alert names the machine (`instance`) and a busy machine's successes
   // never hide a quiet one that fails everything.
   const machineFailures = (selector: Selector) =>
-    `sum by (instance) (${responses(selector, checksWindow, SERVER_ERRORS)}) / sum by (instance) (${responses(selector, checksWindow)})`;
+    `sum by (instance) (${machineResponses(selector, checksWindow, SERVER_ERRORS)}) / sum by (instance) (${machineResponses(selector, checksWindow)})`;
   const machineRequests = (selector: Selector) => `sum by (instance) (increase(fly_app_http_responses_count${braces(selector)}[${checksWindow}]))`;
   return [
     {
       kind: "errorRate",
       alert: "ReleaseErrorRate",
-      value: (selector) => errorRatio(selector),
-      breach: (selector) => `(${errorRatio(selector)}) > ${num(errorRate.above)}`,
+      value: (selector) => errorRatio(selector, TRIGGER_RATE_WINDOW),
+      breach: (selector) => `(${errorRatio(selector, TRIGGER_RATE_WINDOW)}) > ${num(errorRate.above)}`,
       threshold: errorRate.above,
       unit: "ratio",
       for: errorRate.for,
@@ -88,8 +76,8 @@ export function rollbackTriggers(rollback: SloConfig["rollback"], checkIntervalS
     {
       kind: "latency",
       alert: "ReleaseLatency",
-      value: (selector) => latencyQuantile(selector, latency.quantile),
-      breach: (selector) => `${latencyQuantile(selector, latency.quantile)} > ${num(latency.aboveMs / 1000)}`,
+      value: (selector) => latencyQuantile(selector, latency.quantile, TRIGGER_RATE_WINDOW),
+      breach: (selector) => `${latencyQuantile(selector, latency.quantile, TRIGGER_RATE_WINDOW)} > ${num(latency.aboveMs / 1000)}`,
       threshold: latency.aboveMs / 1000,
       unit: "seconds",
       for: latency.for,
