@@ -1,8 +1,9 @@
 /**
  * The seed's release rollback triggers, each defined once as a function of a label selector, over
  * Fly Proxy's per-machine series (`fly_app_*`, which carry the machine id as `instance`). The alert
- * rules apply them to a whole app (`appSelector`); a release gate applies the very same
- * definitions to the machines of a new release (`machinesSelector`), so the two cannot disagree.
+ * rules apply them to a whole app (`appSelector`); the release gate applies the very same
+ * definitions to the machines of a new release (components/release-analysis.ts), so the two
+ * cannot disagree.
  *
  * Fly publishes no health-check results to Prometheus (its checks live in the Machines API), so
  * the health-check trigger reads what a failing machine does to its traffic: every response it

@@ -9,8 +9,9 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { alertGroups, monitoredServices, monitoringProblems, renderRuleFile, type AlertDefinition, type AlertGroup } from "../../../components/observability/rules";
 import { ruleInput } from "../../../components/observability/services";
-import { rollbackTriggers } from "../../../components/observability/triggers";
-import { appSelector, machinesSelector } from "../../../components/observability/promql";
+import { gateTriggers } from "../../../components/release-analysis";
+import { TRIGGER_KINDS } from "../../../src/config/release";
+import { forMachines } from "../../../src/providers/fly/resources/release-analysis";
 import { SEVERITIES } from "../../../src/config/slo";
 import { SERVICE_DEFINITIONS } from "../../../components/services";
 import { expectEach } from "../../helpers/expect-each";
@@ -90,22 +91,19 @@ describe("the rollback triggers", () => {
     });
   });
 
-  it("gives the same expression for a set of machines, restricted by instance", () => {
-    const triggers = rollbackTriggers(prod.slo.rollback, 15);
-    expectEach(triggers, (t) => {
-      const whole = t.breach(appSelector("sophia-prod-unified-api"));
-      const some = t.breach(machinesSelector("sophia-prod-unified-api", ["148e4d55f36278", "3d8dd25c0b1e89"]));
-      expect(some).toBe(whole.replaceAll('{app="sophia-prod-unified-api"', '{app="sophia-prod-unified-api",instance=~"148e4d55f36278|3d8dd25c0b1e89"'));
+  it("gives the release gate the same expression over the new machines, restricted by instance", () => {
+    const rules = forService(alerts.filter((a) => a.labels?.trigger !== undefined), "unified-api");
+    const gate = gateTriggers(prod.slo.rollback, 15, TRIGGER_KINDS);
+    expect(gate).toHaveLength(rules.length);
+    expectEach(gate, (t, i) => {
+      const some = forMachines(t.breach, app("unified-api"), ["148e4d55f36278", "3d8dd25c0b1e89"]);
+      expect(some).toBe(rules[i].expr.replaceAll(`{app="${app("unified-api")}"`, `{app="${app("unified-api")}",instance=~"148e4d55f36278|3d8dd25c0b1e89"`));
       expect(promqlErrors(some)).toEqual([]);
     });
   });
 
   it("counts three failed health checks in the service's own check interval: 3 × 15 s in prod", () => {
     expect(forService(named("ReleaseHealthChecks"), "unified-api")[0].expr).toContain("[45s]");
-  });
-
-  it("refuses a selector for no machine, which would read the whole app", () => {
-    expect(() => machinesSelector("sophia-prod-unified-api", [])).toThrow(/no machine ids/);
   });
 });
 
