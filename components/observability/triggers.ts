@@ -44,8 +44,10 @@ export const TRIGGER_RATE_WINDOW = "1m";
  * Responses a machine must have given over the health-check window before "it failed every one"
  * counts. One request on a quiet machine that fails is a 100% failure share, and would page for a
  * client's bad request; ten that all fail is a machine failing whatever reaches it. A machine
- * quieter than that is left to the burn-rate alerts. `increase` extrapolates to the window's
- * edges, so this is about ten: in prod's 45 s window, seven or more requests can count.
+ * quieter than that is left to the burn-rate alerts. About ten: Prometheus's `increase` (what
+ * promtool tests) extrapolates to the window's edges (promql/functions.go, extrapolatedRate), so
+ * there seven in prod's 45 s window can count; VictoriaMetrics, under Fly's Prometheus, does not
+ * extrapolate (docs/MetricsQL.md), so on Fly it is ten.
  */
 export const HEALTH_TRIGGER_MIN_REQUESTS = 10;
 
