@@ -129,8 +129,11 @@ export interface FlyServiceArgs {
   parkInFrozenRegions?: boolean;
   /** What each volume waits for: the data region's claim (RecoveryRegion), before any data is created. @default none */
   dataDependsOn?: pulumi.Resource[];
-  /** A resource each machine waits for, made once its volume exists: a restore into that volume. @default none */
-  prepareVolume?: (volume: FlyVolume, region: FlyRegion, index: number) => pulumi.Resource | undefined;
+  /**
+   * A resource each machine waits for, made once its volume exists: a restore into that volume. It
+   * runs in the service's app, so it is handed the app's secrets resource to wait for. @default none
+   */
+  prepareVolume?: (volume: FlyVolume, region: FlyRegion, index: number, secrets: FlySecrets | undefined) => pulumi.Resource | undefined;
 }
 
 export const FLY_SERVICE_TYPE = "sophia:fly:Service";
@@ -323,7 +326,7 @@ export class FlyService extends pulumi.ComponentResource {
         const position = this.machines.length;
         const adoptVolume = frozen.has(region) ? undefined : spec.adopt?.volumes[position];
         const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection, adoptVolume, args.dataDependsOn ?? [], frozen.has(region)) : undefined;
-        const prepared = volume && !frozen.has(region) && adoptVolume === undefined ? args.prepareVolume?.(volume, region, i) : undefined;
+        const prepared = volume && !frozen.has(region) && adoptVolume === undefined ? args.prepareVolume?.(volume, region, i, secrets) : undefined;
         const machineEnv = args.machineEnv?.(region, i) ?? {};
         const config = pulumi
           .all([image, pulumi.output(env), pulumi.output(machineEnv), volume?.volumeId, secretsVersion, plainFiles])

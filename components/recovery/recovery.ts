@@ -103,12 +103,13 @@ export class Recovery extends pulumi.ComponentResource {
         secrets: { LITESTREAM_ACCESS_KEY_ID: this.args.accessKeyId!, LITESTREAM_SECRET_ACCESS_KEY: this.args.secretAccessKey! },
         machineEnv: (_region, index) => ({ LITESTREAM_PATH: litestreamPath(service, index) }),
         files: [{ path: LITESTREAM_CONFIG_PATH, content: LITESTREAM_CONFIG }],
-        prepareVolume: (volume, region, index) => this.restore(s, `${service}-restore-${index}`, `restore-${service}-${index}`, region, {
+        // The job reads the bucket's keys from the app's secrets (LITESTREAM_*), so it waits for them.
+        prepareVolume: (volume, region, index, secrets) => this.restore(s, `${service}-restore-${index}`, `restore-${service}-${index}`, region, {
           job: volume.volumeId.apply((id) =>
             litestreamRestoreJob(id, planned.spec.volume!.mountPath, { ...litestreamEnv(bucket, s.database!), LITESTREAM_PATH: litestreamPath(service, index) }),
           ),
           prefix: litestreamPath(service, index),
-        }),
+        }, secrets ? [secrets] : []),
       };
     }
     return { dataDependsOn: [this.regions[service]!] };

@@ -60,6 +60,14 @@ describe("prod recovery", () => {
     expect(weaviate.dependencies.filter((d) => d.includes("weaviate-machine-sjc-"))).toHaveLength(3);
   });
 
+  it("starts each Litestream restore only once its app holds the bucket's keys (LITESTREAM_* secrets)", () => {
+    const restores = inRecovery().filter((r) => r.kind === "recovery:Restore" && r.name !== "weaviate-restore");
+    expectEach(restores, (r) => {
+      const service = r.name.replace(/-restore-\d+$/, "");
+      expect(r.dependencies.some((d) => d.endsWith(`::${service}-secrets`)), r.name).toBe(true);
+    });
+  });
+
   it("runs the backup agent in the active region with its script, aws4, and metrics for Fly to scrape", () => {
     const [agent] = machinesOf("backup-agent");
     expect(agent.region).toBe("sjc");
