@@ -130,6 +130,11 @@ export interface FlyServiceArgs {
   /** What each volume waits for: the data region's claim (RecoveryRegion), before any data is created. @default none */
   dataDependsOn?: pulumi.Resource[];
   /**
+   * What every machine outside the frozen regions waits for before it is created or updated: the
+   * restore of a service it calls, so that it writes nothing there before the restore. @default none
+   */
+  machineDependsOn?: pulumi.Resource[];
+  /**
    * A resource each machine waits for, made once its volume exists: a restore into that volume. It
    * runs in the service's app, so it is handed the app's secrets resource to wait for. @default none
    */
@@ -389,7 +394,7 @@ export class FlyService extends pulumi.ComponentResource {
           },
           {
             parent: this,
-            dependsOn: [...(secrets ? [secrets] : []), ...ips, ...(prepared ? [prepared] : [])],
+            dependsOn: [...(secrets ? [secrets] : []), ...ips, ...(prepared ? [prepared] : []), ...(frozen.has(region) ? [] : (args.machineDependsOn ?? []))],
             // A frozen machine that leaves the program (a lower maxMachines) is forgotten, not deleted: its region does not answer.
             retainOnDelete: frozen.has(region),
             // Nothing in a lost region answers: what the program would change there waits for it to come back.

@@ -10,7 +10,7 @@ import type { FlyMachineConfig } from "../../src/providers/fly";
 import { S3Bucket } from "../../src/providers/s3";
 import { RecoveryRegion, RecoveryRestore } from "../../src/providers/recovery";
 import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceArgs } from "../fly-service";
-import type { PlannedService } from "../platform-services";
+import type { PlannedService, ServicesRecovery } from "../platform-services";
 import { weaviateNodeNames } from "../services";
 import { AGENT_DIR, AGENT_IMAGE, AGENT_PORT, agentFiles } from "./agent-script";
 import { BACKUP_METRIC, type AgentSettings } from "./backup-agent";
@@ -38,10 +38,12 @@ export interface RecoveryArgs {
 /** What a service's FlyService gets from recovery. */
 export type RecoveryServiceArgs = Pick<FlyServiceArgs, "env" | "secrets" | "machineEnv" | "files" | "dataDependsOn" | "prepareVolume">;
 
-export class Recovery extends pulumi.ComponentResource {
+export class Recovery extends pulumi.ComponentResource implements ServicesRecovery {
   readonly bucket?: S3Bucket;
   readonly regions: Record<string, RecoveryRegion> = {};
   readonly restores: RecoveryRestore[] = [];
+  /** Restores that need the running service (Weaviate's), by service, once `created` has made them. */
+  private readonly serviceRestores: Record<string, RecoveryRestore> = {};
   private readonly args: RecoveryArgs;
 
   constructor(name: string, args: RecoveryArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -138,16 +140,37 @@ export class Recovery extends pulumi.ComponentResource {
     return restore;
   }
 
+  /** Weaviate's restore needs its running cluster, so it is made once the service exists. */
+  created(service: string, created: FlyService): void {
+    const s = this.args.plan.services.find((x) => x.service === service);
+    if (s?.method !== "weaviate-backup" || !this.args.plan.bucket) return;
+    const planned = this.planned(service);
+    this.serviceRestores[service] = this.restore(
+      s,
+      `${service}-restore`,
+      `restore-${service}-${s.region}`,
+      s.region,
+      { job: weaviateRestoreJob(flycastUrl(planned.spec)), prefix: s.prefix!, targetNodes: weaviateNodeNames(planned.spec) },
+      created.machines,
+    );
+  }
+
   /**
-   * After the services exist: Weaviate's restore (it needs the running cluster) and the backup
-   * agent. Returns the agent's service, if the stack runs one.
+   * What a caller of `service` waits for: Weaviate's restore, since a write before it (an
+   * auto-created collection) makes the restore refuse. Litestream's restores need no such wait:
+   * they run before the service's own machines exist.
    */
+  readyFor(service: string): pulumi.Resource[] {
+    const s = this.args.plan.services.find((x) => x.service === service);
+    if (s?.method !== "weaviate-backup" || !this.args.plan.bucket) return [];
+    const restore = this.serviceRestores[service];
+    if (!restore) throw new Error(`a caller of ${service} is created before ${service} itself, so it cannot wait for ${service}'s restore; list ${service} first in components/services.ts`);
+    return [restore];
+  }
+
+  /** After the services exist: the backup agent. Returns its service, if the stack runs one. */
   finish(services: Record<string, FlyService>): FlyService | undefined {
     const { config, plan } = this.args;
-    for (const s of plan.services.filter((x) => x.method === "weaviate-backup" && plan.bucket)) {
-      const planned = this.planned(s.service);
-      this.restore(s, `${s.service}-restore`, `restore-${s.service}-${s.region}`, s.region, { job: weaviateRestoreJob(flycastUrl(planned.spec)), prefix: s.prefix!, targetNodes: weaviateNodeNames(planned.spec) }, services[s.service]?.machines ?? []);
-    }
     if (!plan.bucket) return undefined;
     return this.createAgent(config, plan, services);
   }
@@ -210,6 +233,8 @@ export class Recovery extends pulumi.ComponentResource {
       // A failover leaves the lost region's agent parked, like the data it backed up.
       frozenRegions: plan.lostRegion ? [plan.lostRegion] : [],
       parkInFrozenRegions: true,
+      // A backup of the still-empty cluster would become the newest, and a retried restore would pick it.
+      ...(weaviate ? { machineDependsOn: this.readyFor(weaviate.service) } : {}),
       apiToken: this.args.flyApiToken,
       apiUrl: config.flyApiUrl,
     });

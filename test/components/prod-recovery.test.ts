@@ -68,6 +68,14 @@ describe("prod recovery", () => {
     });
   });
 
+  it("starts Weaviate's callers and the backup agent only after Weaviate's restore, so nothing writes into it first", () => {
+    for (const service of ["mcp-memory", "vector-store", "unified-api", "backup-agent"]) {
+      const machines = plan.inside(FLY_SERVICE_TYPE, service).filter((r) => r.kind === "fly:Machine");
+      expect(machines.length, service).toBeGreaterThan(0);
+      expectEach(machines, (m) => expect(m.dependencies.some((d) => d.endsWith("::weaviate-restore")), m.name).toBe(true));
+    }
+  });
+
   it("runs the backup agent in the active region with its script, aws4, and metrics for Fly to scrape", () => {
     const [agent] = machinesOf("backup-agent");
     expect(agent.region).toBe("sjc");
