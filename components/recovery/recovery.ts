@@ -187,7 +187,7 @@ export class Recovery extends pulumi.ComponentResource implements ServicesRecove
       litestream: plan.services
         .filter((s) => s.method === "litestream")
         .flatMap((s) => Array.from({ length: this.planned(s.service).spec.maxMachines }, (_, i) => ({ service: s.service, prefix: `${litestreamPath(s.service, i)}/` }))),
-      backupTimeoutMinutes: Math.max(1, plan.everyMinutes - 1),
+      backupTimeoutMinutes: plan.backupTimeoutMinutes,
     };
     const serviceConfig = {
       cpuKind: "shared" as const, cpus: 1, memoryMb: 256, minMachines: 1, maxMachines: 1, autostop: "off" as const, autostart: true, strategy: "rolling" as const,

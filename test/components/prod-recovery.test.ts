@@ -81,7 +81,7 @@ describe("prod recovery", () => {
     expect(agent.region).toBe("sjc");
     expect(agent.config.metrics).toEqual({ port: 9091, path: "/metrics" });
     expect((agent.config.files ?? []).map((f) => f.guest_path)).toEqual(["/opt/sophia/agent.js", "/opt/sophia/aws4/aws4.js", "/opt/sophia/aws4/lru.js"]);
-    expect(JSON.parse(agent.config.env.SOPHIA_AGENT_SETTINGS)).toMatchObject({ everyMinutes: 10, fullEveryHours: 24, retentionDays: 7, weaviateService: "weaviate" });
+    expect(JSON.parse(agent.config.env.SOPHIA_AGENT_SETTINGS)).toMatchObject({ everyMinutes: 10, fullEveryHours: 24, retentionDays: 7, weaviateService: "weaviate", backupTimeoutMinutes: 5 });
     const script = Buffer.from(agent.config.files?.[0]?.raw_value ?? "", "base64").toString("utf8");
     expect(() => new Function(script)).not.toThrow();
     expect(script).toContain("startAgent(process.env");

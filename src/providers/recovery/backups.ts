@@ -12,7 +12,7 @@ export type RestoreMethod = "weaviate-backup" | "litestream";
 export interface ChosenBackup {
   /** Weaviate's backup id, or for Litestream the generation the newest object belongs to. */
   id: string;
-  /** When the backup's data was taken (Weaviate: its completion; Litestream: the newest replicated object). */
+  /** When the backup's data was taken (Weaviate: its start, since writes after it may be missing; Litestream: the newest replicated object). */
   time: string;
   /** Weaviate: the node names the backup was taken on. */
   nodes?: string[];
@@ -49,7 +49,7 @@ async function chooseWeaviate(s3: S3Client, bucket: string, prefix: string, want
       continue;
     }
     if (descriptor.status !== "SUCCESS") continue;
-    return { id, time: descriptor.completedAt ?? descriptor.startedAt ?? "", nodes: Object.keys(descriptor.nodes ?? {}).sort() };
+    return { id, time: descriptor.startedAt ?? descriptor.completedAt ?? "", nodes: Object.keys(descriptor.nodes ?? {}).sort() };
   }
   return undefined;
 }
