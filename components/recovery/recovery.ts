@@ -111,13 +111,14 @@ export class Recovery extends pulumi.ComponentResource implements ServicesRecove
             litestreamRestoreJob(id, planned.spec.volume!.mountPath, { ...litestreamEnv(bucket, s.database!), LITESTREAM_PATH: litestreamPath(service, index) }),
           ),
           prefix: litestreamPath(service, index),
+          servicePrefix: s.prefix!,
         }, secrets ? [secrets] : []),
       };
     }
     return { dataDependsOn: [this.regions[service]!] };
   }
 
-  private restore(s: ServiceRecovery, name: string, jobName: string, region: string, fields: { job: pulumi.Input<FlyMachineConfig>; prefix: string; targetNodes?: string[] }, dependsOn: pulumi.Resource[] = []): RecoveryRestore {
+  private restore(s: ServiceRecovery, name: string, jobName: string, region: string, fields: { job: pulumi.Input<FlyMachineConfig>; prefix: string; servicePrefix?: string; targetNodes?: string[] }, dependsOn: pulumi.Resource[] = []): RecoveryRestore {
     const planned = this.planned(s.service);
     const restore = new RecoveryRestore(
       name,
