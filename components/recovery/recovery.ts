@@ -21,6 +21,8 @@ import { litestreamRestoreJob, weaviateRestoreJob } from "./restore-jobs";
 export const RECOVERY_TYPE = "sophia:recovery:Recovery";
 /** The backup agent's service name: its app is `<appPrefix>-backup-agent`. */
 export const AGENT_SERVICE = "backup-agent";
+/** The agent's machine: the smallest, always on (README: its monthly cost, checked against the cost model). */
+export const AGENT_MACHINE = { cpuKind: "shared" as const, cpus: 1, memoryMb: 256 };
 
 export interface RecoveryArgs {
   config: StackConfig;
@@ -191,7 +193,7 @@ export class Recovery extends pulumi.ComponentResource implements ServicesRecove
       backupTimeoutMinutes: plan.backupTimeoutMinutes,
     };
     const serviceConfig = {
-      cpuKind: "shared" as const, cpus: 1, memoryMb: 256, minMachines: 1, maxMachines: 1, autostop: "off" as const, autostart: true, strategy: "rolling" as const,
+      ...AGENT_MACHINE, minMachines: 1, maxMachines: 1, autostop: "off" as const, autostart: true, strategy: "rolling" as const,
       concurrency: { type: "connections" as const, softLimit: 20, hardLimit: 25 },
       healthCheck: { path: "/healthz", intervalSeconds: 30, gracePeriodSeconds: 10, timeoutSeconds: 5 },
       port: AGENT_PORT,

@@ -66,6 +66,8 @@ beforeAll(async () => {
   await putWeaviateBackup("sophia-20261205t150000z-full", "SUCCESS", "2026-12-05T15:00:40Z");
   await putWeaviateBackup("sophia-20261205t151000z-incr", "SUCCESS", "2026-12-05T15:10:20Z", "2026-12-05T15:10:00Z");
   await s3Client().putObject(BUCKET, "litestream/mcp-memory/0/generations/5ea1ed0000000001/wal/00000000/00000001.wal.lz4", "wal frames");
+  // A backup someone made by hand: its id sorts above the agent's but says nothing of its time.
+  await putWeaviateBackup("zz-before-upgrade", "SUCCESS", "2026-11-01T00:00:00Z");
   // The newest one failed: a restore must never pick it.
   await putWeaviateBackup("sophia-20261205t152000z-incr", "FAILED", "2026-12-05T15:20:30Z");
 });
@@ -98,6 +100,18 @@ describe.skipIf(remote)("RecoveryRestore", () => {
     const app = await createTestApp(fly, "restore");
     const created = await recoveryRestoreProvider.create(restoreInputs(app));
     expect(created.outs.restored?.time).toBe("2026-12-05T15:10:00Z");
+  });
+
+  test("picks the newest of the agent's backups, not a hand-made one whose id sorts higher", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app));
+    expect(created.outs.restored?.id).toBe("sophia-20261205t151000z-incr");
+  });
+
+  test("restores a hand-made backup when asked for by id", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app, { restoreFrom: "zz-before-upgrade" }));
+    expect(created.outs.restored?.id).toBe("zz-before-upgrade");
   });
 
   test("restores the backup asked for by id", async () => {
