@@ -40,7 +40,7 @@ export interface RecoveryRestoreArgs extends FlyConnectionArgs {
   jobName: pulumi.Input<string>;
   /** The job: image, script, mounts. The chosen backup goes in as env (SOPHIA_RESTORE_*). */
   job: pulumi.Input<FlyMachineConfig>;
-  /** The region the data came from (RecoveryRegion.previousRegion): the restore runs only after a move, or with `restoreFrom`. */
+  /** The region the data came from (RecoveryRegion.previousRegion): after a move a backup is required, so none at all is an error. */
   previousRegion?: pulumi.Input<string | undefined>;
   /** A backup id (Weaviate) or an RFC 3339 time (Litestream); "none" starts empty. @default the newest good backup */
   restoreFrom?: pulumi.Input<string | undefined>;
