@@ -203,8 +203,18 @@ export interface PlatformServicesArgs {
   flyApiToken: pulumi.Input<string>;
   /** Extra secret env per service name, e.g. the GPU launch template for the service that launches workers. */
   extraSecrets?: Record<string, Record<string, pulumi.Input<string>>>;
-  /** What recovery adds to a service (components/recovery): backup settings, data region, restores. @default nothing */
-  recovery?: (service: string) => Pick<FlyServiceArgs, "env" | "secrets" | "machineEnv" | "files" | "dataDependsOn" | "prepareVolume">;
+  /** What recovery adds to the services (components/recovery): backup settings, data regions, restores. @default nothing */
+  recovery?: ServicesRecovery;
+}
+
+/** Recovery as the services see it (components/recovery/recovery.ts implements it). */
+export interface ServicesRecovery {
+  /** What a service's FlyService gets: backup settings, its data region, restores of its volumes. */
+  serviceArgs(service: string): Pick<FlyServiceArgs, "env" | "secrets" | "machineEnv" | "files" | "dataDependsOn" | "prepareVolume">;
+  /** Told once a service exists: a restore that needs the running service (Weaviate's) is made here. */
+  created(service: string, created: FlyService): void;
+  /** What a caller of `service` waits for before its machines start: the restore of `service`'s data. */
+  readyFor(service: string): pulumi.Resource[];
 }
 
 /** Creates the services that run on Fly, by name. */
@@ -217,7 +227,9 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
     const ownKey = definition.accessKey ? { [definition.accessKey.env]: args.accessKeys[definition.name]! } : {};
     const fromStack = definition.fromStack?.({ config, plan, secrets: args.secrets }) ?? {};
     const analysis = releaseAnalysisFor(config, planned);
-    const { env: recoveryEnv, secrets: recoverySecrets, machineEnv: recoveryMachineEnv, files: recoveryFiles, ...recoveryArgs } = args.recovery?.(definition.name) ?? {};
+    const { env: recoveryEnv, secrets: recoverySecrets, machineEnv: recoveryMachineEnv, files: recoveryFiles, ...recoveryArgs } = args.recovery?.serviceArgs(definition.name) ?? {};
+    // A caller that wrote before a restore would make data the restore then refuses to overwrite.
+    const calleesReady = Object.keys(definition.calls ?? {}).flatMap((callee) => args.recovery?.readyFor(callee) ?? []);
     const ownMachineEnv = definition.machineEnv?.(spec);
     const files = [...(fromStack.files ?? []), ...(recoveryFiles ?? [])];
     const lost = lostRegionOf(config);
@@ -230,6 +242,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
       internal: definition.internal,
       machineEnv: ownMachineEnv || recoveryMachineEnv ? (region, index) => ({ ...ownMachineEnv?.(region, index), ...recoveryMachineEnv?.(region, index) }) : undefined,
       ...recoveryArgs,
+      ...(calleesReady.length > 0 ? { machineDependsOn: calleesReady } : {}),
       frozenRegions: lost === undefined ? [] : [lost],
       // A service that follows the active region leaves the lost one: its machines there are parked
       // (declared, never touched), since deleting them would fail while the region is down.
@@ -247,6 +260,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
       apiToken: args.flyApiToken,
       apiUrl: config.flyApiUrl,
     });
+    args.recovery?.created(definition.name, created[definition.name]!);
   }
   return created;
 }

@@ -124,7 +124,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
     },
     /**
      * Fly's daily volume snapshots only: a day of data at most, restorable in lax. Backups to object
-     * storage need an always-on scheduler (≈ $2.63 a month), which the $25 budget has no room for.
+     * storage need an always-on scheduler (the README gives its monthly cost), which the $25 budget has no room for.
      */
     recovery: {
       rpoMinutes: 1440, backupEveryMinutes: 60, fullBackupEveryHours: 24, retentionDays: 5,

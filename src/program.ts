@@ -108,7 +108,7 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     accessKeys,
     flyApiToken,
     extraSecrets: { [launcher.definition.name]: { [launcher.definition.gpuLaunchTemplateEnv!]: gpu.launchTemplate, GPU_POOL_TOKEN: gpu.poolToken } },
-    recovery: (service) => recovery.serviceArgs(service),
+    recovery,
   });
   const backupAgent = recovery.finish(services);
 

@@ -121,22 +121,42 @@ describe("promtool", () => {
     test("healthy", { interval: "1m", series, checks });
   });
 
-  it("backups that stop page P1 once the newest is older than the RPO, after a P2 for the missed ones", () => {
-    // A backup every 10 minutes (the gauge follows the clock) until 30 min, then none.
+  it("backups that fail warn P2 at the first failure, then page P1 once the newest is older than the RPO", () => {
+    // A backup every 10 minutes (the gauge follows the clock) until 30 min; the ones at 40 and 50 min fail.
     // Its description says how old the newest backup is, as promtool renders `humanizeDuration`.
-    const fired = (alert: string, severity: string, age: string): Expected => {
+    const fired = (alert: string, severity: string, age?: string): Expected => {
       const rule = rulesOf(files.rules).find((r) => r.alert === alert && r.labels.service === "weaviate")!;
-      return { alert, rule: { service: "weaviate", severity }, rendered: { description: rule.annotations.description!.replace("{{ $value | humanizeDuration }}", age) } };
+      const description = age === undefined ? rule.annotations.description! : rule.annotations.description!.replace("{{ $value | humanizeDuration }}", age);
+      return { alert, rule: { service: "weaviate", severity }, rendered: { description } };
     };
     expect(backedUp()).toContain("weaviate");
-    test("backups stop", {
+    test("backups fail", {
       interval: "1m",
-      series: [backupGauge("weaviate", "-120+60x32 1800x60")],
+      series: [
+        backupGauge("weaviate", "-120+60x32 1800x60"),
+        { series: `sophia_backup_runs_total{service="weaviate",result="failure"}`, values: gauge([41, 0], [10, 1], [42, 2]) },
+      ],
       checks: [
-        { at: "40m", alert: "BackupOlderThanRpo", firing: [] },
-        { at: "40m", alert: "BackupMissed", firing: [] },
+        { at: "39m", alert: "BackupMissed", firing: [] },
+        { at: "41m", alert: "BackupMissed", firing: [fired("BackupMissed", "P2")] },
+        { at: "41m", alert: "BackupOlderThanRpo", firing: [] },
         { at: "50m", alert: "BackupOlderThanRpo", firing: [fired("BackupOlderThanRpo", "P1", "20m 0s")] },
-        { at: "58m", alert: "BackupMissed", firing: [fired("BackupMissed", "P2", "28m 0s")] },
+      ],
+    });
+  });
+
+  it("a Litestream service idle for most of a day raises nothing; one that has replicated nothing for a day warns P2", () => {
+    expect(backedUp()).toContain("mcp-memory");
+    const stalled = rulesOf(files.rules).find((r) => r.alert === "BackupReplicationStalled" && r.labels.service === "mcp-memory")!;
+    test("replication stalls", {
+      interval: "10m",
+      evaluationInterval: "10m",
+      // The service's newest replicated object stays at time 0: an idle database, then a stopped Litestream.
+      // The vector store keeps replicating (its gauge follows the clock).
+      series: [backupGauge("mcp-memory", gauge([180, 0])), backupGauge("vector-store", "0+600x180")],
+      checks: [
+        { at: "24h", alert: "BackupReplicationStalled", firing: [] },
+        { at: "25h30m", alert: "BackupReplicationStalled", firing: [{ alert: "BackupReplicationStalled", rule: { service: "mcp-memory", severity: "P2" }, rendered: { description: stalled.annotations.description!.replace("{{ $value | humanizeDuration }}", "1d 1h 30m 0s") } }] },
       ],
     });
   });
