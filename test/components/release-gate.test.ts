@@ -65,7 +65,7 @@ describe("prod release analysis", () => {
 });
 
 describe("the plan's releases section", () => {
-  const section = () => renderReleases(summarizeReleases(plan.resources, summarizeServices(plan.resources), config)).split("\n");
+  const section = () => renderReleases(summarizeReleases(plan.resources, summarizeServices(plan.resources), config), 120).split("\n");
 
   it("shows each service's strategy and, for the canary, its window and triggers", () => {
     const text = section().join("\n");
