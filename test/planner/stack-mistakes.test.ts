@@ -288,6 +288,12 @@ const MISTAKES: Mistake[] = [
     fix: /is not a service of this stack; services: weaviate, /,
   },
   {
+    mistake: "an adoption for Grafana while monitoring is off",
+    text: devWith("sophia:adopt:", "  grafana:", "    app: acme-grafana"),
+    path: "sophia:adopt.grafana:",
+    fix: /grafana runs only with sophia:monitoring\.enabled: true, which this stack does not set, so there is no app to adopt; remove the entry or turn monitoring on/,
+  },
+  {
     mistake: "more adopted volumes than the service has machines",
     text: devWith("sophia:adopt:", "  weaviate:", "    app: acme-weaviate", "    volumes: [vol_aaaa, vol_bbbb]"),
     path: "sophia:adopt.weaviate.volumes:",
