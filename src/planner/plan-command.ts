@@ -36,7 +36,8 @@ Options:
       --stack-dir <dir>    where Pulumi.<stack>.yaml is (default: the project directory), e.g. to plan
                            an edited copy
       --omit-secret <key>  plan as if ESC did not supply this secret, to see what a real run would
-                           say; a full key such as sophia:openaiApiKey or vercel:apiToken; repeatable
+                           say; a full key such as sophia:openaiApiKey or vercel:apiToken; repeatable;
+                           with --compare, for both stacks
   -h, --help               this help
 
 Text fits the terminal (COLUMNS, or 100 columns when the output is not a terminal).
@@ -80,8 +81,13 @@ function omitSecretProblem(keys: string[]): string | undefined {
 }
 
 /** Plans dev and prod side by side; exits 3 when either holds a mandatory violation, as each stack's own plan does. */
-async function compare(args: { json: boolean; out: string; "stack-dir"?: string }): Promise<number> {
-  const passThrough = ["--out", args.out, ...(args["stack-dir"] ? ["--stack-dir", args["stack-dir"]] : [])];
+async function compare(args: { json: boolean; out: string; "stack-dir"?: string; "omit-secret": string[] }): Promise<number> {
+  const passThrough = [
+    "--out",
+    args.out,
+    ...(args["stack-dir"] ? ["--stack-dir", args["stack-dir"]] : []),
+    ...args["omit-secret"].flatMap((key) => ["--omit-secret", key]),
+  ];
   // Progress goes to stderr, so that stdout stays the comparison (or its JSON).
   const started = Date.now();
   process.stderr.write(`Planning ${COMPARE_STACKS.join(" and ")}, each in its own process…\n`);

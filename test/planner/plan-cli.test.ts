@@ -95,6 +95,13 @@ describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
     expect(result.stderr).toMatch(/--omit-secret: "openaiApiKey" needs its namespace: --omit-secret sophia:openaiApiKey/);
   });
 
+  it("--compare plans both stacks without an --omit-secret secret, and fails with a stack's message for it", async () => {
+    // A key both stacks need: each child stops before planning, which keeps this quick.
+    const result = await spawnPlanCli(["--compare", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "--omit-secret", "sophia:lambdaApiKey"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/stack (dev|prod): .*sophia:lambdaApiKey \(Lambda Cloud API key\) is not set/s);
+  });
+
   it("--compare with --stack is refused: the two exclude each other", async () => {
     const result = await spawnPlanCli(["--compare", "--stack", "prod"]);
     expect(result.status).toBe(2);
