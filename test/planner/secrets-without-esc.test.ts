@@ -1,7 +1,8 @@
 /**
  * A stack file without an ESC environment gets its secrets from its own `secure:` values alone, so
  * the plan stands in a placeholder only for those: a secret neither supplies is missing in a real
- * run, and the plan says so as `pulumi up` would, instead of passing. The README's loops of
+ * run, and the plan says so as `pulumi up` would, instead of passing. Its messages name the ESC
+ * environments the stack file imports, none for this one. The README's loops of
  * `pulumi config set --secret` for such a stack set exactly the secrets each stack needs.
  */
 import * as fs from "node:fs";
@@ -19,11 +20,16 @@ function withoutEsc(secure: string[], stack = "dev"): string {
   return doc.toString();
 }
 
-function plan(text: string, stack = "dev") {
+/** A folder holding `text` as Pulumi.<stack>.yaml. */
+function stackDirWith(stack: string, text: string): string {
   const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
   fs.writeFileSync(path.join(stackDir, `Pulumi.${stack}.yaml`), text);
+  return stackDir;
+}
+
+function plan(text: string, stack = "dev") {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
-  return runPlanCliAsync(["--stack", stack, "--stack-dir", stackDir, "--out", out]);
+  return runPlanCliAsync(["--stack", stack, "--stack-dir", stackDirWith(stack, text), "--out", out]);
 }
 
 /** The README's "Without ESC" section: per stack, the keys its `for k in …` loop sets. */
@@ -46,6 +52,44 @@ describe("a stack without ESC", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
     const result = await plan(withoutEsc(["sophia:flyApiToken", "sophia:lambdaApiKey", "sophia:openaiApiKey", "sophia:anthropicApiKey", "sophia:databaseUrl", "sophia:redisUrl", "sophia:uiSessionSecret"]));
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/sophia:flyApiToken, sophia:lambdaApiKey, .* are encrypted \(secure:\) in Pulumi\.dev\.yaml; a real run decrypts them, the plan uses placeholders\./);
+  });
+});
+
+describe("where a message says to set a secret", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
+  it("for a stack file that imports no ESC environment, only pulumi config set, no ESC environment", async () => {
+    const result = await plan(withoutEsc(["sophia:flyApiToken"]));
+    expect(result.stderr).toContain(
+      "sophia:lambdaApiKey (Lambda Cloud API key) is not set; needed by the GPU pool, unified-api. Set it with: pulumi config set --secret sophia:lambdaApiKey <value> --stack dev",
+    );
+    expect(result.stderr).not.toMatch(/ESC environment/);
+  });
+
+  it("for a stack file that imports sophia/dev under another stack's name, sophia/dev", async () => {
+    const result = await runPlanCliAsync(["--stack", "staging", "--stack-dir", stackDirWith("staging", fs.readFileSync(path.join(projectDir, "Pulumi.dev.yaml"), "utf8")), "--out", fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "--omit-secret", "sophia:databaseUrl"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'Set it in the ESC environment sophia/dev under values.pulumiConfig."sophia:databaseUrl" with fn::secret, or run: pulumi config set --secret sophia:databaseUrl <value> --stack staging',
+    );
+    expect(result.stderr).not.toContain("sophia/staging");
+  });
+
+  it("for a blank line in a stack file without ESC, to delete it and set the secret, not that it hides an ESC value", async () => {
+    const doc = parseDocument(withoutEsc([]));
+    doc.setIn(["config", "sophia:databaseUrl"], null);
+    const result = await plan(doc.toString());
+    expect(result.stderr).toContain(
+      "sophia:databaseUrl (Neon Postgres connection string) is blank in Pulumi.dev.yaml; delete that line and set it with: pulumi config set --secret sophia:databaseUrl <value> --stack dev",
+    );
+  });
+
+  it("for a secret in plain text in a stack file without ESC, no ESC environment", async () => {
+    const doc = parseDocument(withoutEsc([]));
+    doc.setIn(["config", "sophia:redisUrl"], "redis://plain-text-value-example:6379");
+    const result = await plan(doc.toString());
+    expect(result.stderr).toContain(
+      "sophia:redisUrl (Redis connection string) is set in plain text, in Pulumi.dev.yaml. Remove it from Pulumi.dev.yaml and set it with: pulumi config set --secret sophia:redisUrl <value> --stack dev.",
+    );
+    expect(result.stderr).not.toContain("plain-text-value-example");
   });
 });
 

@@ -75,7 +75,7 @@ const MISTAKES: Mistake[] = [
     mistake: "a misspelled secret key",
     text: devWith("sophia:databaseURL: postgres://db.example.com/app"),
     path: "sophia:databaseURL:",
-    fix: /Did you mean sophia:databaseUrl\? That is a secret: keep it in the ESC environment sophia\/dev/,
+    fix: /Did you mean sophia:databaseUrl\? That is a secret: remove it from the stack file and set it in the ESC environment sophia\/dev under values\.pulumiConfig/,
   },
   {
     mistake: "a misspelled namespace",
