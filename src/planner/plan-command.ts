@@ -40,7 +40,7 @@ Options:
                            with --compare, for both stacks
   -h, --help               this help
 
-Text fits the terminal (COLUMNS, or 100 columns when the output is not a terminal).
+Text fits the terminal: its width, else COLUMNS, else 100 columns.
 Exit status: 0 planned; 3 planned, but a mandatory guardrail is violated, so a deploy would be
 refused; 1 the plan failed (a config error, say), and no plan file is left; 2 bad usage.`;
 /** Exit code when the plan holds a mandatory policy violation: a deploy of it would be refused. */
@@ -130,6 +130,9 @@ async function plan(argv: string[], projectDir: string): Promise<number> {
   if (args.compare) return compare(args);
   const stack = args.stack ?? "dev";
   if (!/^[\w.-]+$/.test(stack)) {
+    // pulumi takes <org>/<stack> (and <org>/<project>/<stack>); the plan reads Pulumi.<stack>.yaml.
+    const name = /^(?:[\w.-]+\/){1,2}([\w.-]+)$/.exec(stack)?.[1];
+    if (name !== undefined) return usageError(`"${stack}" is not a stack name: drop the organization: --stack ${name} (the plan reads Pulumi.${name}.yaml).`, USAGE);
     return usageError(`"${stack}" is not a stack name: use letters, digits, "-", "_" and ".".`, USAGE);
   }
   const stackDir = args["stack-dir"] ? path.resolve(args["stack-dir"]) : projectDir;

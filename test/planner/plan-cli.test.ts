@@ -89,6 +89,17 @@ describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
     }
   });
 
+  it("--help says how wide text is laid out, in the order terminalWidth takes: the terminal's width, COLUMNS, then 100", async () => {
+    const result = await runPlanCliAsync(["--help"]);
+    expect(result.stdout).toContain("Text fits the terminal: its width, else COLUMNS, else 100 columns.");
+  });
+
+  it("an organization-qualified stack name is refused with the name the plan reads", async () => {
+    const result = await runPlanCliAsync(["--stack", "acme/dev"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^"acme\/dev" is not a stack name: drop the organization: --stack dev \(the plan reads Pulumi\.dev\.yaml\)\.$/m);
+  });
+
   it("--omit-secret without its namespace is refused with the right spelling", async () => {
     const result = await runPlanCliAsync(["--omit-secret", "openaiApiKey"]);
     expect(result.status).toBe(2);
