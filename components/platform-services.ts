@@ -25,6 +25,21 @@ export function isEnabled(definition: Pick<ServiceDefinition, "enabled">, config
   return definition.enabled?.(config) ?? true;
 }
 
+/**
+ * Why a sophia:adopt entry for a service this config does not run is refused, and what to do. The
+ * profiles size every defined service, so sophia:services lists the monitoring apps even when
+ * monitoring is off; without this the entry would be ignored. A definition says when it runs only
+ * as a predicate, so the monitoring switch is tried to name the setting that would run it.
+ */
+function notRunMessage(definition: ServiceDefinition, config: StackConfig): string {
+  const { name } = definition;
+  const withMonitoring: StackConfig = { ...config, monitoring: { ...config.monitoring, enabled: true } };
+  if (!config.monitoring.enabled && isEnabled(definition, withMonitoring)) {
+    return `sophia:adopt.${name}: ${name} runs only with sophia:monitoring.enabled: true, which this stack does not set, so there is no app to adopt; remove the entry or turn monitoring on`;
+  }
+  return `sophia:adopt.${name}: this stack does not run ${name}, so there is no app to adopt; remove the entry`;
+}
+
 /** The URL the world uses for a public service: its first custom hostname, else `<app>.fly.dev`. */
 export function publicUrl(config: Pick<StackConfig, "edge">, spec: Pick<FlyServiceSpec, "service" | "appName">): string {
   const custom = config.edge.customDomain ? config.edge.hostnames[spec.service]?.[0] : undefined;
@@ -92,7 +107,10 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
   let gpuLauncher: PlannedService | undefined;
   for (const definition of definitions) {
     const { name } = definition;
-    if (!isEnabled(definition, config)) continue;
+    if (!isEnabled(definition, config)) {
+      if (config.adopt[name] !== undefined) problems.push(notRunMessage(definition, config));
+      continue;
+    }
     if (!runsOnFly(config, definition)) {
       vercelUi = definition;
       if (config.adopt[name] !== undefined) problems.push(`sophia:adopt.${name}: this stack serves ${name} from Vercel, not Fly, so there is no Fly app to adopt; remove the entry, or set sophia:edge.uiHost to "fly"`);

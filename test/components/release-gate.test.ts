@@ -116,7 +116,7 @@ describe("the health-check trigger as the gate evaluates it", () => {
 });
 
 describe("the plan's releases section", () => {
-  const section = () => renderReleases(summarizeReleases(plan.resources, summarizeServices(plan.resources), config)).split("\n");
+  const section = () => renderReleases(summarizeReleases(plan.resources, summarizeServices(plan.resources), config), 120).split("\n");
 
   it("shows each service's strategy and, for the canary, its window and triggers", () => {
     const text = section().join("\n");
