@@ -129,8 +129,16 @@ export interface FlyServiceArgs {
   parkInFrozenRegions?: boolean;
   /** What each volume waits for: the data region's claim (RecoveryRegion), before any data is created. @default none */
   dataDependsOn?: pulumi.Resource[];
-  /** A resource each machine waits for, made once its volume exists: a restore into that volume. @default none */
-  prepareVolume?: (volume: FlyVolume, region: FlyRegion, index: number) => pulumi.Resource | undefined;
+  /**
+   * What every machine outside the frozen regions waits for before it is created or updated: the
+   * restore of a service it calls, so that it writes nothing there before the restore. @default none
+   */
+  machineDependsOn?: pulumi.Resource[];
+  /**
+   * A resource each machine waits for, made once its volume exists: a restore into that volume. It
+   * runs in the service's app, so it is handed the app's secrets resource to wait for. @default none
+   */
+  prepareVolume?: (volume: FlyVolume, region: FlyRegion, index: number, secrets: FlySecrets | undefined) => pulumi.Resource | undefined;
 }
 
 export const FLY_SERVICE_TYPE = "sophia:fly:Service";
@@ -323,7 +331,7 @@ export class FlyService extends pulumi.ComponentResource {
         const position = this.machines.length;
         const adoptVolume = frozen.has(region) ? undefined : spec.adopt?.volumes[position];
         const volume = spec.volume ? this.createVolume(name, spec, spec.volume, region, i, app, connection, adoptVolume, args.dataDependsOn ?? [], frozen.has(region)) : undefined;
-        const prepared = volume && !frozen.has(region) && adoptVolume === undefined ? args.prepareVolume?.(volume, region, i) : undefined;
+        const prepared = volume && !frozen.has(region) && adoptVolume === undefined ? args.prepareVolume?.(volume, region, i, secrets) : undefined;
         const machineEnv = args.machineEnv?.(region, i) ?? {};
         const config = pulumi
           .all([image, pulumi.output(env), pulumi.output(machineEnv), volume?.volumeId, secretsVersion, plainFiles])
@@ -386,7 +394,7 @@ export class FlyService extends pulumi.ComponentResource {
           },
           {
             parent: this,
-            dependsOn: [...(secrets ? [secrets] : []), ...ips, ...(prepared ? [prepared] : [])],
+            dependsOn: [...(secrets ? [secrets] : []), ...ips, ...(prepared ? [prepared] : []), ...(frozen.has(region) ? [] : (args.machineDependsOn ?? []))],
             // A frozen machine that leaves the program (a lower maxMachines) is forgotten, not deleted: its region does not answer.
             retainOnDelete: frozen.has(region),
             // Nothing in a lost region answers: what the program would change there waits for it to come back.

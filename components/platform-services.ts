@@ -25,6 +25,21 @@ export function isEnabled(definition: Pick<ServiceDefinition, "enabled">, config
   return definition.enabled?.(config) ?? true;
 }
 
+/**
+ * Why a sophia:adopt entry for a service this config does not run is refused, and what to do. The
+ * profiles size every defined service, so sophia:services lists the monitoring apps even when
+ * monitoring is off; without this the entry would be ignored. A definition says when it runs only
+ * as a predicate, so the monitoring switch is tried to name the setting that would run it.
+ */
+function notRunMessage(definition: ServiceDefinition, config: StackConfig): string {
+  const { name } = definition;
+  const withMonitoring: StackConfig = { ...config, monitoring: { ...config.monitoring, enabled: true } };
+  if (!config.monitoring.enabled && isEnabled(definition, withMonitoring)) {
+    return `sophia:adopt.${name}: ${name} runs only with sophia:monitoring.enabled: true, which this stack does not set, so there is no app to adopt; remove the entry or turn monitoring on`;
+  }
+  return `sophia:adopt.${name}: this stack does not run ${name}, so there is no app to adopt; remove the entry`;
+}
+
 /** The URL the world uses for a public service: its first custom hostname, else `<app>.fly.dev`. */
 export function publicUrl(config: Pick<StackConfig, "edge">, spec: Pick<FlyServiceSpec, "service" | "appName">): string {
   const custom = config.edge.customDomain ? config.edge.hostnames[spec.service]?.[0] : undefined;
@@ -92,7 +107,10 @@ export function planServices(config: StackConfig, definitions: readonly ServiceD
   let gpuLauncher: PlannedService | undefined;
   for (const definition of definitions) {
     const { name } = definition;
-    if (!isEnabled(definition, config)) continue;
+    if (!isEnabled(definition, config)) {
+      if (config.adopt[name] !== undefined) problems.push(notRunMessage(definition, config));
+      continue;
+    }
     if (!runsOnFly(config, definition)) {
       vercelUi = definition;
       if (config.adopt[name] !== undefined) problems.push(`sophia:adopt.${name}: this stack serves ${name} from Vercel, not Fly, so there is no Fly app to adopt; remove the entry, or set sophia:edge.uiHost to "fly"`);
@@ -203,8 +221,18 @@ export interface PlatformServicesArgs {
   flyApiToken: pulumi.Input<string>;
   /** Extra secret env per service name, e.g. the GPU launch template for the service that launches workers. */
   extraSecrets?: Record<string, Record<string, pulumi.Input<string>>>;
-  /** What recovery adds to a service (components/recovery): backup settings, data region, restores. @default nothing */
-  recovery?: (service: string) => Pick<FlyServiceArgs, "env" | "secrets" | "machineEnv" | "files" | "dataDependsOn" | "prepareVolume">;
+  /** What recovery adds to the services (components/recovery): backup settings, data regions, restores. @default nothing */
+  recovery?: ServicesRecovery;
+}
+
+/** Recovery as the services see it (components/recovery/recovery.ts implements it). */
+export interface ServicesRecovery {
+  /** What a service's FlyService gets: backup settings, its data region, restores of its volumes. */
+  serviceArgs(service: string): Pick<FlyServiceArgs, "env" | "secrets" | "machineEnv" | "files" | "dataDependsOn" | "prepareVolume">;
+  /** Told once a service exists: a restore that needs the running service (Weaviate's) is made here. */
+  created(service: string, created: FlyService): void;
+  /** What a caller of `service` waits for before its machines start: the restore of `service`'s data. */
+  readyFor(service: string): pulumi.Resource[];
 }
 
 /** Creates the services that run on Fly, by name. */
@@ -217,7 +245,9 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
     const ownKey = definition.accessKey ? { [definition.accessKey.env]: args.accessKeys[definition.name]! } : {};
     const fromStack = definition.fromStack?.({ config, plan, secrets: args.secrets }) ?? {};
     const analysis = releaseAnalysisFor(config, planned);
-    const { env: recoveryEnv, secrets: recoverySecrets, machineEnv: recoveryMachineEnv, files: recoveryFiles, ...recoveryArgs } = args.recovery?.(definition.name) ?? {};
+    const { env: recoveryEnv, secrets: recoverySecrets, machineEnv: recoveryMachineEnv, files: recoveryFiles, ...recoveryArgs } = args.recovery?.serviceArgs(definition.name) ?? {};
+    // A caller that wrote before a restore would make data the restore then refuses to overwrite.
+    const calleesReady = Object.keys(definition.calls ?? {}).flatMap((callee) => args.recovery?.readyFor(callee) ?? []);
     const ownMachineEnv = definition.machineEnv?.(spec);
     const files = [...(fromStack.files ?? []), ...(recoveryFiles ?? [])];
     const lost = lostRegionOf(config);
@@ -230,6 +260,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
       internal: definition.internal,
       machineEnv: ownMachineEnv || recoveryMachineEnv ? (region, index) => ({ ...ownMachineEnv?.(region, index), ...recoveryMachineEnv?.(region, index) }) : undefined,
       ...recoveryArgs,
+      ...(calleesReady.length > 0 ? { machineDependsOn: calleesReady } : {}),
       frozenRegions: lost === undefined ? [] : [lost],
       // A service that follows the active region leaves the lost one: its machines there are parked
       // (declared, never touched), since deleting them would fail while the region is down.
@@ -247,6 +278,7 @@ export function createPlatformServices(args: PlatformServicesArgs): Record<strin
       apiToken: args.flyApiToken,
       apiUrl: config.flyApiUrl,
     });
+    args.recovery?.created(definition.name, created[definition.name]!);
   }
   return created;
 }

@@ -16,7 +16,7 @@ import { num, type Selector } from "./observability/promql";
 import { rollbackTriggers, TRIGGER_RATE_WINDOW } from "./observability/triggers";
 import type { PlannedService, ServicePlan } from "./service-definition";
 
-/** The selector `machinesSelector(app, ids)` builds, with placeholders the machine provider fills in. */
+/** The new release's machines of the app: placeholders the machine provider fills in, escaping the ids (forMachines). */
 const NEW_MACHINES: Selector = [
   { label: "app", op: "=", value: APP_PLACEHOLDER },
   { label: "instance", op: "=~", value: INSTANCES_PLACEHOLDER },

@@ -124,7 +124,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
     },
     /**
      * Fly's daily volume snapshots only: a day of data at most, restorable in lax. Backups to object
-     * storage need an always-on scheduler (≈ $2.63 a month), which the $25 budget has no room for.
+     * storage need an always-on scheduler (the README gives its monthly cost), which the $25 budget has no room for.
      */
     recovery: {
       rpoMinutes: 1440, backupEveryMinutes: 60, fullBackupEveryHours: 24, retentionDays: 5,
@@ -144,7 +144,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
      * Off: the three small apps (≈ $6.60 a month) do not fit the dollar dev's budget has to spare.
      * `pulumi config set --path sophia:monitoring.enabled true` turns it on; dev then pages nobody.
      */
-    monitoring: { enabled: false, evaluationInterval: "30s", escalation: escalation(false), heartbeatInterval: "5m", runbookUrl: "README.md" },
+    monitoring: { enabled: false, evaluationInterval: "30s", escalation: escalation(false), heartbeatInterval: "5m" },
     /** Dev releases every machine at once (immediate), so there is nothing to analyse. */
     release: { analysis: false, lowTraffic: "proceed", minRequests: 100 },
   },
@@ -229,7 +229,7 @@ export const profiles: Record<ProfileName, ProfileData> = {
       services: { grafana: { availability: 0.99, latency: [{ quantile: 0.95, thresholdMs: 2000 }] } },
       ...sloAlerts(),
     },
-    monitoring: { enabled: true, evaluationInterval: "30s", escalation: escalation(true), heartbeatInterval: "5m", runbookUrl: "README.md" },
+    monitoring: { enabled: true, evaluationInterval: "30s", escalation: escalation(true), heartbeatInterval: "5m" },
     /**
      * Canary and rolling releases of the services with an SLO are watched for the seed's trigger
      * windows (the longest, 3m) and rolled back on a breach. Too little traffic to judge (under 100

@@ -7,9 +7,10 @@ import { loadStackConfig, type StackConfig } from "./stack-config";
 import { valueOf } from "./output-value";
 import { readSecrets, SECRETS, type ProviderSecretKey } from "./config/secrets";
 import { assertNoPlaceholderSecrets, assertNoPlainTextSecrets } from "./config/secret-guards";
+import { stackEnvironments } from "./config/stack-environments";
 import { callEnv, createAccessKeys, createPlatformServices, declaredSecrets, isEnabled, planServices, publicUrl, secretsOf, type ServicePlan } from "../components/platform-services";
 import type { ServiceDefinition } from "../components/services";
-import { sloProblems } from "../components/observability/rules";
+import { monitoringProblems, sloProblems } from "../components/observability/rules";
 import { monitoringOutputs } from "../components/observability/services";
 import { analysedServices, releaseProblems } from "../components/release-analysis";
 import { assertGpuCapacity, assertOperatorCidrs, GpuPool } from "../components/gpu-pool";
@@ -43,17 +44,19 @@ export function neededSecrets(definitions: readonly ServiceDefinition[], config:
 /** Everything that can be wrong fails here, before the first resource exists. */
 async function validate(definitions: readonly ServiceDefinition[]) {
   const stack = pulumi.getStack();
-  assertNoPlainTextSecrets(stack);
+  // Messages about secrets name the ESC environments the stack file imports, not ones named after the stack.
+  const home = { stack, environments: stackEnvironments(stack) };
+  assertNoPlainTextSecrets(home);
   const config = loadStackConfig();
   const plan = planServices(config, definitions);
-  const slo = sloProblems(config, plan);
-  if (slo.length > 0) throw new Error(`Invalid SLO config (nothing was created):\n${slo.map((p) => `  - ${p}`).join("\n")}`);
+  const slo = [...sloProblems(config, plan), ...monitoringProblems(config)];
+  if (slo.length > 0) throw new Error(`Invalid SLO or monitoring config (nothing was created):\n${slo.map((p) => `  - ${p}`).join("\n")}`);
   const release = releaseProblems(config, plan);
   if (release.length > 0) throw new Error(`Invalid release config (nothing was created):\n${release.map((p) => `  - ${p}`).join("\n")}`);
   const recovery = planRecovery(config, plan);
   const { needed, vercel } = neededSecrets(definitions, config, plan, recovery);
-  const secrets = readSecrets(needed, stack, vercel);
-  assertNoPlaceholderSecrets(needed.keys(), vercel.keys(), stack);
+  const secrets = readSecrets(needed, home, vercel);
+  assertNoPlaceholderSecrets(needed.keys(), vercel.keys(), home);
   if (config.preflightChecks) {
     // Checks against the real world; the offline plan, which has none, turns them off.
     assertOperatorCidrs(config.gpu);
@@ -108,7 +111,7 @@ export async function sophia(definitions: readonly ServiceDefinition[]) {
     accessKeys,
     flyApiToken,
     extraSecrets: { [launcher.definition.name]: { [launcher.definition.gpuLaunchTemplateEnv!]: gpu.launchTemplate, GPU_POOL_TOKEN: gpu.poolToken } },
-    recovery: (service) => recovery.serviceArgs(service),
+    recovery,
   });
   const backupAgent = recovery.finish(services);
 

@@ -9,7 +9,8 @@ import { profiles } from "../environments/profiles";
 import { CONFIG_NAMESPACE, FLY_REGIONS, FLY_REGIONS_NEAR_LAMBDA } from "./platform";
 import { configKeyProblem } from "./config/namespaces";
 import { nearestName } from "./config/nearest";
-import { escEnvironmentOf, isSecretKey, SECRET_KEYS, SECRETS } from "./config/secrets";
+import { isSecretKey, SECRET_KEYS, SECRETS, whereToSet } from "./config/secrets";
+import { stackEnvironments } from "./config/stack-environments";
 import { PROFILE_NAMES, stackConfigSchema, type ProfileName, type StackConfig } from "./config/schema";
 
 export * from "./config/schema";
@@ -188,7 +189,7 @@ function secretKeyTypo(name: string, stack: string): string | undefined {
   if (near === undefined || !isSecretKey(near)) return undefined;
   return (
     `${CONFIG_NAMESPACE}:${name}: unknown key, which would be ignored. Did you mean ${CONFIG_NAMESPACE}:${near}? ` +
-    `That is a secret: keep it in the ESC environment ${escEnvironmentOf(SECRETS[near], stack)} (values.pulumiConfig, with fn::secret), not in the stack file`
+    `That is a secret: remove it from the stack file and set it ${whereToSet(`${CONFIG_NAMESPACE}:${near}`, SECRETS[near], { stack, environments: stackEnvironments(stack) })}`
   );
 }
 

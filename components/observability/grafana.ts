@@ -7,7 +7,8 @@
  */
 import { stringify } from "yaml";
 import type { SloConfig } from "../../src/config/slo";
-import { appSelector, braces, num, SERVER_ERRORS } from "./promql";
+import { appSelector, braces, num } from "./promql";
+import { edgeErrorRatio, edgeLatency, errorRatio, latencyQuantile, machineResponses } from "./queries";
 import type { MonitoredService } from "./rules";
 
 export const PROMETHEUS_DATASOURCE_UID = "fly-prometheus";
@@ -96,15 +97,12 @@ function dashboard(uid: string, title: string, rows: Row[], time = "now-6h"): Re
   return { uid, title, tags: ["sophia", "generated"], editable: false, schemaVersion: 39, time: { from: time, to: "now" }, refresh: "1m", templating: { list: [] }, panels };
 }
 
-const edge = (app: string, window: string, errors = false) =>
-  `sum(increase(fly_edge_http_responses_count${errors ? braces(appSelector(app), SERVER_ERRORS) : braces(appSelector(app))}[${window}]))`;
-
 /** SLO compliance and the error budget left, per service with an SLO, over the SLO window. */
 function sloDashboard(slo: SloConfig, services: MonitoredService[]): Record<string, unknown> {
   const rows = services.flatMap((s): Row[] => {
     if (!s.objectives) return [];
     const budget = 1 - s.objectives.availability;
-    const errorShare = (window: string) => `(${edge(s.app, window, true)} or vector(0)) / ${edge(s.app, window)}`;
+    const errorShare = (window: string) => edgeErrorRatio(s.app, window);
     return [
       {
         title: `${s.name}: ${num(s.objectives.availability * 100)}% over ${slo.window}`,
@@ -124,7 +122,7 @@ function sloDashboard(slo: SloConfig, services: MonitoredService[]): Record<stri
               unit: "s",
               width: 12,
               targets: [
-                { expr: `histogram_quantile(${num(o.quantile)}, sum by (le) (rate(fly_edge_http_response_time_seconds_bucket${braces(appSelector(s.app))}[5m])))`, legend: "P" + num(o.quantile * 100) },
+                { expr: edgeLatency(s.app, o.quantile, "5m"), legend: "P" + num(o.quantile * 100) },
                 { expr: `vector(${num(o.thresholdMs / 1000)})`, legend: "objective" },
               ],
             }),
@@ -139,27 +137,19 @@ function sloDashboard(slo: SloConfig, services: MonitoredService[]): Record<stri
 /** Per service: requests by status, error rate, latency, machines running per region, memory. */
 function servicesDashboard(services: MonitoredService[]): Record<string, unknown> {
   const rows = services.map((s): Row => {
-    const sel = braces(appSelector(s.app));
+    const app = appSelector(s.app);
+    const sel = braces(app);
     return {
       title: `${s.name} (${s.app}, ${s.reach})`,
       panels: [
-        { title: "Responses per second by status", type: "timeseries", unit: "reqps", width: 8, targets: [{ expr: `sum by (status) (rate(fly_app_http_responses_count${sel}[5m]))`, legend: "{{status}}" }] },
-        {
-          title: "5xx share",
-          type: "timeseries",
-          unit: "percentunit",
-          width: 8,
-          targets: [{ expr: `sum(rate(fly_app_http_responses_count${braces(appSelector(s.app), SERVER_ERRORS)}[5m])) / sum(rate(fly_app_http_responses_count${sel}[5m]))` }],
-        },
+        { title: "Responses per second by status", type: "timeseries", unit: "reqps", width: 8, targets: [{ expr: `sum by (status) (${machineResponses(app, "5m")})`, legend: "{{status}}" }] },
+        { title: "5xx share", type: "timeseries", unit: "percentunit", width: 8, targets: [{ expr: errorRatio(app, "5m") }] },
         {
           title: "Latency distribution",
           type: "timeseries",
           unit: "s",
           width: 8,
-          targets: [0.5, 0.95, 0.99].map((q) => ({
-            expr: `histogram_quantile(${q}, sum by (le) (rate(fly_app_http_response_time_seconds_bucket${sel}[5m])))`,
-            legend: `P${q * 100}`,
-          })),
+          targets: [0.5, 0.95, 0.99].map((q) => ({ expr: latencyQuantile(app, q, "5m"), legend: `P${num(q * 100)}` })),
         },
         // Autostop and autostart show as steps: machines stop when idle and start on the next request.
         { title: "Machines running per region (autostop / autostart)", type: "timeseries", width: 12, targets: [{ expr: `count by (region) (fly_instance_up${sel} == 1)`, legend: "{{region}}" }] },

@@ -1,6 +1,8 @@
 /**
  * Small builders for PromQL text: label selectors and numbers. Everything the rules, the
- * dashboards and the release gate query goes through here, so escaping is done once.
+ * dashboards and the release gate query goes through here, so quoting is done once. (The gate's
+ * selector holds placeholders for the new machines, which the machine provider fills in and
+ * escapes: components/release-analysis.ts, src/providers/fly/resources/release-analysis.ts.)
  */
 
 /** One label matcher, e.g. `app="sophia-prod-unified-api"` or `instance=~"148e…|3d8e…"`. */
@@ -23,18 +25,6 @@ export function braces(selector: Selector, ...extra: Matcher[]): string {
 /** Every series of one Fly app. */
 export function appSelector(app: string): Selector {
   return [{ label: "app", op: "=", value: app }];
-}
-
-/** Regular-expression metacharacters escaped, for an exact alternative inside `=~`. */
-const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/**
- * Some machines of one app: Fly's per-machine series (`fly_app_*`, `fly_instance_*`) carry the
- * machine id as `instance`. The release gate uses this to watch only a new release's machines.
- */
-export function machinesSelector(app: string, machineIds: readonly string[]): Selector {
-  if (machineIds.length === 0) throw new Error(`machinesSelector(${app}): no machine ids; a selector for no machine would read the whole app`);
-  return [...appSelector(app), { label: "instance", op: "=~", value: machineIds.map(literal).join("|") }];
 }
 
 export const SERVER_ERRORS: Matcher = { label: "status", op: "=~", value: "5.." };

@@ -22,8 +22,8 @@ import { dashboardFiles, dashboardProviderFile, datasourcesFile, DASHBOARDS_DIR 
 import { alertGroups, monitoredServices, renderRuleFile, type RuleInput } from "./rules";
 import { extraAlertGroups } from "./alert-sources";
 
-/** Pinned releases of the engines. */
-export const VMALERT_IMAGE = "victoriametrics/vmalert:v1.126.0";
+/** Pinned releases of the engines. vmalert must be v1.128.0 or later, for `-secret.flags` (below). */
+export const VMALERT_IMAGE = "victoriametrics/vmalert:v1.139.0";
 export const ALERTMANAGER_IMAGE = "prom/alertmanager:v0.28.1";
 export const GRAFANA_IMAGE = "grafana/grafana:12.2.0";
 
@@ -62,9 +62,14 @@ const vmalert: ServiceDefinition = {
   internal: true,
   metrics: { port: 8880, path: "/metrics" },
   env: (spec) => ({ FLY_PROMETHEUS_URL: FLY_PROMETHEUS.queryUrl(spec.org) }),
-  // `%{NAME}` is filled in by vmalert itself from the machine's environment.
+  // `%{NAME}` is filled in by vmalert itself from the machine's environment, before it logs every
+  // flag at startup (lib/logger/flag.go) and exports each as `flag{name,value}` on /metrics
+  // (lib/appmetrics/appmetrics.go), which Fly scrapes. Both hide only a flag whose name holds
+  // pass/key/secret/token or that `-secret.flags` lists (VictoriaMetrics lib/envflag/secret.go,
+  // since v1.128.0; an older vmalert refuses the flag and prints the expanded arguments as it exits).
   init: (spec) => ({
     cmd: [
+      "-secret.flags=datasource.headers",
       `-rule=${RULES_PATH}`,
       "-datasource.url=%{FLY_PROMETHEUS_URL}",
       `-datasource.headers=Authorization:%{${AUTHORIZATION_ENV}}`,

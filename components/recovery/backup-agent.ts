@@ -12,6 +12,8 @@
 
 /** The metric the alerts read (components/recovery/alerts.ts): a contract with the observability rules. */
 export const BACKUP_METRIC = "sophia_backup_last_success_timestamp_seconds";
+/** The counter of scheduled backups by result, which the early alert reads: the same contract. */
+export const BACKUP_RUNS_METRIC = "sophia_backup_runs_total";
 
 export interface AgentSettings {
   /** Minutes between Weaviate backups. */
@@ -161,15 +163,23 @@ export async function runBackupCycle(deps: AgentDeps, settings: AgentSettings, s
   }
 }
 
-/** The newest object time of each Litestream replica: its last sync. A service's value is its stalest replica. */
+/**
+ * A Litestream service's last sync: the newest object over all its replicas. Not the stalest: a
+ * stopped machine (autostop, or one beyond the minimum) writes nothing, and a volume that never ran
+ * has no replica at all, so only the service as a whole tells whether replication stopped. A
+ * service with no object yet counts from when the agent first saw it so, rather than not at all.
+ */
 export async function refreshLitestream(deps: AgentDeps, settings: AgentSettings, state: AgentState): Promise<void> {
-  const stalest: Record<string, number> = {};
+  const newest: Record<string, number> = {};
   for (const replica of settings.litestream) {
-    const times = (await deps.s3List(replica.prefix)).map((o) => Date.parse(o.lastModified)).filter((t) => !Number.isNaN(t));
-    const newest = times.length === 0 ? 0 : Math.max(...times);
-    stalest[replica.service] = Math.min(stalest[replica.service] ?? Infinity, newest);
+    let time = newest[replica.service] ?? 0;
+    for (const o of await deps.s3List(replica.prefix)) {
+      const t = Date.parse(o.lastModified);
+      if (!Number.isNaN(t) && t > time) time = t;
+    }
+    newest[replica.service] = time;
   }
-  for (const [service, time] of Object.entries(stalest)) if (time > 0) state.lastSuccess[service] = time;
+  for (const [service, time] of Object.entries(newest)) state.lastSuccess[service] = time > 0 ? time : (state.lastSuccess[service] ?? deps.now());
 }
 
 /** Prometheus text exposition of the state. */
@@ -241,7 +251,8 @@ export function startAgent(env: Record<string, string | undefined>, lib: AgentLi
     s3Delete: async (key) => void (await s3("DELETE", `/${key.split("/").map(encodeURIComponent).join("/")}`)),
     log: (line) => console.log(`[backup-agent] ${line}`),
   };
-  const state: AgentState = { lastSuccess: {}, runs: {} };
+  // The counters start at 0, so that a first run's failure is an increase the alert sees.
+  const state: AgentState = { lastSuccess: {}, runs: settings.weaviateService === undefined ? {} : { [settings.weaviateService]: { success: 0, failure: 0 } } };
   lib.http
     .createServer((req, res) => {
       if (req.url === "/metrics") res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics(state, env.SOPHIA_BACKUP_METRIC ?? "sophia_backup_last_success_timestamp_seconds"));

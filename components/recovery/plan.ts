@@ -37,11 +37,22 @@ export interface RecoveryPlan {
   lostRegion?: FlyRegion;
   rpoTargetMinutes: number;
   everyMinutes: number;
+  /** How long one scheduled backup may take before the agent counts it failed (see backupTimeoutMinutes). */
+  backupTimeoutMinutes: number;
   fullEveryHours: number;
   retentionDays: number;
   /** The bucket, when some service backs up into it. */
   bucket?: { name: string; endpoint: string; region: string; useSsl: boolean };
   services: ServiceRecovery[];
+}
+
+/**
+ * How long a scheduled backup may take: it must end before the next one starts (every − 1), and a
+ * backup's data is as old as its start, so the worst loss is one interval plus this wait, which
+ * must stay within the RPO (rpo − every). At least a minute.
+ */
+export function backupTimeoutMinutes(r: Pick<StackConfig["recovery"], "backupEveryMinutes" | "rpoMinutes">): number {
+  return Math.max(1, Math.min(r.backupEveryMinutes - 1, r.rpoMinutes - r.backupEveryMinutes));
 }
 
 /** What each method gives: the RPO and where a restore can go. */
@@ -50,9 +61,10 @@ function describe(method: RecoveryMethod, c: StackConfig, region: FlyRegion, dat
   switch (method) {
     case "weaviate-backup":
       return {
-        rpoMinutes: r.backupEveryMinutes,
+        // The loss just before a backup completes goes back to the previous one's start.
+        rpoMinutes: r.backupEveryMinutes + backupTimeoutMinutes(r),
         restoresInto: [...c.regions],
-        schedule: `every ${r.backupEveryMinutes} min, incremental; full every ${r.fullBackupEveryHours} h; kept ${r.retentionDays} d`,
+        schedule: `every ${r.backupEveryMinutes} min (each within ${backupTimeoutMinutes(r)} min), incremental; full every ${r.fullBackupEveryHours} h; kept ${r.retentionDays} d`,
         restore: "a machine job calls Weaviate's restore API, mapping the backup's nodes onto the new ones",
       };
     case "litestream":
@@ -105,7 +117,9 @@ export function planRecovery(config: StackConfig, plan: ServicePlan): RecoveryPl
     const region = dataRegionOf(config, name);
     const described = describe(method, config, region, database);
     if (described.rpoMinutes > config.recovery.rpoMinutes) {
-      problems.push(`${name}: "${method}" gives an RPO of ${described.rpoMinutes} min, above the stack's sophia:recovery.rpoMinutes ${config.recovery.rpoMinutes}; use a method that meets it (${definition.recovery?.method === "weaviate-backup" ? '"weaviate-backup"' : '"litestream"'}) or raise rpoMinutes`);
+      const why = method === "weaviate-backup" ? ` (a backup every ${config.recovery.backupEveryMinutes} min, plus up to ${backupTimeoutMinutes(config.recovery)} min for it to finish)` : "";
+      const fix = method === "weaviate-backup" ? "lower sophia:recovery.backupEveryMinutes" : `use a method that meets it (${definition.recovery?.method === "weaviate-backup" ? '"weaviate-backup"' : '"litestream"'})`;
+      problems.push(`${name}: "${method}" gives an RPO of ${described.rpoMinutes} min${why}, above the stack's sophia:recovery.rpoMinutes ${config.recovery.rpoMinutes}; ${fix} or raise rpoMinutes`);
     }
     const home = config.primaryRegion;
     if (method === "volume-snapshot" && (region !== home || lostRegion !== undefined)) {
@@ -131,6 +145,7 @@ export function planRecovery(config: StackConfig, plan: ServicePlan): RecoveryPl
     ...(lostRegion !== undefined ? { lostRegion } : {}),
     rpoTargetMinutes: config.recovery.rpoMinutes,
     everyMinutes: config.recovery.backupEveryMinutes,
+    backupTimeoutMinutes: backupTimeoutMinutes(config.recovery),
     fullEveryHours: config.recovery.fullBackupEveryHours,
     retentionDays: config.recovery.retentionDays,
     ...(needsBucket ? { bucket: { name: b.name ?? `${config.appPrefix}-backups`, endpoint: b.endpoint, region: b.region, useSsl: b.useSsl } } : {}),

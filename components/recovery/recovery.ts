@@ -10,7 +10,7 @@ import type { FlyMachineConfig } from "../../src/providers/fly";
 import { S3Bucket } from "../../src/providers/s3";
 import { RecoveryRegion, RecoveryRestore } from "../../src/providers/recovery";
 import { FlyService, flycastUrl, normalizeFlyService, type FlyServiceArgs } from "../fly-service";
-import type { PlannedService } from "../platform-services";
+import type { PlannedService, ServicesRecovery } from "../platform-services";
 import { weaviateNodeNames } from "../services";
 import { AGENT_DIR, AGENT_IMAGE, AGENT_PORT, agentFiles } from "./agent-script";
 import { BACKUP_METRIC, type AgentSettings } from "./backup-agent";
@@ -21,6 +21,8 @@ import { litestreamRestoreJob, weaviateRestoreJob } from "./restore-jobs";
 export const RECOVERY_TYPE = "sophia:recovery:Recovery";
 /** The backup agent's service name: its app is `<appPrefix>-backup-agent`. */
 export const AGENT_SERVICE = "backup-agent";
+/** The agent's machine: the smallest, always on (README: its monthly cost, checked against the cost model). */
+export const AGENT_MACHINE = { cpuKind: "shared" as const, cpus: 1, memoryMb: 256 };
 
 export interface RecoveryArgs {
   config: StackConfig;
@@ -38,10 +40,12 @@ export interface RecoveryArgs {
 /** What a service's FlyService gets from recovery. */
 export type RecoveryServiceArgs = Pick<FlyServiceArgs, "env" | "secrets" | "machineEnv" | "files" | "dataDependsOn" | "prepareVolume">;
 
-export class Recovery extends pulumi.ComponentResource {
+export class Recovery extends pulumi.ComponentResource implements ServicesRecovery {
   readonly bucket?: S3Bucket;
   readonly regions: Record<string, RecoveryRegion> = {};
   readonly restores: RecoveryRestore[] = [];
+  /** Restores that need the running service (Weaviate's), by service, once `created` has made them. */
+  private readonly serviceRestores: Record<string, RecoveryRestore> = {};
   private readonly args: RecoveryArgs;
 
   constructor(name: string, args: RecoveryArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -103,18 +107,20 @@ export class Recovery extends pulumi.ComponentResource {
         secrets: { LITESTREAM_ACCESS_KEY_ID: this.args.accessKeyId!, LITESTREAM_SECRET_ACCESS_KEY: this.args.secretAccessKey! },
         machineEnv: (_region, index) => ({ LITESTREAM_PATH: litestreamPath(service, index) }),
         files: [{ path: LITESTREAM_CONFIG_PATH, content: LITESTREAM_CONFIG }],
-        prepareVolume: (volume, region, index) => this.restore(s, `${service}-restore-${index}`, `restore-${service}-${index}`, region, {
+        // The job reads the bucket's keys from the app's secrets (LITESTREAM_*), so it waits for them.
+        prepareVolume: (volume, region, index, secrets) => this.restore(s, `${service}-restore-${index}`, `restore-${service}-${index}`, region, {
           job: volume.volumeId.apply((id) =>
             litestreamRestoreJob(id, planned.spec.volume!.mountPath, { ...litestreamEnv(bucket, s.database!), LITESTREAM_PATH: litestreamPath(service, index) }),
           ),
           prefix: litestreamPath(service, index),
-        }),
+          servicePrefix: s.prefix!,
+        }, secrets ? [secrets] : []),
       };
     }
     return { dataDependsOn: [this.regions[service]!] };
   }
 
-  private restore(s: ServiceRecovery, name: string, jobName: string, region: string, fields: { job: pulumi.Input<FlyMachineConfig>; prefix: string; targetNodes?: string[] }, dependsOn: pulumi.Resource[] = []): RecoveryRestore {
+  private restore(s: ServiceRecovery, name: string, jobName: string, region: string, fields: { job: pulumi.Input<FlyMachineConfig>; prefix: string; servicePrefix?: string; targetNodes?: string[] }, dependsOn: pulumi.Resource[] = []): RecoveryRestore {
     const planned = this.planned(s.service);
     const restore = new RecoveryRestore(
       name,
@@ -137,16 +143,37 @@ export class Recovery extends pulumi.ComponentResource {
     return restore;
   }
 
+  /** Weaviate's restore needs its running cluster, so it is made once the service exists. */
+  created(service: string, created: FlyService): void {
+    const s = this.args.plan.services.find((x) => x.service === service);
+    if (s?.method !== "weaviate-backup" || !this.args.plan.bucket) return;
+    const planned = this.planned(service);
+    this.serviceRestores[service] = this.restore(
+      s,
+      `${service}-restore`,
+      `restore-${service}-${s.region}`,
+      s.region,
+      { job: weaviateRestoreJob(flycastUrl(planned.spec)), prefix: s.prefix!, targetNodes: weaviateNodeNames(planned.spec) },
+      created.machines,
+    );
+  }
+
   /**
-   * After the services exist: Weaviate's restore (it needs the running cluster) and the backup
-   * agent. Returns the agent's service, if the stack runs one.
+   * What a caller of `service` waits for: Weaviate's restore, since a write before it (an
+   * auto-created collection) makes the restore refuse. Litestream's restores need no such wait:
+   * they run before the service's own machines exist.
    */
+  readyFor(service: string): pulumi.Resource[] {
+    const s = this.args.plan.services.find((x) => x.service === service);
+    if (s?.method !== "weaviate-backup" || !this.args.plan.bucket) return [];
+    const restore = this.serviceRestores[service];
+    if (!restore) throw new Error(`a caller of ${service} is created before ${service} itself, so it cannot wait for ${service}'s restore; list ${service} first in components/services.ts`);
+    return [restore];
+  }
+
+  /** After the services exist: the backup agent. Returns its service, if the stack runs one. */
   finish(services: Record<string, FlyService>): FlyService | undefined {
     const { config, plan } = this.args;
-    for (const s of plan.services.filter((x) => x.method === "weaviate-backup" && plan.bucket)) {
-      const planned = this.planned(s.service);
-      this.restore(s, `${s.service}-restore`, `restore-${s.service}-${s.region}`, s.region, { job: weaviateRestoreJob(flycastUrl(planned.spec)), prefix: s.prefix!, targetNodes: weaviateNodeNames(planned.spec) }, services[s.service]?.machines ?? []);
-    }
     if (!plan.bucket) return undefined;
     return this.createAgent(config, plan, services);
   }
@@ -163,10 +190,10 @@ export class Recovery extends pulumi.ComponentResource {
       litestream: plan.services
         .filter((s) => s.method === "litestream")
         .flatMap((s) => Array.from({ length: this.planned(s.service).spec.maxMachines }, (_, i) => ({ service: s.service, prefix: `${litestreamPath(s.service, i)}/` }))),
-      backupTimeoutMinutes: Math.max(1, plan.everyMinutes - 1),
+      backupTimeoutMinutes: plan.backupTimeoutMinutes,
     };
     const serviceConfig = {
-      cpuKind: "shared" as const, cpus: 1, memoryMb: 256, minMachines: 1, maxMachines: 1, autostop: "off" as const, autostart: true, strategy: "rolling" as const,
+      ...AGENT_MACHINE, minMachines: 1, maxMachines: 1, autostop: "off" as const, autostart: true, strategy: "rolling" as const,
       concurrency: { type: "connections" as const, softLimit: 20, hardLimit: 25 },
       healthCheck: { path: "/healthz", intervalSeconds: 30, gracePeriodSeconds: 10, timeoutSeconds: 5 },
       port: AGENT_PORT,
@@ -209,6 +236,8 @@ export class Recovery extends pulumi.ComponentResource {
       // A failover leaves the lost region's agent parked, like the data it backed up.
       frozenRegions: plan.lostRegion ? [plan.lostRegion] : [],
       parkInFrozenRegions: true,
+      // A backup of the still-empty cluster would become the newest, and a retried restore would pick it.
+      ...(weaviate ? { machineDependsOn: this.readyFor(weaviate.service) } : {}),
       apiToken: this.args.flyApiToken,
       apiUrl: config.flyApiUrl,
     });

@@ -49,10 +49,11 @@ db="$SOPHIA_DB_PATH"
 if [ -e "$db.sophia-restored" ]; then echo "$db is already restored"; exit ${RESTORE_EXIT.ok}; fi
 if [ -e "$db" ]; then echo "$db already exists on this volume; a restore does not overwrite data"; exit ${RESTORE_EXIT.hasData}; fi
 mkdir -p "$(dirname "$db")"
+# The generation the stack chose and records: without -generation Litestream picks its own newest.
 if [ -n "\${SOPHIA_RESTORE_TIMESTAMP:-}" ]; then
-  litestream restore -config ${LITESTREAM_CONFIG_PATH} -timestamp "$SOPHIA_RESTORE_TIMESTAMP" "$db" || exit ${RESTORE_EXIT.restoreFailed}
+  litestream restore -config ${LITESTREAM_CONFIG_PATH} -generation "$SOPHIA_RESTORE_BACKUP_ID" -timestamp "$SOPHIA_RESTORE_TIMESTAMP" "$db" || exit ${RESTORE_EXIT.restoreFailed}
 else
-  litestream restore -config ${LITESTREAM_CONFIG_PATH} "$db" || exit ${RESTORE_EXIT.restoreFailed}
+  litestream restore -config ${LITESTREAM_CONFIG_PATH} -generation "$SOPHIA_RESTORE_BACKUP_ID" "$db" || exit ${RESTORE_EXIT.restoreFailed}
 fi
 touch "$db.sophia-restored"
 echo "restored $db from generation $SOPHIA_RESTORE_BACKUP_ID"

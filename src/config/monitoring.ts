@@ -10,6 +10,9 @@ import { strictObject } from "./strict-object";
 
 /** Where Alertmanager sends a notification: PagerDuty (Events API v2) pages, Slack posts. */
 export const RECEIVER_KINDS = ["pagerduty", "slack"] as const;
+
+/** What `runbookUrl` looks like, for messages. */
+export const RUNBOOK_EXAMPLE = "https://github.com/<owner>/<repo>/blob/main/README.md";
 export type ReceiverKind = (typeof RECEIVER_KINDS)[number];
 
 const escalationLevel = strictObject({
@@ -31,8 +34,13 @@ export const monitoringSchema = strictObject({
   /**
    * What alerts link their runbook to: the README as your repository serves it, e.g.
    * https://github.com/<owner>/<repo>/blob/main/README.md. Each alert adds its section's anchor.
+   * No profile has it: the stack file gives it, and a stack that runs the monitoring needs it.
    */
-  runbookUrl: z.string().min(1),
+  runbookUrl: z
+    .url({ protocol: /^https?$/, error: `must be an absolute http(s) URL, the README as your repository serves it, e.g. ${RUNBOOK_EXAMPLE}: alerts link their runbooks to it from Slack and PagerDuty, where a relative link opens nothing` })
+    .refine((url) => !/[<>]/.test(url), "still holds the example's <owner> or <repo>; write your repository's owner and name in their place")
+    .refine((url) => !url.includes("#"), "has a #anchor; give the README's URL alone: each alert adds its own runbook's anchor")
+    .optional(),
 });
 
 export type MonitoringConfig = z.infer<typeof monitoringSchema>;

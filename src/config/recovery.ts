@@ -50,7 +50,7 @@ export const recoverySchema = strictObject({
   activeRegion: flyRegion.optional(),
   /** The most data, in minutes, a loss may cost: every stateful service's method must give at least this. */
   rpoMinutes: z.number().int().min(1),
-  /** Minutes between scheduled backups (Weaviate); must be below rpoMinutes. */
+  /** Minutes between scheduled backups (Weaviate); below rpoMinutes, since each may take up to min(every − 1, rpo − every) min and the RPO claimed is their sum. */
   backupEveryMinutes: z.number().int().min(1).max(1440),
   /** Hours between full backups; the ones between are incremental on the previous one. */
   fullBackupEveryHours: z.number().int().min(1).max(168),
@@ -100,6 +100,6 @@ export function checkRecovery(c: RecoveryContext & { recovery: RecoveryConfig },
     }
   }
   if (r.backupEveryMinutes >= r.rpoMinutes) {
-    add(["recovery", "backupEveryMinutes"], `a backup every ${r.backupEveryMinutes} min cannot keep the loss under the RPO of ${r.rpoMinutes} min (sophia:recovery.rpoMinutes): a backup also takes time; set backupEveryMinutes below ${r.rpoMinutes}, or raise rpoMinutes`);
+    add(["recovery", "backupEveryMinutes"], `a backup every ${r.backupEveryMinutes} min cannot keep the loss under the RPO of ${r.rpoMinutes} min (sophia:recovery.rpoMinutes): a backup also takes time, and the loss is one interval plus that time; set backupEveryMinutes below ${r.rpoMinutes}, or raise rpoMinutes`);
   }
 }

@@ -13,7 +13,7 @@ export interface SecretSpec {
   description: string;
   /**
    * The ESC environment that holds it when every stack shares one value (environments/esc/<name>.yaml,
-   * imported by each stack's own). @default the stack's own environment, sophia/<stack>
+   * imported by each stack's own). @default the environment the stack file imports (sophia/<stack> in the templates)
    */
   sharedIn?: string;
   /** Puts the value in the form its users need, inside the secret (e.g. a header's scheme). @default as given */
@@ -75,26 +75,53 @@ export function secretConfigKeys(): { key: string; spec: SecretSpec }[] {
   ];
 }
 
-/** The ESC environment that holds a secret for `stack`, e.g. sophia/common for the LLM keys. */
-export function escEnvironmentOf(spec: SecretSpec, stack: string): string {
-  return `${ESC_PROJECT}/${spec.sharedIn ?? stack}`;
+/** Where a stack's secrets are set, for messages: the stack, and the ESC environments its stack file imports. */
+export interface SecretHome {
+  stack: string;
+  /** As the stack file lists them (src/config/stack-environments.ts); none when it imports none. */
+  environments: readonly string[];
+}
+
+/**
+ * The ESC environment that holds a secret, for a stack whose file imports `environments`: the
+ * shared one (sophia/common, for the LLM keys) or the file's own, its `name` for `esc env set` and
+ * its `text` for a sentence. Undefined when the file imports none: the secret is then set with
+ * `pulumi config set --secret` alone.
+ */
+export function escEnvironmentOf(spec: SecretSpec, environments: readonly string[]): { name: string; text: string } | undefined {
+  // A version pin (sophia/dev@stable) reads a fixed revision; values are set on the environment itself.
+  const own = [...new Set(environments.map((e) => e.replace(/@.*$/, "")))];
+  if (own.length === 0) return undefined;
+  if (spec.sharedIn !== undefined) {
+    const shared = `${ESC_PROJECT}/${spec.sharedIn}`;
+    return { name: shared, text: own.includes(shared) ? shared : `${shared} (shared by every stack; ${own.join(" or ")} imports it)` };
+  }
+  // Of several, the last takes precedence in Pulumi's merge.
+  return { name: own.at(-1)!, text: own.join(" or ") };
+}
+
+/**
+ * Where to set a secret, to follow "set it": in the stack's ESC environment when its file imports
+ * one, else with `pulumi config set --secret` alone.
+ */
+export function whereToSet(fullKey: string, spec: SecretSpec, home: SecretHome): string {
+  const esc = escEnvironmentOf(spec, home.environments);
+  const configSet = `pulumi config set --secret ${fullKey} <value> --stack ${home.stack}`;
+  return esc ? `in the ESC environment ${esc.text} under values.pulumiConfig."${fullKey}" with fn::secret, or run: ${configSet}` : `with: ${configSet}`;
 }
 
 /** The message for a needed secret that is not set: names the key and where to set it, never a value. */
-function missingSecretMessage(fullKey: string, spec: SecretSpec, stack: string, neededBy: string, envFallback: boolean): string {
-  const env = escEnvironmentOf(spec, stack);
-  const where = spec.sharedIn !== undefined ? `${env} (shared by every stack; ${ESC_PROJECT}/${stack} imports it)` : env;
-  return (
-    `${fullKey} (${spec.description}) is not set; needed by ${neededBy}. ` +
-    `Set it in the ESC environment ${where} under values.pulumiConfig."${fullKey}" with fn::secret, ` +
-    `or run: pulumi config set --secret ${fullKey} <value> --stack ${stack}` +
-    (envFallback ? `, or export ${spec.envName}` : "")
-  );
+function missingSecretMessage(fullKey: string, spec: SecretSpec, home: SecretHome, neededBy: string, envFallback: boolean): string {
+  return `${fullKey} (${spec.description}) is not set; needed by ${neededBy}. Set it ${whereToSet(fullKey, spec, home)}${envFallback ? `, or export ${spec.envName}` : ""}`;
 }
 
-/** A blank line in the stack file sets the key to "" and so hides the ESC value: refused, never deployed. */
-function blankSecretMessage(fullKey: string, spec: SecretSpec, stack: string): string {
-  return `${fullKey} (${spec.description}) is blank in Pulumi.${stack}.yaml, which would hide its value from the ESC environment ${escEnvironmentOf(spec, stack)}; delete that line`;
+/** A blank line in the stack file sets the key to "": refused, never deployed. With ESC, it would also hide ESC's value. */
+function blankSecretMessage(fullKey: string, spec: SecretSpec, home: SecretHome): string {
+  const esc = escEnvironmentOf(spec, home.environments);
+  const file = `Pulumi.${home.stack}.yaml`;
+  return esc
+    ? `${fullKey} (${spec.description}) is blank in ${file}, which would hide its value from the ESC environment ${esc.text}; delete that line`
+    : `${fullKey} (${spec.description}) is blank in ${file}; delete that line and set it ${whereToSet(fullKey, spec, home)}`;
 }
 
 /**
@@ -104,7 +131,7 @@ function blankSecretMessage(fullKey: string, spec: SecretSpec, stack: string): s
  */
 export function readSecrets(
   needed: Map<SecretKey, string[]>,
-  stack: string,
+  home: SecretHome,
   providerNeeded: Map<ProviderSecretKey, string[]> = new Map(),
 ): Record<SecretKey, pulumi.Output<string>> {
   const cfg = new pulumi.Config(CONFIG_NAMESPACE);
@@ -113,8 +140,8 @@ export function readSecrets(
   const isBlank = (fullKey: string) => pulumi.runtime.getConfig(fullKey) === "";
   for (const [key, users] of needed) {
     const value = cfg.getSecret(key);
-    if (isBlank(`${CONFIG_NAMESPACE}:${key}`)) missing.push(blankSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack));
-    else if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], stack, users.join(", "), false));
+    if (isBlank(`${CONFIG_NAMESPACE}:${key}`)) missing.push(blankSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], home));
+    else if (value === undefined) missing.push(missingSecretMessage(`${CONFIG_NAMESPACE}:${key}`, SECRETS[key], home, users.join(", "), false));
     else {
       const normalize = (SECRETS[key] as SecretSpec).normalize;
       values[key] = normalize ? value.apply(normalize) : value;
@@ -123,9 +150,9 @@ export function readSecrets(
   for (const [fullKey, users] of providerNeeded) {
     const [namespace, name] = fullKey.split(":");
     const spec = PROVIDER_SECRETS[fullKey];
-    if (isBlank(fullKey)) missing.push(blankSecretMessage(fullKey, spec, stack));
+    if (isBlank(fullKey)) missing.push(blankSecretMessage(fullKey, spec, home));
     else if (new pulumi.Config(namespace).getSecret(name) === undefined && !process.env[spec.envName]) {
-      missing.push(missingSecretMessage(fullKey, spec, stack, users.join(", "), true));
+      missing.push(missingSecretMessage(fullKey, spec, home, users.join(", "), true));
     }
   }
   if (missing.length > 0) throw new Error(`Missing secrets (nothing was created):\n${missing.map((m) => `  - ${m}`).join("\n")}`);

@@ -132,6 +132,18 @@ export function checkSlo(slo: SloConfig, services: readonly string[], add: Add):
     const near = nearestName(name, services);
     add(["slo", "services", name], `is not a service${near ? `; did you mean "${near}"?` : ""} Services: ${services.join(", ")}`);
   }
+  // Every SLO alert of a service starts from its availability objective (objectivesOf): an entry
+  // without one anywhere would be accepted and alert on nothing.
+  if (slo.objectives === undefined) {
+    for (const [name, own] of Object.entries(slo.services)) {
+      if (own.availability !== undefined) continue;
+      const what = own.latency !== undefined && own.latency.length > 0 ? "has latency objectives but no availability objective" : "has no availability objective";
+      add(
+        ["slo", "services", name],
+        `${what}, here or in sophia:slo.objectives, so ${name} would get no SLO alert at all; add sophia:slo.services.${name}.availability (e.g. 0.999), or objectives for every public service under sophia:slo.objectives`,
+      );
+    }
+  }
   const windowSeconds = durationSeconds(slo.window);
   if (windowSeconds !== undefined && windowSeconds > LONGEST_SECONDS) {
     add(["slo", "window"], `"${slo.window}" is longer than ${RETENTION}, so the error budget could not be counted; use at most ${FLY_PROMETHEUS.longestWindowDays}d`);

@@ -40,6 +40,21 @@ function stackOutputs(stack: string): string {
   }
 }
 
+const EXPECTED = "expected the JSON that pulumi stack output --json prints (with healthUrls), or the healthUrls map alone";
+/** In the deploy workflows the file is the up job's health-urls output, which is empty when that job did not set it. */
+const IN_CI = " In CI, check that the up job exported the stack output healthUrls (its health-urls output).";
+
+/** The outputs as JSON; text that is not says what was read, what was expected and, in CI, where to look. */
+function parseOutputs(text: string, source: string, env: NodeJS.ProcessEnv): unknown {
+  const ci = env.CI === "true" ? IN_CI : "";
+  if (text.trim() === "") throw new Error(`${source} is empty: ${EXPECTED}.${ci}`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${source} is not JSON (it starts "${text.trim().split("\n")[0]!.slice(0, 60)}"): ${EXPECTED}.${ci}`);
+  }
+}
+
 async function main(): Promise<number> {
   const args = parseCommandLine(
     USAGE,
@@ -61,7 +76,8 @@ async function main(): Promise<number> {
   if (!Number.isInteger(attempts)) return usageError(`--attempts must be a whole number, not "${args.attempts}"`, USAGE);
 
   const text = args.outputs !== undefined ? fs.readFileSync(args.outputs === "-" ? 0 : args.outputs, "utf8") : stackOutputs(args.stack!);
-  const urls = healthUrlsOf(JSON.parse(text) as unknown);
+  const source = args.outputs === undefined ? `the output of pulumi stack output --json --stack ${args.stack}` : args.outputs === "-" ? "standard input" : args.outputs;
+  const urls = healthUrlsOf(parseOutputs(text, source, process.env));
   const results = await checkHealth(urls, { attempts: attempts as number, intervalMs: (interval as number) * 1000, timeoutMs: (timeout as number) * 1000 });
   for (const result of results) (result.ok ? console.log : console.error)(describeResult(result));
   const failed = results.filter((r) => !r.ok);

@@ -77,15 +77,25 @@ export class EmulatorControl {
   }
 }
 
-/** The control API of the emulator serving `apiUrl`, or undefined when it has none (a real API). */
-export async function probeControl(apiUrl: string): Promise<EmulatorControl | undefined> {
+/**
+ * The control API of the emulator serving `apiUrl`, or undefined when it answers that it has none
+ * (a real API). A busy emulator (one in the same process as a rehearsal on a loaded machine) may
+ * be slow: silence is asked again, and after the last try is an error, never taken for "none".
+ */
+export async function probeControl(apiUrl: string, tries = 3, timeoutMs = 20_000): Promise<EmulatorControl | undefined> {
   const url = `${new URL(apiUrl).origin}${CONTROL_PREFIX}`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  let failure = "";
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      failure = err instanceof Error ? err.message : String(err);
+      continue;
+    }
     if (!res.ok) return undefined;
-    const info = (await res.json()) as { emulator?: unknown };
+    const info = (await res.json().catch(() => ({}))) as { emulator?: unknown };
     return typeof info.emulator === "string" ? new EmulatorControl(url, info.emulator) : undefined;
-  } catch {
-    return undefined;
   }
+  throw new Error(`${url} did not answer in ${tries} tries of ${timeoutMs / 1000} s (${failure}): is the emulator at ${apiUrl} running?`);
 }

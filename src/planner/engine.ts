@@ -11,6 +11,7 @@ import { mockOutputs } from "./mock-outputs";
 import { readStackFile } from "./stack-file";
 import { valueOf } from "../output-value";
 import { secretConfigKeys } from "../config/secrets";
+import { STACK_FILE_ENV } from "../config/stack-environments";
 import type { SecretValue } from "../policies/types";
 import { CONFIG_NAMESPACE } from "../platform";
 import { ConfigError, decodeConfigValue, parseStackConfig } from "../stack-config";
@@ -332,6 +333,9 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
   // The program's own outputs, Outputs and all: runInPulumiStack hands back resolved values, which
   // no longer say which of them are secrets.
   let stackOutputs: Record<string, unknown> | undefined;
+  // The program names the ESC environments of the file planned, which --stack-dir may put elsewhere.
+  const stackFileBefore = process.env[STACK_FILE_ENV];
+  process.env[STACK_FILE_ENV] = stackFile.path;
   try {
     await pulumi.runtime.runInPulumiStack(async () => {
       const loaded = (await load()) as { default?: unknown };
@@ -343,6 +347,9 @@ export async function runPlan(options: PlanOptions): Promise<PlanRun> {
     await pulumi.runtime.disconnect();
   } catch (err) {
     throw new PlanError(messageOf(err), monitor.recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"));
+  } finally {
+    if (stackFileBefore === undefined) delete process.env[STACK_FILE_ENV];
+    else process.env[STACK_FILE_ENV] = stackFileBefore;
   }
 
   return {

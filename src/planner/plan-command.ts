@@ -36,10 +36,11 @@ Options:
       --stack-dir <dir>    where Pulumi.<stack>.yaml is (default: the project directory), e.g. to plan
                            an edited copy
       --omit-secret <key>  plan as if ESC did not supply this secret, to see what a real run would
-                           say; a full key such as sophia:openaiApiKey or vercel:apiToken; repeatable
+                           say; a full key such as sophia:openaiApiKey or vercel:apiToken; repeatable;
+                           with --compare, for both stacks
   -h, --help               this help
 
-Text fits the terminal (COLUMNS, or 100 columns when the output is not a terminal).
+Text fits the terminal: its width, else COLUMNS, else 100 columns.
 Exit status: 0 planned; 3 planned, but a mandatory guardrail is violated, so a deploy would be
 refused; 1 the plan failed (a config error, say), and no plan file is left; 2 bad usage.`;
 /** Exit code when the plan holds a mandatory policy violation: a deploy of it would be refused. */
@@ -80,8 +81,13 @@ function omitSecretProblem(keys: string[]): string | undefined {
 }
 
 /** Plans dev and prod side by side; exits 3 when either holds a mandatory violation, as each stack's own plan does. */
-async function compare(args: { json: boolean; out: string; "stack-dir"?: string }): Promise<number> {
-  const passThrough = ["--out", args.out, ...(args["stack-dir"] ? ["--stack-dir", args["stack-dir"]] : [])];
+async function compare(args: { json: boolean; out: string; "stack-dir"?: string; "omit-secret": string[] }): Promise<number> {
+  const passThrough = [
+    "--out",
+    args.out,
+    ...(args["stack-dir"] ? ["--stack-dir", args["stack-dir"]] : []),
+    ...args["omit-secret"].flatMap((key) => ["--omit-secret", key]),
+  ];
   // Progress goes to stderr, so that stdout stays the comparison (or its JSON).
   const started = Date.now();
   process.stderr.write(`Planning ${COMPARE_STACKS.join(" and ")}, each in its own process…\n`);
@@ -124,6 +130,9 @@ async function plan(argv: string[], projectDir: string): Promise<number> {
   if (args.compare) return compare(args);
   const stack = args.stack ?? "dev";
   if (!/^[\w.-]+$/.test(stack)) {
+    // pulumi takes <org>/<stack> (and <org>/<project>/<stack>); the plan reads Pulumi.<stack>.yaml.
+    const name = /^(?:[\w.-]+\/){1,2}([\w.-]+)$/.exec(stack)?.[1];
+    if (name !== undefined) return usageError(`"${stack}" is not a stack name: drop the organization: --stack ${name} (the plan reads Pulumi.${name}.yaml).`, USAGE);
     return usageError(`"${stack}" is not a stack name: use letters, digits, "-", "_" and ".".`, USAGE);
   }
   const stackDir = args["stack-dir"] ? path.resolve(args["stack-dir"]) : projectDir;

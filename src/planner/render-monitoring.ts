@@ -1,29 +1,10 @@
-/** The plan's monitoring section, for the terminal (at most 120 columns) and for `plans/<stack>.md`. */
+/** The plan's monitoring section, for a terminal `width` columns wide and for `plans/<stack>.md`. */
 import { num } from "../../components/observability/promql";
 import type { MonitoringSummary } from "./document";
+import { DEFAULT_WIDTH, fitTable, wrap, wrapAll } from "./text-layout";
 
-const WIDTH = 120;
 const RECEIVER_NAMES: Record<string, string> = { pagerduty: "PagerDuty", slack: "Slack" };
 export const MONITORING_KEY = "sophia:monitoring.enabled";
-
-/** Words wrapped to `width`: the text's own leading spaces start the first line, `indent` the others. */
-export function wrap(text: string, indent: string, width = WIDTH): string[] {
-  const lead = /^ */.exec(text)![0];
-  const lines: string[] = [];
-  let line = lead;
-  for (const word of text.slice(lead.length).split(" ").filter((w) => w !== "")) {
-    const blank = line.trim() === "";
-    const candidate = blank ? `${line}${word}` : `${line} ${word}`;
-    if (candidate.length > width && !blank) {
-      lines.push(line);
-      line = `${indent}${word}`;
-    } else {
-      line = candidate;
-    }
-  }
-  if (line.trim() !== "") lines.push(line);
-  return lines;
-}
 
 const latencyText = (latency: MonitoringSummary["slos"][number]["latency"]) =>
   latency.length === 0 ? "—" : latency.map((l) => `P${num(l.quantile * 100)} < ${num(l.thresholdMs)} ms`).join(", ");
@@ -49,22 +30,19 @@ function alertsBySeverity(summary: MonitoringSummary): { severity: string; heade
   });
 }
 
-function statusLines(summary: MonitoringSummary): string[] {
+/** Whether monitoring runs and what it is made of: a heading, then its details (unwrapped). */
+function statusLines(summary: MonitoringSummary): [string, ...string[]] {
   if (!summary.enabled) {
     return [
       `Monitoring: off. Turn it on with: pulumi config set --path ${MONITORING_KEY} true`,
-      "  (vmalert, Alertmanager and Grafana as small Fly apps; their secrets come from ESC, see the README)",
+      "(vmalert, Alertmanager and Grafana as small Fly apps; their secrets come from ESC, see the README)",
     ];
   }
-  const rules = summary.alerts.length;
   return [
-    ...wrap(
-      `Monitoring: on (${MONITORING_KEY}). vmalert evaluates ${rules} alert rules against Fly's Prometheus, Alertmanager routes ` +
-        `them by severity${summary.grafanaUrl ? `, Grafana at ${summary.grafanaUrl}` : ""}.`,
-      "  ",
-    ),
+    `Monitoring: on (${MONITORING_KEY}). vmalert evaluates ${summary.alerts.length} alert rules against Fly's Prometheus, Alertmanager routes ` +
+      `them by severity${summary.grafanaUrl ? `, Grafana at ${summary.grafanaUrl}` : ""}.`,
     ...(summary.files
-      ? wrap(`  Beside this plan: ${summary.files.rules} (the exact rule file) and ${summary.files.alertmanager} (the routing, ESC secrets as placeholders)`, "    ")
+      ? [`Beside this plan: ${summary.files.rules} (the exact rule file) and ${summary.files.alertmanager} (the routing, ESC secrets as placeholders)`]
       : []),
   ];
 }
@@ -73,23 +51,26 @@ function sloRows(summary: MonitoringSummary): string[][] {
   return summary.slos.map((s) => [s.service, `${num(s.availability * 100)}%`, latencyText(s.latency)]);
 }
 
-export function renderMonitoring(summary: MonitoringSummary): string {
+/** The section for a terminal `width` columns wide. */
+export function renderMonitoring(summary: MonitoringSummary, width = DEFAULT_WIDTH): string {
   const rows = sloRows(summary);
-  const widths = [Math.max(7, ...rows.map((r) => r[0].length)), Math.max(12, ...rows.map((r) => r[1].length))];
-  const row = (cells: string[]) => `  ${cells[0].padEnd(widths[0])}  ${cells[1].padEnd(widths[1])}  ${cells[2]}`.trimEnd();
+  const [status, ...details] = statusLines(summary);
   const lines = [
-    ...statusLines(summary),
-    `SLOs over ${summary.sloWindow}${summary.enabled ? "" : " (nothing evaluates them while monitoring is off)"}`,
-    ...(rows.length === 0 ? ["  none"] : [row(["service", "availability", "latency"]), ...rows.map(row)]),
-    ...(summary.withoutSlo.length > 0 ? wrap(`  No SLO: ${summary.withoutSlo.join(", ")}`, "    ") : []),
+    ...wrap(status, width, "", "  "),
+    ...wrapAll(details, width, "  ", "    "),
+    ...wrap(`SLOs over ${summary.sloWindow}${summary.enabled ? "" : " (nothing evaluates them while monitoring is off)"}`, width, "", "  "),
+    ...(rows.length === 0 ? ["  none"] : fitTable(["service", "availability", "latency"], rows, width - 2).map((l) => `  ${l}`)),
+    ...(summary.withoutSlo.length > 0 ? wrap(`No SLO: ${summary.withoutSlo.join(", ")}`, width, "  ", "    ") : []),
   ];
   if (!summary.enabled) return lines.join("\n");
   lines.push("Alerts by severity");
   for (const { severity, header, kinds } of alertsBySeverity(summary)) {
-    lines.push(`  ${severity}  ${header}`);
-    for (const [kind, services] of kinds) lines.push(...wrap(`      ${kind}: ${services.join(", ")}`, "        "));
+    lines.push(...wrap(header, width, `  ${severity}  `, "      "));
+    for (const [kind, services] of kinds) lines.push(...wrap(`${kind}: ${services.join(", ")}`, width, "      ", "        "));
   }
-  if (summary.alerts.some((a) => a.name === "Watchdog")) lines.push("  Watchdog: always firing, to the heartbeat receiver; silence there means the pipeline is down");
+  if (summary.alerts.some((a) => a.name === "Watchdog")) {
+    lines.push(...wrap("Watchdog: always firing, to the heartbeat receiver; silence there means the pipeline is down", width, "  ", "    "));
+  }
   return lines.join("\n");
 }
 
@@ -98,7 +79,7 @@ export function renderMonitoringMarkdown(summary: MonitoringSummary): string[] {
   return [
     "## Monitoring",
     "",
-    ...statusLines(summary).map((l) => l.trim()),
+    ...statusLines(summary),
     "",
     `SLOs over ${summary.sloWindow}:`,
     "",

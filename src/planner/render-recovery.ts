@@ -1,5 +1,6 @@
 /** The plan's recovery table, for the terminal and the Markdown plan: each stateful service next to the seed's targets. */
 import type { PlanDocument, RecoverySummary } from "./document";
+import { DEFAULT_WIDTH, fitTable, wrap, wrapAll } from "./text-layout";
 
 interface RecoveryOutput {
   activeRegion?: string;
@@ -27,15 +28,10 @@ function notes(doc: PlanDocument): string[] {
   ];
 }
 
-function table(rows: string[][]): string[] {
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(HEADERS), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
-}
-
-export function renderRecovery(doc: PlanDocument): string {
+/** The section for a terminal `width` columns wide. */
+export function renderRecovery(doc: PlanDocument, width = DEFAULT_WIDTH): string {
   if (doc.recovery.length === 0) return "Recovery: no stateful service in this plan.";
-  return [heading(doc), ...table(doc.recovery.map(row)), ...notes(doc)].join("\n");
+  return [...wrap(heading(doc), width, "", "  "), ...fitTable(HEADERS, doc.recovery.map(row), width), ...wrapAll(notes(doc), width, "", "  ")].join("\n");
 }
 
 export function renderRecoveryMarkdown(doc: PlanDocument): string[] {

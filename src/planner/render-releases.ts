@@ -1,9 +1,8 @@
-/** The plan's releases section, for the terminal (at most 120 columns) and for `plans/<stack>.md`. */
+/** The plan's releases section, for a terminal `width` columns wide and for `plans/<stack>.md`. */
 import { describeDuration } from "../config/duration";
 import type { ReleaseSummary } from "./document";
-import { wrap } from "./render-monitoring";
+import { DEFAULT_WIDTH, wrap } from "./text-layout";
 
-const WIDTH = 120;
 const HEADING = "Releases (sophia:release): how a change reaches each service's machines";
 
 function analysisText(r: ReleaseSummary): string {
@@ -16,16 +15,14 @@ function analysisText(r: ReleaseSummary): string {
   );
 }
 
-export function renderReleases(releases: readonly ReleaseSummary[]): string {
+/** The section for a terminal `width` columns wide. */
+export function renderReleases(releases: readonly ReleaseSummary[], width = DEFAULT_WIDTH): string {
   const name = Math.max(7, ...releases.map((r) => r.service.length));
   const strategy = Math.max(8, ...releases.map((r) => r.strategy.length));
   const indent = " ".repeat(2 + name + 2 + strategy + 2);
-  const lines = [HEADING];
-  for (const r of releases) {
-    // Columns are padded; only the analysis wraps, under itself.
-    const [first, ...rest] = wrap(analysisText(r), "", WIDTH - indent.length);
-    lines.push(`  ${r.service.padEnd(name)}  ${r.strategy.padEnd(strategy)}  ${first}`, ...rest.map((l) => `${indent}${l}`));
-  }
+  const lines = wrap(HEADING, width, "", "  ");
+  // Columns are padded; only the analysis wraps, under itself.
+  for (const r of releases) lines.push(...wrap(analysisText(r), width, `  ${r.service.padEnd(name)}  ${r.strategy.padEnd(strategy)}  `, indent));
   if (releases.length === 0) lines.push("  none");
   return lines.join("\n");
 }

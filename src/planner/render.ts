@@ -7,8 +7,8 @@ import { renderReleases, renderReleasesMarkdown } from "./render-releases";
 import { DEFAULT_WIDTH, fitTable, wrap, wrapAll } from "./text-layout";
 import { renderRecovery, renderRecoveryMarkdown } from "./render-recovery";
 
-/** The resource tree, children under their component. */
-export function renderTree(doc: PlanDocument): string {
+/** The resource tree, children under their component; with a `width`, a label too long for it wraps under itself. */
+export function renderTree(doc: PlanDocument, width = Infinity): string {
   const children = new Map<string | null, PlanResource[]>();
   for (const r of doc.resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
   const lines: string[] = [];
@@ -19,14 +19,16 @@ export function renderTree(doc: PlanDocument): string {
       const adopts = r.inputs.adopt === undefined ? "" : typeof r.inputs.adopt === "string" ? `adopts ${r.inputs.adopt}` : "adopts the existing app";
       const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained" : "", adopts].filter(Boolean).join(", ");
       const label = `${r.name} (${r.kind})${flags ? ` [${flags}]` : ""}`;
-      lines.push(parent === null ? label : `${indent}${last ? "└─ " : "├─ "}${label}`);
-      walk(r.urn, parent === null ? "" : `${indent}${last ? "   " : "│  "}`);
+      const below = parent === null ? "" : `${indent}${last ? "   " : "│  "}`;
+      // A wrapped label's later lines keep the tree's lines, and its own to its children.
+      const more = `${below}${children.has(r.urn) ? "│" : " "}    `;
+      lines.push(...wrap(label, width, parent === null ? "" : `${indent}${last ? "└─ " : "├─ "}`, more));
+      walk(r.urn, below);
     });
   };
   walk(null, "");
   return lines.join("\n");
 }
-
 
 function serviceRow(s: ServiceSummary): string[] {
   const machines = Object.entries(s.machines).map(([region, n]) => `${region}×${n}`).join(" ");
@@ -165,7 +167,7 @@ export function renderTerminal(doc: PlanDocument, width = DEFAULT_WIDTH): string
     `Plan for stack "${doc.stack}" (profile ${doc.profile}), ${doc.resources.length} resources`,
     ...wrap(flyOrgText(doc), width, "", "  "),
     "",
-    renderTree(doc),
+    renderTree(doc, width),
     "",
     "Services",
     renderSummary(doc, width),
@@ -174,11 +176,11 @@ export function renderTerminal(doc: PlanDocument, width = DEFAULT_WIDTH): string
     renderGpu(doc.gpu, width),
     ...renderAdoptions(doc.adoptions, width),
     "",
-    renderRecovery(doc),
+    renderRecovery(doc, width),
     "",
-    renderMonitoring(doc.monitoring),
+    renderMonitoring(doc.monitoring, width),
     "",
-    renderReleases(doc.releases),
+    renderReleases(doc.releases, width),
     "",
     renderCost(doc.cost, width),
     "",
@@ -200,7 +202,7 @@ function renderAdoptions(adoptions: AdoptionSummary[], width: number): string[] 
   if (adoptions.length === 0) return [];
   return [
     "",
-    "Adopted, not created (sophia:adopt; a real run checks each first and changes nothing if one does not match)",
+    ...wrap("Adopted, not created (sophia:adopt; a real run checks each first and changes nothing if one does not match)", width, "", "  "),
     ...wrapAll(adoptionLines(adoptions), width, "  ", "    "),
   ];
 }

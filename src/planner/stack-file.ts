@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, isScalar, parseDocument, Scalar } from "yaml";
 import { nearestName } from "../config/nearest";
+import { environmentsOf } from "../config/stack-environments";
 
 export interface StackFile {
   path: string;
@@ -44,25 +45,6 @@ function withoutSecureLeaves(value: Json, at: string, removed: string[]): Json {
   return out;
 }
 
-/**
- * The stack's ESC environments, from either form Pulumi accepts: a list of names, or an inline
- * environment definition whose `imports` are names or `{name: {merge: false}}`.
- */
-function readEnvironments(value: unknown, file: string, notes: string[]): string[] {
-  if (value === undefined || value === null) return [];
-  const name = (entry: unknown): string => (isObject(entry) && Object.keys(entry).length === 1 ? Object.keys(entry)[0] : String(entry));
-  if (Array.isArray(value)) return value.map(name);
-  if (!isObject(value)) {
-    throw new Error(`${file}: environment must be a list of ESC environment names (e.g. "- sophia/dev") or an environment definition with imports:`);
-  }
-  const imports = value.imports ?? [];
-  if (!Array.isArray(imports)) throw new Error(`${file}: environment.imports must be a list of ESC environment names`);
-  if (value.values !== undefined) {
-    notes.push(`${file} defines environment values inline; the plan does not evaluate ESC, so a real run may see config (values.pulumiConfig) that this plan does not.`);
-  }
-  return imports.map(name);
-}
-
 /** A top-level key Pulumi ignores: refused when it looks like a mistake, noted otherwise (e.g. a key that only holds anchors). */
 function checkTopLevelKey(key: string, file: string, notes: string[]): void {
   if (key.includes(":")) throw new Error(`${file}: "${key}" is at the top level, where Pulumi ignores it; indent it under config:`);
@@ -86,9 +68,7 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
 
   const notes: string[] = [];
   for (const key of Object.keys(top).filter((k) => !STACK_FILE_KEYS.includes(k))) checkTopLevelKey(key, name, notes);
-  const environments = readEnvironments(top.environment, name, notes);
-  // Newer Pulumi CLIs also take the stack's config from one named environment, `<project>/<env>[@version]`.
-  if (typeof top.mainEnvironment === "string") environments.push(top.mainEnvironment);
+  const environments = environmentsOf(top, name, notes);
   if (top.config !== undefined && top.config !== null && !isObject(top.config)) {
     throw new Error(`${name}: config must be a mapping of "namespace:key: value" lines`);
   }

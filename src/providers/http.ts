@@ -173,7 +173,6 @@ export class HttpClient {
     };
     let started: number | undefined;
     const idempotent = req.idempotent ?? !(req.method === "POST" || req.method === "PATCH");
-    let lastFailure = "";
     for (let attempt = 1; ; attempt++) {
       // A request that counts against several budgets (e.g. a launch) waits for each.
       for (const rateKey of typeof req.rateKey === "string" ? [req.rateKey] : (req.rateKey ?? [])) await this.takeRateToken(rateKey);
@@ -198,7 +197,6 @@ export class HttpClient {
         // A 5xx may come after the API acted; 429 means it did not.
         mayHaveActed = req.method !== "GET" && response.status !== 429;
         ambiguous = !idempotent && mayHaveActed;
-        lastFailure = `HTTP ${response.status}${this.apiDetail(body)}`;
         waitMs = retryAfterMs(response.retryAfter, this.now());
         if (exhausted() || (ambiguous && !req.recover)) failure = this.httpError(req, response.status, body, attempt, ambiguous);
       } catch (err) {
@@ -208,11 +206,10 @@ export class HttpClient {
           if (err instanceof Error) err.message = this.scrub(err.message);
           throw err;
         }
-        lastFailure = connectionFailure(err);
         // A refused connection never delivered the request; a reset or timeout may have.
         mayHaveActed = req.method !== "GET" && !isRefused(err);
         ambiguous = !idempotent && mayHaveActed;
-        if (exhausted() || (ambiguous && !req.recover)) failure = this.connectionError(req, attempt, lastFailure, ambiguous);
+        if (exhausted() || (ambiguous && !req.recover)) failure = this.connectionError(req, attempt, connectionFailure(err), ambiguous);
       }
       // Read back before trying again, and once more before giving up: the write may have happened.
       if (mayHaveActed && req.recover) {
@@ -309,11 +306,6 @@ export class HttpClient {
       undefined,
       ambiguous,
     );
-  }
-
-  private apiDetail(body: unknown): string {
-    const message = this.options.describeError?.(body).message;
-    return message ? ` (${message})` : "";
   }
 
   /** Removes the token and any registered secret from text that may reach a user. */

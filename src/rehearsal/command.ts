@@ -64,6 +64,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   // own log lines, which Pulumi's runtime prints with console.log when no engine is attached.
   if (args.json) console.log = (...parts: unknown[]) => console.error(...parts);
   const progress = args.json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
+  const progressWidth = terminalWidth(args.json ? process.stderr : process.stdout);
   const report = await rehearse({
     stack: args.stack,
     projectDir: path.resolve(__dirname, "..", ".."),
@@ -72,7 +73,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     phaseTimeoutSeconds: phaseTimeout,
     env,
     extraPhases: [regionLossPhase],
-    onEvent: args.quiet ? undefined : (phase, event) => progress(progressLine(phase, event, timeScale)),
+    onEvent: args.quiet ? undefined : (phase, event) => progress(progressLine(phase, event, timeScale, progressWidth)),
   });
   if (args.json) await writeStdout(JSON.stringify(report, null, 2) + "\n");
   else console.log(`\n${renderReport(report, terminalWidth())}`);

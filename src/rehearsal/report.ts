@@ -1,7 +1,7 @@
 /** How a rehearsal reads in a terminal: a line per resource as it happens, then a summary per phase. */
 import type { OperationEvent } from "./deploy";
 import type { PhaseName, PhaseReport, RehearsalReport } from "./phases";
-import { DEFAULT_WIDTH, summarizeList, wrap } from "../planner/text-layout";
+import { DEFAULT_WIDTH, displayWidth, summarizeList, wrap } from "../planner/text-layout";
 
 const VERB: Record<OperationEvent["action"], string> = {
   create: "created",
@@ -14,10 +14,12 @@ const VERB: Record<OperationEvent["action"], string> = {
   dropped: "lost (created, never recorded)",
 };
 
-/** One progress line: phase, what happened, to what, in platform time. */
-export function progressLine(phase: PhaseName, event: OperationEvent, timeScale: number): string {
+/** One progress line: phase, what happened, to what, in platform time; too wide for `width`, the name goes under the rest. */
+export function progressLine(phase: PhaseName, event: OperationEvent, timeScale: number, width = DEFAULT_WIDTH): string {
   const took = event.ms > 0 ? `  ${(event.ms / timeScale / 1000).toFixed(1)} s` : "";
-  return `  [${phase}] ${VERB[event.action].padEnd(10)} ${event.kind.padEnd(24)} ${event.name}${took}`;
+  const line = `  [${phase}] ${VERB[event.action].padEnd(10)} ${event.kind.padEnd(24)} ${event.name}${took}`;
+  if (displayWidth(line) <= width) return line;
+  return [...wrap(`[${phase}] ${VERB[event.action]} ${event.kind}`, width, "  ", "      "), ...wrap(`${event.name}${took}`, width, "      ")].join("\n");
 }
 
 function calls(apiCalls: PhaseReport["apiCalls"]): string {

@@ -105,6 +105,8 @@ export interface Check {
 export interface Scenario {
   /** Interval between samples, e.g. "1m". */
   interval: string;
+  /** How often promtool evaluates the rules; a longer one keeps a scenario of a day quick. @default "30s" */
+  evaluationInterval?: string;
   series: { series: string; values: string }[];
   checks: Check[];
 }
@@ -124,7 +126,7 @@ export function promtoolTest(rulesFile: string, name: string, scenario: Scenario
   const rules = rulesOf(rulesFile);
   const test = {
     rule_files: [rulesFile],
-    evaluation_interval: "30s",
+    evaluation_interval: scenario.evaluationInterval ?? "30s",
     tests: [
       {
         name,

@@ -37,6 +37,15 @@ const backedUp = () => files.doc.recovery.filter((r) => r.method !== "volume-sna
 /** The agent's gauge: the unix time of a service's newest good backup (promtool's clock starts at 0). */
 const backupGauge = (service: string, values: string) => ({ series: `sophia_backup_last_success_timestamp_seconds{service="${service}"}`, values });
 
+/** A counter over `steps` intervals that grows by one at each of the steps `at`: a quiet machine's requests. */
+const requestsAt = (steps: number, at: number[]) => Array.from({ length: steps + 1 }, (_, i) => at.filter((step) => step <= i).length).join(" ");
+
+/** The health-check trigger firing for one machine, which its summary names. */
+function healthChecksFired(service: string, instance: string): Expected {
+  const rule = rulesOf(files.rules).find((r) => r.alert === "ReleaseHealthChecks" && r.labels.service === service)!;
+  return { alert: "ReleaseHealthChecks", rule: { service }, extra: { instance }, rendered: { summary: rule.annotations.summary!.replace("{{ $labels.instance }}", instance) } };
+}
+
 function test(name: string, scenario: Scenario): void {
   const result = promtoolTest(files.rules, name, scenario);
   expect(result.status, result.output).toBe(0);
@@ -112,22 +121,42 @@ describe("promtool", () => {
     test("healthy", { interval: "1m", series, checks });
   });
 
-  it("backups that stop page P1 once the newest is older than the RPO, after a P2 for the missed ones", () => {
-    // A backup every 10 minutes (the gauge follows the clock) until 30 min, then none.
+  it("backups that fail warn P2 at the first failure, then page P1 once the newest is older than the RPO", () => {
+    // A backup every 10 minutes (the gauge follows the clock) until 30 min; the ones at 40 and 50 min fail.
     // Its description says how old the newest backup is, as promtool renders `humanizeDuration`.
-    const fired = (alert: string, severity: string, age: string): Expected => {
+    const fired = (alert: string, severity: string, age?: string): Expected => {
       const rule = rulesOf(files.rules).find((r) => r.alert === alert && r.labels.service === "weaviate")!;
-      return { alert, rule: { service: "weaviate", severity }, rendered: { description: rule.annotations.description!.replace("{{ $value | humanizeDuration }}", age) } };
+      const description = age === undefined ? rule.annotations.description! : rule.annotations.description!.replace("{{ $value | humanizeDuration }}", age);
+      return { alert, rule: { service: "weaviate", severity }, rendered: { description } };
     };
     expect(backedUp()).toContain("weaviate");
-    test("backups stop", {
+    test("backups fail", {
       interval: "1m",
-      series: [backupGauge("weaviate", "-120+60x32 1800x60")],
+      series: [
+        backupGauge("weaviate", "-120+60x32 1800x60"),
+        { series: `sophia_backup_runs_total{service="weaviate",result="failure"}`, values: gauge([41, 0], [10, 1], [42, 2]) },
+      ],
       checks: [
-        { at: "40m", alert: "BackupOlderThanRpo", firing: [] },
-        { at: "40m", alert: "BackupMissed", firing: [] },
+        { at: "39m", alert: "BackupMissed", firing: [] },
+        { at: "41m", alert: "BackupMissed", firing: [fired("BackupMissed", "P2")] },
+        { at: "41m", alert: "BackupOlderThanRpo", firing: [] },
         { at: "50m", alert: "BackupOlderThanRpo", firing: [fired("BackupOlderThanRpo", "P1", "20m 0s")] },
-        { at: "58m", alert: "BackupMissed", firing: [fired("BackupMissed", "P2", "28m 0s")] },
+      ],
+    });
+  });
+
+  it("a Litestream service idle for most of a day raises nothing; one that has replicated nothing for a day warns P2", () => {
+    expect(backedUp()).toContain("mcp-memory");
+    const stalled = rulesOf(files.rules).find((r) => r.alert === "BackupReplicationStalled" && r.labels.service === "mcp-memory")!;
+    test("replication stalls", {
+      interval: "10m",
+      evaluationInterval: "10m",
+      // The service's newest replicated object stays at time 0: an idle database, then a stopped Litestream.
+      // The vector store keeps replicating (its gauge follows the clock).
+      series: [backupGauge("mcp-memory", gauge([180, 0])), backupGauge("vector-store", "0+600x180")],
+      checks: [
+        { at: "24h", alert: "BackupReplicationStalled", firing: [] },
+        { at: "25h30m", alert: "BackupReplicationStalled", firing: [{ alert: "BackupReplicationStalled", rule: { service: "mcp-memory", severity: "P2" }, rendered: { description: stalled.annotations.description!.replace("{{ $value | humanizeDuration }}", "1d 1h 30m 0s") } }] },
       ],
     });
   });
@@ -172,7 +201,7 @@ describe("promtool", () => {
     });
   });
 
-  it("the health-check trigger fires once one machine has failed every request for 3 check intervals, not 2", () => {
+  it("the health-check trigger fires once one machine has failed every request for 3 check intervals on two evaluations in a row, not for 2", () => {
     const responses = (instance: string, status: string, values: string) => ({ series: `fly_app_http_responses_count{app="${app("agno-bridge")}",instance="${instance}",status="${status}"}`, values });
     const series = [
       responses("good", "200", counter([80, 100])),
@@ -189,7 +218,32 @@ describe("promtool", () => {
       checks: [
         { at: "5m30s", alert: "ReleaseHealthChecks", firing: [] },
         { at: "9m30s", alert: "ReleaseHealthChecks", firing: [] },
-        { at: "11m", alert: "ReleaseHealthChecks", firing: [{ alert: "ReleaseHealthChecks", rule: { service: "agno-bridge" } }] },
+        // From 11m its whole 45 s window has failed (pending); the next evaluation fires.
+        { at: "11m", alert: "ReleaseHealthChecks", firing: [] },
+        { at: "11m30s", alert: "ReleaseHealthChecks", firing: [healthChecksFired("agno-bridge", "bad")] },
+      ],
+    });
+  });
+
+  it("the health-check trigger ignores a lone 5xx on a quiet machine, and names the machine that fails every request", () => {
+    const responses = (instance: string, status: string, values: string) => ({ series: `fly_app_http_responses_count{app="${app("unified-api")}",instance="${instance}",status="${status}"}`, values });
+    // A request every other minute (at 1, 3, 5, … minutes); the one at 5 minutes is a 500, so for
+    // two evaluations in a row all it answered in the window failed.
+    const everyOtherMinute = Array.from({ length: 10 }, (_, i) => 4 + 8 * i);
+    const series = [
+      responses("quiet", "200", requestsAt(80, everyOtherMinute.filter((step) => step !== 20))),
+      responses("quiet", "500", requestsAt(80, [20])),
+      // Fails every one of its 100 requests a scrape from 10 minutes on.
+      responses("bad", "200", counter([40, 100], [40, 0])),
+      responses("bad", "502", counter([40, 0], [40, 100])),
+    ];
+    test("health-check trigger on a quiet machine", {
+      interval: "15s",
+      series,
+      checks: [
+        { at: "5m", alert: "ReleaseHealthChecks", firing: [] },
+        { at: "5m30s", alert: "ReleaseHealthChecks", firing: [] },
+        { at: "12m", alert: "ReleaseHealthChecks", firing: [healthChecksFired("unified-api", "bad")] },
       ],
     });
   });

@@ -9,7 +9,7 @@ import { machineInputs, planStack, type PlannedStack } from "../helpers/plan";
 let plan: PlannedStack;
 beforeAll(async () => {
   plan = await planStack("dev", {
-    configOverrides: { "sophia:monitoring": JSON.stringify({ enabled: true }) },
+    configOverrides: { "sophia:monitoring": JSON.stringify({ enabled: true, runbookUrl: "https://github.com/acme/sophia-infra/blob/main/README.md" }) },
     omitSecrets: ["sophia:pagerdutyRoutingKey"],
   });
 }, 60_000);

@@ -4,6 +4,7 @@
  * secret and never a plain file.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { FLY_SERVICE_TYPE, fileSecretName } from "../../components/fly-service";
 import { ALERTMANAGER_CONFIG_PATH, ALERTMANAGER_IMAGE, GRAFANA_IMAGE, RULES_PATH, stackRuleFile, VMALERT_IMAGE } from "../../components/observability/services";
 import { loadStackConfig, type StackConfig } from "../../src/stack-config";
@@ -56,11 +57,38 @@ describe("prod's monitoring apps", () => {
     expect(deployedRuleFile(plan.resources)).toBe(decode(file?.raw_value));
   });
 
+  it("links every alert's runbook to the README at an absolute URL, which Slack and PagerDuty can open", () => {
+    const file = parse(decode(machineOf("vmalert").files?.find((f) => f.guest_path === RULES_PATH)?.raw_value)) as { groups: { rules: { annotations: { runbook: string } }[] }[] };
+    const runbooks = file.groups.flatMap((g) => g.rules.map((r) => r.annotations.runbook));
+    expect(runbooks.length).toBeGreaterThan(10);
+    expectEach(runbooks, (runbook) => expect(runbook).toMatch(/^https:\/\/[^#\s]+\/README\.md#[a-z0-9-]+$/));
+  });
+
   it("points vmalert at Fly's Prometheus with the token from its environment, and at Alertmanager over Flycast", () => {
     const { init, env } = machineOf("vmalert");
     expect(init?.cmd).toEqual(expect.arrayContaining([`-rule=${RULES_PATH}`, "-datasource.url=%{FLY_PROMETHEUS_URL}", "-datasource.headers=Authorization:%{FLY_PROMETHEUS_AUTHORIZATION}", "-notifier.url=%{ALERTMANAGER_URL}"]));
     expect(env).toMatchObject({ FLY_PROMETHEUS_URL: "https://api.fly.io/prometheus/sophia", ALERTMANAGER_URL: "http://sophia-prod-alertmanager.flycast:9093" });
     expect(Object.keys(secretsOf("vmalert"))).toEqual(["FLY_PROMETHEUS_AUTHORIZATION"]);
+  });
+
+  it("hides every vmalert flag that carries a secret from its startup log and its /metrics page", () => {
+    const flags = (machineOf("vmalert").init?.cmd ?? []).flatMap((arg) => {
+      const m = /^-([^=]+)=(.*)$/s.exec(arg);
+      return m ? [{ name: m[1].toLowerCase(), value: m[2] }] : [];
+    });
+    const secretEnvs = Object.keys(secretsOf("vmalert"));
+    const carrying = flags.filter((f) => secretEnvs.some((env) => f.value.includes(`%{${env}}`))).map((f) => f.name);
+    expect(carrying).toContain("datasource.headers");
+    // VictoriaMetrics' IsSecretFlag (lib/flagutil/secret.go): a name containing pass, key, secret
+    // or token, or one listed in -secret.flags (lib/envflag/secret.go).
+    const listed = flags.filter((f) => f.name === "secret.flags").flatMap((f) => f.value.toLowerCase().split(","));
+    const hidden = (name: string) => /pass|key|secret|token/.test(name) || listed.includes(name);
+    expect(carrying.filter((name) => !hidden(name))).toEqual([]);
+  });
+
+  it("pins a vmalert that knows -secret.flags (v1.128.0 and later)", () => {
+    const [major, minor] = (/:v(\d+)\.(\d+)\.\d+$/.exec(VMALERT_IMAGE) ?? []).slice(1).map(Number);
+    expect(major * 1000 + minor, VMALERT_IMAGE).toBeGreaterThanOrEqual(1128);
   });
 
   it("delivers Alertmanager's routing as a secret file: the machine config names the secret and holds no contents", () => {

@@ -91,6 +91,20 @@ describe("planServices", () => {
     expect(errorOf(() => planServices(config, SERVICE_DEFINITIONS))).toContain(`sophia:adopt.${ui.name}: this stack serves ${ui.name} from Vercel, not Fly, so there is no Fly app to adopt`);
   });
 
+  it("refuses to adopt an app for a monitoring service while monitoring is off, naming the setting", () => {
+    const config = parseStackConfig({ profile: "single-user-lax", services: stackServices, adopt: { grafana: { app: "acme-grafana" } } }, "dev");
+    expect(config.monitoring.enabled).toBe(false);
+    expect(errorOf(() => planServices(config, SERVICE_DEFINITIONS))).toContain(
+      "sophia:adopt.grafana: grafana runs only with sophia:monitoring.enabled: true, which this stack does not set, so there is no app to adopt; remove the entry or turn monitoring on",
+    );
+  });
+
+  it("refuses to adopt an app for a service the stack turns off for another reason", () => {
+    const defs = withDefinitions((d) => d.map((def) => (def.name === "vector-store" ? { ...def, enabled: () => false } : def)));
+    const config = parseStackConfig({ profile: "single-user-lax", services: stackServices, adopt: { "vector-store": { app: "acme-vectors" } } }, "dev");
+    expect(errorOf(() => planServices(config, defs))).toContain("sophia:adopt.vector-store: this stack does not run vector-store, so there is no app to adopt; remove the entry");
+  });
+
   it("refuses hostnames for a service that is not public", () => {
     const config = parseStackConfig({ profile: "single-user-lax", services: stackServices, edge: { hostnames: { weaviate: ["db.sophia-intel.ai"] } } }, "dev");
     expect(errorOf(() => planServices(config, SERVICE_DEFINITIONS))).toContain("sophia:edge.hostnames.weaviate: only public services get hostnames");

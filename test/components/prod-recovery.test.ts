@@ -60,12 +60,28 @@ describe("prod recovery", () => {
     expect(weaviate.dependencies.filter((d) => d.includes("weaviate-machine-sjc-"))).toHaveLength(3);
   });
 
+  it("starts each Litestream restore only once its app holds the bucket's keys (LITESTREAM_* secrets)", () => {
+    const restores = inRecovery().filter((r) => r.kind === "recovery:Restore" && r.name !== "weaviate-restore");
+    expectEach(restores, (r) => {
+      const service = r.name.replace(/-restore-\d+$/, "");
+      expect(r.dependencies.some((d) => d.endsWith(`::${service}-secrets`)), r.name).toBe(true);
+    });
+  });
+
+  it("starts Weaviate's callers and the backup agent only after Weaviate's restore, so nothing writes into it first", () => {
+    for (const service of ["mcp-memory", "vector-store", "unified-api", "backup-agent"]) {
+      const machines = plan.inside(FLY_SERVICE_TYPE, service).filter((r) => r.kind === "fly:Machine");
+      expect(machines.length, service).toBeGreaterThan(0);
+      expectEach(machines, (m) => expect(m.dependencies.some((d) => d.endsWith("::weaviate-restore")), m.name).toBe(true));
+    }
+  });
+
   it("runs the backup agent in the active region with its script, aws4, and metrics for Fly to scrape", () => {
     const [agent] = machinesOf("backup-agent");
     expect(agent.region).toBe("sjc");
     expect(agent.config.metrics).toEqual({ port: 9091, path: "/metrics" });
     expect((agent.config.files ?? []).map((f) => f.guest_path)).toEqual(["/opt/sophia/agent.js", "/opt/sophia/aws4/aws4.js", "/opt/sophia/aws4/lru.js"]);
-    expect(JSON.parse(agent.config.env.SOPHIA_AGENT_SETTINGS)).toMatchObject({ everyMinutes: 10, fullEveryHours: 24, retentionDays: 7, weaviateService: "weaviate" });
+    expect(JSON.parse(agent.config.env.SOPHIA_AGENT_SETTINGS)).toMatchObject({ everyMinutes: 10, fullEveryHours: 24, retentionDays: 7, weaviateService: "weaviate", backupTimeoutMinutes: 5 });
     const script = Buffer.from(agent.config.files?.[0]?.raw_value ?? "", "base64").toString("utf8");
     expect(() => new Function(script)).not.toThrow();
     expect(script).toContain("startAgent(process.env");

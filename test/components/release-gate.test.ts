@@ -7,7 +7,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { FLY_SERVICE_TYPE } from "../../components/fly-service";
 import { SERVICE_DEFINITIONS } from "../../components/services";
 import { planServices } from "../../components/platform-services";
-import { analysedServices, notAnalysedBecause, releaseProblems } from "../../components/release-analysis";
+import { analysedServices, gateTriggers, notAnalysedBecause, releaseProblems } from "../../components/release-analysis";
+import { evaluate, matchesLabel, type Series } from "../../src/emulators/fly/promql";
+import { forMachines } from "../../src/providers/fly/resources/release-analysis";
 import { alertsOf, deployedRuleFile } from "../../src/estimate/monitoring";
 import type { ReleaseGate } from "../../src/providers/fly";
 import { FLY_PROMETHEUS } from "../../src/platform";
@@ -69,8 +71,57 @@ describe("prod release analysis", () => {
   });
 });
 
+describe("the health-check trigger as the gate evaluates it", () => {
+  const APP = "sophia-prod-unified-api";
+  const NOW = 600;
+  /** Fly's per-machine response counters, scraped every 15 s: `perScrape` new responses of each status per scrape. */
+  const fleet = (machines: Record<string, { status: string; perScrape: (t: number) => number }[]>) => {
+    const series: Series[] = Object.entries(machines).flatMap(([instance, counters]) =>
+      counters.map(({ status, perScrape }) => ({
+        labels: { __name__: "fly_app_http_responses_count", app: APP, instance, status },
+        samples: (start: number, end: number) => {
+          const points: [number, number][] = [];
+          let total = 0;
+          for (let t = 15; t <= NOW; t += 15) {
+            total += perScrape(t);
+            if (t > start && t <= end) points.push([t, total]);
+          }
+          return points;
+        },
+      })),
+    );
+    return (matchers: Parameters<typeof matchesLabel>[0][]) => series.filter((s) => matchers.every((m) => matchesLabel(m, s.labels[m.name] ?? "")));
+  };
+  const trigger = () => gateTriggers(config.slo.rollback, 15, ["healthChecks"])[0]!;
+  const breaching = (source: ReturnType<typeof fleet>, instances: string[]) => {
+    const value = evaluate(forMachines(trigger().breach, APP, instances), NOW, source);
+    return value.type === "vector" ? value.samples.map((s) => s.labels.instance) : [];
+  };
+  const machines = fleet({
+    good: [{ status: "200", perScrape: () => 30 }],
+    // Failing every request for the last two minutes.
+    dead: [
+      { status: "200", perScrape: (t) => (t <= NOW - 120 ? 30 : 0) },
+      { status: "502", perScrape: (t) => (t > NOW - 120 ? 30 : 0) },
+    ],
+    // Quiet: a request every other minute, the last one a 500.
+    quiet: [
+      { status: "200", perScrape: (t) => (t % 120 === 0 && t < NOW - 30 ? 1 : 0) },
+      { status: "500", perScrape: (t) => (t === NOW - 30 ? 1 : 0) },
+    ],
+  });
+
+  it("breaches on the new machine that fails every request, and names it", () => {
+    expect(breaching(machines, ["good", "dead"])).toEqual(["dead"]);
+  });
+
+  it("does not breach on a quiet new machine whose one request failed", () => {
+    expect(breaching(machines, ["quiet"])).toEqual([]);
+  });
+});
+
 describe("the plan's releases section", () => {
-  const section = () => renderReleases(summarizeReleases(plan.resources, summarizeServices(plan.resources), config)).split("\n");
+  const section = () => renderReleases(summarizeReleases(plan.resources, summarizeServices(plan.resources), config), 120).split("\n");
 
   it("shows each service's strategy and, for the canary, its window and triggers", () => {
     const text = section().join("\n");

@@ -103,10 +103,17 @@ describe("the prod recovery plan", () => {
 
   it("backs Weaviate up with its own API on the schedule, the SQLite services with Litestream", () => {
     expect(plan.services.map((s) => [s.service, s.method, s.rpoMinutes])).toEqual([
-      ["weaviate", "weaviate-backup", 10],
+      ["weaviate", "weaviate-backup", 15],
       ["mcp-memory", "litestream", 1],
       ["vector-store", "litestream", 1],
     ]);
+  });
+
+  it("claims Weaviate's RPO as one interval plus the time a backup may take, which is what keeps the claim within the stack's RPO", () => {
+    expect(plan.backupTimeoutMinutes).toBe(5);
+    expect(plan.services.find((s) => s.service === "weaviate")?.rpoMinutes).toBe(10 + 5);
+    const tight = recoveryPlan({ backupEveryMinutes: 5 });
+    expect([tight.backupTimeoutMinutes, tight.services.find((s) => s.service === "weaviate")?.rpoMinutes]).toEqual([4, 9]);
   });
 
   it("keeps backups in a bucket named for the stack, at Tigris", () => {

@@ -109,6 +109,15 @@ describe("SLO mistakes", () => {
     expect(refusal({ ...prod, slo: { rollback: { errorRate: { for: "2 minutes" } } } })).toContain('sophia:slo.rollback.errorRate.for: "2 minutes" is not a duration; write a whole number and a unit (s, m, h, d, w), e.g. 30s, 5m, 1h, 14d');
   });
 
+  it("a service's latency objectives need an availability objective, its own or the stack's: without one they would alert on nothing", () => {
+    const latency = [{ quantile: 0.95, thresholdMs: 200 }];
+    expect(refusal({ ...prod, slo: { objectives: null, services: { "unified-api": { latency } } } })).toContain(
+      "sophia:slo.services.unified-api: has latency objectives but no availability objective, here or in sophia:slo.objectives, so unified-api would get no SLO alert at all; add sophia:slo.services.unified-api.availability (e.g. 0.999)",
+    );
+    const beside = parseStackConfig({ ...prod, slo: { services: { "unified-api": { latency } } } }, "prod");
+    expect(objectivesOf(beside.slo, "unified-api")).toEqual({ availability: 0.999, latency });
+  });
+
   it("a severity outside P0–P3 lists them", () => {
     expect(refusal({ ...prod, slo: { latencyAlert: { severity: "critical" } } })).toContain('sophia:slo.latencyAlert.severity: must be one of "P0", "P1", "P2", "P3"');
   });
@@ -127,6 +136,22 @@ describe("monitoring mistakes", () => {
 
   it("an unknown receiver lists the ones there are", () => {
     expect(refusal({ ...prod, monitoring: { escalation: { P2: { notify: ["email"] } } } })).toContain('sophia:monitoring.escalation.P2.notify[0]: must be one of "pagerduty", "slack"');
+  });
+
+  it("a relative runbook URL is refused, saying what to write: Slack and PagerDuty cannot open it", () => {
+    expect(refusal({ ...prod, monitoring: { runbookUrl: "README.md" } })).toContain(
+      "sophia:monitoring.runbookUrl: must be an absolute http(s) URL, the README as your repository serves it, e.g. https://github.com/<owner>/<repo>/blob/main/README.md",
+    );
+  });
+
+  it("a runbook URL that still holds the example's <owner>/<repo> is refused", () => {
+    expect(refusal({ ...prod, monitoring: { runbookUrl: "https://github.com/<owner>/<repo>/blob/main/README.md" } })).toContain(
+      "sophia:monitoring.runbookUrl: still holds the example's <owner> or <repo>",
+    );
+  });
+
+  it("a runbook URL with an anchor of its own is refused: each alert adds its own", () => {
+    expect(refusal({ ...prod, monitoring: { runbookUrl: "https://github.com/acme/infra/blob/main/README.md#runbooks" } })).toContain("sophia:monitoring.runbookUrl: has a #anchor");
   });
 
   it("a typo in a monitoring key names the nearest key", () => {

@@ -30,11 +30,13 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-function checkDeploy(healthUrls: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the CLI on an outputs file holding `contents`: the healthUrls map in the stack's outputs, or text as it is. */
+function checkDeploy(contents: Record<string, string> | string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "outputs-")), "outputs.json");
-  fs.writeFileSync(file, JSON.stringify({ profile: "single-user-lax", publicUrls: {}, healthUrls }));
+  fs.writeFileSync(file, typeof contents === "string" ? contents : JSON.stringify({ profile: "single-user-lax", publicUrls: {}, healthUrls: contents }));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--require", "tsx/cjs", "src/deploy-check/cli.ts", "--outputs", file, "--attempts", "3", "--interval", "0.05", "--timeout", "5"], { cwd: root });
+    const args = ["--require", "tsx/cjs", "src/deploy-check/cli.ts", "--outputs", file, "--attempts", "3", "--interval", "0.05", "--timeout", "5"];
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, CI: "", ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -78,5 +80,21 @@ describe("npm run check-deploy", { timeout: 60_000 }, () => {
     const down = await checkDeploy({ "agent-ui": `http://127.0.0.1:${port}/` });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain(`FAIL  agent-ui: GET http://127.0.0.1:${port}/ → no answer: ECONNREFUSED (3 attempts)`);
+  });
+});
+
+describe("npm run check-deploy on outputs that are not JSON", { timeout: 60_000 }, () => {
+  it("says an empty file is empty, what it expected and, in CI, to check the up job's export", async () => {
+    const result = await checkDeploy("", { CI: "true" });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/outputs\.json is empty: expected the JSON that pulumi stack output --json prints \(with healthUrls\), or the healthUrls map alone\./);
+    expect(result.stderr).toContain("In CI, check that the up job exported the stack output healthUrls (its health-urls output).");
+  });
+
+  it("says a file that is not JSON is not, with how it starts and what it expected", async () => {
+    const result = await checkDeploy("error: no stack named 'dev' found\n");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/outputs\.json is not JSON \(it starts "error: no stack named 'dev' found"\): expected the JSON that pulumi stack output --json prints/);
+    expect(result.stderr).not.toContain("In CI");
   });
 });

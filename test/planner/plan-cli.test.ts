@@ -89,10 +89,28 @@ describe("npm run plan", { timeout: PLAN_PROCESS_TIMEOUT_MS }, () => {
     }
   });
 
+  it("--help says how wide text is laid out, in the order terminalWidth takes: the terminal's width, COLUMNS, then 100", async () => {
+    const result = await runPlanCliAsync(["--help"]);
+    expect(result.stdout).toContain("Text fits the terminal: its width, else COLUMNS, else 100 columns.");
+  });
+
+  it("an organization-qualified stack name is refused with the name the plan reads", async () => {
+    const result = await runPlanCliAsync(["--stack", "acme/dev"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^"acme\/dev" is not a stack name: drop the organization: --stack dev \(the plan reads Pulumi\.dev\.yaml\)\.$/m);
+  });
+
   it("--omit-secret without its namespace is refused with the right spelling", async () => {
     const result = await runPlanCliAsync(["--omit-secret", "openaiApiKey"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--omit-secret: "openaiApiKey" needs its namespace: --omit-secret sophia:openaiApiKey/);
+  });
+
+  it("--compare plans both stacks without an --omit-secret secret, and fails with a stack's message for it", async () => {
+    // A key both stacks need: each child stops before planning, which keeps this quick.
+    const result = await spawnPlanCli(["--compare", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "--omit-secret", "sophia:lambdaApiKey"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/stack (dev|prod): .*sophia:lambdaApiKey \(Lambda Cloud API key\) is not set/s);
   });
 
   it("--compare with --stack is refused: the two exclude each other", async () => {

@@ -1,6 +1,7 @@
 /**
- * The cost estimate and the diagram of the real plans, through one CLI run: `--compare` plans dev
- * and prod in child processes, which also write plan/<stack>.json to --out; the tests read those.
+ * The cost estimate, the diagram and the terminal text of the real plans, through one CLI run:
+ * `--compare` plans dev and prod in child processes, which also write plan/<stack>.json to --out;
+ * the tests read those.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -9,6 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { computeCost } from "../../src/estimate/cost";
 import type { LambdaInstanceType } from "../../src/platform";
 import type { PlanDocument } from "../../src/planner/document";
+import { renderTerminal } from "../../src/planner/render";
+import { displayWidth } from "../../src/planner/text-layout";
 import { spawnPlanCli } from "../helpers/cli";
 
 const plans: Record<string, PlanDocument> = {};
@@ -117,5 +120,22 @@ describe("npm run plan -- --compare", () => {
   it("lists every line of both stacks with the date of its price source", () => {
     const dated = compare.stdout.split("\n").filter((l) => /^ {2}\S+ \S+: .* = \$[\d,.]+ \(as of \d{4}-\d{2}-\d{2}\)$/.test(l));
     expect(dated.length).toBe(plans.dev.cost.lines.length + plans.prod.cost.lines.length);
+  });
+});
+
+describe("the plan's text for a narrow terminal", () => {
+  // Prod has every section (recovery, monitoring, releases); an adoption adds the dry run's.
+  const adoption = {
+    service: "weaviate",
+    app: "acme-weaviate",
+    org: "personal",
+    volumes: [{ resource: "weaviate-vol-sjc-0", adopts: "vol_6vjq3ynm18p1wz2", region: "sjc", sizeGb: 3 }],
+    machines: [{ resource: "weaviate-machine-sjc-0", adopts: "3d8d9015f95228", region: "sjc" }],
+  };
+
+  it.each([100, 80, 70])("keeps every line of prod's plan, an adoption included, within %i columns", (width) => {
+    const text = renderTerminal({ ...plans.prod, adoptions: [adoption] }, width);
+    expect(text).toContain("Adopted, not created");
+    expect(text.split("\n").filter((line) => displayWidth(line) > width)).toEqual([]);
   });
 });

@@ -75,7 +75,7 @@ const MISTAKES: Mistake[] = [
     mistake: "a misspelled secret key",
     text: devWith("sophia:databaseURL: postgres://db.example.com/app"),
     path: "sophia:databaseURL:",
-    fix: /Did you mean sophia:databaseUrl\? That is a secret: keep it in the ESC environment sophia\/dev/,
+    fix: /Did you mean sophia:databaseUrl\? That is a secret: remove it from the stack file and set it in the ESC environment sophia\/dev under values\.pulumiConfig/,
   },
   {
     mistake: "a misspelled namespace",
@@ -286,6 +286,12 @@ const MISTAKES: Mistake[] = [
     text: devWith("sophia:adopt:", "  weaviat:", "    app: acme-weaviate"),
     path: "sophia:adopt.weaviat:",
     fix: /is not a service of this stack; services: weaviate, /,
+  },
+  {
+    mistake: "an adoption for Grafana while monitoring is off",
+    text: devWith("sophia:adopt:", "  grafana:", "    app: acme-grafana"),
+    path: "sophia:adopt.grafana:",
+    fix: /grafana runs only with sophia:monitoring\.enabled: true, which this stack does not set, so there is no app to adopt; remove the entry or turn monitoring on/,
   },
   {
     mistake: "more adopted volumes than the service has machines",

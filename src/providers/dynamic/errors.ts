@@ -5,8 +5,8 @@
  * - Pulumi's closure serializer rebuilds a class's prototype chain only when the prototype has a
  *   member besides its constructor. An `Error` subclass without one comes back, in a deployed
  *   provider, as a plain object: not `instanceof Error`, and "[object Object]" when printed. So
- *   every error class the providers throw declares `toString` (test/rehearsal/serialized-errors
- *   checks each one).
+ *   every error class the providers throw declares `toString` (test/providers/serialized.test.ts
+ *   checks each one, as a deployed provider holds it).
  * - Something may throw a value that is not an Error at all (a string, an object, an Error whose
  *   message is an object). `asError` turns it into one carrying its content.
  */

@@ -18,11 +18,12 @@ export function ownership(found: string | undefined, ours: string): Ownership {
  * and the ways out. Pulumi cannot import dynamic-provider resources (pulumi/pulumi#16175), so
  * taking it over means listing it for adoption in the stack's config (`adopt`).
  */
-export function notOursError(what: string, why: string, remedies: { adopt?: string; rename: string; remove: string }): Error {
+export function notOursError(what: string, why: string, remedies: { adopt?: string; rename: string; remove?: string }): Error {
   const ways = [
     remedies.adopt ? `take it over by listing it for adoption (${remedies.adopt})` : undefined,
-    `rename yours (${remedies.rename})`,
-    `or delete it (${remedies.remove}) and run the command again`,
+    // Without a way to remove it (it may hold data that must be kept), renaming is the way on.
+    remedies.remove ? `rename yours (${remedies.rename})` : `rename yours (${remedies.rename}) and run the command again`,
+    remedies.remove ? `or delete it (${remedies.remove}) and run the command again` : undefined,
   ].filter((way): way is string => way !== undefined);
   return new Error(`${what} already exists but ${why}, so it was not adopted. Nothing was changed. To go on, ${ways.join(", ")}.`);
 }

@@ -12,7 +12,7 @@ export type RestoreMethod = "weaviate-backup" | "litestream";
 export interface ChosenBackup {
   /** Weaviate's backup id, or for Litestream the generation the newest object belongs to. */
   id: string;
-  /** When the backup's data was taken (Weaviate: its completion; Litestream: the newest replicated object). */
+  /** When the backup's data was taken (Weaviate: its start, since writes after it may be missing; Litestream: the newest replicated object). */
   time: string;
   /** Weaviate: the node names the backup was taken on. */
   nodes?: string[];
@@ -31,13 +31,17 @@ export async function chooseBackup(s3: S3Client, bucket: string, method: Restore
   return method === "weaviate-backup" ? chooseWeaviate(s3, bucket, prefix, wanted) : chooseLitestream(s3, bucket, prefix, wanted);
 }
 
+/** The backup agent's ids (components/recovery/backup-agent.ts, backupIdAt): their time sorts as text. */
+const AGENT_ID = /^sophia-\d{8}t\d{6}z-(full|incr)$/;
+
 async function chooseWeaviate(s3: S3Client, bucket: string, prefix: string, wanted?: string): Promise<ChosenBackup | undefined> {
   const ids = (await s3.listObjects(bucket, `${prefix}/`))
     .map((o) => o.key.slice(prefix.length + 1))
     .filter((rest) => rest.endsWith("/backup_config.json"))
     .map((rest) => rest.slice(0, -"/backup_config.json".length))
-    .filter((id) => wanted === undefined || id === wanted)
-    // Our ids carry their time, so they sort by it; newest first.
+    // Any id when asked for by name; otherwise only the agent's, whose order is their time (a
+    // hand-made "zz-test" would sort above them all), newest first.
+    .filter((id) => (wanted === undefined ? AGENT_ID.test(id) : id === wanted))
     .sort()
     .reverse();
   for (const id of ids) {
@@ -49,7 +53,7 @@ async function chooseWeaviate(s3: S3Client, bucket: string, prefix: string, want
       continue;
     }
     if (descriptor.status !== "SUCCESS") continue;
-    return { id, time: descriptor.completedAt ?? descriptor.startedAt ?? "", nodes: Object.keys(descriptor.nodes ?? {}).sort() };
+    return { id, time: descriptor.startedAt ?? descriptor.completedAt ?? "", nodes: Object.keys(descriptor.nodes ?? {}).sort() };
   }
   return undefined;
 }

@@ -2,9 +2,11 @@
  * RecoveryRestore: a restore as a resource. Its create chooses the backup (the newest good one, or
  * the one asked for) from the bucket, then runs the restore as a one-shot machine job inside the
  * private network (the job's image and script come from the program) and waits for it, bounded.
- * It does nothing on a service's first deployment; it runs when the data has moved
- * (RecoveryRegion's previousRegion) or a backup is asked for, and a changed region or backup
- * replaces it, which runs it again. Deleting it removes nothing: the job machine is gone already.
+ * It runs whenever its target is new (a new volume, a moved region, a chosen backup: each replaces
+ * it) and its prefix holds a backup, so a volume lost and recreated in place is restored too. With
+ * nothing under its prefix it starts empty, saying why, unless a backup is required (the data moved,
+ * or one was asked for) and the service has none at all. Deleting it removes nothing: the job
+ * machine is gone already.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -38,7 +40,7 @@ export interface RecoveryRestoreArgs extends FlyConnectionArgs {
   jobName: pulumi.Input<string>;
   /** The job: image, script, mounts. The chosen backup goes in as env (SOPHIA_RESTORE_*). */
   job: pulumi.Input<FlyMachineConfig>;
-  /** The region the data came from (RecoveryRegion.previousRegion): the restore runs only after a move, or with `restoreFrom`. */
+  /** The region the data came from (RecoveryRegion.previousRegion): after a move a backup is required, so none at all is an error. */
   previousRegion?: pulumi.Input<string | undefined>;
   /** A backup id (Weaviate) or an RFC 3339 time (Litestream); "none" starts empty. @default the newest good backup */
   restoreFrom?: pulumi.Input<string | undefined>;
@@ -46,6 +48,8 @@ export interface RecoveryRestoreArgs extends FlyConnectionArgs {
   bucket: pulumi.Input<S3ConnectionInputs & { name: string }>;
   /** The backups' prefix in the bucket, e.g. "weaviate" or "litestream/mcp-memory/0". */
   prefix: pulumi.Input<string>;
+  /** Where all of the service's backups are, e.g. "litestream/mcp-memory": what tells a new volume from a lost service. @default prefix */
+  servicePrefix?: pulumi.Input<string>;
   /** Weaviate: the target cluster's node names, for node_mapping. */
   targetNodes?: pulumi.Input<string[]>;
   /** @default 1200 */
@@ -63,6 +67,7 @@ export interface RecoveryRestoreInputs extends FlyConnectionInputs, Marked {
   restoreFrom?: string;
   bucket: S3ConnectionInputs & { name: string };
   prefix: string;
+  servicePrefix?: string;
   targetNodes?: string[];
   timeoutSeconds?: number;
 }
@@ -108,12 +113,18 @@ export const recoveryRestoreProvider = {
     const done = (fields: Partial<RecoveryRestoreOutputs>) => ({ id, outs: { ...inputs, ...fields, finishedAt: new Date().toISOString() } as RecoveryRestoreOutputs });
     const what = `restore ${inputs.service} in ${inputs.region}`;
     if (inputs.restoreFrom === RESTORE_NOTHING) return done({ skipped: `sophia:recovery.services.${inputs.service}.restoreFrom is "none": ${inputs.service} starts empty` });
-    if (inputs.previousRegion === undefined && inputs.restoreFrom === undefined) {
-      return done({ skipped: `first deployment of ${inputs.service} in ${inputs.region}: nothing to restore` });
-    }
     const s3 = new S3Client({ ...inputs.bucket, context: what });
     const where = `s3://${inputs.bucket.name}/${inputs.prefix}`;
+    // The target is new (a create): whatever its prefix holds is data it should start with.
     const backup = await chooseBackup(s3, inputs.bucket.name, inputs.method, inputs.prefix, inputs.restoreFrom);
+    const servicePrefix = inputs.servicePrefix ?? inputs.prefix;
+    if (backup === undefined && servicePrefix !== inputs.prefix && (await chooseBackup(s3, inputs.bucket.name, inputs.method, servicePrefix, inputs.restoreFrom)) !== undefined) {
+      // A volume index that never had a replica (e.g. a raised maxMachines): the service's data is on its other volumes.
+      return done({ skipped: `${where} has never held a backup (${inputs.service}'s other volumes have): this volume starts empty` });
+    }
+    if (backup === undefined && inputs.previousRegion === undefined && inputs.restoreFrom === undefined) {
+      return done({ skipped: `s3://${inputs.bucket.name}/${servicePrefix} holds no backup of ${inputs.service} yet (a first deployment): nothing to restore` });
+    }
     if (backup === undefined) {
       throw new Error(
         `${what}: ${inputs.restoreFrom === undefined ? `${where} holds no good backup of ${inputs.service}` : `${where} holds no good backup "${inputs.restoreFrom}"`}, so nothing was restored and ${inputs.service}'s machines in ${inputs.region} hold no data. ` +

@@ -2,7 +2,8 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { dashboardFiles, datasourcesFile } from "../../../components/observability/grafana";
-import { monitoredServices } from "../../../components/observability/rules";
+import { alertGroups, monitoredServices } from "../../../components/observability/rules";
+import { ruleInput } from "../../../components/observability/services";
 import { expectEach } from "../../helpers/expect-each";
 import { promqlErrors } from "../../helpers/promql";
 import { stackConfig, stackPlan } from "../../helpers/stack-config";
@@ -49,6 +50,25 @@ describe("the dashboards", () => {
     const rows = dashboards["sophia-services.json"].panels.filter((p) => p.type === "row").map((p) => p.title.split(" ")[0]);
     expect(rows).toEqual(services.map((s) => s.name));
     expect(dashboards["sophia-services.json"].panels.filter((p) => p.title.startsWith("Machines running per region"))).toHaveLength(services.length);
+  });
+
+  describe("plot what the alerts measure", () => {
+    const alerts = alertGroups(ruleInput({ config: prod, plan: stackPlan(prod) })).flatMap((g) => g.alerts);
+    const sloPanel = (title: string) => dashboards["sophia-slo.json"].panels.find((p) => p.title.startsWith(title))!;
+    const { longWindow } = prod.slo.latencyAlert;
+
+    it("each latency objective over successful responses, as its alert reads it", () => {
+      const alert = alerts.find((a) => a.name === "LatencyAboveObjective" && a.service === "unified-api" && a.labels?.quantile === "0.95")!;
+      const alertQuantile = alert.expr.split(" > ")[0];
+      expect(alertQuantile).toContain(`[${longWindow}]`);
+      expect(sloPanel("P95 latency").targets![0].expr).toBe(alertQuantile.replace(`[${longWindow}]`, "[5m]"));
+    });
+
+    it("the burn rate as its alert computes the error ratio", () => {
+      const alert = alerts.find((a) => a.name === "ErrorBudgetBurn" && a.service === "unified-api" && a.labels?.long_window === "1h")!;
+      const alertRatio = /^\((.*)\) > [\d.]+ and /.exec(alert.expr)![1];
+      expect(sloPanel("Burn rate").targets!.find((t) => t.expr.includes("[1h]"))!.expr).toBe(`(${alertRatio}) / 0.001`);
+    });
   });
 
   it("query in valid PromQL", () => {

@@ -7,10 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { alertGroups, monitoredServices, renderRuleFile, type AlertDefinition, type AlertGroup } from "../../../components/observability/rules";
+import { alertGroups, monitoredServices, monitoringProblems, renderRuleFile, type AlertDefinition, type AlertGroup } from "../../../components/observability/rules";
 import { ruleInput } from "../../../components/observability/services";
-import { rollbackTriggers } from "../../../components/observability/triggers";
-import { appSelector, machinesSelector } from "../../../components/observability/promql";
+import { gateTriggers } from "../../../components/release-analysis";
+import { TRIGGER_KINDS } from "../../../src/config/release";
+import { forMachines } from "../../../src/providers/fly/resources/release-analysis";
 import { SEVERITIES } from "../../../src/config/slo";
 import { SERVICE_DEFINITIONS } from "../../../components/services";
 import { expectEach } from "../../helpers/expect-each";
@@ -75,7 +76,8 @@ describe("the rollback triggers", () => {
   it.each([
     ["ReleaseErrorRate", "2m", "P1"],
     ["ReleaseLatency", "3m", "P1"],
-    ["ReleaseHealthChecks", "0s", "P1"],
+    // Its window spans the three failed checks; `for` is one check interval more.
+    ["ReleaseHealthChecks", "15s", "P1"],
   ])("%s watches every product service, for %s, as %s", (name, forDuration, severity) => {
     const found = named(name);
     expect(found.map((a) => a.service).sort()).toEqual([...product].sort());
@@ -89,22 +91,19 @@ describe("the rollback triggers", () => {
     });
   });
 
-  it("gives the same expression for a set of machines, restricted by instance", () => {
-    const triggers = rollbackTriggers(prod.slo.rollback, 15);
-    expectEach(triggers, (t) => {
-      const whole = t.breach(appSelector("sophia-prod-unified-api"));
-      const some = t.breach(machinesSelector("sophia-prod-unified-api", ["148e4d55f36278", "3d8dd25c0b1e89"]));
-      expect(some).toBe(whole.replaceAll('{app="sophia-prod-unified-api"', '{app="sophia-prod-unified-api",instance=~"148e4d55f36278|3d8dd25c0b1e89"'));
+  it("gives the release gate the same expression over the new machines, restricted by instance", () => {
+    const rules = forService(alerts.filter((a) => a.labels?.trigger !== undefined), "unified-api");
+    const gate = gateTriggers(prod.slo.rollback, 15, TRIGGER_KINDS);
+    expect(gate).toHaveLength(rules.length);
+    expectEach(gate, (t, i) => {
+      const some = forMachines(t.breach, app("unified-api"), ["148e4d55f36278", "3d8dd25c0b1e89"]);
+      expect(some).toBe(rules[i].expr.replaceAll(`{app="${app("unified-api")}"`, `{app="${app("unified-api")}",instance=~"148e4d55f36278|3d8dd25c0b1e89"`));
       expect(promqlErrors(some)).toEqual([]);
     });
   });
 
   it("counts three failed health checks in the service's own check interval: 3 × 15 s in prod", () => {
     expect(forService(named("ReleaseHealthChecks"), "unified-api")[0].expr).toContain("[45s]");
-  });
-
-  it("refuses a selector for no machine, which would read the whole app", () => {
-    expect(() => machinesSelector("sophia-prod-unified-api", [])).toThrow(/no machine ids/);
   });
 });
 
@@ -194,8 +193,16 @@ describe("the rule file", () => {
   });
 
   it("gives no `for` to what must fire at once", () => {
-    expect(rules.find((r) => r.alert === "ReleaseHealthChecks")?.for).toBeUndefined();
+    expect(rules.find((r) => r.alert === "MachineOutOfMemory")?.for).toBeUndefined();
     expect(rules.find((r) => r.alert === "ReleaseErrorRate")?.for).toBe("2m");
+  });
+
+  it("refuses a stack that runs the monitoring without a runbook URL, saying what to set", () => {
+    const without = stackConfig("prod", { monitoring: { enabled: true } });
+    expect(without.monitoring.runbookUrl).toBeUndefined();
+    expect(monitoringProblems(without)).toEqual([expect.stringMatching(/^sophia:monitoring\.runbookUrl is not set.*pulumi config set --path sophia:monitoring\.runbookUrl https:\/\/github\.com\/<owner>\/<repo>\/blob\/main\/README\.md$/)]);
+    expect(() => renderRuleFile(groups, without.monitoring)).toThrow(/sophia:monitoring\.runbookUrl is not set/);
+    expect(monitoringProblems(stackConfig("dev", { monitoring: { enabled: false } }))).toEqual([]);
   });
 
   it("takes alert groups from other capabilities (the backup-age alert, say) as they are", () => {

@@ -168,12 +168,30 @@ describe("the age gauge", () => {
     expect(state.runs.weaviate.failure).toBe(3);
   });
 
-  it("gives a Litestream service the time of its stalest replica", async () => {
+  it("gives a Litestream service the time of its newest replica, so a stopped machine's idle replica raises nothing", async () => {
     const world = new World();
-    world.objects.set("litestream/mcp-memory/0/generations/g/wal/1", T0 + 5 * MINUTE);
-    world.objects.set("litestream/mcp-memory/1/generations/g/wal/1", T0 + 2 * MINUTE);
+    world.objects.set("litestream/mcp-memory/0/generations/g/wal/1", T0 + 5 * DAY);
+    world.objects.set("litestream/mcp-memory/1/generations/g/wal/1", T0);
     const state: AgentState = { lastSuccess: {}, runs: {} };
     await refreshLitestream(world.deps(), { ...SETTINGS, litestream: [0, 1].map((i) => ({ service: "mcp-memory", prefix: `litestream/mcp-memory/${i}/` })) }, state);
-    expect(state.lastSuccess["mcp-memory"]).toBe(T0 + 2 * MINUTE);
+    expect(state.lastSuccess["mcp-memory"]).toBe(T0 + 5 * DAY);
+  });
+
+  it("reports a Litestream service one of whose volumes never ran (no replica at all)", async () => {
+    const world = new World();
+    world.objects.set("litestream/mcp-memory/0/generations/g/wal/1", T0 + 2 * MINUTE);
+    const state: AgentState = { lastSuccess: {}, runs: {} };
+    await refreshLitestream(world.deps(), { ...SETTINGS, litestream: [0, 1, 2].map((i) => ({ service: "mcp-memory", prefix: `litestream/mcp-memory/${i}/` })) }, state);
+    expect(renderMetrics(state, "m")).toContain(`m{service="mcp-memory"} ${(T0 + 2 * MINUTE) / 1000}`);
+  });
+
+  it("counts a Litestream service with nothing replicated yet from when the agent first saw it so", async () => {
+    const world = new World();
+    const state: AgentState = { lastSuccess: {}, runs: {} };
+    const settings = { ...SETTINGS, litestream: [{ service: "mcp-memory", prefix: "litestream/mcp-memory/0/" }] };
+    await refreshLitestream(world.deps(), settings, state);
+    world.now = T0 + DAY;
+    await refreshLitestream(world.deps(), settings, state);
+    expect(state.lastSuccess["mcp-memory"]).toBe(T0);
   });
 });

@@ -20,8 +20,8 @@ const bucket = () => ({ name: BUCKET, endpoint: s3.endpoint, useSsl: false, regi
 const s3Client = () => new S3Client({ endpoint: s3.endpoint, useSsl: false, ...S3RVER_KEYS });
 
 /** A Weaviate backup descriptor, as Weaviate's backup-s3 module writes it. */
-async function putWeaviateBackup(id: string, status: string, completedAt: string, nodes = ["node-0", "node-1", "node-2"]): Promise<void> {
-  const descriptor = { id, status, startedAt: completedAt, completedAt, nodes: Object.fromEntries(nodes.map((n) => [n, { status }])) };
+async function putWeaviateBackup(id: string, status: string, completedAt: string, startedAt = completedAt, nodes = ["node-0", "node-1", "node-2"]): Promise<void> {
+  const descriptor = { id, status, startedAt, completedAt, nodes: Object.fromEntries(nodes.map((n) => [n, { status }])) };
   await s3Client().putObject(BUCKET, `weaviate/${id}/backup_config.json`, JSON.stringify(descriptor), "application/json");
 }
 
@@ -44,12 +44,30 @@ function restoreInputs(app: string, fields: Record<string, unknown> = {}) {
   };
 }
 
+/** A Litestream restore of one mcp-memory volume (index `i`), after a move from sjc unless overridden. */
+function litestreamInputs(app: string, i: number, fields: Record<string, unknown> = {}) {
+  return restoreInputs(app, {
+    service: "mcp-memory",
+    method: "litestream",
+    jobName: `restore-mcp-memory-${i}`,
+    job: { image: "litestream/litestream:0.3.13", env: {}, guest: { cpu_kind: "shared" as const, cpus: 1, memory_mb: 256 } },
+    prefix: `litestream/mcp-memory/${i}`,
+    servicePrefix: "litestream/mcp-memory",
+    targetNodes: undefined,
+    marker: `sophia/test/mcp-memory-restore-${i}`,
+    ...fields,
+  });
+}
+
 beforeAll(async () => {
   fly = await startFlyTestEnv({ jobRunner: (job) => (jobs.push(job), runner(job)) });
   s3 = await startS3();
   await s3Client().createBucket(BUCKET, async () => undefined);
   await putWeaviateBackup("sophia-20261205t150000z-full", "SUCCESS", "2026-12-05T15:00:40Z");
-  await putWeaviateBackup("sophia-20261205t151000z-incr", "SUCCESS", "2026-12-05T15:10:20Z");
+  await putWeaviateBackup("sophia-20261205t151000z-incr", "SUCCESS", "2026-12-05T15:10:20Z", "2026-12-05T15:10:00Z");
+  await s3Client().putObject(BUCKET, "litestream/mcp-memory/0/generations/5ea1ed0000000001/wal/00000000/00000001.wal.lz4", "wal frames");
+  // A backup someone made by hand: its id sorts above the agent's but says nothing of its time.
+  await putWeaviateBackup("zz-before-upgrade", "SUCCESS", "2026-11-01T00:00:00Z");
   // The newest one failed: a restore must never pick it.
   await putWeaviateBackup("sophia-20261205t152000z-incr", "FAILED", "2026-12-05T15:20:30Z");
 });
@@ -67,7 +85,7 @@ describe.skipIf(remote)("RecoveryRestore", () => {
   test("restores the newest good backup through a job machine, mapping the backup's nodes onto the new ones", async () => {
     const app = await createTestApp(fly, "restore");
     const created = await recoveryRestoreProvider.create(restoreInputs(app));
-    expect(created.outs.restored).toEqual({ id: "sophia-20261205t151000z-incr", time: "2026-12-05T15:10:20Z", nodes: ["node-0", "node-1", "node-2"] });
+    expect(created.outs.restored).toEqual({ id: "sophia-20261205t151000z-incr", time: "2026-12-05T15:10:00Z", nodes: ["node-0", "node-1", "node-2"] });
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({ app, region: "lax", name: "restore-weaviate-lax" });
     const env = (jobs[0].config.env ?? {}) as Record<string, string>;
@@ -78,16 +96,55 @@ describe.skipIf(remote)("RecoveryRestore", () => {
     expect((await fly.client.listMachines(app)).filter((m) => m.state !== "destroyed")).toEqual([]);
   });
 
+  test("reports a Weaviate backup's data as of its start, since writes during it may be missing", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app));
+    expect(created.outs.restored?.time).toBe("2026-12-05T15:10:00Z");
+  });
+
+  test("picks the newest of the agent's backups, not a hand-made one whose id sorts higher", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app));
+    expect(created.outs.restored?.id).toBe("sophia-20261205t151000z-incr");
+  });
+
+  test("restores a hand-made backup when asked for by id", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(restoreInputs(app, { restoreFrom: "zz-before-upgrade" }));
+    expect(created.outs.restored?.id).toBe("zz-before-upgrade");
+  });
+
   test("restores the backup asked for by id", async () => {
     const app = await createTestApp(fly, "restore");
     const created = await recoveryRestoreProvider.create(restoreInputs(app, { restoreFrom: "sophia-20261205t150000z-full", previousRegion: undefined }));
     expect(created.outs.restored?.id).toBe("sophia-20261205t150000z-full");
   });
 
-  test("does nothing on a service's first deployment: no backup is looked for, no job runs", async () => {
+  test("does nothing on a service's first deployment, when the bucket holds no backup of it: no job runs", async () => {
     const app = await createTestApp(fly, "restore");
-    const created = await recoveryRestoreProvider.create(restoreInputs(app, { previousRegion: undefined, bucket: { ...bucket(), name: "no-such-bucket" } }));
-    expect(created.outs.skipped).toMatch(/first deployment of weaviate in lax: nothing to restore/);
+    const created = await recoveryRestoreProvider.create(restoreInputs(app, { previousRegion: undefined, prefix: "weaviate-new" }));
+    expect(created.outs.skipped).toMatch(/s3:\/\/sophia-test-restores\/weaviate-new holds no backup of weaviate yet \(a first deployment\): nothing to restore/);
+    expect(jobs).toEqual([]);
+  });
+
+  test("restores a volume lost and recreated where it was, though the data never moved and no backup was asked for", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(litestreamInputs(app, 0, { previousRegion: undefined }));
+    expect(created.outs.restored).toMatchObject({ id: "5ea1ed0000000001" });
+    expect(jobs).toHaveLength(1);
+  });
+
+  test("a new volume index that never had a replica starts empty, saying so, after a move", async () => {
+    const app = await createTestApp(fly, "restore");
+    const created = await recoveryRestoreProvider.create(litestreamInputs(app, 5));
+    expect(created.outs.skipped).toMatch(/litestream\/mcp-memory\/5 has never held a backup \(mcp-memory's other volumes have\): this volume starts empty/);
+    expect(jobs).toEqual([]);
+  });
+
+  test("after a move, a service with no backup at all stops the restore", async () => {
+    const app = await createTestApp(fly, "restore");
+    const message = await failureOf(recoveryRestoreProvider.create(litestreamInputs(app, 0, { prefix: "litestream/lost/0", servicePrefix: "litestream/lost" })));
+    expect(message).toMatch(/s3:\/\/sophia-test-restores\/litestream\/lost\/0 holds no good backup of mcp-memory/);
     expect(jobs).toEqual([]);
   });
 
@@ -95,7 +152,7 @@ describe.skipIf(remote)("RecoveryRestore", () => {
     runner = () => RESTORE_EXIT.restoreFailed;
     const app = await createTestApp(fly, "restore");
     const message = await failureOf(recoveryRestoreProvider.create(restoreInputs(app)));
-    expect(message).toMatch(/^restore weaviate in lax from backup sophia-20261205t151000z-incr \(2026-12-05T15:10:20Z\) failed: the job failed with exit code 4\./);
+    expect(message).toMatch(/^restore weaviate in lax from backup sophia-20261205t151000z-incr \(2026-12-05T15:10:00Z\) failed: the job failed with exit code 4\./);
     expect(message).toMatch(/fly logs -a .* --machine .*restoreFrom.*run `pulumi up` again/);
   });
 

@@ -68,10 +68,6 @@ export class S3Client {
     this.http = options.fetch || options.sleep ? make() : sharedClient(`s3\n${endpoint}\n${accessKeyId}\n${secretAccessKey}\n${JSON.stringify(tuning)}`, make);
   }
 
-  scrub(text: string): string {
-    return this.http.scrub(text);
-  }
-
   /** "mine" (200), "missing" (404) or "forbidden" (403: it exists under another account). */
   async headBucket(bucket: string): Promise<"mine" | "missing" | "forbidden"> {
     const res = await this.call({ method: "HEAD", path: `/${seg(bucket)}`, operation: "look up bucket", resource: `"${bucket}"`, acceptStatuses: [403, 404] });

@@ -74,7 +74,8 @@ function markerOf(inputs: S3BucketInputs): string {
 async function lookFirst(s3: S3Client, inputs: S3BucketInputs): Promise<true | undefined> {
   const name = inputs.name;
   const where = `bucket "${name}" at ${s3.endpoint}`;
-  const remedies = { rename: "set sophia:recovery.bucket.name to a name of your own", remove: `delete that bucket if it is yours and unused` };
+  // Never a delete: a bucket that is not ours may hold another stack's backups, the only copy of its data.
+  const remedies = { rename: "set sophia:recovery.bucket.name to a name of your own" };
   const found = await s3.headBucket(name);
   if (found === "missing") return undefined;
   if (found === "forbidden") {
@@ -85,10 +86,10 @@ async function lookFirst(s3: S3Client, inputs: S3BucketInputs): Promise<true | u
   const marker = await s3.getObject(name, BUCKET_MARKER_KEY);
   const owner = ownership(marker?.trim(), markerOf(inputs));
   if (owner === "ours") return true;
-  if (owner === "foreign") throw notOursError(`create ${where}`, `its marker (${BUCKET_MARKER_KEY}) names another stack or resource (${marker?.trim()})`, remedies);
+  if (owner === "foreign") throw notOursError(`create ${where}`, `its marker (${BUCKET_MARKER_KEY}) names another stack or resource (${marker?.trim()}), whose backups it may hold (a stack cannot take over another stack's bucket)`, remedies);
   // Unmarked: empty is our own create whose answer was lost; anything in it is someone's data.
   if ((await s3.listObjects(name, "", 1)).length === 0) return true;
-  throw notOursError(`create ${where}`, `it holds objects and carries no marker of this stack (${BUCKET_MARKER_KEY})`, remedies);
+  throw notOursError(`create ${where}`, `it holds objects, which may be backups, and carries no marker of this stack (${BUCKET_MARKER_KEY})`, remedies);
 }
 
 export const s3BucketProvider = {
