@@ -13,7 +13,7 @@ import { durationSeconds } from "../src/config/duration";
 import { FLY_PROMETHEUS } from "../src/platform";
 import { APP_PLACEHOLDER, INSTANCES_PLACEHOLDER, type ReleaseAnalysis, type ReleaseTrigger } from "../src/providers/fly";
 import { num, type Selector } from "./observability/promql";
-import { rollbackTriggers } from "./observability/triggers";
+import { rollbackTriggers, TRIGGER_RATE_WINDOW } from "./observability/triggers";
 import type { PlannedService, ServicePlan } from "./service-definition";
 
 /** The new release's machines of the app: placeholders the machine provider fills in, escaping the ids (forMachines). */
@@ -59,6 +59,13 @@ export function releaseAnalysisFor(config: StackConfig, planned: PlannedService)
     prometheusUrl: config.release.prometheusUrl ?? FLY_PROMETHEUS.queryUrl(config.flyOrg),
     windowSeconds: settings.windowSeconds ?? Math.max(FLY_PROMETHEUS.scrapeIntervalSeconds, ...triggers.map((t) => t.forSeconds)),
     triggers,
+    // The triggers' rates read this range: the new machines must have served within it at the end.
+    rateWindowSeconds: durationSeconds(TRIGGER_RATE_WINDOW),
+    // Fly Proxy routes nothing to a machine failing its checks, so the Prometheus trigger cannot see
+    // checks that fail after they first passed: the machine provider reads them from the Machines API.
+    ...(settings.triggers.includes("healthChecks")
+      ? { healthChecks: { consecutiveFailures: config.slo.rollback.healthChecks.consecutiveFailures, intervalSeconds: spec.healthCheck.intervalSeconds } }
+      : {}),
     minRequests: settings.minRequests,
     lowTraffic: settings.lowTraffic,
   };

@@ -61,6 +61,11 @@ describe("prod release analysis", () => {
     });
   });
 
+  it("the gate also reads the new machines' health checks from the Machines API: 3 failed in a row, 15 s apart, breach", () => {
+    // Fly Proxy routes nothing to a machine failing its checks, so no Prometheus series can show it.
+    expect(gateOf(machinesOf("unified-api")[0]!)?.analysis.healthChecks).toEqual({ consecutiveFailures: 3, intervalSeconds: 15 });
+  });
+
   it.each(["agno-bridge", "weaviate", "mcp-memory", "vector-store"])("%s is released on health checks alone (blue-green, or no SLO)", (service) => {
     expectEach(machinesOf(service), (m) => expect(gateOf(m)).toBeUndefined());
   });

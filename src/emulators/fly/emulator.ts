@@ -10,8 +10,9 @@
  * `/_emulator/faults` (body: FaultSettings; `alwaysFail.path` is a regular expression's source),
  * `/_emulator/lost-answers`, `/_emulator/requests` and `/_emulator/reset`, the Fly emulator offers
  *   PUT  /_emulator/timing                               Timing: machineStartMs, machineStopMs, checksPassAfterMs,
- *                                                        unhealthyImages, secretsReadLagMs; and timeScale, the
- *                                                        metrics clock's real time per platform time
+ *                                                        unhealthyImages (at once: running machines fail their
+ *                                                        checks and get no traffic), secretsReadLagMs; and
+ *                                                        timeScale, the metrics clock's real time per platform time
  *   GET  /_emulator/apps/{app}                           `{secretsVersion}`: the app's current secrets version
  *   GET  /_emulator/apps/{app}/machines/{id}             `{state, secretsVersion, minSecretsVersionSent}`: what
  *                                                        the machine runs with, and what its last create/update sent
@@ -452,6 +453,8 @@ export class FlyEmulator {
     c.route("GET", "/requests", "every API request handled, in order", ({ query }) => this.requests.slice(Number(query.get("since") ?? 0) || 0));
     c.route("POST", "/reset", "back to the start-up settings; the apps stay", () => {
       const initial = structuredClone(this.initial);
+      // First, while the settings still name the images that fail now: their machines serve again.
+      this.model.setUnhealthyImages(initial.unhealthyImages);
       Object.assign(this.settings, initial);
       this.loser.clear();
       this.setFaults(initial.faults);
@@ -473,7 +476,7 @@ export class FlyEmulator {
         if (!Array.isArray(body.unhealthyImages) || !body.unhealthyImages.every((i) => typeof i === "string")) {
           throw new ControlError(400, "unhealthyImages must be a list of image names");
         }
-        this.settings.unhealthyImages = body.unhealthyImages as string[];
+        this.model.setUnhealthyImages(body.unhealthyImages as string[]);
       }
       return { timing: { ...Object.fromEntries(TIMING_KEYS.map((k) => [k, this.settings[k]])), timeScale: this.metricsClock.scale } };
     });

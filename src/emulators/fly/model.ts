@@ -694,8 +694,26 @@ export class FlyModel {
     return undefined;
   }
 
-  /** Tells the listener when the machine serves from now on: once started and its checks pass. */
-  private changed(app: App, machine: Machine): void {
+  /**
+   * Machines running one of `images` fail their checks from now on; the others pass them. Fly Proxy
+   * routes no requests to a machine while its checks fail, so the traffic model is told at once.
+   */
+  setUnhealthyImages(images: string[]): void {
+    const before = this.timing.unhealthyImages;
+    this.timing.unhealthyImages = [...images];
+    for (const app of this.apps.values()) {
+      for (const machine of app.machines.values()) {
+        const image = str(machine.config.image) ?? "";
+        if (before.includes(image) !== images.includes(image)) this.changed(app, machine, this.now());
+      }
+    }
+  }
+
+  /**
+   * Tells the listener when the machine serves from now on: once started and its checks pass, and
+   * not before `notBefore` (a machine whose checks pass again serves from then, not since it started).
+   */
+  private changed(app: App, machine: Machine, notBefore = -Infinity): void {
     if (!this.onMachineChange) return;
     const starting = machine.transition?.to === "started" ? machine.transition.at : machine.state === "started" ? machine.startedAt : undefined;
     const image = str(machine.config.image) ?? "";
@@ -709,7 +727,7 @@ export class FlyModel {
       id: machine.id,
       region: machine.region,
       release: str(metadata.sophia_release),
-      servingFrom: starting === undefined || !healthy ? undefined : starting + (checked ? this.timing.checksPassAfterMs : 0),
+      servingFrom: starting === undefined || !healthy ? undefined : Math.max(notBefore, starting + (checked ? this.timing.checksPassAfterMs : 0)),
       at: this.now(),
     });
   }

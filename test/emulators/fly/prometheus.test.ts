@@ -144,6 +144,22 @@ describe("Fly emulator Prometheus", () => {
     }
   });
 
+  test("a machine whose checks start failing gets no traffic until they pass again, as Fly Proxy routes", async () => {
+    const app = "prom-flaky";
+    await client.createApp({ name: app, org_slug: ORG });
+    const { id } = await client.createMachine(app, { name: "flaky", region: "sjc", config: { image: "nginx-flaky", metadata: { sophia_release: "r1" } } });
+    const served = (at: number) => value(`sum(rate(fly_app_http_responses_count{app="${app}",instance="${id}"}[1m]))`, at);
+    const timing = (unhealthyImages: string[]) =>
+      fetch(`${new URL(emulator.url).origin}/_emulator/timing`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ unhealthyImages }) });
+    // Each query looks past a change, at a fixed platform time, before the next change.
+    const failing = Date.now() / 1000;
+    expect((await timing(["nginx-flaky"])).status).toBe(200);
+    expect(await served(failing + 61)).toBe(0);
+    const passing = Date.now() / 1000;
+    expect((await timing([])).status).toBe(200);
+    expect(await served(passing + 121)).toBeCloseTo(2, 1);
+  });
+
   test("a query that does not parse is answered 400 bad_data, with where", async () => {
     const { status, body } = await query("sum(rate(x[1m])");
     expect(status).toBe(400);

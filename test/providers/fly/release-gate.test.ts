@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { setFlyClientTuning } from "../../../src/providers/fly/api/connection";
 import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs, type FlyMachineOutputs } from "../../../src/providers/fly/resources/machine";
 import type { ReleaseAnalysis, ReleaseTrigger } from "../../../src/providers/fly/resources/release-analysis";
-import { stepMarkOf } from "../../../src/providers/fly/resources/release-gate";
+import { stepMarkOf, stepPassed, withStepMark, type StepMark } from "../../../src/providers/fly/resources/release-gate";
+import { FlyPrometheus } from "../../../src/providers/fly/api/prometheus";
 import { FAST_TUNING, createTestApp, emulated, expectNoLeaks, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 /** Real seconds per platform second: 15 s of scrape interval pass in 75 ms. */
@@ -46,6 +47,7 @@ function analysis(overrides: Partial<ReleaseAnalysis> = {}): ReleaseAnalysis {
     prometheusUrl: `${env.apiUrl.replace(/\/v1$/, "")}/prometheus/${ORG}`,
     windowSeconds: 60,
     triggers: [errorTrigger, latencyTrigger],
+    rateWindowSeconds: 30,
     minRequests: 50,
     lowTraffic: "hold",
     ...overrides,
@@ -74,7 +76,7 @@ interface Fleet {
 }
 
 /** A service's machines on release r1, released by `strategy` with a gate. */
-async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial<ReleaseAnalysis> = {}): Promise<Fleet> {
+async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial<ReleaseAnalysis> = {}, machine: Partial<FlyMachineInputs> = {}): Promise<Fleet> {
   counter += 1;
   const app = await createTestApp(env, `gate-${counter}`);
   const names = Array.from({ length: size }, (_, i) => `m${i}`);
@@ -93,6 +95,7 @@ async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial
       // As `fly tokens create readonly` prints it, with its scheme (the emulator takes the suite's token).
       metricsToken: `FlyV1 ${env.apiToken}`,
       ...env.connection,
+      ...machine,
     };
   };
   const created = new Map<string, { id: string; outs: FlyMachineOutputs }>();
@@ -120,6 +123,31 @@ async function fleet(strategy: "canary" | "rolling", size: number, gate: Partial
       return Object.fromEntries(names.map((name) => [name, (machines.find((m) => m.name === name)?.config as FlyMachineConfig | undefined)?.metadata?.sophia_release]));
     },
   };
+}
+
+/**
+ * Waits until the machine runs `release` and has passed its checks (so its step is being
+ * analysed), then until it has served 100 more requests: 50 s of platform time, of which at most
+ * one scrape's worth (15 s) can be the previous release's, so an analysis has counted at least 70.
+ */
+// A window of 3 min (0.9 s real) leaves the test room to act after these 50 s, however busy the machine.
+async function servingRelease(f: Fleet, name: string, release: string): Promise<string> {
+  const prometheus = new FlyPrometheus({ url: analysis().prometheusUrl, token: env.apiToken });
+  const served = async (id: string) => (await prometheus.query(`sum(fly_app_http_responses_count{app="${f.app}",instance="${id}"})`))[0]?.value ?? 0;
+  const id = await judging(f, name, release);
+  const before = await served(id);
+  while ((await served(id)) < before + 100) await new Promise((resolve) => setTimeout(resolve, 5));
+  return id;
+}
+
+/** Waits until the machine runs `release` and has passed its checks: its step is being analysed. */
+async function judging(f: Fleet, name: string, release: string): Promise<string> {
+  for (;;) {
+    const machine = (await env.client.listMachines(f.app)).find((m) => m.name === name);
+    const onRelease = (machine?.config as FlyMachineConfig | undefined)?.metadata?.sophia_release === release;
+    if (machine && onRelease && (machine.checks ?? []).length > 0 && machine.checks!.every((c) => c.status === "passing")) return machine.id;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** The rollback time a failure message states, in platform seconds. */
@@ -241,6 +269,21 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     }
   });
 
+  test("when the Machines API cannot be read during the analysis, the failure says so, not that Prometheus failed", async () => {
+    const f = await fleet("canary", 1);
+    // Listing the app's machines fails from now on (reading, leasing and updating one machine still work).
+    await env.control!.setFaults({ alwaysFail: { status: 503, error: "service unavailable", path: `^/apps/${f.app}/machines$` } });
+    try {
+      const [canary] = await f.release("r16");
+      expect(canary!.message).toMatch(/The release of unified-api \(r16\) could not be judged: Fly Machines API: .*503.*A release is never passed unjudged\. The release was rolled back: machine "m0"/);
+      expect(canary!.message).toMatch(/The Fly Machines API, not Prometheus, failed while the release was watched/);
+      expect(canary!.message).not.toMatch(/metrics token/);
+    } finally {
+      await env.control!.setFaults({});
+    }
+    expect(await f.running()).toEqual({ m0: "r1" });
+  });
+
   test("a release rolled back in an earlier run goes through once it behaves: an old failure does not stop a new run", async () => {
     const f = await fleet("canary", 2, { triggers: [errorTrigger] });
     await env.control!.post("/releases/r9/misbehave", { errorShare: 0.5 });
@@ -254,6 +297,101 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     expect(await f.running()).toEqual({ m0: "r9", m1: "r9" });
   });
 
+  test("a canary stopped halfway through its window fails its step, although it served enough requests before", async () => {
+    const f = await fleet("canary", 2, { windowSeconds: 180 });
+    const updates = f.release("r10");
+    await env.client.stopMachine(f.app, await servingRelease(f, "m0", "r10"));
+    const [canary, follower] = await updates;
+    expect(canary!.ok).toBe(false);
+    expect(canary!.message).toMatch(/The release of unified-api \(r10\) failed: at the end of its 3 min analysis window, new machine "m0" \(\w+\) is stopped .*a release is not passed on a machine that stopped serving\. The release was rolled back: machine "m0"/);
+    expect(follower!.message).toMatch(/stopped at machine "m0" \(not running: m0\) before this machine's turn, so it was not changed/);
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+  });
+
+  test("a canary that gets no traffic for the end of its window is held, however many requests it served before", async () => {
+    const f = await fleet("canary", 2, { windowSeconds: 180 });
+    const updates = f.release("r11");
+    await servingRelease(f, "m0", "r11");
+    // Its checks fail, so Fly Proxy sends it nothing: it runs, but its triggers have no data.
+    await env.control!.put("/timing", { unhealthyImages: [`${env.image}-r11`] });
+    try {
+      const [canary, follower] = await updates;
+      expect(canary!.ok).toBe(false);
+      expect(canary!.message).toMatch(/The release of unified-api \(r11\) was held: \d+ requests reached the new release in its 3 min analysis window, but none in its last 30 s, so its triggers had nothing left to judge\. The release was rolled back: machine "m0"/);
+      expect(follower!.message).toMatch(/stopped at machine "m0" \(too little traffic to judge\)/);
+      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+    } finally {
+      await env.control!.put("/timing", { unhealthyImages: [] });
+    }
+  });
+
+  test("a canary whose health checks fail after they first passed is rolled back on them, read from the Machines API", async () => {
+    const f = await fleet("canary", 2, { windowSeconds: 180, healthChecks: { consecutiveFailures: 3, intervalSeconds: 10 } });
+    const updates = f.release("r12");
+    await servingRelease(f, "m0", "r12");
+    // Fly Proxy sends the failing machine nothing, so no Prometheus series shows it.
+    await env.control!.put("/timing", { unhealthyImages: [`${env.image}-r12`] });
+    try {
+      const [canary, follower] = await updates;
+      expect(canary!.ok).toBe(false);
+      expect(canary!.message).toMatch(
+        /The release of unified-api \(r12\): new machine "m0" \(\w+\) failed its health checks for \d+ s \[health: critical \(connect: connection refused\)\], breaching the trigger "3 consecutive failed health checks" \(checks every 10 s\)/,
+      );
+      expect(canary!.message).toMatch(/The release was rolled back: machine "m0" \(\w+\) runs its previous config again\. Rolled back [\d.]+ s after the breach was seen/);
+      expect(follower!.message).toMatch(/stopped at machine "m0" \(health checks failing on m0\) before this machine's turn, so it was not changed/);
+      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+    } finally {
+      await env.control!.put("/timing", { unhealthyImages: [] });
+    }
+  });
+
+  test("a follower whose update fails before its checks (its lease is held) stops the release at once: the canary goes back without a timeout", async () => {
+    // A 2 s bound: without the failure marked, the canary would wait that long for the follower, then fail saying so.
+    const f = await fleet("canary", 2, {}, { waitTimeoutSeconds: 2 });
+    const follower = f.created.get("m1")!.id;
+    const lease = await env.client.acquireLease(f.app, follower, 60, "another deployment");
+    try {
+      const [canary, second] = await f.release("r13");
+      expect(second!.message).toMatch(/update machine "m1" \(\w+\) in app "[\w-]+": another deployment holds the machine's lease/);
+      expect(canary!.ok).toBe(false);
+      expect(canary!.message).toMatch(/The release of unified-api \(r13\) was stopped at machine "m1" \(update failed: update machine "m1" .*another deployment holds the machine's lease.*\)\. The release was rolled back: machine "m0" \(\w+\) runs its previous config again/);
+      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+    } finally {
+      await env.client.releaseLease(f.app, follower, lease.nonce);
+    }
+  });
+
+  test("a pass left by an interrupted run does not let the followers go before the canary is judged again", async () => {
+    const f = await fleet("canary", 2, { triggers: [errorTrigger] });
+    // The interrupted run had put the canary on r14 and marked its step passed; Pulumi recorded neither.
+    const { id } = f.created.get("m0")!;
+    const live = (await env.client.getMachine(f.app, id))!;
+    const interrupted = withStepMark({ ...(live.config as FlyMachineConfig), ...config("r14"), metadata: { ...(live.config as FlyMachineConfig).metadata, sophia_release: "r14" } }, { state: "passed", release: "r14", at: Date.now() - 60_000 });
+    await env.client.withLease(f.app, id, 60, "the interrupted run", (nonce) => env.client.updateMachine(f.app, id, { config: interrupted }, nonce, live.instance_id ?? undefined));
+    await env.control!.post("/releases/r14/misbehave", { errorShare: 0.5 });
+    const [canary, follower] = await f.release("r14");
+    expect(canary!.message).toMatch(/error ratio \d+(\.\d+)?% breached the trigger .* The release was rolled back: machine "m0"/);
+    expect(follower!.message).toMatch(/stopped at machine "m0" \(error ratio .*\) before this machine's turn, so it was not changed/);
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
+  });
+
+  test("a canary put back on its previous config that does not start says so, never that it runs again", async () => {
+    const f = await fleet("canary", 1, { triggers: [errorTrigger] }, { waitTimeoutSeconds: 1 });
+    await env.control!.post("/releases/r15/misbehave", { errorShare: 0.5 });
+    const update = f.release("r15");
+    await judging(f, "m0", "r15");
+    // From now on a machine takes 5 s to start: the rollback waits 1 s (the machine's own bound).
+    await env.control!.put("/timing", { machineStartMs: 5_000 });
+    try {
+      const [canary] = await update;
+      expect(canary!.message).toMatch(/Rolling machine "m0" \(\w+\) back to its previous config did not finish: it is back on its previous config but did not start within 1 s \(state: \w+\); check its logs/);
+      expect(canary!.message).not.toMatch(/runs its previous config again/);
+    } finally {
+      await env.control!.put("/timing", { machineStartMs: 20 });
+    }
+    // Room for a rollback that waits its whole /wait call (5 s in the suite's tuning) before it answers.
+  }, 15_000);
+
   test("after a gated release, read shows no drift from the step mark in the machine's metadata", async () => {
     const f = await fleet("canary", 1);
     const [result] = await f.release("r8");
@@ -261,6 +399,17 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     const { id } = f.created.get("m0")!;
     const read = await flyMachineProvider.read(id, result!.outs!);
     expect((await flyMachineProvider.diff(id, read.props as FlyMachineOutputs, f.inputs("m0", "r8"))).changes).toBe(false);
+  });
+});
+
+describe("FlyMachine release step marks", () => {
+  const machineWith = (mark: StepMark) => ({ id: "m", state: "started", config: withStepMark({ image: "x", metadata: { sophia_release: "r" } }, mark) });
+  const since = 1_000_000;
+
+  test("a pass counts in the run that set it, and in a later run only once the machine's update is over", () => {
+    expect(stepPassed(machineWith({ state: "passed", release: "r", at: since + 1 }), "r", since)).toBe(true);
+    expect(stepPassed(machineWith({ state: "passed", release: "r", at: since - 1 }), "r", since)).toBe(false);
+    expect(stepPassed(machineWith({ state: "passed", release: "r", at: since - 1, complete: true }), "r", since)).toBe(true);
   });
 });
 

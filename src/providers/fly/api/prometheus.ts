@@ -10,7 +10,7 @@ import { flyTuning } from "./connection";
 export interface PrometheusOptions {
   /** Base URL without `/api/v1`, e.g. https://api.fly.io/prometheus/<org>. */
   url: string;
-  /** Read-only token (`fly tokens create readonly`), with or without its `FlyV1 ` prefix. */
+  /** Read-only token (`fly tokens create readonly`), bare or with its scheme (`FlyV1 ` or `Bearer `). */
   token: string;
   /** Injected for tests. */
   fetch?: typeof fetch;
@@ -40,12 +40,15 @@ export class FlyPrometheus {
     const tuning = flyTuning();
     // `fly tokens create readonly` prints the token with its scheme; flyctl sends macaroon tokens
     // as `FlyV1 <token>` (Fly's metrics page shows Bearer with a user token; both are accepted).
-    const token = options.token.trim().replace(/^FlyV1\s+/i, "");
+    // A token that carries its scheme is sent with it; a bare one is a macaroon.
+    const given = /^(FlyV1|Bearer)\s+(.+)$/i.exec(options.token.trim());
+    const scheme = given?.[1] ?? "FlyV1";
     this.http = new HttpClient({
       api: "Fly Prometheus",
       baseUrl: options.url.replace(/\/+$/, ""),
-      token,
-      authorization: (t) => `FlyV1 ${t}`,
+      // The credential alone, so that error text is scrubbed of it whatever the scheme.
+      token: given?.[2] ?? options.token.trim(),
+      authorization: (t) => `${scheme} ${t}`,
       retry: tuning.retry,
       timeoutMs: tuning.requestTimeoutMs,
       describeError: (body) => {
@@ -54,10 +57,6 @@ export class FlyPrometheus {
       },
       fetch: options.fetch,
     });
-  }
-
-  get url(): string {
-    return this.http.baseUrl;
   }
 
   /** The samples of an instant query now; a scalar answers as one sample without labels. */

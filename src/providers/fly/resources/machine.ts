@@ -14,7 +14,7 @@ import { flyDefaults, type FlyConnectionInputs } from "../api/connection";
 import { ADOPT_HINT } from "./app";
 import { machineConfigSchema, normalizeAutostop, type FlyMachineConfig, type FlyMachineInfo } from "../api/schemas";
 import { DECLARED_NAME_KEY, declaredNameOf } from "./machine-name";
-import { failureIn, longestStepSeconds, markStep, passStep, releaseGateSchema, STEP_KEY, stepPassed, withStepMark, type ReleaseGate, type StepMark } from "./release-gate";
+import { failureIn, longestStepSeconds, markFailed, markStep, passStep, releaseGateSchema, releaseOf, ReleaseStopped, STEP_KEY, stepPassed, withStepMark, type ReleaseGate, type StepMark } from "./release-gate";
 import { explainingFailures, messageOf } from "../../dynamic/errors";
 
 export type { FlyMachineConfig, FlyMachineService, FlyMachineCheck, FlyMachineMount } from "../api/schemas";
@@ -153,10 +153,11 @@ export const flyMachineProvider = explainingFailures({
     const client = flyClient(inputs, `FlyMachine "${inputs.name}"`);
     const marker = machineMarker(inputs);
     if (inputs.adopt !== undefined) return adoptMachine(client, inputs, inputs.adopt, marker);
-    // A machine made while its fleet takes a gated release counts as having passed its step: the
-    // mark goes in with the config, so no call after the create can fail and leave it unrecorded.
+    // A machine made while its fleet takes a gated release counts as having passed its step, in this
+    // run and later ones (it is never judged): the mark goes in with the config, so no call after the
+    // create can fail and leave it unrecorded.
     const release = inputs.config.metadata?.sophia_release;
-    const created = inputs.releaseGate && release !== undefined ? withStepMark(inputs.config, { state: "passed", release, at: client.now() }) : inputs.config;
+    const created = inputs.releaseGate && release !== undefined ? withStepMark(inputs.config, { state: "passed", release, at: client.now(), complete: true }) : inputs.config;
     const config = withMarker(canonicalConfig(created), marker);
     const what = `machine "${inputs.name}" in app "${inputs.app}"`;
     // The name is unique in the app; the marker tells our own leftover from someone else's machine.
@@ -233,74 +234,108 @@ export const flyMachineProvider = explainingFailures({
       };
     }
     const since = client.now();
-    await awaitReleaseOrder(client, news, since);
-    const current = await client.getMachine(news.app, id);
-    if (isMachineGone(current)) {
-      throw new Error(
-        `update machine "${news.name}" (${id}) in app "${news.app}": the machine no longer exists. ` +
-          "Run `pulumi refresh` so that Pulumi recreates it.",
-      );
-    }
-    // Keep scale-to-zero: a machine the proxy stopped stays stopped and picks up the config on its next start.
-    const idle = current?.state === "stopped" || current?.state === "suspended";
-    // An analysed step is started even if the proxy had stopped it: a stopped machine cannot be judged.
-    const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config) && news.releaseGate?.analyse !== true);
-    const marker = machineMarker(news);
-    const declared = olds.declaredName !== undefined ? news.name : undefined;
-    const apply = (config: FlyMachineConfig, from: string | undefined) =>
-      client
-        .withLease(news.app, id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
-          client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker, declared), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce, from),
-        )
-        .catch((err: unknown) => {
-          if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
-            throw new Error(
-              `update machine "${news.name}" (${id}) in app "${news.app}": another deployment holds the machine's lease ` +
-                `(${err.apiMessage ?? "leased"}). Wait for it to finish (leases expire) and run the command again.`,
-            );
-          }
-          throw err;
-        });
-    const machine = await apply(news.config, current?.instance_id ?? undefined);
     const release = news.config.metadata?.sophia_release;
     const gate = release === undefined ? undefined : news.releaseGate;
-    if (!skipLaunch) {
-      try {
-        await settle(client, news, machine, "update");
-      } catch (err) {
-        // The new config failed its checks: put the previous one back, so nothing is left half-done;
-        // in a gated release, marked failed, so that the machines before it go back too.
-        const reason = messageOf(err);
-        const failed: StepMark | undefined = gate && release ? { state: "failed", release, at: client.now(), reason: "health checks failed", machine: news.name } : undefined;
-        if (failed) await markStep(client, news.app, id, failed).catch(() => undefined);
-        const rolledBack = await apply(failed ? withStepMark(olds.config, failed) : olds.config, machine.instance_id ?? undefined).then(
-          () => "The machine was rolled back to its previous config; fix the change and run the command again.",
-          (rollbackErr: unknown) =>
-            `Rolling the machine back to its previous config failed as well (${messageOf(rollbackErr)}): ` +
-            "run `pulumi refresh`, then the command again.",
+    // Set once this machine's failed step is marked with its cause, or left to passStep, which marks every failure it meets.
+    let stepMarked = false;
+    try {
+      await awaitReleaseOrder(client, news, since);
+      const current = await client.getMachine(news.app, id);
+      if (isMachineGone(current)) {
+        throw new Error(
+          `update machine "${news.name}" (${id}) in app "${news.app}": the machine no longer exists. ` +
+            "Run `pulumi refresh` so that Pulumi recreates it.",
         );
-        throw new Error(`${reason} ${rolledBack}`);
       }
+      // Keep scale-to-zero: a machine the proxy stopped stays stopped and picks up the config on its next start.
+      const idle = current?.state === "stopped" || current?.state === "suspended";
+      // An analysed step is started even if the proxy had stopped it: a stopped machine cannot be judged.
+      const skipLaunch = news.skipLaunch === true || (idle && autostopEnabled(news.config) && news.releaseGate?.analyse !== true);
+      const marker = machineMarker(news);
+      const declared = olds.declaredName !== undefined ? news.name : undefined;
+      const apply = (config: FlyMachineConfig, from: string | undefined) =>
+        client
+          .withLease(news.app, id, flyDefaults.leaseTtlSeconds, marker, (nonce) =>
+            client.updateMachine(news.app, id, { config: withMarker(canonicalConfig(config), marker, declared), skip_launch: skipLaunch, ...secretsVersionOf(news) }, nonce, from),
+          )
+          .catch((err: unknown) => {
+            if (err instanceof ApiError && err.status === 409 && err.operation.startsWith("acquire lease")) {
+              throw new Error(
+                `update machine "${news.name}" (${id}) in app "${news.app}": another deployment holds the machine's lease ` +
+                  `(${err.apiMessage ?? "leased"}). Wait for it to finish (leases expire) and run the command again.`,
+              );
+            }
+            throw err;
+          });
+      const machine = await apply(news.config, current?.instance_id ?? undefined);
+      if (!skipLaunch) {
+        try {
+          await settle(client, news, machine, "update");
+        } catch (err) {
+          // The new config failed its checks: put the previous one back, so nothing is left half-done;
+          // in a gated release, marked failed, so that the machines before it go back too.
+          const reason = messageOf(err);
+          const failed: StepMark | undefined = gate && release ? { state: "failed", release, at: client.now(), reason: "health checks failed", machine: news.name } : undefined;
+          if (failed) {
+            await markStep(client, news.app, id, failed).catch(() => undefined);
+            stepMarked = true;
+          }
+          const rolledBack = await apply(failed ? withStepMark(olds.config, failed) : olds.config, machine.instance_id ?? undefined).then(
+            () => "The machine was rolled back to its previous config; fix the change and run the command again.",
+            (rollbackErr: unknown) =>
+              `Rolling the machine back to its previous config failed as well (${messageOf(rollbackErr)}): ` +
+              "run `pulumi refresh`, then the command again.",
+          );
+          throw new Error(`${reason} ${rolledBack}`);
+        }
+      }
+      let releaseAnalysis: string | undefined;
+      if (gate && release) {
+        // Every way out of passStep but a pass marks the step failed, with its cause.
+        stepMarked = true;
+        releaseAnalysis = await passStep({
+          client,
+          app: news.app,
+          name: news.name,
+          id,
+          release,
+          gate,
+          metricsToken: news.metricsToken,
+          since,
+          waitTimeoutSeconds: news.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds,
+          restore: async (mark) => {
+            const back = await apply(withStepMark(olds.config, mark), machine.instance_id ?? undefined);
+            if (skipLaunch) return;
+            // A minute at most, or the machine's own bound when shorter: the rollback reports either way.
+            const timeoutSeconds = Math.min(60, news.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds);
+            if (!(await client.waitForState(news.app, id, "started", { timeoutSeconds, version: back.instance_id ?? undefined }))) {
+              const state = (await client.getMachine(news.app, id).catch(() => undefined))?.state ?? "unknown";
+              throw new Error(
+                `it is back on its previous config but did not start within ${timeoutSeconds} s (state: ${state}); ` +
+                  `check its logs (fly logs -a ${news.app} --machine ${id}) and start it (fly machine start ${id} -a ${news.app})`,
+              );
+            }
+          },
+        });
+      }
+      return { outs: compact({ ...machineOutputs(news, machine, news.config), releaseAnalysis }) };
+    } catch (err) {
+      // Whatever else stops a gated update (its turn never came, the machine could not be read or
+      // leased) fails its step at once, so the machines already on the release go back now instead
+      // of holding until the no-progress timeout. A stop caused by another machine's failure is not
+      // marked again: that machine's mark names the cause.
+      if (gate && release && !stepMarked && !(err instanceof ReleaseStopped)) {
+        const reason = `update failed: ${messageOf(err)}`.slice(0, 200);
+        const told = await markFailed(client, news.app, id, gate, { state: "failed", release, at: client.now(), reason, machine: news.name }, since);
+        if (!told) {
+          throw new Error(
+            `${messageOf(err)} Its failure could not be marked on any machine of the release either, so the machines already ` +
+              "on it hold until their no-progress timeout before they go back.",
+          );
+        }
+      }
+      throw err;
     }
-    let releaseAnalysis: string | undefined;
-    if (gate && release) {
-      releaseAnalysis = await passStep({
-        client,
-        app: news.app,
-        name: news.name,
-        id,
-        release,
-        gate,
-        metricsToken: news.metricsToken,
-        since,
-        waitTimeoutSeconds: news.waitTimeoutSeconds ?? flyDefaults.machineTimeoutSeconds,
-        restore: async (mark) => {
-          const back = await apply(withStepMark(olds.config, mark), machine.instance_id ?? undefined);
-          if (!skipLaunch) await client.waitForState(news.app, id, "started", { timeoutSeconds: 60, version: back.instance_id ?? undefined });
-        },
-      });
-    }
-    return { outs: compact({ ...machineOutputs(news, machine, news.config), releaseAnalysis }) };
   },
 
   async delete(id: string, props: FlyMachineOutputs) {
@@ -334,18 +369,18 @@ async function awaitReleaseOrder(client: FlyClient, inputs: FlyMachineInputs, si
   let moved = -1;
   for (;;) {
     const machines = (await client.listMachines(inputs.app)).filter((m) => !isMachineGone(m));
-    const releaseOf = (m: FlyMachineInfo) => (m.config as FlyMachineConfig | undefined)?.metadata?.sophia_release;
     if (gate) {
       const failed = failureIn(machines, release, since);
       if (failed) {
-        throw new Error(
+        throw new ReleaseStopped(
+          failed,
           `update machine "${inputs.name}" in app "${inputs.app}": the release of ${gate.analysis.service} (${release}) was stopped at machine ` +
             `"${failed.machine}" (${failed.reason}) before this machine's turn, so it was not changed. See that machine's update in this deployment's output.`,
         );
       }
     }
     const released = (m: FlyMachineInfo) =>
-      gate ? stepPassed(m, release) :
+      gate ? stepPassed(m, release, since) :
       releaseOf(m) === release &&
       (!inputs.waitForChecks ||
         m.state === "stopped" ||
