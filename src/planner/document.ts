@@ -84,6 +84,8 @@ export interface ReleaseSummary {
     triggers: string[];
     minRequests: number;
     lowTraffic: "hold" | "proceed";
+    /** Health checks failed this many times in a row (read from the Machines API) also roll back; null when not a trigger. */
+    checksFailingInARow: number | null;
   } | null;
   /** How its releases are judged without an analysis, e.g. "health checks only: no SLO to judge it against"; null when analysed. */
   checksOnly: string | null;

@@ -39,6 +39,7 @@ export function summarizeReleases(resources: readonly Placed[], services: readon
           triggers: analysis.triggers.map((t) => t.description),
           minRequests: analysis.minRequests,
           lowTraffic: analysis.lowTraffic,
+          checksFailingInARow: analysis.healthChecks?.consecutiveFailures ?? null,
         },
         checksOnly: null,
       },

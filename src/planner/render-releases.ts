@@ -7,10 +7,12 @@ const HEADING = "Releases (sophia:release): how a change reaches each service's 
 
 function analysisText(r: ReleaseSummary): string {
   if (!r.analysis) return r.checksOnly ?? "";
-  const { steps, windowSeconds, triggers, minRequests, lowTraffic } = r.analysis;
+  const { steps, windowSeconds, triggers, minRequests, lowTraffic, checksFailingInARow } = r.analysis;
   const who = r.strategy === "canary" ? "the canary" : steps === 1 ? "its machine" : `each of its ${steps} machines in turn`;
+  // Fly Proxy routes nothing to a machine failing its checks, so Prometheus alone cannot show them.
+  const checks = checksFailingInARow === null ? [] : [`its health checks failing ${checksFailingInARow} times in a row (Machines API)`];
   return (
-    `${who} is watched for ${describeDuration(windowSeconds)} in Fly's Prometheus and the release rolled back on: ${triggers.join("; ")}. ` +
+    `${who} is watched for ${describeDuration(windowSeconds)} in Fly's Prometheus and the release rolled back on: ${[...triggers, ...checks].join("; ")}. ` +
     `Under ${minRequests} requests: ${lowTraffic === "hold" ? "held (rolled back)" : "proceeds unjudged"}`
   );
 }

@@ -130,6 +130,10 @@ describe("the plan's releases section", () => {
     expect(text).toMatch(/weaviate +rolling +health checks only: no SLO to judge it against/);
   });
 
+  it("names the health checks the gate reads from the Machines API among the canary's triggers", () => {
+    expect(section().join(" ").replace(/\s+/g, " ")).toMatch(/; its health checks failing 3 times in a row \(Machines API\)\. Under 100 requests/);
+  });
+
   it("keeps every line within 120 columns", () => {
     expectEach(section(), (line) => expect(line.length, line).toBeLessThanOrEqual(120));
   });
