@@ -150,7 +150,11 @@ export class FlyMetrics {
   }
 
   private select(org: string, matchers: Matcher[]): Series[] {
-    const members = [...this.instances.values()].filter((i) => i.org === org);
+    // Instances the selector's own labels rule out are left out before their series are built: an
+    // emulator that has run for hours holds every machine it ever ran, and a query names one app.
+    const instanceLabels = (i: Instance): Labels => ({ app: i.app, region: i.region, host: i.host, instance: i.id });
+    const couldMatch = (labels: Labels) => matchers.every((m) => !(m.name in labels) || matchesLabel(m, labels[m.name] ?? ""));
+    const members = [...this.instances.values()].filter((i) => i.org === org && couldMatch({ app: i.app, region: i.region }));
     const out: Series[] = [];
     const add = (labels: Labels, group: Instance[], share: (b: Behaviour) => number, present: (i: Instance) => boolean = () => true) => {
       if (!matchers.every((m) => matchesLabel(m, labels[m.name] ?? ""))) return;
@@ -174,7 +178,7 @@ export class FlyMetrics {
     // A status appears once a response with it was counted.
     const answered = (share: (b: Behaviour) => number) => (i: Instance) => i.segments.some((s) => this.behaviourOf(s.release).some((p) => share(p.behaviour) > 0));
     const families: { prefix: string; groups: { labels: Labels; members: Instance[] }[] }[] = [
-      { prefix: "fly_app", groups: members.map((i) => ({ labels: { app: i.app, region: i.region, host: i.host, instance: i.id }, members: [i] })) },
+      { prefix: "fly_app", groups: members.filter((i) => couldMatch(instanceLabels(i))).map((i) => ({ labels: instanceLabels(i), members: [i] })) },
       { prefix: "fly_edge", groups: edgeGroups(members) },
     ];
     for (const { prefix, groups } of families) {
