@@ -10,7 +10,7 @@ import { flyMachineProvider, type FlyMachineConfig, type FlyMachineInputs, type 
 import type { ReleaseAnalysis, ReleaseTrigger } from "../../../src/providers/fly/resources/release-analysis";
 import { stepMarkOf, stepPassed, withStepMark, type StepMark } from "../../../src/providers/fly/resources/release-gate";
 import { FlyPrometheus } from "../../../src/providers/fly/api/prometheus";
-import { FAST_TUNING, createTestApp, emulated, expectNoLeaks, remote, startFlyTestEnv, type FlyTestEnv } from "./helpers";
+import { FAST_TUNING, createTestApp, emulated, expectNoLeaks, startFlyTestEnv, type FlyTestEnv } from "./helpers";
 
 /** Real seconds per platform second: 15 s of scrape interval pass in 75 ms. */
 const SCALE = 0.005;
@@ -308,8 +308,7 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
   });
 
-  // Open: against an emulator started elsewhere the canary passes its step here (cause not found yet).
-  test.skipIf(remote)("a canary that gets no traffic for the end of its window is held, however many requests it served before", async () => {
+  test("a canary that gets no traffic for the end of its window is held, however many requests it served before", async () => {
     const f = await fleet("canary", 2, { windowSeconds: 180 });
     const updates = f.release("r11");
     await servingRelease(f, "m0", "r11");
@@ -326,8 +325,7 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
     }
   });
 
-  // Open: against an emulator started elsewhere the canary passes its step here (cause not found yet).
-  test.skipIf(remote)("a canary whose health checks fail after they first passed is rolled back on them, read from the Machines API", async () => {
+  test("a canary whose health checks fail after they first passed is rolled back on them, read from the Machines API", async () => {
     const f = await fleet("canary", 2, { windowSeconds: 180, healthChecks: { consecutiveFailures: 3, intervalSeconds: 10 } });
     const updates = f.release("r12");
     await servingRelease(f, "m0", "r12");
