@@ -140,6 +140,18 @@ async function servingRelease(f: Fleet, name: string, release: string): Promise<
   return id;
 }
 
+/** Releases `release`, and once the canary serves it, makes its checks fail until the update ends. */
+async function releaseFailingChecksOnceServed(f: Fleet, release: string): ReturnType<Fleet["release"]> {
+  const updates = f.release(release);
+  await servingRelease(f, "m0", release);
+  await env.control!.put("/timing", { unhealthyImages: [`${env.image}-${release}`] });
+  try {
+    return await updates;
+  } finally {
+    await env.control!.put("/timing", { unhealthyImages: [] });
+  }
+}
+
 /** Waits until the machine runs `release` and has passed its checks: its step is being analysed. */
 async function judging(f: Fleet, name: string, release: string): Promise<string> {
   for (;;) {
@@ -310,39 +322,25 @@ describe.skipIf(!emulated)("FlyMachine release gate", () => {
 
   test("a canary that gets no traffic for the end of its window is held, however many requests it served before", async () => {
     const f = await fleet("canary", 2, { windowSeconds: 180 });
-    const updates = f.release("r11");
-    await servingRelease(f, "m0", "r11");
     // Its checks fail, so Fly Proxy sends it nothing: it runs, but its triggers have no data.
-    await env.control!.put("/timing", { unhealthyImages: [`${env.image}-r11`] });
-    try {
-      const [canary, follower] = await updates;
-      expect(canary!.ok).toBe(false);
-      expect(canary!.message).toMatch(/The release of unified-api \(r11\) was held: \d+ requests reached the new release in its 3 min analysis window, but none in its last 30 s, so its triggers had nothing left to judge\. The release was rolled back: machine "m0"/);
-      expect(follower!.message).toMatch(/stopped at machine "m0" \(too little traffic to judge\)/);
-      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
-    } finally {
-      await env.control!.put("/timing", { unhealthyImages: [] });
-    }
+    const [canary, follower] = await releaseFailingChecksOnceServed(f, "r11");
+    expect(canary!.ok).toBe(false);
+    expect(canary!.message).toMatch(/The release of unified-api \(r11\) was held: \d+ requests reached the new release in its 3 min analysis window, but none in its last 30 s, so its triggers had nothing left to judge\. The release was rolled back: machine "m0"/);
+    expect(follower!.message).toMatch(/stopped at machine "m0" \(too little traffic to judge\)/);
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
   });
 
   test("a canary whose health checks fail after they first passed is rolled back on them, read from the Machines API", async () => {
     const f = await fleet("canary", 2, { windowSeconds: 180, healthChecks: { consecutiveFailures: 3, intervalSeconds: 10 } });
-    const updates = f.release("r12");
-    await servingRelease(f, "m0", "r12");
     // Fly Proxy sends the failing machine nothing, so no Prometheus series shows it.
-    await env.control!.put("/timing", { unhealthyImages: [`${env.image}-r12`] });
-    try {
-      const [canary, follower] = await updates;
-      expect(canary!.ok).toBe(false);
-      expect(canary!.message).toMatch(
-        /The release of unified-api \(r12\): new machine "m0" \(\w+\) failed its health checks for \d+ s \[health: critical \(connect: connection refused\)\], breaching the trigger "3 consecutive failed health checks" \(checks every 10 s\)/,
-      );
-      expect(canary!.message).toMatch(/The release was rolled back: machine "m0" \(\w+\) runs its previous config again\. Rolled back [\d.]+ s after the breach was seen/);
-      expect(follower!.message).toMatch(/stopped at machine "m0" \(health checks failing on m0\) before this machine's turn, so it was not changed/);
-      expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
-    } finally {
-      await env.control!.put("/timing", { unhealthyImages: [] });
-    }
+    const [canary, follower] = await releaseFailingChecksOnceServed(f, "r12");
+    expect(canary!.ok).toBe(false);
+    expect(canary!.message).toMatch(
+      /The release of unified-api \(r12\): new machine "m0" \(\w+\) failed its health checks for \d+ s \[health: critical \(connect: connection refused\)\], breaching the trigger "3 consecutive failed health checks" \(checks every 10 s\)/,
+    );
+    expect(canary!.message).toMatch(/The release was rolled back: machine "m0" \(\w+\) runs its previous config again\. Rolled back [\d.]+ s after the breach was seen/);
+    expect(follower!.message).toMatch(/stopped at machine "m0" \(health checks failing on m0\) before this machine's turn, so it was not changed/);
+    expect(await f.running()).toEqual({ m0: "r1", m1: "r1" });
   });
 
   test("a follower whose update fails before its checks (its lease is held) stops the release at once: the canary goes back without a timeout", async () => {
