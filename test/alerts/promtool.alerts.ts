@@ -18,6 +18,11 @@ const app = (service: string) => {
 };
 const burn = (severity: string, service = "unified-api"): Expected => ({ alert: "ErrorBudgetBurn", rule: { service, severity } });
 const edge = (service: string, status: string, values: string) => ({ series: `fly_edge_http_responses_count{app="${app(service)}",status="${status}"}`, values });
+/** One machine's responses with `status`, as Fly's proxy counts them. */
+const machineResponses = (service: string) => (instance: string, status: string, values: string) => ({
+  series: `fly_app_http_responses_count{app="${app(service)}",instance="${instance}",status="${status}"}`,
+  values,
+});
 
 /** Latency buckets as Fly might have them (its own are undocumented); none at 0.15, 0.3 or 0.5 s. */
 const BUCKETS = ["0.05", "0.1", "0.25", "0.75", "1", "2.5", "+Inf"];
@@ -202,7 +207,7 @@ describe("promtool", () => {
   });
 
   it("the health-check trigger fires once one machine has failed every request for 3 check intervals on two evaluations in a row, not for 2", () => {
-    const responses = (instance: string, status: string, values: string) => ({ series: `fly_app_http_responses_count{app="${app("agno-bridge")}",instance="${instance}",status="${status}"}`, values });
+    const responses = machineResponses("agno-bridge");
     const series = [
       responses("good", "200", counter([80, 100])),
       // Fails every request for two check intervals (15 s each) at 5 minutes, then recovers.
@@ -226,7 +231,7 @@ describe("promtool", () => {
   });
 
   it("the health-check trigger ignores a lone 5xx on a quiet machine, and names the machine that fails every request", () => {
-    const responses = (instance: string, status: string, values: string) => ({ series: `fly_app_http_responses_count{app="${app("unified-api")}",instance="${instance}",status="${status}"}`, values });
+    const responses = machineResponses("unified-api");
     // A request every other minute (at 1, 3, 5, … minutes); the one at 5 minutes is a 500, so for
     // two evaluations in a row all it answered in the window failed.
     const everyOtherMinute = Array.from({ length: 10 }, (_, i) => 4 + 8 * i);
